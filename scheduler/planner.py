@@ -1,0 +1,153 @@
+"""What is owed now: a pure function of the config, the stored facts and `now`.
+
+The scheduler's tick, the `baocao plan` preview and the tests all call `owed_at`. It imports
+no database, SMTP or web code.
+
+Rules (DOMAIN.md, "Reminder policy"):
+- every step is placed on a working day at `send_at` local time (see `step_instant`);
+- notice, reminder and overdue go only to active units that have not reported;
+- a service started late owes, per unit and period, only the latest step it missed, once;
+  a final step stays owed for `CATCH_UP_WORKING_DAYS` working days, so a service first
+  started in November does not mail June's overdue notices;
+- a unit added mid-campaign joins from its first step after it appeared;
+- a closed period owes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Iterable, Mapping
+
+from scheduler.calendar import Period
+from scheduler.clock import local
+from scheduler.config import Config, ReminderStep
+
+OFFICE = "*"  # the audience of a digest in the send ledger; unit codes cannot contain "*"
+CATCH_UP_WORKING_DAYS = 5
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the store knows that the planner needs."""
+
+    reported: frozenset[tuple[str, str]] = frozenset()  # (period key, unit code)
+    sent: frozenset[tuple[str, str, str]] = frozenset()  # (period key, audience, step id)
+    joined: Mapping[str, datetime] = field(default_factory=dict)  # unit code → joined at
+    closed: frozenset[str] = frozenset()  # period keys
+
+    def with_sent(self, sends: Iterable["OwedSend"]) -> "Facts":
+        return Facts(self.reported, self.sent | {s.ledger_key for s in sends}, self.joined, self.closed)
+
+
+@dataclass(frozen=True)
+class OwedSend:
+    """One message the policy owes: `at` is the step's planned instant (a late service
+    sends it now, but it is still that step)."""
+
+    at: datetime
+    kind: str
+    step: str
+    period: Period
+    unit: str | None  # None for the office digest
+    to: tuple[str, ...]
+    cc: tuple[str, ...] = ()
+
+    @property
+    def audience(self) -> str:
+        return self.unit or OFFICE
+
+    @property
+    def ledger_key(self) -> tuple[str, str, str]:
+        return (self.period.key, self.audience, self.step)
+
+    def as_json(self) -> dict:
+        return {
+            "at": self.at.isoformat(),
+            "kind": self.kind,
+            "period": self.period.key,
+            "unit": self.unit,
+            "to": list(self.to),
+            "cc": list(self.cc),
+        }
+
+
+def step_day(config: Config, due: date, step: ReminderStep) -> date:
+    cal = config.calendar
+    if step.offset < 0:
+        return cal.working_day_before(due, -step.offset)
+    return cal.working_day_from(due, step.offset)
+
+
+def step_instant(config: Config, period: Period, step: ReminderStep) -> datetime:
+    """When `step` of `period` is sent: `send_at` on its working day, Asia/Ho_Chi_Minh."""
+    return _instant(config, period.due, step)
+
+
+@lru_cache(maxsize=4096)
+def _instant(config: Config, due: date, step: ReminderStep) -> datetime:
+    return local(step_day(config, due, step), config.plan.reminders.send_at)
+
+
+def _latest_owed(
+    config: Config, period: Period, steps: list[ReminderStep], audience: str, facts: Facts,
+    now: datetime, joined: datetime | None,
+) -> tuple[ReminderStep, datetime] | None:
+    timed = sorted(((step_instant(config, period, s), s) for s in steps), key=lambda t: t[0])
+    passed = [(at, s) for at, s in timed if at <= now and (joined is None or at >= joined)]
+    if not passed:
+        return None
+    at, step = passed[-1]
+    if any((period.key, audience, s.id) in facts.sent for t, s in timed if t >= at):
+        return None  # this step, or a later one, already went out
+    if (at, step) == timed[-1] and now.date() > config.calendar.working_day_from(at.date(), CATCH_UP_WORKING_DAYS + 1):
+        return None  # the period's reminders ended long ago; do not start a backlog
+    return step, at
+
+
+def owed_at(config: Config, periods: Iterable[Period], facts: Facts, now: datetime) -> list[OwedSend]:
+    """Every send owed at `now`, in time order (digests after the unit mails of the same instant)."""
+    owed: list[OwedSend] = []
+    for period in periods:
+        if period.key in facts.closed:
+            continue
+        for unit in config.units_for(period):
+            if (period.key, unit.code) in facts.reported:
+                continue
+            found = _latest_owed(config, period, config.unit_steps, unit.code, facts, now, facts.joined.get(unit.code))
+            if found:
+                step, at = found
+                owed.append(OwedSend(
+                    at=at, kind=step.kind, step=step.id, period=period, unit=unit.code,
+                    to=tuple(p.email for p in unit.focal_points),
+                    cc=(unit.head.email,) if step.cc_head and unit.head.email not in {p.email for p in unit.focal_points} else (),
+                ))
+        found = _latest_owed(config, period, config.digest_steps, OFFICE, facts, now, None)
+        if found:
+            step, at = found
+            owed.append(OwedSend(at=at, kind=step.kind, step=step.id, period=period, unit=None,
+                                 to=tuple(config.plan.organisation.office_emails)))
+    return sorted(owed, key=_order)
+
+
+def _order(s: OwedSend) -> tuple:
+    return (s.at, s.unit is None, s.period.due, s.period.key, s.unit or "")
+
+
+def preview(config: Config, periods: Iterable[Period], facts: Facts, start: datetime, end: datetime) -> list[OwedSend]:
+    """Every send the policy would make between `start` and `end` (inclusive) if nobody
+    reported from now on: the tick replayed at each planned instant, its sends fed back."""
+    periods = list(periods)
+    instants = sorted({
+        step_instant(config, p, s)
+        for p in periods
+        for s in config.plan.reminders.steps
+        if start <= step_instant(config, p, s) <= end
+    })
+    planned: list[OwedSend] = []
+    for instant in instants:
+        due_now = owed_at(config, periods, facts, instant)
+        planned += due_now
+        facts = facts.with_sent(due_now)
+    return planned

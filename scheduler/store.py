@@ -1,0 +1,118 @@
+"""Database edge: the engine, migrations on start, syncing units/periods from the config,
+and reading the facts the planner decides from. Callers own the transactions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, select
+
+from scheduler.calendar import Period
+from scheduler.config import Config
+from scheduler.models import PeriodRow, SendRow, Submission, UnitRow
+from scheduler.planner import Facts
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; a SQLite file gets its folder created, WAL and a busy timeout
+    (the web form and the scheduler write from different threads)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision (runs at every start; a no-op when current)."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def open_store(url: str) -> Engine:
+    engine = make_engine(url)
+    migrate(engine)
+    return engine
+
+
+def sync_config(session: Session, config: Config, now: datetime) -> None:
+    """Mirror units.yaml and the plan's periods into the store.
+
+    Units present at the very first sync owe every step of the campaign; a unit that
+    appears later joins from its first step after `now`. Units removed from the file are
+    kept (their history stays) but made inactive.
+    """
+    rows = {u.code: u for u in session.exec(select(UnitRow)).all()}
+    first_sync = not rows
+    for unit in config.units:
+        row = rows.pop(unit.code, None)
+        if row is None:
+            session.add(UnitRow(code=unit.code, name=unit.name, active=unit.active,
+                                joined_at=None if first_sync else now, updated_at=now))
+        elif (row.name, row.active) != (unit.name, unit.active):
+            row.name, row.active, row.updated_at = unit.name, unit.active, now
+            session.add(row)
+    for gone in rows.values():
+        if gone.active:
+            gone.active, gone.updated_at = False, now
+            session.add(gone)
+    stored = {p.key: p for p in session.exec(select(PeriodRow).where(PeriodRow.source == "plan")).all()}
+    for period in config.periods:
+        row = stored.get(period.key)
+        if row is None:
+            session.add(PeriodRow(key=period.key, obligation=period.obligation, title=period.title,
+                                  start=period.start, end=period.end, due=period.due, source="plan",
+                                  created_at=now))
+        elif (row.obligation, row.title, row.start, row.end, row.due) != (
+            period.obligation, period.title, period.start, period.end, period.due
+        ):
+            row.obligation, row.title, row.start, row.end, row.due = (
+                period.obligation, period.title, period.start, period.end, period.due)
+            session.add(row)
+
+
+def request_periods(session: Session) -> list[Period]:
+    """On-request reports opened by the office, as periods the planner treats like any other."""
+    rows = session.exec(select(PeriodRow).where(PeriodRow.source == "request")).all()
+    return [
+        Period(r.key, r.obligation, r.title, r.start, r.end, r.due,
+               frozenset(r.units) if r.units is not None else None)
+        for r in rows
+    ]
+
+
+def load_facts(session: Session, config: Config, now: datetime) -> Facts:
+    """What the planner needs to know from the store, read in one go."""
+    reported = {
+        (p, u) for p, u in session.exec(select(Submission.period_key, Submission.unit_code).distinct()).all()
+    }
+    sent = {(p, a, s) for p, a, s in session.exec(select(SendRow.period_key, SendRow.audience, SendRow.step)).all()}
+    units = session.exec(select(UnitRow)).all()
+    joined = {u.code: u.joined_at for u in units if u.joined_at is not None}
+    if units:
+        # Units not synced yet (a preview before the service ran) join from now, as they will.
+        known = {u.code for u in units}
+        joined.update({u.code: now for u in config.units if u.code not in known})
+    closed = set(session.exec(select(PeriodRow.key).where(PeriodRow.closed_at.is_not(None))).all())  # type: ignore[union-attr]
+    return Facts(reported=frozenset(reported), sent=frozenset(sent), joined=joined, closed=frozenset(closed))
