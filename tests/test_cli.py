@@ -1,0 +1,100 @@
+"""The admin's commands, run as an admin runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import defaultdict
+
+import pytest
+from click.testing import CliRunner
+from freezegun import freeze_time
+
+from scheduler.cli import cli
+from tests.conftest import ROOT, SHIPPED_CONFIG, edit, line_of
+
+DEFAULT_STEPS = {
+    "2026-Q2": {"notice": ["2026-05-22"], "reminder": ["2026-06-02", "2026-06-04"], "overdue": ["2026-06-05", "2026-06-09"]},
+    "2026-Q3": {"notice": ["2026-08-20"], "reminder": ["2026-08-28", "2026-09-04"], "overdue": ["2026-09-07", "2026-09-09"]},
+    "2026-Q4": {"notice": ["2026-11-20"], "reminder": ["2026-12-02", "2026-12-04"], "overdue": ["2026-12-07", "2026-12-09"]},
+}
+DIGESTS = {"2026-Q2": ["2026-06-04", "2026-06-05"], "2026-Q3": ["2026-09-04", "2026-09-07"],
+           "2026-Q4": ["2026-12-04", "2026-12-07"]}
+
+
+def run(args, db_url, config_dir=SHIPPED_CONFIG):
+    env = {"BAOCAO_DATABASE_URL": db_url, "BAOCAO_CONFIG_DIR": str(config_dir)}
+    return CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+
+
+def test_check_config_passes_on_the_shipped_config(db_url):
+    result = run(["check-config"], db_url)
+    assert result.exit_code == 0, result.output
+    assert "Cấu hình hợp lệ" in result.output
+    assert "2026-Q4    Quý IV/2026    nộp trước ngày Thứ Bảy, 05/12/2026 (18 đơn vị)" in result.output
+
+
+def test_check_config_fails_naming_duplicate_code_and_bad_email(db_url, config_dir):
+    units = config_dir / "units.yaml"
+    edit(units, "code: TTRA", "code: BPMC")
+    edit(units, "email: khtc.daumoi@example.org", "email: abc")
+    result = CliRunner().invoke(cli, ["--config", str(config_dir), "check-config"], env={"BAOCAO_DATABASE_URL": db_url})
+    assert result.exit_code == 1
+    assert "Cấu hình có 2 lỗi" in result.output
+    assert f"{units}:{line_of(units, 'code: BPMC', 2)}: units[1].code: mã đơn vị 'BPMC' trùng" in result.output
+    assert f"{units}:{line_of(units, 'email: abc')}: units[2].focal_points[0].email: 'abc' không phải địa chỉ email hợp lệ" in result.output
+
+
+@freeze_time("2026-05-01 01:00:00")
+def test_plan_json_on_a_fresh_database_lists_the_default_steps_for_every_active_unit(db_url, shipped_config):
+    result = run(["plan", "--from", "2026-05-01", "--to", "2026-12-31", "--json"], db_url)
+    assert result.exit_code == 0, result.output
+    sends = json.loads(result.output)
+    assert all(set(s) == {"at", "kind", "period", "unit", "to", "cc"} for s in sends)
+    assert [s["at"] for s in sends] == sorted(s["at"] for s in sends)
+    assert all(s["at"].endswith("T08:00:00+07:00") for s in sends)
+    active = {u.code for u in shipped_config.units if u.active}
+    by_unit: dict[tuple, dict] = defaultdict(lambda: defaultdict(list))
+    for s in sends:
+        by_unit[s["unit"], s["period"]][s["kind"]].append(s["at"][:10])
+    for code in active:
+        for period, steps in DEFAULT_STEPS.items():
+            assert by_unit[code, period] == steps, (code, period)
+    for period, days in DIGESTS.items():
+        assert by_unit[None, period] == {"digest": days}
+    assert {u for u, _ in by_unit} == active | {None}
+    assert not [s for s in sends if s["at"].startswith("2026-11-24")]  # Ngày Văn hoá Việt Nam
+    overdue = [s for s in sends if s["kind"] == "overdue" and s["unit"] == "KL"]
+    assert all(s["cc"] == ["kiemlam.truongdonvi@example.org"] for s in overdue)
+
+
+def test_plan_human_form_is_a_vietnamese_table(db_url):
+    result = run(["plan", "--from", "2026-11-01", "--to", "2026-11-30"], db_url)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "18 thư sẽ gửi từ 01/11/2026 đến 30/11/2026:"
+    assert lines[2].startswith("08:00 Thứ Sáu 20/11/2026   Thông báo        2026-Q4   BPMC")
+
+
+def test_plan_rejects_a_bad_date_in_vietnamese(db_url):
+    result = CliRunner().invoke(cli, ["plan", "--from", "2026-13-01", "--to", "2026-12-31"],
+                                env={"BAOCAO_DATABASE_URL": db_url, "BAOCAO_CONFIG_DIR": str(SHIPPED_CONFIG)})
+    assert result.exit_code == 2
+    assert "'2026-13-01' không phải ngày hợp lệ" in result.output
+
+
+@pytest.mark.parametrize("tz", ["UTC", "America/New_York", "Asia/Tokyo"])
+def test_plan_does_not_depend_on_the_host_timezone(tmp_path, tz):
+    """The same preview whatever TZ the host runs in (a fresh interpreter for each)."""
+    def plan_under(zone: str, name: str) -> str:
+        env = dict(os.environ, TZ=zone, BAOCAO_DATABASE_URL=f"sqlite:///{tmp_path / name}.db",
+                   BAOCAO_CONFIG_DIR=str(SHIPPED_CONFIG))
+        out = subprocess.run([sys.executable, "-m", "scheduler", "plan", "--from", "2026-08-01", "--to", "2026-12-31",
+                              "--json"], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+        return out.stdout
+
+    reference = plan_under("Asia/Ho_Chi_Minh", "ref")
+    assert plan_under(tz, "other") == reference
+    assert '"at": "2026-11-20T08:00:00+07:00"' in reference

@@ -1,0 +1,161 @@
+"""Every class of config mistake an admin can make is reported with file, line and field."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from scheduler.config import load_config
+from scheduler.yamlsource import ConfigError
+from tests.conftest import edit, line_of
+
+
+def errors(config_dir) -> list[str]:
+    with pytest.raises(ConfigError) as exc:
+        load_config(config_dir)
+    return [str(i) for i in exc.value.issues]
+
+
+def test_shipped_config_is_valid_and_realistic(shipped_config):
+    units = shipped_config.units
+    assert 15 <= len(units) <= 20
+    assert any(u.code == "BPMC" and "Một cửa" in u.name for u in units)
+    emails = [p.email for u in units for p in u.focal_points] + [u.head.email for u in units]
+    assert all(e.endswith("@example.org") for e in emails)  # nothing real is mailed by accident
+    assert [i.id for i in shipped_config.plan.indicators][:3] == ["quan_triet", "cam_tay_chi_viec", "huong_dan"]
+
+
+def test_duplicate_unit_code_and_bad_email_are_both_named_with_line(config_dir):
+    units = config_dir / "units.yaml"
+    edit(units, "code: TTRA", "code: BPMC")
+    edit(units, "email: khtc.daumoi@example.org", "email: abc")
+    errs = errors(config_dir)
+    assert f"{units}:{line_of(units, 'code: BPMC', 2)}: units[1].code: mã đơn vị 'BPMC' trùng với mục [0] ở dòng {line_of(units, 'code: BPMC')}" in errs
+    assert f"{units}:{line_of(units, 'email: abc')}: units[2].focal_points[0].email: 'abc' không phải địa chỉ email hợp lệ" in errs
+
+
+def test_unknown_key_is_an_error(config_dir):
+    units = config_dir / "units.yaml"
+    edit(units, "        email: bpmc.daumoi@example.org", "        emial: bpmc.daumoi@example.org")
+    errs = errors(config_dir)
+    line = line_of(units, "emial:")
+    assert f"{units}:{line}: units[0].focal_points[0].emial: khoá không được phép (gõ nhầm tên khoá?)" in errs
+    assert f"{units}:{line - 1}: units[0].focal_points[0].email: thiếu trường bắt buộc" in errs
+
+
+def test_duplicated_key_is_an_error_not_a_silent_overwrite(config_dir):
+    units = config_dir / "units.yaml"
+    edit(units, "        email: thanhtra.daumoi@example.org",
+         "        email: thanhtra.daumoi@example.org\n        email: nham@example.org")
+    errs = errors(config_dir)
+    first = line_of(units, "thanhtra.daumoi@example.org")
+    assert errs == [f"{units}:{first + 1}: units[1].focal_points[0].email: khoá 'email' bị lặp lại "
+                    f"(đã có ở dòng {first}); chỉ giữ một lần, nếu không giá trị trước sẽ bị mất"]
+
+
+def test_yaml_11_words_do_not_change_type(config_dir):
+    units, plan = config_dir / "units.yaml", config_dir / "plan.yaml"
+    edit(units, "active: true", "active: no")  # YAML 1.1 would read False without a word
+    edit(units, "code: TTRA", "code: 012")  # YAML 1.1 would read 10
+    edit(plan, 'send_at: "08:00"', "send_at: 08:00")  # YAML 1.1 would read 480
+    errs = errors(config_dir)
+    assert errs == [
+        f"{units}:{line_of(units, 'active: no')}: units[0].active: 'no' không hợp lệ: chỉ dùng true hoặc false",
+        f"{units}:{line_of(units, 'code: 012')}: units[1].code: 12 phải là chuỗi chữ — YAML đọc giá trị này là số "
+        "hoặc true/false; hãy đặt nó trong dấu nháy",
+    ]
+    # unquoted 08:00 stays the time the admin meant
+    edit(units, "active: no", "active: true")
+    edit(units, "code: 012", "code: TTRA")
+    assert load_config(config_dir).plan.reminders.send_at.isoformat() == "08:00:00"
+
+
+def test_duplicate_emails_within_a_unit(config_dir):
+    units = config_dir / "units.yaml"
+    edit(units, "email: bpmc.tiepnhan@example.org", "email: BPMC.DauMoi@example.org")
+    errs = errors(config_dir)
+    assert errs == [f"{units}:{line_of(units, 'BPMC.DauMoi')}: units[0].focal_points[1].email: "
+                    f"email 'BPMC.DauMoi@example.org' trùng với mục [0] ở dòng {line_of(units, 'bpmc.daumoi')}"]
+
+
+def test_references_to_undefined_obligation_indicator_heading(config_dir):
+    units, plan = config_dir / "units.yaml", config_dir / "plan.yaml"
+    edit(units, "obligations: [quy]", "obligations: [quy, nam]")
+    edit(plan, "thanh_toan, ket_qua_dien_tu", "thanh_toan, ket_qua_dientu")
+    edit(plan, "ton_tai, phuong_huong", "ton_tai, phuong_huongg")
+    errs = errors(config_dir)
+    assert f"{plan}:{line_of(plan, 'ket_qua_dientu')}: obligations[0].indicators[7]: chỉ tiêu 'ket_qua_dientu' chưa được định nghĩa trong indicators" in errs
+    assert f"{plan}:{line_of(plan, 'phuong_huongg')}: obligations[0].headings[6]: đề mục 'phuong_huongg' chưa được định nghĩa trong headings" in errs
+    assert f"{units}:{line_of(units, '[quy, nam]')}: units[0].obligations[1]: nghĩa vụ 'nam' chưa được định nghĩa trong plan.yaml" in errs
+    assert len(errs) == 3
+
+
+@pytest.mark.parametrize("target, message", [
+    ('"> 120%"', "mục tiêu 120% nằm ngoài khoảng 0–100%"),
+    ('"≥ -5%"', "mục tiêu -5% nằm ngoài khoảng 0–100%"),
+    ('"khoảng 90"', "'khoảng 90' không hợp lệ: viết như \"≥ 90%\", \"> 95%\" hoặc \"= 100%\""),
+])
+def test_target_outside_0_100_or_unreadable(config_dir, target, message):
+    plan = config_dir / "plan.yaml"
+    edit(plan, 'target: "> 95%"', f"target: {target}")
+    assert errors(config_dir) == [f"{plan}:{line_of(plan, target)}: indicators[8].target: {message}"]
+
+
+def test_targets_keep_their_own_operator(shipped_config):
+    targets = {i.id: str(i.target) for i in shipped_config.plan.indicators}
+    assert targets["hai_long"] == "> 95%" and targets["tu_thao_tac"] == "≥ 90%" and targets["so_hoa"] == "= 100%"
+    hai_long = next(i for i in shipped_config.plan.indicators if i.id == "hai_long").target
+    assert not hai_long.met(95.0) and hai_long.met(95.1)
+
+
+def test_duplicate_ids_and_clashing_steps_in_the_plan(config_dir):
+    plan = config_dir / "plan.yaml"
+    edit(plan, "  - id: cam_tay_chi_viec", "  - id: quan_triet")
+    edit(plan, "{kind: reminder, working_days_before: 1}", "{kind: reminder, working_days_before: 10}")
+    errs = errors(config_dir)
+    assert f"{plan}:{line_of(plan, 'id: quan_triet', 2)}: indicators[1].id: mã chỉ tiêu 'quan_triet' trùng với mục [0] ở dòng {line_of(plan, 'id: quan_triet')}" in errs
+    assert f"{plan}:{line_of(plan, 'working_days_before: 10}', 2)}: reminders.steps[2]: trùng ngày gửi với steps[0]" in errs
+
+
+def test_syntax_error_names_the_line(config_dir):
+    units = config_dir / "units.yaml"
+    edit(units, "    name: Thanh tra Sở", "    name: [Thanh tra Sở")
+    errs = errors(config_dir)
+    assert len(errs) == 1 and errs[0].startswith(f"{units}:") and "lỗi cú pháp YAML" in errs[0]
+
+
+def test_missing_file_is_reported(config_dir):
+    (config_dir / "plan.yaml").unlink()
+    assert errors(config_dir) == [f"{config_dir / 'plan.yaml'}: không tìm thấy tệp"]
+
+
+def test_all_errors_are_reported_at_once_across_both_files(config_dir):
+    units, plan = config_dir / "units.yaml", config_dir / "plan.yaml"
+    edit(units, "code: TTRA", "code: BPMC")
+    edit(units, "email: khtc.daumoi@example.org", "email: abc")
+    edit(units, "active: true", "active: yes")
+    edit(plan, 'target: "> 95%"', 'target: "> 101%"')
+    edit(plan, "section: proposals", "section: proposal")
+    errs = errors(config_dir)
+    assert len(errs) == 5
+    # plan.yaml first, then units.yaml, each by line
+    assert [e.split(":")[0] for e in errs] == [str(plan)] * 2 + [str(units)] * 3
+
+
+def test_vietnamese_text_is_normalised_to_nfc(config_dir):
+    units = config_dir / "units.yaml"
+    decomposed = unicodedata.normalize("NFD", "Thanh tra Sở")
+    edit(units, "name: Thanh tra Sở", f"name: {decomposed}")
+    assert (config_dir / "units.yaml").read_text(encoding="utf-8").count(decomposed) == 1
+    unit = load_config(config_dir).unit("TTRA")
+    assert unit.name == "Thanh tra Sở" and unicodedata.is_normalized("NFC", unit.name)
+
+
+def test_one_off_request_in_the_plan_becomes_a_period(config_dir):
+    plan = config_dir / "plan.yaml"
+    edit(plan, "  # - id: yc-ra-soat-tthc\n  #   title: Báo cáo rà soát TTHC đủ điều kiện cung cấp DVC trực tuyến toàn trình\n"
+               "  #   period: once\n  #   deadline: 2026-12-20\n",
+         "  - id: yc-ra-soat-tthc\n    title: Báo cáo rà soát TTHC đủ điều kiện\n    period: once\n    deadline: 2026-12-20\n")
+    periods = load_config(config_dir).periods
+    assert [(p.key, p.due.isoformat()) for p in periods][-1] == ("yc-ra-soat-tthc", "2026-12-20")
