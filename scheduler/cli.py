@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import sys
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -10,8 +12,11 @@ from pathlib import Path
 import click
 from sqlmodel import Session
 
+from sqlmodel import col, select
+
 from scheduler import planner, store
-from scheduler.clock import Clock, local, system_clock
+from scheduler.models import SendRow
+from scheduler.clock import TZ, Clock, local, system_clock
 from scheduler.config import Config, load_config
 from scheduler.settings import Settings
 from scheduler.text import KIND_LABELS, long_date, short_datetime
@@ -48,6 +53,17 @@ class App:
 
     def engine(self):
         return store.open_store(self.settings.database_url)
+
+    def service(self):
+        from scheduler.service import Service
+
+        return Service(self.settings, self.clock, self.config(), self.engine())
+
+
+def setup_logging(level: str) -> None:
+    """One line per event on stdout; journald adds the time stamp."""
+    logging.basicConfig(stream=sys.stdout, level=level.upper(), format="%(levelname)s %(name)s: %(message)s",
+                        force=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -107,6 +123,81 @@ def plan_cmd(app: App, start: date, end: date, as_json: bool) -> None:
     for s in sends:
         to = ", ".join(s.to) + (f" (CC: {', '.join(s.cc)})" if s.cc else "")
         click.echo(f"{short_datetime(s.at):<26} {KIND_LABELS[s.kind]:<16} {s.period.key:<9} {s.unit or 'VP':<8} {to}")
+
+
+@cli.command("run")
+@click.pass_obj
+def run_cmd(app: App) -> None:
+    """Chạy dịch vụ: nhắc hạn lúc khởi động và hằng ngày, gửi lại thư lỗi; dừng bằng Ctrl+C hoặc SIGTERM."""
+    from scheduler.service import serve
+
+    setup_logging(app.settings.log_level)
+    asyncio.run(serve(app.service()))
+
+
+@cli.command("remind")
+@click.pass_obj
+def remind_cmd(app: App) -> None:
+    """Chạy một lượt nhắc (như dịch vụ làm lúc 08:00) rồi thoát."""
+    setup_logging(app.settings.log_level)
+    report = asyncio.run(app.service().tick())
+    click.echo(f"Lượt nhắc xong — {report}.")
+
+
+STATE_LABELS = {"on_time": "Đã nộp đúng hạn", "late": "Nộp muộn", "missing": "Chưa nộp"}
+STATUS_LABELS = {"pending": "chờ gửi", "sending": "đang gửi", "sent": "đã gửi", "failed": "LỖI",
+                 "cancelled": "đã huỷ"}
+
+
+@cli.command("status")
+@click.option("--period", "period_key", required=True, help="Kỳ báo cáo, ví dụ 2026-Q4.")
+@click.option("--json", "as_json", is_flag=True, help="In dạng JSON cho máy đọc.")
+@click.pass_obj
+def status_cmd(app: App, period_key: str, as_json: bool) -> None:
+    """Tình hình một kỳ: đơn vị nào đã nộp (đúng hạn / muộn), chưa nộp, và các thư đã gửi."""
+    from scheduler.service import unit_states
+
+    config = app.config()
+    with Session(app.engine()) as session:
+        periods = {p.key: p for p in list(config.periods) + store.request_periods(session)}
+        period = periods.get(period_key)
+        if period is None:
+            raise click.BadParameter(f"không có kỳ '{period_key}'; các kỳ hiện có: {', '.join(periods)}",
+                                     param_hint="--period")
+        states = unit_states(session, config, period)
+        sends = session.exec(select(SendRow).where(SendRow.period_key == period_key)
+                             .order_by(col(SendRow.scheduled_at), col(SendRow.id))).all()
+    by_audience: dict[str, list[SendRow]] = {}
+    for row in sends:
+        by_audience.setdefault(row.audience, []).append(row)
+
+    def send_json(row: SendRow) -> dict:
+        return {"step": row.step, "kind": row.kind, "status": row.status, "attempts": row.attempts,
+                "scheduled_at": row.scheduled_at.astimezone(TZ).isoformat(),
+                "sent_at": row.sent_at.astimezone(TZ).isoformat() if row.sent_at else None,
+                "to": row.to_addrs, "cc": row.cc_addrs, "message_id": row.message_id, "last_error": row.last_error}
+
+    if as_json:
+        click.echo(json.dumps({
+            "period": period.key, "title": period.title, "deadline": period.deadline.isoformat(),
+            "units": [{"unit": s.code, "name": s.name, "state": s.state,
+                       "reported_at": s.received_at.astimezone(TZ).isoformat() if s.received_at else None,
+                       "sends": [send_json(r) for r in by_audience.get(s.code, [])]} for s in states],
+            "digests": [send_json(r) for r in by_audience.get(planner.OFFICE, [])],
+        }, ensure_ascii=False, indent=2))
+        return
+    counts = {k: sum(s.state == k for s in states) for k in STATE_LABELS}
+    click.echo(f"{period.title} ({period.key}) — hạn trước ngày {long_date(period.due)}")
+    click.echo("  " + "; ".join(f"{STATE_LABELS[k]}: {v}" for k, v in counts.items()) + f" / {len(states)} đơn vị")
+    for s in states:
+        when = f" lúc {short_datetime(s.received_at.astimezone(TZ))}" if s.received_at else ""
+        click.echo(f"  {s.code:<8} {s.name}: {STATE_LABELS[s.state]}{when}")
+        for row in by_audience.get(s.code, []):
+            click.echo(f"           - {KIND_LABELS[row.kind]} ({row.step}): {STATUS_LABELS.get(row.status, row.status)}"
+                       f", {row.attempts} lần thử" + (f" — {row.last_error}" if row.last_error else ""))
+    for row in by_audience.get(planner.OFFICE, []):
+        click.echo(f"  VP       {KIND_LABELS[row.kind]} ({row.step}): {STATUS_LABELS.get(row.status, row.status)}"
+                   + (f" — {row.last_error}" if row.last_error else ""))
 
 
 def main() -> None:

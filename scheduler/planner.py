@@ -10,7 +10,9 @@ Rules (DOMAIN.md, "Reminder policy"):
   a final step stays owed for `CATCH_UP_WORKING_DAYS` working days, so a service first
   started in November does not mail June's overdue notices;
 - a unit added mid-campaign joins from its first step after it appeared;
-- a closed period owes nothing.
+- a closed period owes nothing;
+- nothing is owed on a day off or before `send_at`: a service started on a holiday
+  catches up at 08:00 on the next working day, not at once.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from functools import lru_cache
 from typing import Iterable, Mapping
 
 from scheduler.calendar import Period
-from scheduler.clock import local
+from scheduler.clock import local, to_local
 from scheduler.config import Config, ReminderStep
 
 OFFICE = "*"  # the audience of a digest in the send ledger; unit codes cannot contain "*"
@@ -108,6 +110,9 @@ def _latest_owed(
 
 def owed_at(config: Config, periods: Iterable[Period], facts: Facts, now: datetime) -> list[OwedSend]:
     """Every send owed at `now`, in time order (digests after the unit mails of the same instant)."""
+    today = to_local(now)
+    if not config.calendar.is_working_day(today.date()) or today.time() < config.plan.reminders.send_at:
+        return []
     owed: list[OwedSend] = []
     for period in periods:
         if period.key in facts.closed:

@@ -1,9 +1,15 @@
-"""One validated settings object, built in main() from BAOCAO_* environment variables."""
+"""One validated settings object, built in main() from BAOCAO_* environment variables.
+
+Secrets (the SMTP password) come from the environment or a file named by
+BAOCAO_SMTP_PASSWORD_FILE (systemd's LoadCredential), never from the YAML in the repo.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -12,3 +18,36 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///var/baocao.db"
     config_dir: Path = Path("config")
+    templates_dir: Path = Path("templates")
+    outbox_dir: Path = Path("var/outbox")
+
+    # No host: dry run, mail is written to outbox_dir as .eml files.
+    smtp_host: str | None = None
+    smtp_port: int | None = None  # default by security: 25 / 587 / 465
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_password_file: Path | None = None
+    smtp_timeout: float = Field(default=30.0, gt=0)
+    smtp_connections: int = Field(default=2, ge=1, le=10)  # parallel connections per batch
+    smtp_attempts: int = Field(default=3, ge=1, le=10)  # tries within one batch
+    smtp_retry_base: float = Field(default=2.0, ge=0)  # seconds; doubles each try, with jitter
+    mail_from: str = "baocao@example.org"
+
+    retry_minutes: int = Field(default=5, ge=1)  # how often waiting sends are retried
+    public_url: str = "http://127.0.0.1:8080"
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _password_from_file(self) -> "Settings":
+        if self.smtp_password is None and self.smtp_password_file is not None:
+            self.smtp_password = SecretStr(self.smtp_password_file.read_text(encoding="utf-8").strip())
+        return self
+
+    @property
+    def dry_run(self) -> bool:
+        return not self.smtp_host
+
+    @property
+    def port(self) -> int:
+        return self.smtp_port or {"none": 25, "starttls": 587, "tls": 465}[self.smtp_security]

@@ -57,6 +57,14 @@ def test_no_mail_on_national_culture_day(shipped_config):
     assert owed_at(shipped_config, shipped_config.periods, facts, at("24/11/2026 23:59")) == []
 
 
+def test_service_started_on_a_holiday_waits_for_the_next_working_day(shipped_config):
+    assert owed_at(shipped_config, shipped_config.periods, Facts(), at("24/11/2026 10:00")) == []
+    assert owed_at(shipped_config, shipped_config.periods, Facts(), at("28/11/2026 10:00")) == []  # Saturday
+    assert owed_at(shipped_config, shipped_config.periods, Facts(), at("25/11/2026 07:59")) == []
+    owed = owed_at(shipped_config, shipped_config.periods, Facts(), at("25/11/2026 08:00"))
+    assert {s.step for s in owed} == {"notice-10"}
+
+
 def test_unit_that_reported_gets_no_more_mail_for_that_period(shipped_config):
     facts = Facts(reported=frozenset({("2026-Q4", "BPMC")}))
     for moment in ("02/12/2026 08:00", "04/12/2026 08:00", "07/12/2026 08:00", "09/12/2026 08:00"):

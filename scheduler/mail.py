@@ -1,0 +1,168 @@
+"""Composing the messages: Jinja2 templates in templates/email/ → an EmailMessage.
+
+Composition is pure apart from reading the templates; sending is mailer.py's job.
+Anything that reaches a header (names, subject) is stripped of control characters and
+passed through email.headerregistry, so a name like `"A" <x@y>\nBcc: z` cannot add headers.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any, Iterable
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from scheduler.calendar import Period
+from scheduler.clock import to_local
+from scheduler.config import Config, Unit
+from scheduler.text import long_date, short_datetime
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def header_text(value: str) -> str:
+    """One line of NFC text, safe to put in a header."""
+    return " ".join(_CONTROL.sub(" ", unicodedata.normalize("NFC", value)).split())
+
+
+def new_message_id(mail_from: str) -> str:
+    domain = mail_from.rpartition("@")[2] or "baocao.local"
+    return make_msgid(idstring="baocao", domain=domain)
+
+
+def remaining(due: date, today: date) -> str:
+    """How long is left before a deadline at 00:00 on `due`, or how late it is, in words."""
+    days = (due - today).days
+    if days >= 2:
+        return f"còn {days} ngày"
+    if days == 1:
+        return "hôm nay là ngày cuối cùng"
+    return f"đã quá hạn {1 - days} ngày"
+
+
+@dataclass(frozen=True)
+class UnitState:
+    """A unit's standing for a period, for the digest."""
+
+    code: str
+    name: str
+    state: str  # on_time | late | missing
+    received_at: datetime | None = None
+
+
+class Composer:
+    def __init__(self, templates_dir: Path, config: Config, mail_from: str):
+        self.config = config
+        self.mail_from = mail_from
+        loader = FileSystemLoader(str(templates_dir / "email"))
+        self.text_env = Environment(loader=loader, undefined=StrictUndefined, autoescape=False,
+                                    trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+        self.html_env = Environment(loader=loader, undefined=StrictUndefined,
+                                    autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+
+    # -- contexts ---------------------------------------------------------------------------
+
+    def _base(self, period: Period, now: datetime) -> dict[str, Any]:
+        org = self.config.plan.organisation
+        return {
+            "office_name": org.office_name,
+            "contact": org.contact,
+            "period_title": period.title,
+            "due_short": f"{period.due:%d/%m/%Y}",
+            "due_long": long_date(period.due),
+            "remaining": remaining(period.due, to_local(now).date()),
+        }
+
+    def _what(self, period: Period, link: str | None) -> dict[str, Any]:
+        plan = self.config.plan
+        ob = next((o for o in plan.obligations if o.id == period.obligation), None)
+        wanted_i = set(ob.indicators) if ob else set()
+        wanted_h = set(ob.headings) if ob else set()
+        return {
+            "obligation_title": ob.title if ob else period.title,
+            "indicators": [
+                {"name": i.name, "numerator": i.numerator, "denominator": i.denominator, "target": str(i.target)}
+                for i in plan.indicators if i.id in wanted_i
+            ],
+            "headings": [{"title": h.title, "required": h.required} for h in plan.headings if h.id in wanted_h],
+            "link": link,
+            "how_to_submit": link or (
+                f"gửi báo cáo về {plan.organisation.office_name} qua email "
+                f"{', '.join(plan.organisation.office_emails)}"
+            ),
+        }
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def unit_mail(self, kind: str, period: Period, unit: Unit, to: Iterable[str], cc: Iterable[str],
+                  now: datetime, message_id: str, link: str | None = None) -> EmailMessage:
+        context = self._base(period, now) | self._what(period, link) | {"unit_name": unit.name}
+        return self._build(kind, context, self._addresses(to, unit), self._addresses(cc, unit), now, message_id)
+
+    def digest(self, period: Period, states: list[UnitState], to: Iterable[str], now: datetime,
+               message_id: str) -> EmailMessage:
+        def row(s: UnitState) -> dict[str, str]:
+            return {"name": s.name, "received": short_datetime(to_local(s.received_at)) if s.received_at else ""}
+
+        context = self._base(period, now) | {
+            "as_of": short_datetime(to_local(now)),
+            "total": len(states),
+            "reported": [row(s) for s in states if s.state != "missing"],
+            "on_time": [row(s) for s in states if s.state == "on_time"],
+            "late": [row(s) for s in states if s.state == "late"],
+            "missing": [row(s) for s in states if s.state == "missing"],
+        }
+        return self._build("digest", context, self._addresses(to, None), [], now, message_id)
+
+    def receipt(self, period: Period, unit: Unit, to: Iterable[str], revision: int, received_at: datetime,
+                on_time: bool, figures: dict[str, Any], narrative: dict[str, str], now: datetime,
+                message_id: str) -> EmailMessage:
+        plan = self.config.plan
+        rows = []
+        for i in plan.indicators:
+            if i.id in figures:
+                value = figures[i.id]
+                shown = "Không phát sinh" if value is None else f"{value['num']} / {value['den']}"
+                rows.append({"name": i.name, "value": shown})
+        texts = [{"title": h.title, "text": narrative[h.id]} for h in plan.headings if narrative.get(h.id)]
+        context = self._base(period, now) | {
+            "unit_name": unit.name, "revision": revision, "received": short_datetime(to_local(received_at)),
+            "on_time": on_time, "figures": rows, "narrative": texts,
+        }
+        return self._build("receipt", context, self._addresses(to, unit), [], now, message_id)
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _addresses(self, emails: Iterable[str], unit: Unit | None) -> list[Address]:
+        names: dict[str, str] = {}
+        if unit is not None:
+            names = {p.email: p.name for p in unit.focal_points} | {unit.head.email: unit.head.name}
+        return [Address(display_name=header_text(names.get(e, "")), addr_spec=e) for e in emails]
+
+    def _build(self, kind: str, context: dict[str, Any], to: list[Address], cc: list[Address],
+               now: datetime, message_id: str) -> EmailMessage:
+        subject = header_text(self.text_env.get_template(f"{kind}.subject.txt").render(context))
+        context = context | {"subject": subject}
+        text = self.text_env.get_template(f"{kind}.txt").render(context)
+        html = self.html_env.get_template(f"{kind}.html").render(context)
+        msg = EmailMessage()
+        msg["Subject"] = subject
+        msg["From"] = Address(display_name=header_text(self.config.plan.organisation.office_name),
+                              addr_spec=self.mail_from)
+        msg["To"] = to
+        if cc:
+            msg["Cc"] = cc
+        msg["Date"] = format_datetime(to_local(now))
+        msg["Message-ID"] = message_id
+        msg["Auto-Submitted"] = "auto-generated"
+        msg["X-Auto-Response-Suppress"] = "All"  # stops Exchange out-of-office replies
+        msg.set_content(unicodedata.normalize("NFC", text), charset="utf-8")
+        msg.add_alternative(unicodedata.normalize("NFC", html), subtype="html", charset="utf-8")
+        return msg

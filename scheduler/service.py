@@ -1,0 +1,220 @@
+"""The service: the tick (plan → claim → deliver), retries, and the long-running loop.
+
+One tick: read the clock once, sync the config into the store, ask the planner what is
+owed, claim those sends in the ledger in one transaction, then deliver every waiting row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+from datetime import datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from scheduler import ledger, store
+from scheduler.calendar import Period
+from scheduler.clock import TZ, Clock
+from scheduler.config import Config, load_config
+from scheduler.mail import Composer, UnitState
+from scheduler.mailer import Outcome, Outgoing, Transport, make_transport
+from scheduler.models import SendRow, Submission
+from scheduler.planner import OFFICE, owed_at
+from scheduler.settings import Settings
+from scheduler.yamlsource import ConfigError
+
+log = logging.getLogger("baocao.service")
+
+
+@dataclass
+class TickReport:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    waiting: int = 0
+    cancelled: int = 0
+
+    def __str__(self) -> str:
+        return (f"mới: {self.claimed}, đã gửi: {self.sent}, lỗi vĩnh viễn: {self.failed}, "
+                f"chờ gửi lại: {self.waiting}, huỷ: {self.cancelled}")
+
+
+def unit_states(session: Session, config: Config, period: Period) -> list[UnitState]:
+    """Each owing unit's standing for `period`: on time, late (by its first revision) or missing."""
+    first: dict[str, Submission] = {}
+    rows = session.exec(select(Submission).where(Submission.period_key == period.key)
+                        .order_by(col(Submission.revision))).all()
+    for row in rows:
+        first.setdefault(row.unit_code, row)
+    states = []
+    for unit in config.units_for(period):
+        sub = first.get(unit.code)
+        if sub is None:
+            states.append(UnitState(unit.code, unit.name, "missing"))
+        else:
+            states.append(UnitState(unit.code, unit.name, "on_time" if sub.on_time else "late", sub.received_at))
+    return states
+
+
+class Service:
+    def __init__(self, settings: Settings, clock: Clock, config: Config, engine: Engine,
+                 transport: Transport | None = None):
+        self.settings = settings
+        self.clock = clock
+        self.config = config
+        self.engine = engine
+        self.transport = transport or make_transport(settings)
+        self.lock = asyncio.Lock()
+
+    def reload(self) -> bool:
+        """Re-read the YAML (SIGHUP). A broken file is logged and the running config kept."""
+        try:
+            config = load_config(self.settings.config_dir)
+        except ConfigError as exc:
+            log.error("Cấu hình mới có %d lỗi, vẫn dùng cấu hình cũ:", len(exc.issues))
+            for issue in exc.issues:
+                log.error("  %s", issue)
+            return False
+        self.config = config
+        log.info("Đã nạp lại cấu hình: %d đơn vị đang theo dõi", sum(u.active for u in config.units))
+        return True
+
+    def _periods(self, session: Session) -> list[Period]:
+        return list(self.config.periods) + store.request_periods(session)
+
+    async def tick(self) -> TickReport:
+        async with self.lock:
+            now = self.clock()
+            with Session(self.engine) as session:
+                store.sync_config(session, self.config, now)
+                session.commit()
+                facts = store.load_facts(session, self.config, now)
+                owed = owed_at(self.config, self._periods(session), facts, now)
+                claimed = ledger.claim(session, owed, now, self.settings.mail_from)
+                session.commit()
+            report = await self._deliver(now)
+            report.claimed = claimed
+            log.info("Lượt nhắc %s: %s", now.astimezone(TZ).strftime("%d/%m/%Y %H:%M"), report)
+            return report
+
+    async def retry(self) -> TickReport:
+        """Deliver whatever is waiting (transient failures, crashed sends); plans nothing new."""
+        async with self.lock:
+            return await self._deliver(self.clock())
+
+    async def _deliver(self, now: datetime) -> TickReport:
+        report = TickReport()
+        composer = Composer(self.settings.templates_dir, self.config, self.settings.mail_from)
+        batch: list[Outgoing] = []
+        with Session(self.engine) as session:
+            periods = {p.key: p for p in self._periods(session)}
+            reported = {(p, u) for p, u in session.exec(select(Submission.period_key, Submission.unit_code)).all()}
+            for row in ledger.due(session, now):
+                cancel = self._no_longer_owed(row, periods, reported)
+                if cancel:
+                    ledger.record(session, row.id, Outcome("cancelled", cancel), now)
+                    session.commit()
+                    report.cancelled += 1
+                    log.info("Huỷ %s kỳ %s cho %s: %s", row.step, row.period_key, row.audience, cancel)
+                    continue
+                if not ledger.take(session, row, now):
+                    continue  # another process got it
+                batch.append(Outgoing(row.id, self._compose(session, composer, row, periods[row.period_key], now),
+                                      f"{row.period_key}_{row.audience}_{row.step}"))
+        if not batch:
+            return report
+        outcomes = await self.transport.deliver(batch)
+        with Session(self.engine) as session:
+            for item in batch:
+                outcome = outcomes.get(item.key, Outcome("transient", "không có kết quả gửi"))
+                row = ledger.record(session, item.key, outcome, self.clock())
+                session.commit()
+                if row.status == "sent":
+                    report.sent += 1
+                    log.info("Đã gửi %s kỳ %s tới %s (%s)%s", row.step, row.period_key, row.audience,
+                             row.message_id, f" — {row.last_error}" if row.last_error else "")
+                elif row.status == "failed":
+                    report.failed += 1
+                    log.error("Không gửi được %s kỳ %s tới %s: %s", row.step, row.period_key, row.audience,
+                              row.last_error)
+                else:
+                    report.waiting += 1
+                    log.warning("Chưa gửi được %s kỳ %s tới %s, sẽ thử lại: %s", row.step, row.period_key,
+                                row.audience, row.last_error)
+        return report
+
+    def _no_longer_owed(self, row: SendRow, periods: dict[str, Period], reported: set) -> str | None:
+        if row.period_key not in periods:
+            return "kỳ báo cáo không còn trong cấu hình"
+        if row.audience == OFFICE:
+            return None
+        unit = self.config.unit(row.audience)
+        if unit is None or not unit.active:
+            return "đơn vị không còn được theo dõi"
+        if row.kind in ("notice", "reminder", "overdue") and (row.period_key, row.audience) in reported:
+            return "đơn vị đã nộp báo cáo"
+        return None
+
+    def _compose(self, session: Session, composer: Composer, row: SendRow, period: Period, now: datetime):
+        to, cc = row.to_addrs or [], row.cc_addrs or []
+        if row.audience == OFFICE:
+            return composer.digest(period, unit_states(session, self.config, period), to, now, row.message_id)
+        unit = self.config.unit(row.audience)
+        assert unit is not None
+        return composer.unit_mail(row.kind, period, unit, to, cc, now, row.message_id)
+
+
+async def serve(service: Service) -> None:
+    """Run until SIGTERM/SIGINT: a tick now and every day at the configured hour, retries
+    every few minutes, SIGHUP reloads the YAML."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    send_at = service.config.plan.reminders.send_at
+    scheduler = AsyncIOScheduler(
+        timezone=TZ,
+        # Our tick asks the planner what is owed, so a missed run is caught up by the next;
+        # these only keep APScheduler from dropping a run that is a little late.
+        job_defaults={"coalesce": True, "misfire_grace_time": 3600, "max_instances": 1},
+    )
+    scheduler.add_job(_guarded(service.tick), CronTrigger(hour=send_at.hour, minute=send_at.minute, timezone=TZ),
+                      id="tick", replace_existing=True)
+    scheduler.add_job(_guarded(service.retry), IntervalTrigger(minutes=service.settings.retry_minutes, timezone=TZ),
+                      id="retry", replace_existing=True)
+
+    def on_hup() -> None:
+        if service.reload():
+            new = service.config.plan.reminders.send_at
+            scheduler.reschedule_job("tick", trigger=CronTrigger(hour=new.hour, minute=new.minute, timezone=TZ))
+
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, on_hup)
+    scheduler.start()
+    log.info("baocao đang chạy: nhắc lúc %s hằng ngày (giờ Việt Nam), gửi thư %s",
+             send_at.strftime("%H:%M"),
+             f"qua {service.settings.smtp_host}:{service.settings.port}" if not service.settings.dry_run
+             else f"vào thư mục {service.settings.outbox_dir} (chưa cấu hình SMTP)")
+    await _guarded(service.tick)()
+    await stop.wait()
+    log.info("Nhận tín hiệu dừng; chờ lượt gửi đang chạy kết thúc")
+    scheduler.shutdown(wait=False)
+    async with service.lock:  # a running tick finishes its ledger writes first
+        pass
+    log.info("Đã dừng.")
+
+
+def _guarded(job):
+    """A failing tick is logged and the service goes on; the next tick retries."""
+    async def run() -> None:
+        try:
+            await job()
+        except Exception:  # noqa: BLE001 - the loop must survive a bad day
+            log.exception("Lỗi trong lượt chạy %s", job.__name__)
+    run.__name__ = job.__name__
+    return run
