@@ -11,9 +11,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -30,6 +31,24 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 def header_text(value: str) -> str:
     """One line of NFC text, safe to put in a header."""
     return " ".join(_CONTROL.sub(" ", unicodedata.normalize("NFC", value)).split())
+
+
+def _address(a: Address) -> str:
+    if not a.display_name:
+        return f"<{a.addr_spec}>"
+    if a.display_name.isascii():
+        name = formataddr((a.display_name, a.addr_spec)).rpartition(" <")[0]  # quoted when needed
+    else:
+        name = Header(a.display_name, "utf-8", maxlinelen=70).encode(linesep="\n")
+    return f"{name}\n <{a.addr_spec}>"
+
+
+def address_list(addresses: list[Address]) -> str:
+    """An address header value, encoded and folded here so that every line stays short and
+    the email package emits it untouched: Python 3.11's refolder can wrap the comma between
+    two UTF-8 names into an encoded word (`=?utf-8?q?=2C?=`), and mail clients then see one
+    recipient instead of two."""
+    return ",\n ".join(_address(a) for a in addresses)
 
 
 def new_message_id(mail_from: str) -> str:
@@ -55,6 +74,13 @@ class UnitState:
     name: str
     state: str  # on_time | late | missing
     received_at: datetime | None = None
+
+
+def _tag(msg: EmailMessage, period: Period, step: str) -> EmailMessage:
+    """Machine-readable tags, so a mail client rule (or a test) can sort messages by step."""
+    msg["X-Baocao-Period"] = header_text(period.key)
+    msg["X-Baocao-Step"] = header_text(step)
+    return msg
 
 
 class Composer:
@@ -102,12 +128,13 @@ class Composer:
     # -- messages ---------------------------------------------------------------------------
 
     def unit_mail(self, kind: str, period: Period, unit: Unit, to: Iterable[str], cc: Iterable[str],
-                  now: datetime, message_id: str, link: str | None = None) -> EmailMessage:
+                  now: datetime, message_id: str, step: str | None = None, link: str | None = None) -> EmailMessage:
         context = self._base(period, now) | self._what(period, link) | {"unit_name": unit.name}
-        return self._build(kind, context, self._addresses(to, unit), self._addresses(cc, unit), now, message_id)
+        msg = self._build(kind, context, self._addresses(to, unit), self._addresses(cc, unit), now, message_id)
+        return _tag(msg, period, step or kind)
 
     def digest(self, period: Period, states: list[UnitState], to: Iterable[str], now: datetime,
-               message_id: str) -> EmailMessage:
+               message_id: str, step: str = "digest") -> EmailMessage:
         def row(s: UnitState) -> dict[str, str]:
             return {"name": s.name, "received": short_datetime(to_local(s.received_at)) if s.received_at else ""}
 
@@ -119,7 +146,7 @@ class Composer:
             "late": [row(s) for s in states if s.state == "late"],
             "missing": [row(s) for s in states if s.state == "missing"],
         }
-        return self._build("digest", context, self._addresses(to, None), [], now, message_id)
+        return _tag(self._build("digest", context, self._addresses(to, None), [], now, message_id), period, step)
 
     def receipt(self, period: Period, unit: Unit, to: Iterable[str], revision: int, received_at: datetime,
                 on_time: bool, figures: dict[str, Any], narrative: dict[str, str], now: datetime,
@@ -136,7 +163,8 @@ class Composer:
             "unit_name": unit.name, "revision": revision, "received": short_datetime(to_local(received_at)),
             "on_time": on_time, "figures": rows, "narrative": texts,
         }
-        return self._build("receipt", context, self._addresses(to, unit), [], now, message_id)
+        return _tag(self._build("receipt", context, self._addresses(to, unit), [], now, message_id), period,
+                    f"receipt#{revision}")
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -156,9 +184,9 @@ class Composer:
         msg["Subject"] = subject
         msg["From"] = Address(display_name=header_text(self.config.plan.organisation.office_name),
                               addr_spec=self.mail_from)
-        msg["To"] = to
+        msg.set_raw("To", address_list(to))  # stored as is: see address_list
         if cc:
-            msg["Cc"] = cc
+            msg.set_raw("Cc", address_list(cc))
         msg["Date"] = format_datetime(to_local(now))
         msg["Message-ID"] = message_id
         msg["Auto-Submitted"] = "auto-generated"

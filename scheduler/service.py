@@ -164,10 +164,11 @@ class Service:
     def _compose(self, session: Session, composer: Composer, row: SendRow, period: Period, now: datetime):
         to, cc = row.to_addrs or [], row.cc_addrs or []
         if row.audience == OFFICE:
-            return composer.digest(period, unit_states(session, self.config, period), to, now, row.message_id)
+            return composer.digest(period, unit_states(session, self.config, period), to, now, row.message_id,
+                                   row.step)
         unit = self.config.unit(row.audience)
         assert unit is not None
-        return composer.unit_mail(row.kind, period, unit, to, cc, now, row.message_id)
+        return composer.unit_mail(row.kind, period, unit, to, cc, now, row.message_id, row.step)
 
 
 async def serve(service: Service) -> None:

@@ -49,3 +49,105 @@ def line_of(path: Path, needle: str, occurrence: int = 1) -> int:
     """1-based line number of the nth line containing `needle`."""
     hits = [i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in line]
     return hits[occurrence - 1]
+
+
+# ---------------------------------------------------------------- a real SMTP server
+
+import asyncio  # noqa: E402
+import email  # noqa: E402
+import socket  # noqa: E402
+from email.message import EmailMessage  # noqa: E402
+from email.policy import default as default_policy  # noqa: E402
+
+from aiosmtpd.controller import Controller  # noqa: E402
+
+
+class MailRecorder:
+    """aiosmtpd handler that keeps what it accepts and can refuse chosen recipients."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        self.refuse: dict[str, str] = {}  # address → SMTP reply, e.g. "550 5.1.1 ..."
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 Message accepted for delivery"
+
+    def take(self) -> list[EmailMessage]:
+        taken, self.messages = self.messages, []
+        return taken
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SmtpServer:
+    """A real SMTP server on 127.0.0.1 that a test can stop and start (to play 'SMTP down')."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.recorder = MailRecorder()
+        self.controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp_server():
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_service(tmp_path, db_url):
+    """Build a Service the way `baocao run` does, on a fresh SQLite file, mailing to a port."""
+    from scheduler.clock import system_clock
+    from scheduler.service import Service
+    from scheduler.settings import Settings
+    from scheduler.store import open_store
+
+    engines = []
+
+    def build(port: int | None = None, config_dir: Path = SHIPPED_CONFIG, **overrides):
+        values = dict(
+            database_url=db_url, config_dir=config_dir, templates_dir=ROOT / "templates",
+            outbox_dir=tmp_path / "outbox", smtp_retry_base=0.01, smtp_timeout=5,
+        )
+        if port is not None:
+            values |= dict(smtp_host="127.0.0.1", smtp_port=port, smtp_security="none")
+        settings = Settings(**(values | overrides))
+        engine = open_store(settings.database_url)
+        engines.append(engine)
+        return Service(settings, system_clock, load_config(config_dir), engine)
+
+    yield build
+    for engine in engines:
+        engine.dispose()
+
+
+def tick_at(service, moment: str):
+    """Run one tick with the clock pinned at `moment` (ISO, with offset)."""
+    from freezegun import freeze_time
+
+    with freeze_time(moment, real_asyncio=True):
+        return asyncio.run(service.tick())

@@ -1,0 +1,88 @@
+"""What a focal point reads: decoded subjects and bodies, and headers nobody can inject into."""
+
+from __future__ import annotations
+
+import email
+import json
+from datetime import datetime
+from email.policy import default as default_policy
+
+import pytest
+
+from scheduler.clock import TZ
+from scheduler.mail import Composer, remaining
+from tests.conftest import ROOT, edit, tick_at
+
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=TZ)
+
+
+def reparse(msg):
+    """As the recipient's client sees it: the bytes on the wire, parsed again."""
+    return email.message_from_bytes(msg.as_bytes(), policy=default_policy)
+
+
+def test_reminder_subject_and_body_read_correctly_in_vietnamese(shipped_config):
+    composer = Composer(ROOT / "templates", shipped_config, "baocao@example.org")
+    unit = shipped_config.unit("TTBVTV")
+    msg = reparse(composer.unit_mail("reminder", shipped_config.period("2026-Q4"), unit,
+                                     ["ttbvtv.daumoi@example.org"], [], NOW, "<a@example.org>", "reminder-3"))
+    assert msg["Subject"] == "[Nhắc báo cáo] Quý IV/2026 – hạn trước ngày 05/12/2026"
+    assert str(msg["To"]) == "Hà Thị Thu Trang <ttbvtv.daumoi@example.org>"
+    assert str(msg["From"]) == "Văn phòng Sở <baocao@example.org>"
+    assert msg["Auto-Submitted"] == "auto-generated" and msg["Message-ID"] == "<a@example.org>"
+    text = msg.get_body(("plain",)).get_content()
+    assert text.startswith("Kính gửi: Chi cục Trồng trọt và Bảo vệ thực vật\n")
+    assert "Hạn nộp: trước ngày Thứ Bảy, 05/12/2026 — còn 3 ngày." in text
+    assert "Mức độ hài lòng của người dân, doanh nghiệp — mục tiêu > 95%" in text
+    assert "Tồn tại, hạn chế và nguyên nhân (bắt buộc khi có chỉ tiêu chưa đạt)" in text
+    assert "Văn phòng Sở Nông nghiệp và Môi trường — điện thoại" in text
+    html = msg.get_body(("html",)).get_content()
+    assert '<html lang="vi">' in html and "<strong>trước ngày Thứ Bảy, 05/12/2026</strong>" in html
+
+
+def test_long_vietnamese_names_stay_separate_recipients(shipped_config):
+    composer = Composer(ROOT / "templates", shipped_config, "baocao@example.org")
+    unit = shipped_config.unit("BPMC")
+    to = ["bpmc.daumoi@example.org", "bpmc.tiepnhan@example.org"]
+    msg = reparse(composer.unit_mail("overdue", shipped_config.period("2026-Q4"), unit, to,
+                                     ["bpmc.truongdonvi@example.org"], NOW, "<b@example.org>", "overdue+1"))
+    assert [(a.display_name, a.addr_spec) for a in msg["To"].addresses] == [
+        ("Nguyễn Thị Hồng Nhung", "bpmc.daumoi@example.org"), ("Nguyễn Văn An", "bpmc.tiepnhan@example.org")]
+    assert [(a.display_name, a.addr_spec) for a in msg["Cc"].addresses] == [
+        ("Trần Văn Hùng", "bpmc.truongdonvi@example.org")]
+    assert all(len(line) <= 78 for line in msg.as_bytes().split(b"\n"))
+
+
+def test_notice_counts_days_left_and_overdue_counts_days_late():
+    from datetime import date
+    due = date(2026, 12, 5)
+    assert remaining(due, date(2026, 11, 20)) == "còn 15 ngày"
+    assert remaining(due, date(2026, 12, 4)) == "hôm nay là ngày cuối cùng"
+    assert remaining(due, date(2026, 12, 5)) == "đã quá hạn 1 ngày"
+    assert remaining(due, date(2026, 12, 9)) == "đã quá hạn 5 ngày"
+
+
+@pytest.mark.parametrize("hostile", [
+    'Nguyễn "Văn" <A>',
+    "Trần Thị B\r\nBcc: victim@evil.example",
+    "Lê C\nSubject: giả mạo",
+])
+def test_names_cannot_inject_headers(config_dir, smtp_server, make_service, hostile):
+    units = config_dir / "units.yaml"
+    edit(units, "      - name: Nguyễn Thị Hồng Nhung", f"      - name: {json.dumps(hostile, ensure_ascii=False)}")
+    edit(units, "name: Bộ phận Một cửa của Sở", 'name: "Bộ phận <Một cửa>\\nX-Evil: 1"')
+    service = make_service(smtp_server.port, config_dir=config_dir)
+    tick_at(service, "2026-12-02T08:00:00+07:00")
+    msg = next(m for m in smtp_server.recorder.take() if "bpmc.daumoi@example.org" in str(m["To"]))
+    assert msg["Bcc"] is None and msg["X-Evil"] is None
+    assert msg["Subject"] == "[Nhắc báo cáo] Quý IV/2026 – hạn trước ngày 05/12/2026"
+    first = msg["To"].addresses[0]
+    assert first.addr_spec == "bpmc.daumoi@example.org"
+    assert first.display_name == " ".join(hostile.replace("\r", " ").replace("\n", " ").split())
+    assert [a.addr_spec for a in msg["To"].addresses] == ["bpmc.daumoi@example.org", "bpmc.tiepnhan@example.org"]
+    rcpts = [r for _, r in smtp_server.recorder.envelopes if "bpmc.daumoi@example.org" in r][0]
+    assert "victim@evil.example" not in rcpts
+    body = msg.get_body(("plain",)).get_content()
+    assert "Kính gửi: Bộ phận <Một cửa>\nX-Evil: 1" in body  # text keeps it verbatim
+    html = msg.get_body(("html",)).get_content()
+    assert "Bộ phận &lt;Một cửa&gt;" in html and "<Một cửa>" not in html  # html escapes it
