@@ -124,6 +124,7 @@ class WorkingCalendar:
         self.extra_days_off = frozenset(extra_days_off)
         self.extra_working_days = frozenset(extra_working_days)
         self._vn = holidays.country_holidays("VN")
+        self._vn_names = holidays.country_holidays("VN", language="vi")
 
     def is_working_day(self, d: date) -> bool:
         if d in self.extra_working_days:
@@ -134,7 +135,10 @@ class WorkingCalendar:
         return self._vn.is_working_day(d)
 
     def holiday_name(self, d: date) -> str | None:
-        return self._vn.get(d)
+        """The holiday's Vietnamese name, or a note for a decreed day off."""
+        if d in self.extra_days_off:
+            return "ngày nghỉ bù theo cấu hình"
+        return self._vn_names.get(d)
 
     def working_day_before(self, d: date, n: int) -> date:
         """The nth working day strictly before d (n ≥ 1)."""

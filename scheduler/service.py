@@ -98,6 +98,11 @@ class Service:
                 owed = owed_at(self.config, self._periods(session), facts, now)
                 claimed = ledger.claim(session, owed, now, self.settings.mail_from)
                 session.commit()
+            today = now.astimezone(TZ).date()
+            if not self.config.calendar.is_working_day(today):
+                reason = self.config.calendar.holiday_name(today) or "ngày nghỉ cuối tuần"
+                log.info("Hôm nay %s không phải ngày làm việc (%s): không gửi thư nhắc mới.",
+                         today.strftime("%d/%m/%Y"), reason)
             report = await self._deliver(now)
             report.claimed = claimed
             log.info("Lượt nhắc %s: %s", now.astimezone(TZ).strftime("%d/%m/%Y %H:%M"), report)

@@ -1,0 +1,16 @@
+"""Run the `baocao` CLI in a child process with its clock pinned by freezegun (time still
+ticks from there), so end-to-end tests of `baocao run` do not depend on today's date.
+
+usage: python tests/run_frozen.py 2026-11-27T10:00:00+07:00 run
+"""
+
+import sys
+
+from freezegun import freeze_time
+
+if __name__ == "__main__":
+    moment, args = sys.argv[1], sys.argv[2:]
+    with freeze_time(moment, tick=True, real_asyncio=True):
+        from scheduler.cli import cli
+
+        cli(args, prog_name="baocao")
