@@ -64,6 +64,8 @@ def setup_logging(level: str) -> None:
     """One line per event on stdout; journald adds the time stamp."""
     logging.basicConfig(stream=sys.stdout, level=level.upper(), format="%(levelname)s %(name)s: %(message)s",
                         force=True)
+    for chatty in ("apscheduler", "alembic"):  # their routine INFO lines are noise in journald
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -81,7 +81,7 @@ class SmtpTransport:
             hostname=s.smtp_host, port=s.port, timeout=s.smtp_timeout,
             use_tls=s.smtp_security == "tls", start_tls=s.smtp_security == "starttls",
             username=s.smtp_username, password=s.smtp_password.get_secret_value() if s.smtp_password else None,
-            tls_context=ssl.create_default_context() if s.smtp_security != "none" else None,
+            tls_context=ssl.create_default_context(cafile=s.smtp_ca_file) if s.smtp_security != "none" else None,
         )
 
     async def _backoff(self, attempt: int) -> None:

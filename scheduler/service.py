@@ -71,6 +71,7 @@ class Service:
         self.engine = engine
         self.transport = transport or make_transport(settings)
         self.lock = asyncio.Lock()
+        self._ticked = False
 
     def reload(self) -> bool:
         """Re-read the YAML (SIGHUP). A broken file is logged and the running config kept."""
@@ -99,13 +100,17 @@ class Service:
                 claimed = ledger.claim(session, owed, now, self.settings.mail_from)
                 session.commit()
             today = now.astimezone(TZ).date()
-            if not self.config.calendar.is_working_day(today):
+            if not self.config.calendar.is_working_day(today) and not self._ticked:
                 reason = self.config.calendar.holiday_name(today) or "ngày nghỉ cuối tuần"
                 log.info("Hôm nay %s không phải ngày làm việc (%s): không gửi thư nhắc mới.",
                          today.strftime("%d/%m/%Y"), reason)
             report = await self._deliver(now)
             report.claimed = claimed
-            log.info("Lượt nhắc %s: %s", now.astimezone(TZ).strftime("%d/%m/%Y %H:%M"), report)
+            quiet = not (report.claimed or report.sent or report.failed or report.waiting or report.cancelled)
+            # The periodic re-check runs every few minutes: only say something when it did something.
+            log.log(logging.DEBUG if quiet and self._ticked else logging.INFO, "Lượt nhắc %s: %s",
+                    now.astimezone(TZ).strftime("%d/%m/%Y %H:%M"), report)
+            self._ticked = True
             return report
 
     async def retry(self) -> TickReport:
@@ -177,8 +182,8 @@ class Service:
 
 
 async def serve(service: Service) -> None:
-    """Run until SIGTERM/SIGINT: a tick now and every day at the configured hour, retries
-    every few minutes, SIGHUP reloads the YAML."""
+    """Run until SIGTERM/SIGINT: a tick now, at the configured hour every day and every few
+    minutes (retries, catch-up); SIGHUP reloads the YAML."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     send_at = service.config.plan.reminders.send_at
@@ -189,9 +194,12 @@ async def serve(service: Service) -> None:
         job_defaults={"coalesce": True, "misfire_grace_time": 3600, "max_instances": 1},
     )
     scheduler.add_job(_guarded(service.tick), CronTrigger(hour=send_at.hour, minute=send_at.minute, timezone=TZ),
-                      id="tick", replace_existing=True)
-    scheduler.add_job(_guarded(service.retry), IntervalTrigger(minutes=service.settings.retry_minutes, timezone=TZ),
-                      id="retry", replace_existing=True)
+                      id="tick", name="lượt nhắc hằng ngày", replace_existing=True)
+    # Every few minutes a full tick too: it retries waiting sends and, should the machine have
+    # slept through 08:00, catches the day's step up at once. The planner and the ledger make
+    # an extra tick harmless: nothing is owed twice.
+    scheduler.add_job(_guarded(service.tick), IntervalTrigger(minutes=service.settings.retry_minutes, timezone=TZ),
+                      id="recheck", name="kiểm tra định kỳ", replace_existing=True)
 
     def on_hup() -> None:
         if service.reload():

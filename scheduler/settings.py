@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_password_file: Path | None = None
+    smtp_ca_file: Path | None = None  # trust an internal CA (or a self-signed server certificate)
     smtp_timeout: float = Field(default=30.0, gt=0)
     smtp_connections: int = Field(default=2, ge=1, le=10)  # parallel connections per batch
     smtp_attempts: int = Field(default=3, ge=1, le=10)  # tries within one batch
