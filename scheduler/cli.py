@@ -51,13 +51,19 @@ class App:
                 click.echo(f"  {issue}", err=True)
             raise SystemExit(1)
 
-    def engine(self):
-        return store.open_store(self.settings.database_url)
+    def engine(self, config: Config | None = None):
+        """The store, migrated and in step with the config (units and periods synced)."""
+        engine = store.open_store(self.settings.database_url)
+        with Session(engine) as session:
+            store.sync_config(session, config or self.config(), self.clock())
+            session.commit()
+        return engine
 
     def service(self):
         from scheduler.service import Service
 
-        return Service(self.settings, self.clock, self.config(), self.engine())
+        config = self.config()
+        return Service(self.settings, self.clock, config, self.engine(config))
 
 
 def setup_logging(level: str) -> None:
@@ -110,7 +116,7 @@ def plan_cmd(app: App, start: date, end: date, as_json: bool) -> None:
         raise click.BadParameter("ngày kết thúc trước ngày bắt đầu", param_hint="--to")
     config = app.config()
     now = app.clock()
-    with Session(app.engine()) as session:
+    with Session(app.engine(config)) as session:
         periods = list(config.periods) + store.request_periods(session)
         facts = store.load_facts(session, config, now)
     sends = planner.preview(config, periods, facts, local(start), local(end + timedelta(days=1)) - timedelta(microseconds=1))
@@ -160,7 +166,7 @@ def status_cmd(app: App, period_key: str, as_json: bool) -> None:
     from scheduler.service import unit_states
 
     config = app.config()
-    with Session(app.engine()) as session:
+    with Session(app.engine(config)) as session:
         periods = {p.key: p for p in list(config.periods) + store.request_periods(session)}
         period = periods.get(period_key)
         if period is None:
@@ -200,6 +206,11 @@ def status_cmd(app: App, period_key: str, as_json: bool) -> None:
     for row in by_audience.get(planner.OFFICE, []):
         click.echo(f"  VP       {KIND_LABELS[row.kind]} ({row.step}): {STATUS_LABELS.get(row.status, row.status)}"
                    + (f" — {row.last_error}" if row.last_error else ""))
+
+
+from scheduler import cli_collect  # noqa: E402  (registers the office's commands)
+
+cli_collect.register(cli, App, _Date)
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from scheduler.calendar import Period
 from scheduler.clock import to_local
 from scheduler.config import Config, Unit
+from scheduler.submission import figure_text
 from scheduler.text import long_date, short_datetime
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
@@ -150,18 +151,17 @@ class Composer:
 
     def receipt(self, period: Period, unit: Unit, to: Iterable[str], revision: int, received_at: datetime,
                 on_time: bool, figures: dict[str, Any], narrative: dict[str, str], now: datetime,
-                message_id: str) -> EmailMessage:
+                message_id: str, link: str | None = None, channel: str = "form") -> EmailMessage:
         plan = self.config.plan
         rows = []
         for i in plan.indicators:
             if i.id in figures:
-                value = figures[i.id]
-                shown = "Không phát sinh" if value is None else f"{value['num']} / {value['den']}"
-                rows.append({"name": i.name, "value": shown})
+                rows.append({"name": i.name, "value": figure_text(figures[i.id])})
         texts = [{"title": h.title, "text": narrative[h.id]} for h in plan.headings if narrative.get(h.id)]
         context = self._base(period, now) | {
             "unit_name": unit.name, "revision": revision, "received": short_datetime(to_local(received_at)),
-            "on_time": on_time, "figures": rows, "narrative": texts,
+            "on_time": on_time, "figures": rows, "narrative": texts, "link": link,
+            "by_office": channel != "form",
         }
         return _tag(self._build("receipt", context, self._addresses(to, unit), [], now, message_id), period,
                     f"receipt#{revision}")

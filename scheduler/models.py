@@ -122,3 +122,18 @@ class ReportRow(SQLModel, table=True):
     content: bytes = Field(sa_column=Column(sa.LargeBinary(), nullable=False))
     sources: dict[str, Any] | None = _json()  # unit code → submission revision used
     mailed_at: datetime | None = _ts(nullable=True)
+
+
+class LinkRow(SQLModel, table=True):
+    """A unit's personal link for one period. Only the token's SHA-256 is stored; the token
+    itself is re-derived from the secret key and `salt` when a mail needs it, so a resent
+    mail carries the same link and a copy of the database alone opens nothing."""
+
+    __tablename__ = "link"
+    id: int | None = Field(default=None, primary_key=True)
+    period_key: str = Field(max_length=60, index=True)
+    unit_code: str = Field(max_length=20)
+    salt: str = Field(max_length=64)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _ts()
+    revoked_at: datetime | None = _ts(nullable=True)

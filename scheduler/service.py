@@ -7,6 +7,7 @@ owed, claim those sends in the ledger in one transaction, then deliver every wai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from scheduler import ledger, store
+from scheduler import collection, ledger, links, store
 from scheduler.calendar import Period
 from scheduler.clock import TZ, Clock
 from scheduler.config import Config, load_config
@@ -72,6 +73,13 @@ class Service:
         self.transport = transport or make_transport(settings)
         self.lock = asyncio.Lock()
         self._ticked = False
+        self._background: set[asyncio.Task] = set()
+
+    def sync(self) -> None:
+        """Mirror the current config into the store (units, periods)."""
+        with Session(self.engine) as session:
+            store.sync_config(session, self.config, self.clock())
+            session.commit()
 
     def reload(self) -> bool:
         """Re-read the YAML (SIGHUP). A broken file is logged and the running config kept."""
@@ -83,6 +91,7 @@ class Service:
                 log.error("  %s", issue)
             return False
         self.config = config
+        self.sync()
         log.info("Đã nạp lại cấu hình: %d đơn vị đang theo dõi", sum(u.active for u in config.units))
         return True
 
@@ -113,6 +122,12 @@ class Service:
             self._ticked = True
             return report
 
+    def deliver_soon(self) -> None:
+        """After a submission: send its receipt now rather than at the next periodic tick."""
+        task = asyncio.get_running_loop().create_task(_guarded(self.retry)())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     async def retry(self) -> TickReport:
         """Deliver whatever is waiting (transient failures, crashed sends); plans nothing new."""
         async with self.lock:
@@ -137,6 +152,7 @@ class Service:
                     continue  # another process got it
                 batch.append(Outgoing(row.id, self._compose(session, composer, row, periods[row.period_key], now),
                                       f"{row.period_key}_{row.audience}_{row.step}"))
+                session.commit()  # links created while composing
         if not batch:
             return report
         outcomes = await self.transport.deliver(batch)
@@ -171,6 +187,11 @@ class Service:
             return "đơn vị đã nộp báo cáo"
         return None
 
+    def link(self, session: Session, period_key: str, unit_code: str, now: datetime) -> str:
+        """The unit's own form address for the period (created on first use; caller commits)."""
+        token = links.link_token(session, self.settings.secret(), period_key, unit_code, now)
+        return f"{self.settings.public_url.rstrip('/')}/f/{token}"
+
     def _compose(self, session: Session, composer: Composer, row: SendRow, period: Period, now: datetime):
         to, cc = row.to_addrs or [], row.cc_addrs or []
         if row.audience == OFFICE:
@@ -178,7 +199,50 @@ class Service:
                                    row.step)
         unit = self.config.unit(row.audience)
         assert unit is not None
-        return composer.unit_mail(row.kind, period, unit, to, cc, now, row.message_id, row.step)
+        link = self.link(session, period.key, unit.code, now)
+        if row.kind == "receipt":
+            revision = collection.receipt_revision(row.step)
+            sub = session.exec(select(Submission).where(Submission.period_key == period.key,
+                                                        Submission.unit_code == unit.code,
+                                                        Submission.revision == revision)).one()
+            return composer.receipt(period, unit, to, sub.revision, sub.received_at, sub.on_time, sub.figures or {},
+                                    sub.narrative or {}, now, row.message_id, link, sub.channel)
+        return composer.unit_mail(row.kind, period, unit, to, cc, now, row.message_id, row.step, link)
+
+
+class _WebServer:
+    """uvicorn in our event loop, without its own signal handling (ours stops both)."""
+
+    def __init__(self, service: Service):
+        import uvicorn
+
+        from scheduler.web import WebContext, create_app
+
+        settings = service.settings
+        ctx = WebContext(settings, service.clock, service.engine, lambda: service.config,
+                         after_submit=service.deliver_soon)
+        config = uvicorn.Config(create_app(ctx), host=settings.http_host, port=settings.http_port, log_config=None,
+                                access_log=False, proxy_headers=False, lifespan="off")
+
+        class Server(uvicorn.Server):
+            def capture_signals(self):  # type: ignore[override]
+                return contextlib.nullcontext()
+
+        self.server = Server(config)
+        self.task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            if self.task.done():
+                self.task.result()  # e.g. the port is taken: fail loudly at start-up
+                raise RuntimeError("máy chủ web dừng ngay khi khởi động")
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        if self.task is not None:
+            await self.task
 
 
 async def serve(service: Service) -> None:
@@ -209,6 +273,12 @@ async def serve(service: Service) -> None:
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGHUP, on_hup)
+    service.sync()  # the web form may be used before the first tick has run
+    web = _WebServer(service)
+    await web.start()
+    sockets = [s.getsockname() for server in web.server.servers for s in server.sockets]
+    log.info("Biểu mẫu báo cáo và trang Văn phòng: %s (nghe tại %s)", service.settings.public_url,
+             ", ".join(f"{host}:{port}" for host, port, *_ in sockets))
     scheduler.start()
     log.info("baocao đang chạy: nhắc lúc %s hằng ngày (giờ Việt Nam), gửi thư %s",
              send_at.strftime("%H:%M"),
@@ -218,6 +288,7 @@ async def serve(service: Service) -> None:
     await stop.wait()
     log.info("Nhận tín hiệu dừng; chờ lượt gửi đang chạy kết thúc")
     scheduler.shutdown(wait=False)
+    await web.stop()
     async with service.lock:  # a running tick finishes its ledger writes first
         pass
     log.info("Đã dừng.")

@@ -6,6 +6,8 @@ BAOCAO_SMTP_PASSWORD_FILE (systemd's LoadCredential), never from the YAML in the
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 from typing import Literal
 
@@ -35,15 +37,39 @@ class Settings(BaseSettings):
     smtp_retry_base: float = Field(default=2.0, ge=0)  # seconds; doubles each try, with jitter
     mail_from: str = "baocao@example.org"
 
-    retry_minutes: int = Field(default=5, ge=1)  # how often waiting sends are retried
-    public_url: str = "http://127.0.0.1:8080"
+    retry_minutes: int = Field(default=5, ge=1)  # how often the full tick re-runs (retries, catch-up)
     log_level: str = "INFO"
+
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str = "http://127.0.0.1:8080"  # how units reach the form; goes into every link
+    # Signs links, CSRF tokens and the office's session. Without one, a random key is kept in
+    # secret_key_file (created 0600 on first start), so links survive restarts.
+    secret_key: SecretStr | None = None
+    secret_key_file: Path = Path("var/secret_key")
+    office_user: str = "vanphong"
+    office_password_hash: SecretStr | None = None  # argon2 hash, from `baocao hash-password`
 
     @model_validator(mode="after")
     def _password_from_file(self) -> "Settings":
         if self.smtp_password is None and self.smtp_password_file is not None:
             self.smtp_password = SecretStr(self.smtp_password_file.read_text(encoding="utf-8").strip())
         return self
+
+    def secret(self) -> bytes:
+        """The signing key; created on first use when none is configured."""
+        if self.secret_key is not None:
+            value = self.secret_key.get_secret_value()
+            if len(value) < 32:
+                raise ValueError("BAOCAO_SECRET_KEY phải dài ít nhất 32 ký tự")
+            return value.encode()
+        path = self.secret_key_file
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+        return path.read_text(encoding="utf-8").strip().encode()
 
     @property
     def dry_run(self) -> bool:

@@ -27,3 +27,8 @@ def long_date(d: date) -> str:
 def short_datetime(dt: datetime) -> str:
     """'08:00 Thứ Sáu 20/11/2026'"""
     return f"{dt:%H:%M} {weekday(dt.date())} {dt:%d/%m/%Y}"
+
+
+def number(n: int) -> str:
+    """Vietnamese digit grouping: 1234567 → '1.234.567'."""
+    return f"{n:,}".replace(",", ".")

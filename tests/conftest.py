@@ -6,6 +6,7 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
+import pydantic.v1  # noqa: F401  (FastAPI imports it lazily; under freezegun that import fails)
 import pytest
 
 from scheduler.clock import TZ
@@ -132,6 +133,7 @@ def make_service(tmp_path, db_url):
         values = dict(
             database_url=db_url, config_dir=config_dir, templates_dir=ROOT / "templates",
             outbox_dir=tmp_path / "outbox", smtp_retry_base=0.01, smtp_timeout=5,
+            secret_key_file=tmp_path / "secret_key", public_url="http://127.0.0.1:8080",
         )
         if port is not None:
             values |= dict(smtp_host="127.0.0.1", smtp_port=port, smtp_security="none")

@@ -45,7 +45,8 @@ def test_run_without_smtp_writes_eml_files_reloads_on_hup_and_stops_on_term(tmp_
     outbox = tmp_path / "outbox"
     env = dict(os.environ, PYTHONUNBUFFERED="1", BAOCAO_DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite'}",
                BAOCAO_CONFIG_DIR=str(config_dir), BAOCAO_OUTBOX_DIR=str(outbox),
-               BAOCAO_TEMPLATES_DIR=str(ROOT / "templates"))
+               BAOCAO_TEMPLATES_DIR=str(ROOT / "templates"), BAOCAO_SECRET_KEY_FILE=str(tmp_path / "secret"),
+               BAOCAO_HTTP_PORT="0")
     env.pop("BAOCAO_SMTP_HOST", None)
     child = Process(["2026-11-27T10:00:00+07:00", "run"], env)
     try:

@@ -1,0 +1,160 @@
+"""Commands for the office's own channels: reports arriving on paper or by dispatch,
+the XLSX template, exports, on-request reports, closing a period."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+from sqlmodel import Session
+
+from scheduler import collection, exports, store, workbook
+from scheduler.calendar import Period
+from scheduler.clock import TZ, to_local
+from scheduler.submission import validate
+from scheduler.text import long_date, short_datetime
+
+
+def _period(app, session: Session, config, key: str) -> Period:
+    periods = {p.key: p for p in list(config.periods) + store.request_periods(session)}
+    if key not in periods:
+        raise click.BadParameter(f"không có kỳ '{key}'; các kỳ hiện có: {', '.join(periods)}", param_hint="--period")
+    return periods[key]
+
+
+def register(cli: click.Group, app_type, date_type) -> None:
+    @cli.command("template")
+    @click.option("--period", "key", required=True, help="Kỳ báo cáo, ví dụ 2026-Q4.")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                  help="Tệp XLSX sẽ ghi.")
+    @click.pass_obj
+    def template_cmd(app, key: str, output: Path) -> None:
+        """Ghi mẫu XLSX để đơn vị điền số liệu, thuyết minh (gửi lại bằng `baocao submit`)."""
+        config = app.config()
+        with Session(app.engine(config)) as session:
+            period = _period(app, session, config, key)
+        output.write_bytes(workbook.template(config, period))
+        click.echo(f"Đã ghi mẫu báo cáo {period.title} vào {output}.")
+
+    @cli.command("submit")
+    @click.option("--unit", "code", required=True, help="Mã đơn vị, ví dụ TTBVTV.")
+    @click.option("--period", "key", required=True, help="Kỳ báo cáo, ví dụ 2026-Q4.")
+    @click.option("--received", "received", default=None,
+                  help="Thời điểm Văn phòng nhận văn bản, nếu khác lúc nhập: 'YYYY-MM-DD HH:MM' (giờ Việt Nam).")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.pass_obj
+    def submit_cmd(app, code: str, key: str, received: str | None, file: Path) -> None:
+        """Nhập báo cáo của một đơn vị từ tệp YAML/JSON hoặc mẫu XLSX đã điền."""
+        config = app.config()
+        unit = config.unit(code)
+        if unit is None:
+            raise click.BadParameter(f"không có đơn vị '{code}' trong units.yaml", param_hint="--unit")
+        received_at = None
+        if received:
+            try:
+                received_at = datetime.strptime(received, "%Y-%m-%d %H:%M").replace(tzinfo=TZ)
+            except ValueError:
+                raise click.BadParameter(f"'{received}' không đúng dạng 'YYYY-MM-DD HH:MM'", param_hint="--received")
+            if received_at > app.clock():
+                raise click.BadParameter(f"'{received}' ở tương lai", param_hint="--received")
+        service = app.service()
+        with Session(service.engine) as session:
+            period = _period(app, session, config, key)
+            try:
+                if file.suffix.lower() == ".xlsx":
+                    entry, where = workbook.read_xlsx(file.read_bytes(), config, period)
+                else:
+                    entry, where = workbook.read_yaml(file, config, period)
+            except workbook.ImportError_ as exc:
+                _fail(file, exc.problems)
+            report, errors = validate(config, period, entry)
+            if report is None:
+                _fail(file, {where.get(k, k): v for k, v in errors.items()})
+            now = app.clock()
+            try:
+                sub = collection.record(session, config, period, unit, report, "file", now, received_at,
+                                        mail_from=app.settings.mail_from)
+            except collection.ClosedPeriod:
+                raise click.ClickException(f"kỳ {period.title} đã khoá, không nhận thêm báo cáo")
+            session.commit()
+            click.echo(f"Đã ghi báo cáo {period.title} của {unit.name}: bản thứ {sub.revision}, nhận lúc "
+                       f"{short_datetime(to_local(sub.received_at))} ({'đúng hạn' if sub.on_time else 'sau hạn'}).")
+        result = asyncio.run(service.retry())  # the receipt to the unit's focal points
+        if result.sent:
+            click.echo("Đã gửi thư xác nhận cho đầu mối của đơn vị.")
+
+    @cli.command("export")
+    @click.option("--period", "key", required=True, help="Kỳ báo cáo, ví dụ 2026-Q4.")
+    @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
+    @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="Tệp sẽ ghi (mặc định: so-lieu-KỲ.xlsx|csv).")
+    @click.pass_obj
+    def export_cmd(app, key: str, fmt: str, output: Path | None) -> None:
+        """Xuất số liệu một kỳ (bản gần nhất của mỗi đơn vị) ra XLSX hoặc CSV."""
+        config = app.config()
+        with Session(app.engine(config)) as session:
+            period = _period(app, session, config, key)
+            rows = exports.period_table(session, config, period)
+        output = output or Path(f"so-lieu-{key}.{fmt}")
+        output.write_bytes(exports.to_xlsx(config, period, rows) if fmt == "xlsx" else exports.to_csv(config, period, rows))
+        click.echo(f"Đã xuất số liệu {period.title} ({sum(r.state != 'missing' for r in rows)}/{len(rows)} đơn vị "
+                   f"đã nộp) vào {output}.")
+
+    @cli.command("request")
+    @click.option("--title", required=True, help="Tên báo cáo đột xuất.")
+    @click.option("--deadline", type=date_type(), required=True, help="Nộp trước ngày (YYYY-MM-DD).")
+    @click.option("--units", default=None, help="Mã các đơn vị, cách nhau dấu phẩy (mặc định: tất cả).")
+    @click.option("--like", "like", default=None,
+                  help="Dùng chỉ tiêu, đề mục của nghĩa vụ này trong plan.yaml (mặc định: nghĩa vụ đầu tiên).")
+    @click.pass_obj
+    def request_cmd(app, title: str, deadline: date, units: str | None, like: str | None) -> None:
+        """Mở một báo cáo đột xuất ("khi có yêu cầu"): nhắc hạn và biểu mẫu như một kỳ báo cáo."""
+        config = app.config()
+        like = like or config.plan.obligations[0].id
+        if like not in {o.id for o in config.plan.obligations}:
+            raise click.BadParameter(f"không có nghĩa vụ '{like}' trong plan.yaml", param_hint="--like")
+        codes = [c.strip() for c in units.split(",") if c.strip()] if units else None
+        unknown = [c for c in codes or [] if config.unit(c) is None]
+        if unknown:
+            raise click.BadParameter(f"không có đơn vị: {', '.join(unknown)}", param_hint="--units")
+        now = app.clock()
+        if deadline <= to_local(now).date():
+            raise click.BadParameter("hạn nộp phải sau hôm nay", param_hint="--deadline")
+        with Session(app.engine(config)) as session:
+            row = collection.open_request(session, config, title.strip(), deadline, like, codes, now)
+            session.commit()
+            key, count = row.key, len(codes) if codes else len([u for u in config.units if u.active and like in u.obligations])
+        click.echo(f"Đã mở báo cáo đột xuất {key}: “{title.strip()}”, nộp trước ngày {long_date(deadline)}, "
+                   f"{count} đơn vị. Thư thông báo sẽ gửi ở lượt nhắc tới (08:00 ngày làm việc).")
+
+    @cli.command("close")
+    @click.option("--period", "key", required=True, help="Kỳ báo cáo, ví dụ 2026-Q4.")
+    @click.pass_obj
+    def close_cmd(app, key: str) -> None:
+        """Khoá một kỳ: không nhận thêm bản sửa đổi, không nhắc nữa; đường dẫn chỉ còn xem."""
+        config = app.config()
+        with Session(app.engine(config)) as session:
+            store.sync_config(session, config, app.clock())
+            period = _period(app, session, config, key)
+            changed = collection.close(session, period.key, app.clock())
+            session.commit()
+        click.echo(f"Đã khoá kỳ {period.title}." if changed else f"Kỳ {period.title} đã khoá từ trước.")
+
+    @cli.command("hash-password")
+    def hash_password_cmd() -> None:
+        """Tạo mã băm mật khẩu cho trang Văn phòng (đặt vào BAOCAO_OFFICE_PASSWORD_HASH)."""
+        from scheduler.web.security import hash_password
+
+        password = click.prompt("Mật khẩu mới", hide_input=True, confirmation_prompt="Nhập lại mật khẩu")
+        if len(password) < 10:
+            raise click.ClickException("mật khẩu cần ít nhất 10 ký tự")
+        click.echo(hash_password(password))
+
+
+def _fail(file: Path, problems: dict[str, str]) -> None:
+    click.echo(f"Không ghi được báo cáo từ {file}: có {len(problems)} lỗi, cần sửa:", err=True)
+    for where, message in problems.items():
+        click.echo(f"  {where}: {message}", err=True)
+    raise SystemExit(1)

@@ -1,0 +1,92 @@
+"""Recording what units return. A submission is a new revision, never an overwrite, and its
+receipt is claimed in the send ledger in the same transaction. Callers commit."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from scheduler import ledger
+from scheduler.calendar import Period
+from scheduler.config import Config, Unit
+from scheduler.models import PeriodRow, Submission
+from scheduler.planner import OwedSend
+from scheduler.submission import Report
+
+
+class ClosedPeriod(Exception):
+    """The office has closed the period: the figures are final."""
+
+
+def is_closed(session: Session, period_key: str) -> bool:
+    row = session.get(PeriodRow, period_key)
+    return bool(row and row.closed_at)
+
+
+def revisions(session: Session, period_key: str, unit_code: str) -> list[Submission]:
+    return list(session.exec(
+        select(Submission).where(Submission.period_key == period_key, Submission.unit_code == unit_code)
+        .order_by(col(Submission.revision))
+    ).all())
+
+
+def latest(session: Session, period_key: str, unit_code: str) -> Submission | None:
+    return session.exec(
+        select(Submission).where(Submission.period_key == period_key, Submission.unit_code == unit_code)
+        .order_by(col(Submission.revision).desc())
+    ).first()
+
+
+def record(session: Session, config: Config, period: Period, unit: Unit, report: Report, channel: str,
+           now: datetime, received_at: datetime | None = None, mail_from: str = "baocao@example.org") -> Submission:
+    """Store `report` as the unit's next revision and queue its receipt. On time means received
+    before the deadline (00:00 on the due day). Raises ClosedPeriod when the period is closed."""
+    if is_closed(session, period.key):
+        raise ClosedPeriod(period.key)
+    received = received_at or now
+    current = session.exec(
+        select(sa.func.max(Submission.revision)).where(Submission.period_key == period.key,
+                                                       Submission.unit_code == unit.code)
+    ).one()
+    sub = Submission(
+        period_key=period.key, unit_code=unit.code, revision=(current or 0) + 1, received_at=received,
+        on_time=received < period.deadline, channel=channel, figures=report.figures,
+        narrative=report.narrative, submitted_by=report.submitted_by,
+    )
+    session.add(sub)
+    session.flush()  # the unique (period, unit, revision) key turns a concurrent double submit into an error
+    receipt = OwedSend(at=now, kind="receipt", step=f"receipt#{sub.revision}", period=period, unit=unit.code,
+                       to=tuple(p.email for p in unit.focal_points))
+    ledger.claim(session, [receipt], now, mail_from)
+    return sub
+
+
+def receipt_revision(step: str) -> int | None:
+    match = re.fullmatch(r"receipt#(\d+)", step)
+    return int(match.group(1)) if match else None
+
+
+def open_request(session: Session, config: Config, title: str, deadline: date, like: str,
+                 units: list[str] | None, now: datetime, key: str | None = None) -> PeriodRow:
+    """An on-request report ("khi có yêu cầu"): a period of its own that the planner, the
+    reminders and the form treat like any other. Caller commits."""
+    if key is None:
+        base = f"YC-{deadline:%Y%m%d}"
+        taken = set(session.exec(select(PeriodRow.key).where(col(PeriodRow.key).startswith(base))).all())
+        key = base if base not in taken else next(f"{base}-{n}" for n in range(2, 1000) if f"{base}-{n}" not in taken)
+    row = PeriodRow(key=key, obligation=like, title=title, start=now.date(), end=deadline, due=deadline,
+                    source="request", units=units, created_at=now)
+    session.add(row)
+    return row
+
+
+def close(session: Session, period_key: str, now: datetime) -> bool:
+    row = session.get(PeriodRow, period_key)
+    if row is None or row.closed_at is not None:
+        return False
+    row.closed_at = now
+    session.add(row)
+    return True

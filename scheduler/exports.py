@@ -1,0 +1,109 @@
+"""The figures of a period as a table, then as XLSX or CSV for the office."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from sqlmodel import Session, col, select
+
+from scheduler.calendar import Period
+from scheduler.clock import to_local
+from scheduler.config import Config
+from scheduler.models import Submission
+from scheduler.submission import NOT_APPLICABLE, headings_for, indicators_for
+
+STATE = {"on_time": "Đúng hạn", "late": "Muộn", "missing": "Chưa nộp"}
+
+
+@dataclass
+class UnitRowView:
+    code: str
+    name: str
+    state: str  # on_time | late | missing (by the first revision)
+    last: Submission | None
+    count: int
+
+
+def period_table(session: Session, config: Config, period: Period) -> list[UnitRowView]:
+    """One row per unit that owes the period (plus any that reported though no longer owing)."""
+    subs = session.exec(select(Submission).where(Submission.period_key == period.key)
+                        .order_by(col(Submission.revision))).all()
+    by_unit: dict[str, list[Submission]] = {}
+    for sub in subs:
+        by_unit.setdefault(sub.unit_code, []).append(sub)
+    codes = [u.code for u in config.units_for(period)]
+    codes += [c for c in by_unit if c not in codes]
+    rows = []
+    for code in codes:
+        unit = config.unit(code)
+        history = by_unit.get(code, [])
+        state = "missing" if not history else ("on_time" if history[0].on_time else "late")
+        rows.append(UnitRowView(code, unit.name if unit else code, state, history[-1] if history else None, len(history)))
+    return rows
+
+
+def _header(config: Config, period: Period) -> list[str]:
+    head = ["Mã đơn vị", "Đơn vị", "Tình trạng", "Bản số", "Thời điểm nhận", "Người gửi"]
+    for ind in indicators_for(config, period):
+        head += [f"{ind.name} — {ind.numerator}", f"{ind.name} — {ind.denominator}"]
+    return head
+
+
+def _values(config: Config, period: Period, row: UnitRowView) -> list:
+    sub = row.last
+    received = to_local(sub.received_at).replace(tzinfo=None) if sub else None
+    values: list = [row.code, row.name, STATE[row.state], sub.revision if sub else None, received,
+                    sub.submitted_by if sub else None]
+    for ind in indicators_for(config, period):
+        value = (sub.figures or {}).get(ind.id, "") if sub else ""
+        if value is None:
+            values += [NOT_APPLICABLE, NOT_APPLICABLE]
+        elif value:
+            values += [value["num"], value["den"]]
+        else:
+            values += [None, None]
+    return values
+
+
+def to_xlsx(config: Config, period: Period, rows: list[UnitRowView]) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Số liệu"
+    ws.append(_header(config, period))
+    for row in rows:
+        ws.append(_values(config, period, row))
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for cell in ws["E"][1:]:
+        cell.number_format = "dd/mm/yyyy hh:mm"
+    ws.freeze_panes = "C2"
+    notes = wb.create_sheet("Thuyết minh")
+    notes.append(["Mã đơn vị", "Đơn vị", "Đề mục", "Nội dung"])
+    for row in rows:
+        for h in headings_for(config, period):
+            text = (row.last.narrative or {}).get(h.id, "") if row.last else ""
+            if text:
+                notes.append([row.code, row.name, h.title, text])
+    for cell in notes["D"]:
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def to_csv(config: Config, period: Period, rows: list[UnitRowView]) -> bytes:
+    """UTF-8 with a BOM, so Excel opens the Vietnamese text correctly."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(_header(config, period))
+    for row in rows:
+        values = _values(config, period, row)
+        values[4] = values[4].strftime("%d/%m/%Y %H:%M") if isinstance(values[4], datetime) else ""
+        writer.writerow(["" if v is None else v for v in values])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -1,0 +1,142 @@
+"""The office's pages: who has reported, each unit's history, downloads. Behind a login."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
+
+from scheduler import collection, exports
+from scheduler.clock import to_local
+from scheduler.submission import figure_text, headings_for, indicators_for
+from scheduler.text import long_date, short_datetime
+from scheduler.web.app import Pages, WebContext
+from scheduler.web.security import CSRF_FIELD, Csrf, check_password
+
+CHANNELS = {"form": "qua đường dẫn", "file": "Văn phòng nhập từ tệp", "office": "Văn phòng nhập"}
+
+
+def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
+    r = APIRouter(prefix="/vp")
+
+    def logged_in(request: Request) -> bool:
+        return request.session.get("office") == ctx.settings.office_user
+
+    def to_login() -> Response:
+        return RedirectResponse("/vp/dang-nhap", status_code=303)
+
+    def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+        value, cookie = csrf.token_for(request)
+        response = pages.render(request, name, status, csrf=value, **context)
+        csrf.set_cookie(response, cookie)
+        return response
+
+    @r.get("/dang-nhap", response_class=HTMLResponse)
+    async def login_form(request: Request) -> Response:
+        return page(request, "office_login.html", configured=bool(ctx.settings.office_password_hash), error=None,
+                    user=ctx.settings.office_user)
+
+    @r.post("/dang-nhap", response_class=HTMLResponse)
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        address = request.client.host if request.client else "?"
+        configured = bool(ctx.settings.office_password_hash)
+        if ctx.throttle.blocked(address):
+            return pages.error(request, 429, "Thử quá nhiều lần", "Vui lòng thử lại sau ít phút.")
+        if not csrf.valid(request, form.get(CSRF_FIELD)):
+            return page(request, "office_login.html", 403, configured=configured, user=ctx.settings.office_user,
+                        error="Phiên đăng nhập đã hết hạn, vui lòng đăng nhập lại.")
+        stored = ctx.settings.office_password_hash.get_secret_value() if configured else None
+        user, password = str(form.get("user", "")), str(form.get("password", ""))
+        if user != ctx.settings.office_user or not check_password(stored, password):
+            await asyncio.sleep(ctx.throttle.fail(address))
+            return page(request, "office_login.html", 401, configured=configured, user=user,
+                        error="Tên đăng nhập hoặc mật khẩu không đúng.")
+        request.session.clear()
+        request.session["office"] = user
+        return RedirectResponse("/vp/", status_code=303)
+
+    @r.post("/dang-xuat")
+    async def logout(request: Request) -> Response:
+        form = await request.form()
+        if csrf.valid(request, form.get(CSRF_FIELD)):
+            request.session.clear()
+        return to_login()
+
+    @r.get("/", response_class=HTMLResponse)
+    async def index(request: Request) -> Response:
+        if not logged_in(request):
+            return to_login()
+        with Session(ctx.engine) as session:
+            items = []
+            for period in sorted(ctx.periods(session).values(), key=lambda p: p.due, reverse=True):
+                rows = exports.period_table(session, ctx.config(), period)
+                items.append({"key": period.key, "title": period.title, "due": f"{period.due:%d/%m/%Y}",
+                              "reported": sum(x.state != "missing" for x in rows), "total": len(rows),
+                              "closed": collection.is_closed(session, period.key)})
+        return page(request, "office_index.html", periods=items)
+
+    @r.get("/ky/{key}", response_class=HTMLResponse)
+    async def period_page(request: Request, key: str) -> Response:
+        if not logged_in(request):
+            return to_login()
+        with Session(ctx.engine) as session:
+            period = ctx.periods(session).get(key)
+            if period is None:
+                return pages.error(request, 404, "Không có kỳ báo cáo này", f"Không có kỳ “{key}”.")
+            rows = exports.period_table(session, ctx.config(), period)
+            closed = collection.is_closed(session, key)
+        views = [{"code": x.code, "name": x.name, "state": x.state, "state_label": exports.STATE[x.state],
+                  "count": x.count, "last": short_datetime(to_local(x.last.received_at)) if x.last else ""}
+                 for x in rows]
+        counts = {s: sum(v["state"] == s for v in views) for s in ("on_time", "late", "missing")}
+        return page(request, "office_period.html", period=period, due_long=long_date(period.due), rows=views,
+                    counts=counts, closed=closed)
+
+    @r.get("/ky/{key}/don-vi/{code}", response_class=HTMLResponse)
+    async def unit_history(request: Request, key: str, code: str) -> Response:
+        if not logged_in(request):
+            return to_login()
+        config = ctx.config()
+        with Session(ctx.engine) as session:
+            period = ctx.periods(session).get(key)
+            subs = collection.revisions(session, key, code) if period else []
+        if period is None or not subs:
+            return pages.error(request, 404, "Không có báo cáo", "Đơn vị chưa gửi báo cáo kỳ này.")
+        unit = config.unit(code)
+        revisions = []
+        for sub in reversed(subs):
+            figures = []
+            for ind in indicators_for(config, period):
+                figures.append({"name": ind.name, "value": figure_text((sub.figures or {}).get(ind.id, ""))})
+            revisions.append({"revision": sub.revision, "received": short_datetime(to_local(sub.received_at)),
+                              "on_time": sub.on_time, "channel": CHANNELS.get(sub.channel, sub.channel),
+                              "by": sub.submitted_by or "", "figures": figures,
+                              "narrative": [{"title": h.title, "text": (sub.narrative or {}).get(h.id, "")}
+                                            for h in headings_for(config, period)]})
+        return page(request, "office_unit.html", period=period, unit_name=unit.name if unit else code,
+                    revisions=revisions)
+
+    @r.get("/ky/{key}/so-lieu.{fmt}")
+    async def download(request: Request, key: str, fmt: str) -> Response:
+        if not logged_in(request):
+            return to_login()
+        if fmt not in ("xlsx", "csv"):
+            return pages.error(request, 404, "Không có định dạng này", "Chỉ có XLSX hoặc CSV.")
+        config = ctx.config()
+        with Session(ctx.engine) as session:
+            period = ctx.periods(session).get(key)
+            if period is None:
+                return pages.error(request, 404, "Không có kỳ báo cáo này", f"Không có kỳ “{key}”.")
+            rows = exports.period_table(session, config, period)
+        if fmt == "xlsx":
+            body = exports.to_xlsx(config, period, rows)
+            media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        else:
+            body, media = exports.to_csv(config, period, rows), "text/csv; charset=utf-8"
+        return Response(body, media_type=media, headers={
+            "Content-Disposition": f'attachment; filename="so-lieu-{key}.{fmt}"', "Cache-Control": "no-store"})
+
+    return r

@@ -1,0 +1,162 @@
+"""A unit's own form for one period, opened by the token in its mails."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
+
+from scheduler import collection, links
+from scheduler.calendar import Period
+from scheduler.clock import to_local
+from scheduler.config import Unit
+from scheduler.mail import remaining
+from scheduler.models import Submission
+from scheduler.submission import Entry, as_entry, figure_text, headings_for, indicators_for, validate
+from scheduler.text import long_date, short_datetime
+from scheduler.web.app import NOT_FOUND, Pages, WebContext
+from scheduler.web.security import CSRF_FIELD, Csrf
+
+EXPIRED = ("Đường dẫn đã hết hiệu lực", "Đường dẫn này không còn dùng được. Vui lòng dùng đường dẫn trong thư "
+           "mới nhất của Văn phòng, hoặc liên hệ Văn phòng để được cấp lại.")
+SLOW_DOWN = ("Thử quá nhiều lần", "Địa chỉ của bạn đã mở quá nhiều đường dẫn không đúng. Vui lòng thử lại sau ít phút.")
+
+
+def entry_from_form(form, indicators, headings) -> Entry:
+    entry = Entry(submitted_by=str(form.get("submitted_by", "")))
+    for ind in indicators:
+        entry.figures[ind.id] = (str(form.get(f"{ind.id}__num", "")), str(form.get(f"{ind.id}__den", "")),
+                                 form.get(f"{ind.id}__kps") == "1")
+    for h in headings:
+        entry.narrative[h.id] = str(form.get(f"h__{h.id}", ""))
+    return entry
+
+
+def field_ids(indicators, headings) -> tuple[dict[str, str], dict[str, str]]:
+    """For the error summary: each error key's anchor and human label."""
+    anchors, labels = {"submitted_by": "submitted_by"}, {"submitted_by": "Người gửi báo cáo"}
+    for ind in indicators:
+        anchors |= {ind.id: f"ct-{ind.id}", f"{ind.id}.num": f"{ind.id}__num", f"{ind.id}.den": f"{ind.id}__den"}
+        labels |= {ind.id: ind.name, f"{ind.id}.num": f"{ind.name} — {ind.numerator}",
+                   f"{ind.id}.den": f"{ind.name} — {ind.denominator}"}
+    for h in headings:
+        anchors[f"h.{h.id}"], labels[f"h.{h.id}"] = f"h__{h.id}", h.title
+    return anchors, labels
+
+
+def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
+    r = APIRouter()
+
+    async def resolve(request: Request, token: str, session: Session):
+        """(period, unit, closed) for a token, or the error response to send instead."""
+        address = request.client.host if request.client else "?"
+        if ctx.throttle.blocked(address):
+            return pages.error(request, 429, *SLOW_DOWN)
+        link = links.find(session, token)
+        if link is None:
+            await asyncio.sleep(ctx.throttle.fail(address))  # guessing gets slower and slower
+            return pages.error(request, 404, *NOT_FOUND)
+        period = ctx.periods(session).get(link.period_key)
+        unit = ctx.config().unit(link.unit_code)
+        if link.revoked_at is not None or period is None or unit is None:
+            return pages.error(request, 410, *EXPIRED)
+        return period, unit, collection.is_closed(session, period.key)
+
+    def form_page(request: Request, token: str, period: Period, unit: Unit, entry: Entry, errors: dict[str, str],
+                  last: Submission | None, status: int = 200) -> HTMLResponse:
+        config = ctx.config()
+        indicators, headings = indicators_for(config, period), headings_for(config, period)
+        anchors, labels = field_ids(indicators, headings)
+        csrf_value, new_cookie = csrf.token_for(request)
+        now = ctx.clock()
+        response = pages.render(
+            request, "form.html", status, period=period, unit=unit, action=f"/f/{token}", csrf=csrf_value,
+            due_long=long_date(period.due), remaining=remaining(period.due, to_local(now).date()),
+            last=last, last_received=short_datetime(to_local(last.received_at)) if last else "",
+            errors=errors, anchors=anchors, labels=labels, submitted_by=entry.submitted_by,
+            by_error=errors.get("submitted_by"),
+            indicators=[{
+                "id": i.id, "name": i.name, "numerator": i.numerator, "denominator": i.denominator,
+                "target": str(i.target), "num": entry.figures.get(i.id, ("", "", False))[0],
+                "den": entry.figures.get(i.id, ("", "", False))[1], "kps": entry.figures.get(i.id, ("", "", False))[2],
+                "num_error": errors.get(f"{i.id}.num"), "den_error": errors.get(f"{i.id}.den"), "error": errors.get(i.id),
+            } for i in indicators],
+            headings=[{"id": h.id, "title": h.title, "required": h.required, "text": entry.narrative.get(h.id, ""),
+                       "error": errors.get(f"h.{h.id}")} for h in headings],
+        )
+        csrf.set_cookie(response, new_cookie)
+        return response
+
+    def readonly_page(request: Request, token: str, period: Period, unit: Unit, sub: Submission, closed: bool,
+                      just_sent: bool) -> HTMLResponse:
+        config = ctx.config()
+        figures = []
+        for ind in indicators_for(config, period):
+            figures.append({"name": ind.name, "value": figure_text((sub.figures or {}).get(ind.id, "")),
+                            "target": str(ind.target)})
+        narrative = [{"title": h.title, "text": (sub.narrative or {}).get(h.id, "")} for h in headings_for(config, period)]
+        return pages.render(request, "readonly.html", period=period, unit=unit, sub=sub, closed=closed,
+                            just_sent=just_sent, received=short_datetime(to_local(sub.received_at)),
+                            due_long=long_date(period.due), figures=figures, narrative=narrative,
+                            edit_url=f"/f/{token}")
+
+    @r.get("/f/{token}", response_class=HTMLResponse)
+    async def show(request: Request, token: str) -> Response:
+        with Session(ctx.engine) as session:
+            found = await resolve(request, token, session)
+            if isinstance(found, Response):
+                return found
+            period, unit, closed = found
+            last = collection.latest(session, period.key, unit.code)
+        if closed:
+            if last is None:
+                return pages.error(request, 410, "Kỳ báo cáo đã khoá",
+                                   f"Kỳ báo cáo {period.title} đã khoá và đơn vị không gửi báo cáo trong kỳ này.")
+            return readonly_page(request, token, period, unit, last, closed=True, just_sent=False)
+        entry = as_entry(last.figures, last.narrative, last.submitted_by) if last else Entry()
+        return form_page(request, token, period, unit, entry, {}, last)
+
+    @r.post("/f/{token}", response_class=HTMLResponse)
+    async def submit(request: Request, token: str) -> Response:
+        form = await request.form()
+        with Session(ctx.engine) as session:
+            found = await resolve(request, token, session)
+            if isinstance(found, Response):
+                return found
+            period, unit, closed = found
+            if not csrf.valid(request, form.get(CSRF_FIELD)):
+                return pages.error(request, 403, "Phiên làm việc không hợp lệ",
+                                   "Trang đã mở quá lâu hoặc không được gửi từ biểu mẫu của hệ thống. "
+                                   "Vui lòng mở lại đường dẫn và gửi lại.")
+            if closed:
+                return pages.error(request, 409, "Kỳ báo cáo đã khoá",
+                                   f"Kỳ báo cáo {period.title} đã khoá; không nhận thêm bản sửa đổi.")
+            config = ctx.config()
+            entry = entry_from_form(form, indicators_for(config, period), headings_for(config, period))
+            report, errors = validate(config, period, entry)
+            if report is None:
+                last = collection.latest(session, period.key, unit.code)
+                return form_page(request, token, period, unit, entry, errors, last, status=422)
+            sub = collection.record(session, config, period, unit, report, "form", ctx.clock(),
+                                    mail_from=ctx.settings.mail_from)
+            session.commit()
+            revision = sub.revision
+        ctx.after_submit()
+        return RedirectResponse(f"/f/{token}/da-gui?ban={revision}", status_code=303)
+
+    @r.get("/f/{token}/da-gui", response_class=HTMLResponse)
+    async def sent(request: Request, token: str, ban: int = 0) -> Response:
+        with Session(ctx.engine) as session:
+            found = await resolve(request, token, session)
+            if isinstance(found, Response):
+                return found
+            period, unit, closed = found
+            subs = collection.revisions(session, period.key, unit.code)
+        sub = next((s for s in subs if s.revision == ban), subs[-1] if subs else None)
+        if sub is None:
+            return RedirectResponse(f"/f/{token}", status_code=303)
+        return readonly_page(request, token, period, unit, sub, closed=closed, just_sent=True)
+
+    return r
