@@ -153,3 +153,79 @@ def tick_at(service, moment: str):
 
     with freeze_time(moment, real_asyncio=True):
         return asyncio.run(service.tick())
+
+
+# ---------------------------------------------------------------- the web app over real HTTP
+
+import threading  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+
+class SettableClock:
+    """The clock passed to the web app; a test moves it (e.g. past the deadline)."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+OFFICE_PASSWORD = "mật khẩu Văn phòng 2026"
+
+
+@dataclass
+class Web:
+    base: str
+    service: object
+    clock: SettableClock
+    ctx: object
+
+    def link(self, unit: str, period: str = "2026-Q4") -> str:
+        """The path of a unit's form, as its reminder mail would carry it."""
+        from sqlmodel import Session
+
+        with Session(self.service.engine) as session:
+            url = self.service.link(session, period, unit, self.clock())
+            session.commit()
+        return url.replace(self.service.settings.public_url, "")
+
+
+@pytest.fixture
+def web(tmp_path, db_url, smtp_server):
+    import uvicorn
+    from sqlmodel import Session
+
+    from scheduler import store
+    from scheduler.service import Service
+    from scheduler.settings import Settings
+    from scheduler.web import WebContext, create_app
+    from scheduler.web.security import hash_password
+
+    port = free_port()
+    clock = SettableClock(Q4_2026_DEADLINE.replace(day=2, hour=9))
+    settings = Settings(
+        database_url=db_url, config_dir=SHIPPED_CONFIG, templates_dir=ROOT / "templates",
+        secret_key_file=tmp_path / "secret_key", public_url=f"http://127.0.0.1:{port}",
+        office_password_hash=hash_password(OFFICE_PASSWORD), smtp_host="127.0.0.1", smtp_port=smtp_server.port,
+        smtp_security="none", smtp_retry_base=0.01,
+    )
+    engine = store.open_store(db_url)
+    service = Service(settings, clock, load_config(SHIPPED_CONFIG), engine)
+    with Session(engine) as session:
+        store.sync_config(session, service.config, clock())
+        session.commit()
+    ctx = WebContext(settings, clock, engine, lambda: service.config, after_submit=service.deliver_soon)
+    server = uvicorn.Server(uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_config=None,
+                                           lifespan="off", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    import time as _time
+    deadline = _time.monotonic() + 10
+    while not server.started and _time.monotonic() < deadline:
+        _time.sleep(0.02)
+    assert server.started, "the web app did not start"
+    yield Web(f"http://127.0.0.1:{port}", service, clock, ctx)
+    server.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()
