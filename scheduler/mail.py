@@ -130,7 +130,7 @@ class Composer:
 
     def unit_mail(self, kind: str, period: Period, unit: Unit, to: Iterable[str], cc: Iterable[str],
                   now: datetime, message_id: str, step: str | None = None, link: str | None = None) -> EmailMessage:
-        context = self._base(period, now) | self._what(period, link) | {"unit_name": unit.name}
+        context = self._base(period, now) | self._what(period, link) | {"unit_name": unit.name, "head_copied": bool(cc)}
         msg = self._build(kind, context, self._addresses(to, unit), self._addresses(cc, unit), now, message_id)
         return _tag(msg, period, step or kind)
 
@@ -141,6 +141,8 @@ class Composer:
 
         context = self._base(period, now) | {
             "as_of": short_datetime(to_local(now)),
+            # "đã quá hạn" would read as if the office were late: say the deadline has passed.
+            "remaining_office": remaining(period.due, to_local(now).date()).replace("đã quá hạn", "đã qua hạn"),
             "total": len(states),
             "reported": [row(s) for s in states if s.state != "missing"],
             "on_time": [row(s) for s in states if s.state == "on_time"],
@@ -181,9 +183,11 @@ class Composer:
         text = self.text_env.get_template(f"{kind}.txt").render(context)
         html = self.html_env.get_template(f"{kind}.html").render(context)
         msg = EmailMessage()
-        msg["Subject"] = subject
-        msg["From"] = Address(display_name=header_text(self.config.plan.organisation.office_name),
-                              addr_spec=self.mail_from)
+        # Encoded here, not by the email package: Python 3.11's folder drops the space between
+        # two encoded words of a long UTF-8 subject ("rà soát" arrives as "ràsoát").
+        msg.set_raw("Subject", Header(subject, "utf-8", header_name="Subject").encode(linesep="\n"))
+        msg.set_raw("From", address_list([Address(display_name=header_text(self.config.plan.organisation.office_name),
+                                                  addr_spec=self.mail_from)]))
         msg.set_raw("To", address_list(to))  # stored as is: see address_list
         if cc:
             msg.set_raw("Cc", address_list(cc))
@@ -191,6 +195,10 @@ class Composer:
         msg["Message-ID"] = message_id
         msg["Auto-Submitted"] = "auto-generated"
         msg["X-Auto-Response-Suppress"] = "All"  # stops Exchange out-of-office replies
-        msg.set_content(unicodedata.normalize("NFC", text), charset="utf-8")
+        text = unicodedata.normalize("NFC", text)
+        # 8bit keeps the .eml in the outbox readable in any editor; a line too long for SMTP
+        # (a unit's long paragraph in a receipt) needs quoted-printable instead.
+        long_line = max((len(line.encode()) for line in text.splitlines()), default=0) > 900
+        msg.set_content(text, charset="utf-8", cte="quoted-printable" if long_line else "8bit")
         msg.add_alternative(unicodedata.normalize("NFC", html), subtype="html", charset="utf-8")
         return msg

@@ -78,7 +78,9 @@ class MailRecorder:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))
+        # Stored as a mailbox keeps it (LF line ends), as the recipient's client reads it.
+        self.messages.append(email.message_from_bytes(envelope.content.replace(b"\r\n", b"\n"),
+                                                      policy=default_policy))
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 Message accepted for delivery"
 

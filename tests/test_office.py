@@ -1,0 +1,187 @@
+"""The office's channels: its pages behind a login, paper reports entered from YAML or the
+XLSX template, exports, on-request reports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import date
+
+import httpx
+from click.testing import CliRunner
+from openpyxl import load_workbook
+from sqlmodel import Session, select
+
+from scheduler.cli import cli
+from scheduler.models import Submission
+from tests.conftest import OFFICE_PASSWORD, SHIPPED_CONFIG, ROOT
+from tests.test_web_form import HOSTILE, open_form, valid_form
+
+FIGURES = {"quan_triet": (6, 6), "cam_tay_chi_viec": (6, 6), "huong_dan": (1250, 1250), "tu_thao_tac": (1180, 1250),
+           "so_hoa": (930, 930), "truc_tuyen": (880, 930), "thanh_toan": None, "ket_qua_dien_tu": (870, 930),
+           "hai_long": (410, 420), "tai_su_dung": (800, 930), "toan_trinh": (15, 15)}
+NARRATIVE = {"tuyen_truyen": HOSTILE, "truc_tuyen_thanh_toan": "Nội dung truc_tuyen_thanh_toan.",
+             "so_hoa": "Nội dung so_hoa.", "chat_luong": "Nội dung chat_luong.", "phuong_huong": "Nội dung phuong_huong."}
+BY = "Nguyễn Thị Hồng Nhung, chuyên viên"
+
+
+def login(client: httpx.Client, password: str = OFFICE_PASSWORD) -> httpx.Response:
+    page = client.get("/vp/dang-nhap")
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
+    return client.post("/vp/dang-nhap", data={"csrf": csrf, "user": "vanphong", "password": password})
+
+
+def run(web, *args):
+    env = {"BAOCAO_DATABASE_URL": str(web.service.engine.url), "BAOCAO_CONFIG_DIR": str(SHIPPED_CONFIG),
+           "BAOCAO_TEMPLATES_DIR": str(ROOT / "templates"),
+           "BAOCAO_SECRET_KEY_FILE": str(web.service.settings.secret_key_file),
+           "BAOCAO_SMTP_HOST": "127.0.0.1", "BAOCAO_SMTP_PORT": str(web.service.settings.smtp_port),
+           "BAOCAO_SMTP_SECURITY": "none"}
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def stored(web, unit):
+    with Session(web.service.engine) as session:
+        return session.exec(select(Submission).where(Submission.unit_code == unit)).all()
+
+
+def test_office_pages_need_a_login_and_show_who_reported(web):
+    with httpx.Client(base_url=web.base) as unit_client:
+        _, csrf = open_form(unit_client, web.link("BPMC"))
+        unit_client.post(web.link("BPMC"), data=valid_form(csrf=csrf))
+    with httpx.Client(base_url=web.base) as client:
+        assert client.get("/vp/ky/2026-Q4").headers["location"] == "/vp/dang-nhap"
+        assert client.get("/vp/ky/2026-Q4/so-lieu.xlsx").status_code == 303
+        wrong = login(client, "sai mật khẩu")
+        assert wrong.status_code == 401 and "Tên đăng nhập hoặc mật khẩu không đúng." in wrong.text
+        assert login(client).headers["location"] == "/vp/"
+        period = client.get("/vp/ky/2026-Q4")
+        assert "Đúng hạn: 1; muộn: 0; chưa nộp: 17 / 18 đơn vị." in period.text
+        assert re.search(r"Bộ phận Một cửa của Sở <small>\(BPMC\)</small></td><td class=\"on_time\">Đúng hạn</td>",
+                         period.text)
+        history = client.get("/vp/ky/2026-Q4/don-vi/BPMC")
+        assert "Bản thứ 1 — nhận lúc 09:00 Thứ Tư 02/12/2026 (đúng hạn; qua đường dẫn" in history.text
+        assert "1.250 / 1.250" in history.text and "&lt;script&gt;" in history.text
+        xlsx = client.get("/vp/ky/2026-Q4/so-lieu.xlsx")
+        sheet = load_workbook(io.BytesIO(xlsx.content))["Số liệu"]
+        row = next(r for r in sheet.iter_rows(values_only=True) if r[0] == "BPMC")
+        assert row[2] == "Đúng hạn" and row[6:8] == (6, 6)
+        text = client.get("/vp/ky/2026-Q4/so-lieu.csv").content.decode("utf-8-sig")
+        rows = list(csv.reader(io.StringIO(text)))
+        assert rows[0][:3] == ["Mã đơn vị", "Đơn vị", "Tình trạng"]
+        assert [r[2] for r in rows if r[0] == "KL"] == ["Chưa nộp"]
+        page = client.get("/vp/")
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
+        client.post("/vp/dang-xuat", data={"csrf": csrf})
+        assert client.get("/vp/").status_code == 303
+
+
+def fill_template(path, figures, narrative, by):
+    """What a focal point does in Excel: type numbers, an x, the texts; then save."""
+    wb = load_workbook(path)
+    ws = wb["Báo cáo"]
+    ws["C5"] = by
+    rows = {ws[f"A{r}"].value: r for r in range(8, ws.max_row + 1)}
+    for key, value in figures.items():
+        if value is None:
+            ws[f"F{rows[key]}"] = "x"
+        else:
+            ws[f"D{rows[key]}"], ws[f"E{rows[key]}"] = value
+    for key, text in narrative.items():
+        ws[f"C{rows['h:' + key]}"] = text
+    wb.save(path)
+
+
+def test_submit_from_xlsx_and_yaml_records_the_same_figures_as_the_form(web, tmp_path):
+    with httpx.Client(base_url=web.base) as client:
+        _, csrf = open_form(client, web.link("BPMC"))
+        assert client.post(web.link("BPMC"), data=valid_form(csrf=csrf)).status_code == 303
+
+    template = tmp_path / "mau.xlsx"
+    result = run(web, "template", "--period", "2026-Q4", "-o", str(template))
+    assert result.exit_code == 0, result.output
+    fill_template(template, FIGURES, NARRATIVE, BY)
+    result = run(web, "submit", "--unit", "TTRA", "--period", "2026-Q4", str(template))
+    assert result.exit_code == 0, result.output
+    assert "Đã ghi báo cáo Quý IV/2026 của Thanh tra Sở: bản thứ 1" in result.output
+
+    document = tmp_path / "kl.yaml"
+    indicators = {k: ("Không phát sinh" if v is None else {"num": v[0], "den": v[1]}) for k, v in FIGURES.items()}
+    document.write_text(json.dumps({"submitted_by": BY, "indicators": indicators, "narrative": NARRATIVE},
+                                   ensure_ascii=False, indent=2).replace('"num"', "num").replace('"den"', "den"),
+                        encoding="utf-8")
+    result = run(web, "submit", "--unit", "KL", "--period", "2026-Q4", str(document))
+    assert result.exit_code == 0, result.output
+
+    form, xlsx, yaml_ = stored(web, "BPMC")[0], stored(web, "TTRA")[0], stored(web, "KL")[0]
+    assert form.figures == xlsx.figures == yaml_.figures
+    assert form.figures["thanh_toan"] is None and form.figures["huong_dan"] == {"num": 1250, "den": 1250}
+    assert form.narrative == xlsx.narrative == yaml_.narrative
+    assert form.narrative["tuyen_truyen"] == HOSTILE
+    assert (form.channel, xlsx.channel, yaml_.channel) == ("form", "file", "file")
+
+
+def test_submit_names_the_cell_or_key_of_each_mistake(web, tmp_path):
+    template = tmp_path / "mau.xlsx"
+    run(web, "template", "--period", "2026-Q4", "-o", str(template))
+    bad = dict(FIGURES, so_hoa=(-5, 930), truc_tuyen=(1.5, 930))
+    fill_template(template, bad, NARRATIVE, BY)
+    result = run(web, "submit", "--unit", "TTRA", "--period", "2026-Q4", str(template))
+    assert result.exit_code == 1
+    assert "ô D12: “-5” không phải số nguyên không âm" in result.output
+    assert "ô D13: “1.5 (số thập phân)” không phải số nguyên không âm" in result.output
+
+    document = tmp_path / "kl.yaml"
+    document.write_text("submitted_by: A\nindicators:\n  so_hoa: {num: 1.234, den: 2000}\n  khong_co: {num: 1, den: 2}\n"
+                        "narrative: {}\n", encoding="utf-8")
+    result = run(web, "submit", "--unit", "KL", "--period", "2026-Q4", str(document))
+    assert result.exit_code == 1
+    assert f"{document}:4: indicators.khong_co: chỉ tiêu “khong_co” không có trong kỳ này" in result.output
+    assert stored(web, "TTRA") == [] and stored(web, "KL") == []
+    # a template of another period is refused, not mixed in
+    other = tmp_path / "q3.xlsx"
+    run(web, "template", "--period", "2026-Q3", "-o", str(other))
+    fill_template(other, FIGURES, NARRATIVE, BY)
+    result = run(web, "submit", "--unit", "TTRA", "--period", "2026-Q4", str(other))
+    assert "ô C3: tệp là mẫu của kỳ “2026-Q3”, không phải kỳ 2026-Q4" in result.output
+
+
+def test_paper_report_received_before_the_deadline_counts_as_on_time(web, tmp_path):
+    web.clock.now = web.clock.now.replace(day=8)  # entered on 08/12, after the deadline
+    document = tmp_path / "kl.yaml"
+    indicators = {k: ("Không phát sinh" if v is None else {"num": v[0], "den": v[1]}) for k, v in FIGURES.items()}
+    document.write_text(json.dumps({"submitted_by": BY, "indicators": indicators, "narrative": NARRATIVE},
+                                   ensure_ascii=False), encoding="utf-8")
+    from freezegun import freeze_time
+    with freeze_time("2026-12-08T10:00:00+07:00"):
+        result = run(web, "submit", "--unit", "KL", "--period", "2026-Q4", "--received", "2026-12-04 16:30",
+                     str(document))
+    assert result.exit_code == 0, result.output
+    assert "nhận lúc 16:30 Thứ Sáu 04/12/2026 (đúng hạn)" in result.output
+    assert stored(web, "KL")[0].on_time
+
+
+def test_on_request_report_is_reminded_and_collected_like_a_period(web, smtp_server):
+    import asyncio
+    from datetime import datetime
+
+    from freezegun import freeze_time
+    from scheduler.clock import TZ
+
+    with freeze_time("2026-12-10T09:00:00+07:00"):
+        result = run(web, "request", "--title", "Báo cáo rà soát TTHC đủ điều kiện toàn trình",
+                     "--deadline", "2026-12-18", "--units", "BPMC,VPDKDD")
+    assert result.exit_code == 0, result.output
+    assert "Đã mở báo cáo đột xuất YC-20261218" in result.output and "2 đơn vị" in result.output
+    web.clock.now = datetime(2026, 12, 10, 9, 5, tzinfo=TZ)  # the service's clock
+    asyncio.run(web.service.tick())
+    mails = [m for m in smtp_server.recorder.take() if m["X-Baocao-Period"] == "YC-20261218"]
+    assert sorted(m["To"].addresses[0].addr_spec for m in mails) == ["bpmc.daumoi@example.org", "vpdkdd.daumoi@example.org"]
+    assert mails[0]["Subject"] == ("[Thông báo kỳ báo cáo] Báo cáo rà soát TTHC đủ điều kiện toàn trình – "
+                                   "hạn trước ngày 18/12/2026")
+    link = re.search(r"http://127\.0\.0\.1:\d+(/f/[\w-]+)", mails[0].get_body(("plain",)).get_content()).group(1)
+    with httpx.Client(base_url=web.base) as client:
+        page = client.get(link)
+    assert page.status_code == 200 and "Báo cáo Báo cáo rà soát TTHC đủ điều kiện toàn trình" in page.text
