@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import sys
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import click

@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import re
-from datetime import date
 
 import httpx
 from click.testing import CliRunner
@@ -16,7 +15,7 @@ from sqlmodel import Session, select
 
 from scheduler.cli import cli
 from scheduler.models import Submission
-from tests.conftest import OFFICE_PASSWORD, SHIPPED_CONFIG, ROOT
+from tests.conftest import OFFICE_PASSWORD
 from tests.test_web_form import HOSTILE, open_form, valid_form
 
 FIGURES = {"quan_triet": (6, 6), "cam_tay_chi_viec": (6, 6), "huong_dan": (1250, 1250), "tu_thao_tac": (1180, 1250),
@@ -34,12 +33,10 @@ def login(client: httpx.Client, password: str = OFFICE_PASSWORD) -> httpx.Respon
 
 
 def run(web, *args):
-    env = {"BAOCAO_DATABASE_URL": str(web.service.engine.url), "BAOCAO_CONFIG_DIR": str(SHIPPED_CONFIG),
-           "BAOCAO_TEMPLATES_DIR": str(ROOT / "templates"),
-           "BAOCAO_SECRET_KEY_FILE": str(web.service.settings.secret_key_file),
-           "BAOCAO_SMTP_HOST": "127.0.0.1", "BAOCAO_SMTP_PORT": str(web.service.settings.smtp_port),
-           "BAOCAO_SMTP_SECURITY": "none"}
-    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+    """The CLI as the office runs it, on the same database and clock as the web app."""
+    from scheduler.cli import App
+
+    return CliRunner().invoke(cli, list(args), obj=App(web.service.settings, web.clock), catch_exceptions=False)
 
 
 def stored(web, unit):
@@ -149,15 +146,13 @@ def test_submit_names_the_cell_or_key_of_each_mistake(web, tmp_path):
 
 
 def test_paper_report_received_before_the_deadline_counts_as_on_time(web, tmp_path):
-    web.clock.now = web.clock.now.replace(day=8)  # entered on 08/12, after the deadline
+    web.clock.now = web.clock.now.replace(day=8, hour=10)  # entered on 08/12, after the deadline
     document = tmp_path / "kl.yaml"
     indicators = {k: ("Không phát sinh" if v is None else {"num": v[0], "den": v[1]}) for k, v in FIGURES.items()}
     document.write_text(json.dumps({"submitted_by": BY, "indicators": indicators, "narrative": NARRATIVE},
                                    ensure_ascii=False), encoding="utf-8")
-    from freezegun import freeze_time
-    with freeze_time("2026-12-08T10:00:00+07:00"):
-        result = run(web, "submit", "--unit", "KL", "--period", "2026-Q4", "--received", "2026-12-04 16:30",
-                     str(document))
+    result = run(web, "submit", "--unit", "KL", "--period", "2026-Q4", "--received", "2026-12-04 16:30",
+                 str(document))
     assert result.exit_code == 0, result.output
     assert "nhận lúc 16:30 Thứ Sáu 04/12/2026 (đúng hạn)" in result.output
     assert stored(web, "KL")[0].on_time
@@ -167,12 +162,11 @@ def test_on_request_report_is_reminded_and_collected_like_a_period(web, smtp_ser
     import asyncio
     from datetime import datetime
 
-    from freezegun import freeze_time
     from scheduler.clock import TZ
 
-    with freeze_time("2026-12-10T09:00:00+07:00"):
-        result = run(web, "request", "--title", "Báo cáo rà soát TTHC đủ điều kiện toàn trình",
-                     "--deadline", "2026-12-18", "--units", "BPMC,VPDKDD")
+    web.clock.now = datetime(2026, 12, 10, 9, 0, tzinfo=TZ)
+    result = run(web, "request", "--title", "Báo cáo rà soát TTHC đủ điều kiện toàn trình",
+                 "--deadline", "2026-12-18", "--units", "BPMC,VPDKDD")
     assert result.exit_code == 0, result.output
     assert "Đã mở báo cáo đột xuất YC-20261218" in result.output and "2 đơn vị" in result.output
     web.clock.now = datetime(2026, 12, 10, 9, 5, tzinfo=TZ)  # the service's clock
