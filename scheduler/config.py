@@ -29,16 +29,21 @@ UNIT_STEP_KINDS = ("notice", "reminder", "overdue")
 
 def _email(value: str) -> str:
     try:
-        # Deliverability needs DNS, which a config check must not depend on.
-        return validate_email(value, check_deliverability=False).normalized
-    except EmailNotValidError:
-        raise ValueError(f"{value!r} không phải địa chỉ email hợp lệ") from None
+        # Deliverability needs DNS, which a config check must not depend on. Accented letters
+        # before the @ need SMTPUTF8, which most office mail servers lack: refuse them here.
+        valid = validate_email(value, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        hint = " (chữ có dấu trước @ không gửi được)" if not value.isascii() else ""
+        raise ValueError(f"{value!r} không phải địa chỉ email hợp lệ{hint}") from exc
+    return valid.ascii_email or valid.normalized
 
 
 def _text(value: str) -> str:
     value = value.strip()
     if not value:
         raise ValueError("không được để trống")
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value):
+        raise ValueError("có ký tự điều khiển (xuống dòng, tab…); viết trên một dòng")
     return value
 
 

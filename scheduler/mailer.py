@@ -32,6 +32,9 @@ _CONNECTION_ERRORS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutE
 class Outcome:
     status: str  # sent | permanent | transient | cancelled (no longer owed)
     error: str | None = None  # what went wrong, for the ledger and `baocao status`
+    # Recipients that said "try later" (4xx, e.g. greylisting) while others accepted: the
+    # message goes again, with the same Message-ID, to these addresses only.
+    retry_rcpts: tuple[str, ...] = ()
 
 
 @dataclass
@@ -39,6 +42,7 @@ class Outgoing:
     key: int  # ledger row id
     message: EmailMessage
     name: str  # a readable file name stem, for the outbox
+    recipients: list[str] | None = None  # envelope recipients when not everyone in the headers
 
 
 class Transport(Protocol):
@@ -102,10 +106,10 @@ class SmtpTransport:
                     await self._backoff(attempt)
         return None, last
 
-    async def _send_one(self, client: aiosmtplib.SMTP, message: EmailMessage) -> Outcome:
+    async def _send_one(self, client: aiosmtplib.SMTP, item: Outgoing) -> Outcome:
         """Send one message; connection-level errors propagate so the caller can reconnect."""
         try:
-            refused, _ = await client.send_message(message)
+            refused, _ = await client.send_message(item.message, recipients=item.recipients)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             permanent = all(e.code >= 500 for e in exc.recipients)
             text = "; ".join(f"{e.recipient}: {e.code} {e.message}" for e in exc.recipients)
@@ -119,8 +123,11 @@ class SmtpTransport:
         except aiosmtplib.SMTPException as exc:
             return Outcome("transient", f"lỗi SMTP: {exc}")
         if refused:
-            # Delivered to the others; the refused address stays visible in the ledger.
-            return Outcome("sent", f"một số người nhận bị từ chối: {_refused(refused)}")
+            later = tuple(addr for addr, resp in refused.items() if resp.code < 500)
+            text = f"một số người nhận bị từ chối: {_refused(refused)}"
+            # Delivered to the others. "Try later" answers are retried to those addresses only;
+            # permanent refusals stay visible in the ledger.
+            return Outcome("transient", text, retry_rcpts=later) if later else Outcome("sent", text)
         return Outcome("sent")
 
     async def _worker(self, queue: asyncio.Queue, results: dict[int, Outcome]) -> None:
@@ -133,7 +140,7 @@ class SmtpTransport:
                         results[item.key] = Outcome("transient", error)
                         break
                     try:
-                        results[item.key] = await self._send_one(client, item.message)
+                        results[item.key] = await self._send_one(client, item)
                         break
                     except (aiosmtplib.SMTPException, *_CONNECTION_ERRORS) as exc:
                         error = f"mất kết nối SMTP khi gửi: {exc}"

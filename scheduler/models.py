@@ -107,6 +107,7 @@ class SendRow(SQLModel, table=True):
     cc_addrs: list[str] | None = _json()
     next_attempt_at: datetime | None = _ts(nullable=True)
     sent_at: datetime | None = _ts(nullable=True)
+    retry_rcpts: list[str] | None = _json()  # after a partial 4xx: resend to these addresses only
 
 
 class ReportRow(SQLModel, table=True):

@@ -140,8 +140,9 @@ class Service:
         with Session(self.engine) as session:
             periods = {p.key: p for p in self._periods(session)}
             reported = {(p, u) for p, u in session.exec(select(Submission.period_key, Submission.unit_code)).all()}
+            newest = self._newest_steps(session)
             for row in ledger.due(session, now):
-                cancel = self._no_longer_owed(row, periods, reported)
+                cancel = self._no_longer_owed(row, periods, reported, newest)
                 if cancel:
                     ledger.record(session, row.id, Outcome("cancelled", cancel), now)
                     session.commit()
@@ -149,9 +150,18 @@ class Service:
                     log.info("Huỷ %s kỳ %s cho %s: %s", row.step, row.period_key, row.audience, cancel)
                     continue
                 if not ledger.take(session, row, now):
-                    continue  # another process got it
-                batch.append(Outgoing(row.id, self._compose(session, composer, row, periods[row.period_key], now),
-                                      f"{row.period_key}_{row.audience}_{row.step}"))
+                    continue  # another process got it, or it was given up
+                try:
+                    message = self._compose(session, composer, row, periods[row.period_key], now)
+                except Exception as exc:  # noqa: BLE001 - one bad row (an address, a template) must not stop the rest
+                    session.rollback()
+                    ledger.record(session, row.id, Outcome("permanent", f"không soạn được thư: {exc}"), now)
+                    session.commit()
+                    report.failed += 1
+                    log.error("Không soạn được %s kỳ %s cho %s: %s", row.step, row.period_key, row.audience, exc)
+                    continue
+                batch.append(Outgoing(row.id, message, f"{row.period_key}_{row.audience}_{row.step}",
+                                      recipients=row.retry_rcpts or None))
                 session.commit()  # links created while composing
         if not batch:
             return report
@@ -175,9 +185,25 @@ class Service:
                                 row.audience, row.last_error)
         return report
 
-    def _no_longer_owed(self, row: SendRow, periods: dict[str, Period], reported: set) -> str | None:
+    @staticmethod
+    def _newest_steps(session: Session) -> dict[tuple[str, str, str], datetime]:
+        """(period, audience, reminder|digest) → the newest planned instant in the ledger."""
+        rows = session.exec(select(SendRow.period_key, SendRow.audience, SendRow.kind, SendRow.scheduled_at)
+                            .where(SendRow.kind != "receipt")).all()
+        newest: dict[tuple[str, str, str], datetime] = {}
+        for period_key, audience, kind, at in rows:
+            key = (period_key, audience, "digest" if kind == "digest" else "reminder")
+            newest[key] = max(newest.get(key, at), at)
+        return newest
+
+    def _no_longer_owed(self, row: SendRow, periods: dict[str, Period], reported: set,
+                        newest: dict[tuple[str, str, str], datetime]) -> str | None:
         if row.period_key not in periods:
             return "kỳ báo cáo không còn trong cấu hình"
+        if row.kind != "receipt" and not row.retry_rcpts:
+            group = "digest" if row.kind == "digest" else "reminder"
+            if newest.get((row.period_key, row.audience, group), row.scheduled_at) > row.scheduled_at:
+                return "đã có thư mới hơn cho bước sau"  # e.g. SMTP was down past the next step
         if row.audience == OFFICE:
             return None
         unit = self.config.unit(row.audience)

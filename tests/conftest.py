@@ -68,6 +68,7 @@ class MailRecorder:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self.refuse: dict[str, str] = {}  # address → SMTP reply, e.g. "550 5.1.1 ..."
 
@@ -78,6 +79,7 @@ class MailRecorder:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        self.raw.append(envelope.content)
         # Stored as a mailbox keeps it (LF line ends), as the recipient's client reads it.
         self.messages.append(email.message_from_bytes(envelope.content.replace(b"\r\n", b"\n"),
                                                       policy=default_policy))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email
 import json
+from email.header import decode_header, make_header
+from email.policy import compat32
 from datetime import datetime
 from email.policy import default as default_policy
 
@@ -63,27 +65,57 @@ def test_notice_counts_days_left_and_overdue_counts_days_late():
     assert remaining(due, date(2026, 12, 9)) == "đã quá hạn 5 ngày"
 
 
-@pytest.mark.parametrize("hostile", [
-    'Nguyễn "Văn" <A>',
-    "Trần Thị B\r\nBcc: victim@evil.example",
-    "Lê C\nSubject: giả mạo",
-])
-def test_names_cannot_inject_headers(config_dir, smtp_server, make_service, hostile):
+def test_quotes_and_angle_brackets_in_names_cannot_inject_headers(config_dir, smtp_server, make_service):
+    hostile = 'Nguyễn "Văn" <A>, Bcc: victim@evil.example'
     units = config_dir / "units.yaml"
     edit(units, "      - name: Nguyễn Thị Hồng Nhung", f"      - name: {json.dumps(hostile, ensure_ascii=False)}")
-    edit(units, "name: Bộ phận Một cửa của Sở", 'name: "Bộ phận <Một cửa>\\nX-Evil: 1"')
+    edit(units, "name: Bộ phận Một cửa của Sở", 'name: "Bộ phận <Một cửa> & \\"Tiếp nhận\\""')
     service = make_service(smtp_server.port, config_dir=config_dir)
     tick_at(service, "2026-12-02T08:00:00+07:00")
     msg = next(m for m in smtp_server.recorder.take() if "bpmc.daumoi@example.org" in str(m["To"]))
-    assert msg["Bcc"] is None and msg["X-Evil"] is None
-    assert msg["Subject"] == "[Nhắc báo cáo] Quý IV/2026 – hạn trước ngày 05/12/2026"
-    first = msg["To"].addresses[0]
-    assert first.addr_spec == "bpmc.daumoi@example.org"
-    assert first.display_name == " ".join(hostile.replace("\r", " ").replace("\n", " ").split())
+    assert msg["Bcc"] is None
     assert [a.addr_spec for a in msg["To"].addresses] == ["bpmc.daumoi@example.org", "bpmc.tiepnhan@example.org"]
+    # Display names as a mail client decodes them (RFC 2047; Python's own address parser keeps
+    # the fold between two encoded words as a space, which the RFC says to drop).
+    raw = next(r for r in smtp_server.recorder.raw if b"<bpmc.daumoi@example.org>" in r)
+    raw_to = email.message_from_bytes(raw, policy=compat32)["To"]
+    assert str(make_header(decode_header(raw_to))) == (
+        f"{hostile} <bpmc.daumoi@example.org>, Nguyễn Văn An <bpmc.tiepnhan@example.org>")
     rcpts = [r for _, r in smtp_server.recorder.envelopes if "bpmc.daumoi@example.org" in r][0]
-    assert "victim@evil.example" not in rcpts
-    body = msg.get_body(("plain",)).get_content()
-    assert "Kính gửi: Bộ phận <Một cửa>\nX-Evil: 1" in body  # text keeps it verbatim
+    assert sorted(rcpts) == ["bpmc.daumoi@example.org", "bpmc.tiepnhan@example.org"]
+    assert "Kính gửi: Bộ phận <Một cửa> & \"Tiếp nhận\"\n" in msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
-    assert "Bộ phận &lt;Một cửa&gt;" in html and "<Một cửa>" not in html  # html escapes it
+    assert "Bộ phận &lt;Một cửa&gt; &amp; &#34;Tiếp nhận&#34;" in html and "<Một cửa>" not in html
+
+
+@pytest.mark.parametrize("hostile", [
+    "Trần Thị B\r\nBcc: victim@evil.example",
+    "Lê C\nSubject: giả mạo",
+    "Đỗ D\x00\x1b[31m\u2028X-Evil: 1",
+])
+def test_line_breaks_in_names_never_become_headers(shipped_config, hostile):
+    """units.yaml refuses such names; the mail layer does not rely on that."""
+    from scheduler.config import Person, Unit
+
+    real = shipped_config.unit("BPMC")
+    unit = Unit.model_construct(**(dict(real) | {
+        "name": hostile, "focal_points": [Person.model_construct(name=hostile, email="bpmc.daumoi@example.org")]}))
+    composer = Composer(ROOT / "templates", shipped_config, "baocao@example.org")
+    msg = reparse(composer.unit_mail("overdue", shipped_config.period("2026-Q4"), unit, ["bpmc.daumoi@example.org"],
+                                     [], NOW, "<c@example.org>", "overdue+1"))
+    assert msg["Bcc"] is None and msg["X-Evil"] is None
+    assert msg["Subject"] == "[Quá hạn báo cáo] Quý IV/2026 – hạn trước ngày 05/12/2026 đã qua"
+    assert [a.addr_spec for a in msg["To"].addresses] == ["bpmc.daumoi@example.org"]
+    assert msg["To"].addresses[0].display_name == " ".join(
+        "".join(" " if ord(c) < 32 or c == "\u2028" else c for c in hostile).split())
+
+
+def test_names_with_line_breaks_are_refused_in_units_yaml(config_dir):
+    from scheduler.config import load_config
+    from scheduler.yamlsource import ConfigError
+
+    # a YAML escape, as an admin pasting a two-line name might end up with
+    edit(config_dir / "units.yaml", "      - name: Nguyễn Thị Hồng Nhung", '      - name: "Lê C\\nSubject: giả mạo"')
+    with pytest.raises(ConfigError) as exc:
+        load_config(config_dir)
+    assert [i.message for i in exc.value.issues] == ["có ký tự điều khiển (xuống dòng, tab…); viết trên một dòng"]

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from scheduler.cli import cli
 from scheduler.clock import TZ
 from scheduler.models import SendRow, Submission
-from tests.conftest import SHIPPED_CONFIG, tick_at
+from tests.conftest import ROOT, SHIPPED_CONFIG, tick_at
 
 EXPECTED_Q4 = {
     date(2026, 11, 20): "notice-10",
@@ -61,7 +61,7 @@ def test_walking_through_q4_each_unit_gets_exactly_its_steps_on_the_right_days(s
     sent_days = {d for sends in got.values() for d, _ in sends}
     assert date(2026, 11, 24) not in sent_days
     assert all(d.weekday() < 5 for d in sent_days)
-    assert "TTNS" not in by_unit and not [k for k in got if "nuocsach" in k]  # inactive unit
+    assert not [k for k in got if "nuocsach" in k]  # the inactive unit (TTNS) got nothing
 
 
 def test_overdue_mail_copies_the_head_and_digest_lists_who_reported(smtp_server, make_service):
@@ -188,3 +188,73 @@ def test_unit_that_reports_while_its_reminder_waits_for_retry_is_not_mailed(smtp
         result = asyncio.run(service.retry())
     assert (result.sent, result.cancelled) == (17, 1)
     assert "bpmc.daumoi@example.org" not in {m["To"].addresses[0].addr_spec for m in smtp_server.recorder.take()}
+
+
+def test_one_unit_whose_mail_cannot_be_composed_does_not_stop_the_others(smtp_server, make_service):
+    from scheduler.config import Person
+
+    service = make_service(smtp_server.port)
+    units = list(service.config.units)
+    kl = units[10]
+    assert kl.code == "KL"
+    # an address that slipped past the config check (it refuses accents before the @)
+    units[10] = kl.model_copy(update={"focal_points": [Person.model_construct(name="X", email="quyết@example.org")]})
+    service.config = type(service.config)(service.config.plan, tuple(units), service.config.directory)
+    result = tick_at(service, "2026-12-02T08:00:00+07:00")
+    assert (result.sent, result.failed) == (17, 1)
+    with Session(service.engine) as session:
+        row = session.exec(select(SendRow).where(SendRow.audience == "KL")).one()
+    assert row.status == "failed" and row.last_error.startswith("không soạn được thư")
+
+
+def test_smtp_down_over_a_weekend_sends_the_current_step_not_the_stale_one(smtp_server, make_service):
+    smtp_server.stop()
+    service = make_service(smtp_server.port)
+    tick_at(service, "2026-12-04T08:00:00+07:00")  # reminder-1 and digest-1 claimed, SMTP down
+    for moment in ("2026-12-04T16:00:00+07:00", "2026-12-05T10:00:00+07:00", "2026-12-06T20:00:00+07:00"):
+        with freeze_time(moment, real_asyncio=True):
+            asyncio.run(service.retry())
+    smtp_server.start()
+    result = tick_at(service, "2026-12-07T08:00:00+07:00")  # Monday: overdue+1 is due
+    messages = smtp_server.recorder.take()
+    assert {m["X-Baocao-Step"] for m in messages} == {"overdue+1", "digest+1"}
+    assert len(messages) == 19 and result.cancelled == 19  # Friday's mails were superseded, not lost silently
+    with Session(service.engine) as session:
+        stale = session.exec(select(SendRow).where(SendRow.step == "reminder-1")).all()
+    assert {r.status for r in stale} == {"cancelled"} and stale[0].last_error == "đã có thư mới hơn cho bước sau"
+
+
+def test_greylisting_of_one_recipient_retries_that_recipient_only(smtp_server, make_service):
+    smtp_server.recorder.refuse["bpmc.tiepnhan@example.org"] = "451 4.7.1 Greylisted, try again later"
+    service = make_service(smtp_server.port)
+    tick_at(service, "2026-12-02T08:00:00+07:00")
+    first = [(m["Message-ID"], rcpts) for m, (_, rcpts) in zip(smtp_server.recorder.take(), smtp_server.recorder.envelopes)
+             if "bpmc.daumoi@example.org" in rcpts]
+    assert [r for _, r in first] == [["bpmc.daumoi@example.org"]]
+    with Session(service.engine) as session:
+        row = session.exec(select(SendRow).where(SendRow.audience == "BPMC")).one()
+    assert (row.status, row.retry_rcpts) == ("pending", ["bpmc.tiepnhan@example.org"])
+    del smtp_server.recorder.refuse["bpmc.tiepnhan@example.org"]
+    smtp_server.recorder.envelopes.clear()
+    with freeze_time("2026-12-02T08:10:00+07:00", real_asyncio=True):
+        asyncio.run(service.retry())
+    again = smtp_server.recorder.take()
+    assert [m["Message-ID"] for m in again] == [first[0][0]]  # the same message, to the one who missed it
+    assert smtp_server.recorder.envelopes == [(service.settings.mail_from, ["bpmc.tiepnhan@example.org"])]
+    with Session(service.engine) as session:
+        assert session.exec(select(SendRow).where(SendRow.audience == "BPMC")).one().status == "sent"
+
+
+def test_baocao_remind_run_twice_as_a_command_sends_nothing_twice(smtp_server, db_url, tmp_path):
+    env = {"BAOCAO_DATABASE_URL": db_url, "BAOCAO_CONFIG_DIR": str(SHIPPED_CONFIG),
+           "BAOCAO_TEMPLATES_DIR": str(ROOT / "templates"), "BAOCAO_SECRET_KEY_FILE": str(tmp_path / "key"),
+           "BAOCAO_SMTP_HOST": "127.0.0.1", "BAOCAO_SMTP_PORT": str(smtp_server.port), "BAOCAO_SMTP_SECURITY": "none"}
+    outputs = []
+    for moment in ("2026-12-02T08:00:10+07:00", "2026-12-02T08:00:20+07:00"):
+        with freeze_time(moment, real_asyncio=True):
+            result = CliRunner().invoke(cli, ["remind"], env=env, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output.splitlines()[-1])
+    assert outputs == ["Lượt nhắc xong — mới: 18, đã gửi: 18, lỗi vĩnh viễn: 0, chờ gửi lại: 0, huỷ: 0.",
+                       "Lượt nhắc xong — mới: 0, đã gửi: 0, lỗi vĩnh viễn: 0, chờ gửi lại: 0, huỷ: 0."]
+    assert len(smtp_server.recorder.take()) == 18
