@@ -335,7 +335,9 @@ def describe_error(err: dict[str, Any]) -> str:
     if kind.startswith("time"):
         return f"{value!r} không phải giờ hợp lệ (viết \"HH:MM\")"
     if kind == "string_pattern_mismatch":
-        return f"{value!r} chỉ được gồm chữ cái không dấu, chữ số, '-' và '_'"
+        if "A-Z0-9_-]" in str(ctx.get("pattern", "")) and "a-z" not in str(ctx.get("pattern", "")):
+            return f"{value!r}: mã đơn vị chỉ dùng CHỮ IN HOA không dấu, chữ số, '-' và '_'"
+        return f"{value!r} chỉ được gồm chữ cái không dấu, chữ số, '-', '_' và '.'"
     if kind == "string_too_long":
         return f"{value!r} quá dài (tối đa {ctx.get('max_length')} ký tự)"
     if kind == "too_short":

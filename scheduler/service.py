@@ -90,6 +90,9 @@ class Service:
             for issue in exc.issues:
                 log.error("  %s", issue)
             return False
+        except Exception:  # noqa: BLE001 - whatever is wrong with the file, keep running on the old one
+            log.exception("Không đọc được cấu hình mới, vẫn dùng cấu hình cũ")
+            return False
         self.config = config
         self.sync()
         log.info("Đã nạp lại cấu hình: %d đơn vị đang theo dõi", sum(u.active for u in config.units))

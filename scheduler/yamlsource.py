@@ -13,8 +13,37 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ruamel.yaml import YAML
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+
+class _Constructor(RoundTripConstructor):
+    """Dates stay text: ruamel would raise a bare ValueError (no line) for 2026-02-30, while
+    pydantic then reports it at its line like any other bad value."""
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str)
+
+
+def _syntax_message(exc: MarkedYAMLError) -> tuple[int | None, str]:
+    """A YAML syntax error in Vietnamese, at the line where the admin must look."""
+    problem, context = exc.problem or "", exc.context or ""
+    at = (exc.problem_mark.line + 1) if exc.problem_mark else None
+    opened = (exc.context_mark.line + 1) if exc.context_mark else None
+    if "\\t" in problem or "\t" in problem:  # ruamel shows the tab as '\\t'
+        return at, "có ký tự Tab: YAML chỉ thụt lề bằng dấu cách"
+    if "quoted scalar" in context:
+        return opened or at, "thiếu dấu nháy đóng cho chuỗi mở ở dòng này"
+    if "flow sequence" in context or "flow mapping" in context:
+        return opened or at, "thiếu dấu đóng ] hoặc } cho danh sách mở ở dòng này"
+    if "expected <block end>" in problem or "block mapping" in context or "block collection" in context:
+        return at, f"thụt lề không khớp với khối bắt đầu ở dòng {opened}" if opened else "thụt lề không khớp"
+    if "mapping values are not allowed" in problem:
+        return at, "dấu ':' không đúng chỗ: thụt lề sai, hoặc giá trị có dấu ':' cần đặt trong dấu nháy"
+    if "could not find expected ':'" in problem:
+        return at, "thiếu dấu ':' sau tên khoá"
+    return at, f"lỗi cú pháp YAML ({problem or context})"
 
 Loc = tuple[str | int, ...]
 
@@ -108,8 +137,7 @@ def _duplicate_keys(node: Node | None, file: str) -> list[ConfigIssue]:
                             file,
                             key_node.start_mark.line + 1,
                             format_loc(loc + (key,)),
-                            f"khoá '{key}' bị lặp lại (đã có ở dòng {seen[key]}); "
-                            "chỉ giữ một lần, nếu không giá trị trước sẽ bị mất",
+                            f"khoá '{key}' bị lặp lại (đã có ở dòng {seen[key]}); xoá một trong hai dòng",
                         )
                     )
                 elif key is not None:
@@ -129,17 +157,22 @@ def load_yaml(path: Path, display_name: str | None = None) -> tuple[YamlDocument
     except FileNotFoundError:
         return None, [ConfigIssue(name, None, "", "không tìm thấy tệp")]
     except UnicodeDecodeError as exc:
-        return None, [ConfigIssue(name, None, "", f"tệp không phải UTF-8 ({exc.reason} ở byte {exc.start})")]
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        return None, [ConfigIssue(name, line, "", "tệp không phải UTF-8 (có thể đã lưu bằng mã Windows); "
+                                                  "mở tệp và lưu lại với mã hoá UTF-8")]
     yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
     yaml.allow_duplicate_keys = True  # we report them all ourselves, below
     try:
         root = yaml.compose(text)
         data = yaml.load(text)
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        problem = exc.problem or exc.context or "lỗi cú pháp"
-        return None, [ConfigIssue(name, line, "", f"lỗi cú pháp YAML: {problem}")]
+        line, message = _syntax_message(exc)
+        return None, [ConfigIssue(name, line, "", message)]
+    except (ValueError, TypeError) as exc:  # e.g. a tag such as !!int on a word
+        return None, [ConfigIssue(name, None, "", f"có giá trị không đọc được ({exc}); kiểm tra các giá trị có thẻ !!")]
+    if root is None:
+        return None, [ConfigIssue(name, None, "", "tệp rỗng")]
     doc = YamlDocument(name, nfc(_plain(data)), root)
     return doc, _duplicate_keys(root, name)
 

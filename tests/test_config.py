@@ -51,7 +51,7 @@ def test_duplicated_key_is_an_error_not_a_silent_overwrite(config_dir):
     errs = errors(config_dir)
     first = line_of(units, "thanhtra.daumoi@example.org")
     assert errs == [f"{units}:{first + 1}: units[1].focal_points[0].email: khoá 'email' bị lặp lại "
-                    f"(đã có ở dòng {first}); chỉ giữ một lần, nếu không giá trị trước sẽ bị mất"]
+                    f"(đã có ở dòng {first}); xoá một trong hai dòng"]
 
 
 def test_yaml_11_words_do_not_change_type(config_dir):
@@ -118,13 +118,6 @@ def test_duplicate_ids_and_clashing_steps_in_the_plan(config_dir):
     assert f"{plan}:{line_of(plan, 'working_days_before: 10}', 2)}: reminders.steps[2]: trùng ngày gửi với steps[0]" in errs
 
 
-def test_syntax_error_names_the_line(config_dir):
-    units = config_dir / "units.yaml"
-    edit(units, "    name: Thanh tra Sở", "    name: [Thanh tra Sở")
-    errs = errors(config_dir)
-    assert len(errs) == 1 and errs[0].startswith(f"{units}:") and "lỗi cú pháp YAML" in errs[0]
-
-
 def test_missing_file_is_reported(config_dir):
     (config_dir / "plan.yaml").unlink()
     assert errors(config_dir) == [f"{config_dir / 'plan.yaml'}: không tìm thấy tệp"]
@@ -159,3 +152,32 @@ def test_one_off_request_in_the_plan_becomes_a_period(config_dir):
          "  - id: yc-ra-soat-tthc\n    title: Báo cáo rà soát TTHC đủ điều kiện\n    period: once\n    deadline: 2026-12-20\n")
     periods = load_config(config_dir).periods
     assert [(p.key, p.due.isoformat()) for p in periods][-1] == ("yc-ra-soat-tthc", "2026-12-20")
+
+
+@pytest.mark.parametrize("change, expected", [
+    (("plan.yaml", "    - 2026-08-31 ", "    - 2026-02-30 "),
+     ("plan.yaml", "2026-02-30", "calendar.extra_days_off[0]: '2026-02-30' không phải ngày hợp lệ (viết YYYY-MM-DD)")),
+    (("units.yaml", "    name: Thanh tra Sở", "\tname: Thanh tra Sở"),
+     ("units.yaml", "\tname: Thanh tra Sở", "có ký tự Tab: YAML chỉ thụt lề bằng dấu cách")),
+    (("units.yaml", "email: thanhtra.daumoi@example.org", 'email: "thanhtra.daumoi@example.org'),
+     ("units.yaml", '"thanhtra.daumoi', "thiếu dấu nháy đóng cho chuỗi mở ở dòng này")),
+    (("units.yaml", "obligations: [quy]", "obligations: [quy"),
+     ("units.yaml", "obligations: [quy", "thiếu dấu đóng ] hoặc } cho danh sách mở ở dòng này")),
+])
+def test_syntax_errors_and_impossible_dates_point_at_the_line_in_vietnamese(config_dir, change, expected):
+    name, old, new = change
+    edit(config_dir / name, old, new)
+    file, needle, message = expected
+    path = config_dir / file
+    errs = errors(config_dir)
+    assert len(errs) == 1
+    assert errs[0].startswith(f"{path}:{line_of(path, needle)}: ") and errs[0].endswith(message)
+
+
+def test_empty_and_non_utf8_files_are_named(config_dir):
+    units = config_dir / "units.yaml"
+    units.write_bytes(b"")
+    assert errors(config_dir) == [f"{units}: tệp rỗng"]
+    units.write_bytes("# Đơn vị\nunits: []\n".encode("cp1258", "replace"))  # as an old Windows editor may save
+    assert errors(config_dir) == [f"{units}:1: tệp không phải UTF-8 (có thể đã lưu bằng mã Windows); "
+                                  "mở tệp và lưu lại với mã hoá UTF-8"]
