@@ -38,9 +38,18 @@ class Facts:
     sent: frozenset[tuple[str, str, str]] = frozenset()  # (period key, audience, step id)
     joined: Mapping[str, datetime] = field(default_factory=dict)  # unit code → joined at
     closed: frozenset[str] = frozenset()  # period keys
+    # (period key, audience) → planned instant of the newest step in the ledger. Step ids come
+    # from the policy (notice-10); should an admin change the policy mid-period, this still
+    # says how far the unit has got, so a renamed step is not sent again.
+    reached: Mapping[tuple[str, str], datetime] = field(default_factory=dict)
 
     def with_sent(self, sends: Iterable["OwedSend"]) -> "Facts":
-        return Facts(self.reported, self.sent | {s.ledger_key for s in sends}, self.joined, self.closed)
+        sends = list(sends)
+        reached = dict(self.reached)
+        for s in sends:
+            key = (s.period.key, s.audience)
+            reached[key] = max(reached.get(key, s.at), s.at)
+        return Facts(self.reported, self.sent | {s.ledger_key for s in sends}, self.joined, self.closed, reached)
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,9 @@ def _latest_owed(
     at, step = passed[-1]
     if any((period.key, audience, s.id) in facts.sent for t, s in timed if t >= at):
         return None  # this step, or a later one, already went out
+    reached = facts.reached.get((period.key, audience))
+    if reached is not None and reached >= at:
+        return None  # a step planned for this instant or later is in the ledger (policy since changed)
     if (at, step) == timed[-1] and now.date() > config.calendar.working_day_from(at.date(), CATCH_UP_WORKING_DAYS + 1):
         return None  # the period's reminders ended long ago; do not start a backlog
     return step, at

@@ -107,7 +107,14 @@ def load_facts(session: Session, config: Config, now: datetime) -> Facts:
     reported = {
         (p, u) for p, u in session.exec(select(Submission.period_key, Submission.unit_code).distinct()).all()
     }
-    sent = {(p, a, s) for p, a, s in session.exec(select(SendRow.period_key, SendRow.audience, SendRow.step)).all()}
+    sent: set[tuple[str, str, str]] = set()
+    reached: dict[tuple[str, str], datetime] = {}
+    for p, a, s, kind, at in session.exec(
+        select(SendRow.period_key, SendRow.audience, SendRow.step, SendRow.kind, SendRow.scheduled_at)
+    ).all():
+        sent.add((p, a, s))
+        if kind != "receipt":
+            reached[(p, a)] = max(reached.get((p, a), at), at)
     units = session.exec(select(UnitRow)).all()
     joined = {u.code: u.joined_at for u in units if u.joined_at is not None}
     if units:
@@ -115,4 +122,5 @@ def load_facts(session: Session, config: Config, now: datetime) -> Facts:
         known = {u.code for u in units}
         joined.update({u.code: now for u in config.units if u.code not in known})
     closed = set(session.exec(select(PeriodRow.key).where(PeriodRow.closed_at.is_not(None))).all())  # type: ignore[union-attr]
-    return Facts(reported=frozenset(reported), sent=frozenset(sent), joined=joined, closed=frozenset(closed))
+    return Facts(reported=frozenset(reported), sent=frozenset(sent), joined=joined, closed=frozenset(closed),
+                 reached=reached)

@@ -139,3 +139,15 @@ def test_units_synced_after_the_first_sync_join_late(shipped_config, db_url):
         session.commit()
         facts = store.load_facts(session, shipped_config, at("27/11/2026 10:00"))
     assert dict(facts.joined) == {"BPMC": at("25/11/2026 10:00")}
+
+
+def test_changing_the_policy_mid_period_does_not_resend_a_step(shipped_config, config_dir):
+    from scheduler.config import load_config
+    from tests.conftest import edit
+
+    notices = owed_at(shipped_config, shipped_config.periods, Facts(), at("20/11/2026 08:00"))
+    facts = Facts().with_sent(notices)
+    edit(config_dir / "plan.yaml", "{kind: notice, working_days_before: 10}", "{kind: notice, working_days_before: 12}")
+    changed = load_config(config_dir)
+    assert owed_at(changed, changed.periods, facts, at("25/11/2026 09:00")) == []
+    assert {s.step for s in owed_at(changed, changed.periods, facts, at("02/12/2026 08:00"))} == {"reminder-3"}
