@@ -1,0 +1,173 @@
+"""Consolidation of a period's reports: pure, no I/O.
+
+Rules (written here because the office will be asked about them):
+- An indicator's result for the department is Σ numerators / Σ denominators over the units
+  that reported it; "Không phát sinh" is left out. Never the mean of the units' percentages.
+- A result is compared with the target's own operator (≥, >, =).
+- Ranking, highest first: number of targets met; then the mean achievement, where each
+  assessed indicator counts min(result / target, 1); then the unit's name in Vietnamese order.
+  Units whose every indicator was "Không phát sinh" come after those with figures; units
+  that did not report are not ranked (they are listed as missing).
+- The trend compares with the previous period of the same obligation, in percentage points.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from scheduler.calendar import Period
+from scheduler.config import Config, Indicator, Target
+from scheduler.submission import headings_for, indicators_for
+
+
+@dataclass(frozen=True)
+class Returned:
+    """The revision of one unit's report that the consolidation uses."""
+
+    unit: str
+    revision: int
+    on_time: bool
+    received_at: datetime
+    figures: dict  # indicator id → {"num", "den"} or None (không phát sinh)
+    narrative: dict  # heading id → text
+
+
+@dataclass(frozen=True)
+class Ratio:
+    num: int
+    den: int
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.num / self.den
+
+
+@dataclass
+class IndicatorResult:
+    indicator: Indicator
+    total: Ratio | None  # None: nobody had figures
+    units: int  # units whose figures count
+    met: bool | None
+    previous: float | None = None  # previous period's result, percent
+
+    @property
+    def change(self) -> float | None:
+        if self.total is None or self.previous is None:
+            return None
+        return self.total.percent - self.previous
+
+
+@dataclass
+class UnitResult:
+    code: str
+    name: str
+    state: str  # on_time | late | missing
+    revision: int | None
+    ratios: dict[str, Ratio | None] = field(default_factory=dict)  # None: không phát sinh; absent: not reported
+    met: int = 0
+    assessed: int = 0
+    mean_achievement: float | None = None
+
+
+@dataclass
+class Consolidation:
+    period: Period
+    indicators: list[IndicatorResult]
+    units: list[UnitResult]  # every unit that owes the period, in config order
+    ranking: list[UnitResult]  # units that reported, best first
+    narratives: dict[str, list[tuple[str, str]]]  # heading id → [(unit name, text)]
+    sources: dict[str, int]  # unit code → revision used
+
+    @property
+    def on_time(self) -> list[UnitResult]:
+        return [u for u in self.units if u.state == "on_time"]
+
+    @property
+    def late(self) -> list[UnitResult]:
+        return [u for u in self.units if u.state == "late"]
+
+    @property
+    def missing(self) -> list[UnitResult]:
+        return [u for u in self.units if u.state == "missing"]
+
+
+def vietnamese_sort_key(name: str) -> tuple:
+    """Alphabetical order as Vietnamese readers expect it closely enough: base letters first
+    (đ after d), then the marks."""
+    base = "".join(c for c in unicodedata.normalize("NFD", name.replace("đ", "d~").replace("Đ", "D~"))
+                   if not unicodedata.combining(c))
+    return (base.casefold(), name)
+
+
+def achievement(ratio: Ratio, target: Target) -> float:
+    return 1.0 if target.percent == 0 else min(ratio.percent / target.percent, 1.0)
+
+
+def consolidate(config: Config, period: Period, returned: dict[str, Returned],
+                previous: dict[str, Returned] | None = None, previous_period: Period | None = None) -> Consolidation:
+    indicators = indicators_for(config, period)
+    owing = config.units_for(period)
+    codes = [u.code for u in owing] + [c for c in returned if c not in {u.code for u in owing}]
+    units: list[UnitResult] = []
+    for code in codes:
+        unit = config.unit(code)
+        got = returned.get(code)
+        result = UnitResult(code, unit.name if unit else code,
+                            "missing" if got is None else ("on_time" if got.on_time else "late"),
+                            got.revision if got else None)
+        if got is not None:
+            achieved = []
+            for ind in indicators:
+                if ind.id not in got.figures:
+                    continue
+                value = got.figures[ind.id]
+                ratio = Ratio(value["num"], value["den"]) if value else None
+                result.ratios[ind.id] = ratio
+                if ratio is not None and ratio.den:
+                    result.assessed += 1
+                    result.met += ind.target.met(ratio.percent)
+                    achieved.append(achievement(ratio, ind.target))
+            result.mean_achievement = sum(achieved) / len(achieved) if achieved else None
+        units.append(result)
+
+    previous_totals = _totals(config, previous_period or period, previous or {}) if previous else {}
+    results = []
+    for ind in indicators:
+        total = _total(ind.id, returned.values())
+        results.append(IndicatorResult(
+            ind, total, sum(1 for r in returned.values() if (r.figures.get(ind.id) or {}).get("den")),
+            ind.target.met(total.percent) if total else None,
+            previous_totals.get(ind.id),
+        ))
+
+    reporters = [u for u in units if u.state != "missing"]
+    ranking = sorted(reporters, key=lambda u: (u.mean_achievement is None, -u.met, -(u.mean_achievement or 0),
+                                               vietnamese_sort_key(u.name)))
+    names = {u.code: u.name for u in units}
+    narratives: dict[str, list[tuple[str, str]]] = {}
+    for heading in headings_for(config, period):
+        narratives[heading.id] = [(names[code], returned[code].narrative.get(heading.id, "").strip())
+                                  for code in codes if code in returned
+                                  and returned[code].narrative.get(heading.id, "").strip()]
+    return Consolidation(period, results, units, ranking, narratives,
+                         {code: r.revision for code, r in returned.items()})
+
+
+def _total(indicator_id: str, returned) -> Ratio | None:
+    num = den = 0
+    for r in returned:
+        value = r.figures.get(indicator_id)
+        if value and value["den"]:
+            num, den = num + value["num"], den + value["den"]
+    return Ratio(num, den) if den else None
+
+
+def _totals(config: Config, period: Period, returned: dict[str, Returned]) -> dict[str, float]:
+    totals = {}
+    for ind in indicators_for(config, period):
+        total = _total(ind.id, returned.values())
+        if total:
+            totals[ind.id] = total.percent
+    return totals

@@ -1,0 +1,244 @@
+"""The consolidated report as a DOCX: the office's docxtpl template filled from a Consolidation.
+
+The wording and layout live in templates/docx/bao-cao.docx, which the office edits in Word;
+this module only prepares values (Vietnamese number style, sentences) and the chart.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import date
+from pathlib import Path
+
+from docx.shared import Mm
+from docxtpl import DocxTemplate, InlineImage
+from jinja2 import Environment, StrictUndefined
+
+from scheduler.calendar import Period
+from scheduler.config import Config
+from scheduler.consolidate import Consolidation, Ratio
+from scheduler.text import number
+
+TEMPLATE = "bao-cao.docx"
+# XML 1.0 forbids most control characters; python-docx raises and docxtpl may drop text.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+STATUS = {"on_time": "Đúng hạn", "late": "Muộn", "missing": "Chưa báo cáo"}
+
+
+def clean(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
+def percent(value: float) -> str:
+    """92.345 → '92,3%'; whole numbers without decimals: '100%'."""
+    rounded = round(value, 1)
+    text = f"{rounded:.0f}" if rounded == int(rounded) else f"{rounded:.1f}".replace(".", ",")
+    return f"{text}%"
+
+
+def ratio_text(ratio: Ratio | None) -> str:
+    return "—" if ratio is None else f"{percent(ratio.percent)} ({number(ratio.num)}/{number(ratio.den)})"
+
+
+def trend_text(change: float | None) -> str:
+    if change is None:
+        return "—"
+    if abs(change) < 0.05:
+        return "Không đổi"
+    points = f"{abs(change):.1f}".replace(".", ",")
+    return f"{'Tăng' if change > 0 else 'Giảm'} {points} điểm %"
+
+
+def date_line(place: str, today: date) -> str:
+    """Place and date, the day left blank for the registry clerk; months 1–2 take a leading 0."""
+    month = f"{today.month:02d}" if today.month < 3 else str(today.month)
+    return f"{place}, ngày      tháng {month} năm {today.year}"
+
+
+def balanced_lines(text: str, width: int = 24) -> str:
+    """A heading too long for its cell, split at the space nearest the middle (as clerks set
+    "SỞ NÔNG NGHIỆP / VÀ MÔI TRƯỜNG"), rather than leaving one word alone on the second line."""
+    text = text.upper()
+    if len(text) <= width or " " not in text:
+        return text
+    middle = len(text) / 2
+    cut = min((i for i, c in enumerate(text) if c == " "), key=lambda i: abs(i - middle))
+    return text[:cut] + "\n" + text[cut + 1:]
+
+
+def period_phrase(period: Period) -> str:
+    """'Quý IV/2026' → 'quý IV năm 2026' for the trích yếu; other titles as they are."""
+    match = re.fullmatch(r"Quý ([IV]+)/(\d{4})", period.title)
+    if match:
+        return f"quý {match.group(1)} năm {match.group(2)}"
+    return period.title[0].lower() + period.title[1:] if period.title[:1].isupper() and period.title[:4] in (
+        "Năm ", "Thán") else period.title
+
+
+def _lines(entries: list[tuple[str, str]], empty: str) -> list[str]:
+    """Each unit's text as '- Unit: first paragraph', further paragraphs on their own."""
+    if not entries:
+        return [empty]
+    lines = []
+    for unit, text in entries:
+        paragraphs = [clean(p.strip()) for p in text.split("\n") if p.strip()]
+        lines.append(f"- {unit}: {paragraphs[0]}")
+        lines.extend(paragraphs[1:])
+    return lines
+
+
+def chart_png(result: Consolidation) -> bytes:
+    """Each indicator's result against its target, at print resolution, Vietnamese labels."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    from matplotlib import font_manager
+
+    serif = [f for f in ("Liberation Serif", "Times New Roman", "DejaVu Serif")
+             if any(f == e.name for e in font_manager.fontManager.ttflist)]
+    plt.rcParams["font.family"] = serif[0] if serif else "DejaVu Sans"
+    rows = result.indicators
+    labels = [f"{i + 1}" for i in range(len(rows))]
+    values = [r.total.percent if r.total else 0 for r in rows]
+    targets = [r.indicator.target.percent for r in rows]
+    colors = ["#2f6f3e" if r.met else ("#b03a2e" if r.met is False else "#999999") for r in rows]
+    fig, ax = plt.subplots(figsize=(6.3, 3.0), dpi=300)
+    bars = ax.bar(labels, values, color=colors, width=0.6, label="Kết quả")
+    ax.scatter(labels, targets, marker="_", s=500, color="black", linewidths=2, zorder=3, label="Mục tiêu")
+    for bar, value, row in zip(bars, values, rows):
+        ax.text(bar.get_x() + bar.get_width() / 2, value + 1.5, percent(value) if row.total else "—",
+                ha="center", va="bottom", fontsize=6.5)
+    ax.set_ylim(0, 112)
+    ax.set_ylabel("Tỷ lệ (%)", fontsize=8)
+    ax.set_xlabel("Chỉ tiêu (số thứ tự như bảng trên)", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(fontsize=7, loc="lower right", frameon=False)
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=300)
+    plt.close(fig)
+    return out.getvalue()
+
+
+def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplate) -> dict:
+    org = config.plan.organisation
+    period = result.period
+    headings = {h.id: h for h in config.plan.headings}
+    order = list(result.narratives)
+    reported = len(result.on_time) + len(result.late)
+    total = len(result.units)
+    results_items = []
+    for hid in order:
+        if headings[hid].section in ("results", "good_practices"):
+            results_items.append({"number": len(results_items) + 1, "title": headings[hid].title,
+                                  "lines": _lines(result.narratives[hid], "Chưa có đơn vị báo cáo nội dung này.")})
+
+    def section(kind: str) -> list[tuple[str, str]]:
+        return [e for hid in order if headings[hid].section == kind for e in result.narratives[hid]]
+
+    missed = [r.indicator.name for r in result.indicators if r.met is False]
+    shortcomings = (["- Các chỉ tiêu chưa đạt mục tiêu: " + "; ".join(missed) + "."] if missed else []) + \
+        _lines(section("shortcomings"), "Chưa có đơn vị báo cáo nội dung này.")[0 if section("shortcomings") else 1 if missed else 0:]
+    met = sum(1 for r in result.indicators if r.met)
+    assessed = sum(1 for r in result.indicators if r.met is not None)
+    rank_rows = []
+    for place, unit in enumerate(result.ranking, 1):
+        rank_rows.append({"rank": place, "name": unit.name, "met": f"{unit.met}/{unit.assessed}",
+                          "mean": percent(100 * unit.mean_achievement) if unit.mean_achievement is not None else "—",
+                          "status": STATUS[unit.state]})
+    matrix_rows = []
+    for place, unit in enumerate(result.units, 1):
+        cells = []
+        for r in result.indicators:
+            if unit.state == "missing":
+                cells.append("")
+            elif r.indicator.id not in unit.ratios:
+                cells.append("—")
+            elif unit.ratios[r.indicator.id] is None:
+                cells.append("KPS")
+            else:
+                cells.append(percent(unit.ratios[r.indicator.id].percent))
+        matrix_rows.append({"tt": place, "name": unit.name + (" (chưa báo cáo)" if unit.state == "missing" else ""),
+                            "cells": cells, "met": f"{unit.met}/{unit.assessed}" if unit.state != "missing" else ""})
+    number_line = f"Số:      /BC-{org.abbreviation}"
+    month = f"{today.month:02d}" if today.month < 3 else str(today.month)
+    phrase = period_phrase(period)
+    return {
+        "org": {"parent_body": org.parent_body, "issuing_body": balanced_lines(org.issuing_body),
+                "office_abbreviation": org.office_abbreviation},
+        "number_line": number_line,
+        "date_line": date_line(org.place, today),
+        "title": f"{config.plan.campaign.title} {phrase}",
+        "intro": (f"Thực hiện Kế hoạch triển khai phong trào thi đua năm {period.due.year}, {org.office_name} tổng hợp "
+                  f"kết quả {phrase} từ báo cáo của {reported}/{total} đơn vị ({len(result.on_time)} đơn vị báo cáo "
+                  f"đúng hạn, {len(result.late)} đơn vị báo cáo muộn, {len(result.missing)} đơn vị chưa báo cáo), "
+                  f"như sau:"),
+        "results": results_items,
+        "indicators_intro": (f"Kết quả chung của các đơn vị (tổng tử số trên tổng mẫu số của các đơn vị có phát sinh): "
+                             f"đạt {met}/{assessed} chỉ tiêu có số liệu."),
+        "indicators": [{"tt": n, "name": r.indicator.name, "result": ratio_text(r.total),
+                        "target": str(r.indicator.target),
+                        "verdict": {True: "Đạt", False: "Chưa đạt", None: "Chưa có số liệu"}[r.met],
+                        "trend": trend_text(r.change)} for n, r in enumerate(result.indicators, 1)],
+        "chart": InlineImage(tpl, io.BytesIO(chart_png(result)), width=Mm(150)),
+        "chart_caption": "Biểu đồ: kết quả từng chỉ tiêu so với mục tiêu (vạch ngang)",
+        "shortcomings": shortcomings,
+        "next_period_phrase": "quý tiếp theo" if period.key[-3:-1] == "-Q" else "thời gian tới",
+        "next_steps": _lines(section("next_steps"), "Chưa có đơn vị báo cáo nội dung này."),
+        "proposals": _lines(section("proposals"), "Không có đề xuất, kiến nghị."),
+        "appendix_note": ("Kết quả các chỉ tiêu của từng đơn vị, xếp hạng các đơn vị và danh sách đơn vị báo cáo muộn, "
+                          "chưa báo cáo tại Phụ lục kèm theo Báo cáo này."),
+        "closing": (f"Trên đây là báo cáo kết quả thực hiện phong trào thi đua {phrase} của "
+                    f"{org.issuing_body[0] + org.issuing_body[1:].lower()}"),
+        "recipients": list(org.recipients),
+        "signer_authority": org.signer.authority or "",
+        "signer_title": org.signer.title,
+        "signer_name": org.signer.name,
+        "appendix_ref": (f"(Kèm theo Báo cáo {number_line[4:].strip().replace('  ', ' ')} ngày      tháng {month} "
+                         f"năm {today.year} của {org.issuing_body[0] + org.issuing_body[1:].lower()})"),
+        "matrix_heads": [str(n) for n in range(1, len(result.indicators) + 1)],
+        "matrix_rows": matrix_rows,
+        "matrix_note": ("Số thứ tự cột là số thứ tự chỉ tiêu tại mục II. KPS: không phát sinh; —: không báo cáo "
+                        "chỉ tiêu này."),
+        "ranking": rank_rows,
+        "ranking_rule": ("Xếp hạng theo số chỉ tiêu đạt mục tiêu, sau đó theo mức hoàn thành bình quân (mỗi chỉ tiêu "
+                         "tính kết quả chia mục tiêu, tối đa 100%), cùng mức thì theo tên đơn vị."),
+        "late_line": "- Báo cáo muộn: " + (", ".join(u.name for u in result.late) or "không có") + ".",
+        "missing_line": "- Chưa báo cáo: " + (", ".join(u.name for u in result.missing) or "không có") + ".",
+    }
+
+
+def _fit_matrix(document) -> None:
+    """The appendix matrix has one column per indicator, repeated by {%tc %}; docxtpl leaves
+    them all the same width. Give TT and the unit name their room and share the rest."""
+    from docx.oxml.ns import qn
+
+    for table in document.tables:
+        first = [c.text.strip() for c in table.rows[0].cells] if table.rows else []
+        if len(first) < 4 or first[:2] != ["TT", "Đơn vị"] or first[-1] != "Số chỉ tiêu đạt":
+            continue
+        section = document.sections[-1]
+        usable = int(section.page_width.twips - section.left_margin.twips - section.right_margin.twips)
+        tt, name, last = 560, 3400, 1100
+        each = max(500, (usable - tt - name - last) // (len(first) - 3))
+        widths = [tt, name] + [each] * (len(first) - 3) + [last]
+        grid = table._tbl.find(qn("w:tblGrid"))
+        for col, w in zip(grid.findall(qn("w:gridCol")), widths):
+            col.set(qn("w:w"), str(w))
+        table._tbl.tblPr.find(qn("w:tblW")).set(qn("w:w"), str(sum(widths)))
+        for row in table._tbl.findall(qn("w:tr")):
+            for tc, w in zip(row.findall(qn("w:tc")), widths):
+                tc.get_or_add_tcPr().get_or_add_tcW().set(qn("w:w"), str(w))
+
+
+def render(config: Config, result: Consolidation, today: date, template_dir: Path) -> bytes:
+    tpl = DocxTemplate(str(template_dir / TEMPLATE))
+    env = Environment(undefined=StrictUndefined, autoescape=True)
+    tpl.render(context(config, result, today, tpl), jinja_env=env, autoescape=True)
+    _fit_matrix(tpl.docx)
+    out = io.BytesIO()
+    tpl.save(out)
+    return out.getvalue()

@@ -1,0 +1,354 @@
+"""Builds bao-cao.docx, the docxtpl template of the consolidated report (NĐ 30/2020, Phụ lục I).
+
+Run once by developers: `python templates/docx/make_template.py`. After that the .docx is the
+office's: open it in Word, change wording or layout, save. Every Jinja tag sits in one run
+(typed in one go), loops over paragraphs use {%p %}, over table rows {%tr %}, over columns {%tc %}.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from docx import Document
+from docx.enum.section import WD_ORIENT, WD_SECTION
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Mm, Pt, Twips
+
+FONT = "Times New Roman"
+HERE = Path(__file__).resolve().parent
+
+
+def set_fonts(rpr) -> None:
+    """All four scripts, so Vietnamese text never falls back to another font (PITFALLS)."""
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.insert(0, fonts)
+    for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
+        fonts.set(qn(attr), FONT)
+
+
+def styles(doc) -> None:
+    defaults = doc.styles.element.find(qn("w:docDefaults"))
+    rpr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    set_fonts(rpr)
+    for style in doc.styles:
+        element = style.element
+        if element.find(qn("w:rPr")) is None and style.type != 3:  # not numbering styles
+            element.append(OxmlElement("w:rPr"))
+        if element.find(qn("w:rPr")) is not None:
+            set_fonts(element.find(qn("w:rPr")))
+            color = OxmlElement("w:color")
+            color.set(qn("w:val"), "000000")
+            element.find(qn("w:rPr")).append(color)
+    normal = doc.styles["Normal"]
+    normal.font.size = Pt(14)
+    pf = normal.paragraph_format
+    pf.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    pf.first_line_indent = Cm(1.27)
+    pf.space_before, pf.space_after = Pt(0), Pt(6)
+    pf.line_spacing_rule = WD_LINE_SPACING.MULTIPLE
+    pf.line_spacing = 1.15
+
+
+def para(container, text="", *, bold=False, italic=False, size=None, align=None, indent=True, after=None,
+         before=None, keep=False):
+    p = container.add_paragraph()
+    if text:
+        run = p.add_run(text)
+        run.bold, run.italic = bold or None, italic or None
+        if size:
+            run.font.size = Pt(size)
+        set_fonts(run._r.get_or_add_rPr())
+    fmt = p.paragraph_format
+    if align is not None:
+        fmt.alignment = align
+    if not indent:
+        fmt.first_line_indent = Cm(0)
+    if after is not None:
+        fmt.space_after = Pt(after)
+    if before is not None:
+        fmt.space_before = Pt(before)
+    if keep:
+        fmt.keep_with_next = True
+    return p
+
+
+def rule(container, left_cm: float, right_cm: float) -> None:
+    """A real solid line (a paragraph border), centred by equal indents."""
+    p = container.add_paragraph()
+    fmt = p.paragraph_format
+    fmt.first_line_indent, fmt.left_indent, fmt.right_indent = Cm(0), Cm(left_cm), Cm(right_cm)
+    fmt.space_before = fmt.space_after = Pt(0)
+    fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    fmt.line_spacing = Pt(2)
+    border = OxmlElement("w:pBdr")
+    top = OxmlElement("w:top")
+    for key, value in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"), ("w:color", "000000")):
+        top.set(qn(key), value)
+    border.append(top)
+    p._p.get_or_add_pPr().append(border)
+
+
+def no_borders(table) -> None:
+    tbl_pr = table._tbl.tblPr
+    borders = OxmlElement("w:tblBorders")
+    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        el = OxmlElement(f"w:{edge}")
+        el.set(qn("w:val"), "nil")
+        borders.append(el)
+    tbl_pr.append(borders)
+
+
+def grid(table) -> None:
+    table.style = "Table Grid"
+
+
+def widths(table, cm: list[float]) -> None:
+    """Fixed column widths that Word and LibreOffice both honour (tblGrid, tblW, tcW)."""
+    set_table_widths(table._tbl, [int(Cm(w).twips) for w in cm])
+
+
+def set_table_widths(tbl, twips: list[int]) -> None:
+    tbl_pr = tbl.tblPr
+    for tag in ("w:tblW", "w:tblLayout"):
+        old = tbl_pr.find(qn(tag))
+        if old is not None:
+            tbl_pr.remove(old)
+    tbl_w = OxmlElement("w:tblW")
+    tbl_w.set(qn("w:w"), str(sum(twips)))
+    tbl_w.set(qn("w:type"), "dxa")
+    layout = OxmlElement("w:tblLayout")
+    layout.set(qn("w:type"), "fixed")
+    tbl_pr.append(tbl_w)
+    tbl_pr.append(layout)
+    grid_el = tbl.find(qn("w:tblGrid"))
+    for col in list(grid_el):
+        grid_el.remove(col)
+    for w in twips:
+        col = OxmlElement("w:gridCol")
+        col.set(qn("w:w"), str(w))
+        grid_el.append(col)
+    for tr in tbl.findall(qn("w:tr")):
+        for tc, w in zip(tr.findall(qn("w:tc")), twips):
+            tc_pr = tc.get_or_add_tcPr()
+            old = tc_pr.find(qn("w:tcW"))
+            if old is not None:
+                tc_pr.remove(old)
+            tc_w = OxmlElement("w:tcW")
+            tc_w.set(qn("w:w"), str(w))
+            tc_w.set(qn("w:type"), "dxa")
+            tc_pr.insert(0, tc_w)
+
+
+def cell_text(cell, text, *, bold=False, italic=False, size=13, align=WD_ALIGN_PARAGRAPH.CENTER):
+    p = cell.paragraphs[0]
+    run = p.add_run(text)
+    run.bold, run.italic = bold or None, italic or None
+    run.font.size = Pt(size)
+    set_fonts(run._r.get_or_add_rPr())
+    fmt = p.paragraph_format
+    fmt.alignment, fmt.first_line_indent, fmt.space_after = align, Cm(0), Pt(0)
+    fmt.line_spacing = 1.0
+    return p
+
+
+def cell_para(cell, text, **kw):
+    p = cell.add_paragraph()
+    run = p.add_run(text)
+    run.bold, run.italic = kw.get("bold") or None, kw.get("italic") or None
+    run.font.size = Pt(kw.get("size", 13))
+    set_fonts(run._r.get_or_add_rPr())
+    fmt = p.paragraph_format
+    fmt.alignment = kw.get("align", WD_ALIGN_PARAGRAPH.CENTER)
+    fmt.first_line_indent, fmt.space_after, fmt.line_spacing = Cm(0), Pt(0), 1.0
+    return p
+
+
+def page_number_header(section) -> None:
+    section.different_first_page_header_footer = True  # no number on page 1 (titlePg)
+    p = section.header.paragraphs[0]
+    p.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    p.paragraph_format.first_line_indent = Cm(0)
+    run = p.add_run()
+    run.font.size = Pt(13)
+    set_fonts(run._r.get_or_add_rPr())
+    for kind, text in (("begin", None), (None, " PAGE "), ("separate", None), (None, "2"), ("end", None)):
+        if kind:
+            fld = OxmlElement("w:fldChar")
+            fld.set(qn("w:fldCharType"), kind)
+            run._r.append(fld)
+        elif text.strip() == "PAGE":
+            instr = OxmlElement("w:instrText")
+            instr.set(qn("xml:space"), "preserve")
+            instr.text = text
+            run._r.append(instr)
+        else:
+            t = OxmlElement("w:t")
+            t.text = text
+            run._r.append(t)
+
+
+def build(path: Path) -> None:
+    doc = Document()
+    styles(doc)
+    section = doc.sections[0]
+    section.page_width, section.page_height = Twips(11906), Twips(16838)  # A4
+    section.top_margin, section.bottom_margin = Mm(20), Mm(20)
+    section.left_margin, section.right_margin = Mm(30), Mm(15)
+    section.header_distance = Mm(10)
+    page_number_header(section)
+    text_width = 21.0 - 3.0 - 1.5  # cm
+
+    # --- the two-column header (borderless): 40% / 60%
+    head = doc.add_table(rows=2, cols=2)
+    no_borders(head)
+    head.alignment = WD_TABLE_ALIGNMENT.CENTER
+    # A little wider than the text block, as in the decree's samples, so that neither
+    # "SỞ NÔNG NGHIỆP VÀ MÔI TRƯỜNG" nor "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" wraps.
+    widths(head, [7.5, 10.0])
+    indent = OxmlElement("w:tblInd")
+    indent.set(qn("w:w"), str(int(Cm(-0.6).twips)))
+    indent.set(qn("w:type"), "dxa")
+    head._tbl.tblPr.append(indent)
+    margins = OxmlElement("w:tblCellMar")
+    for side in ("left", "right"):
+        m = OxmlElement(f"w:{side}")
+        m.set(qn("w:w"), "40")
+        m.set(qn("w:type"), "dxa")
+        margins.append(m)
+    head._tbl.tblPr.append(margins)
+    left, right = head.rows[0].cells
+    cell_text(left, "{{ org.parent_body|upper }}", size=12)
+    cell_para(left, "{{ org.issuing_body|upper }}", bold=True, size=12)
+    rule(left, 2.2, 2.2)
+    cell_text(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold=True, size=12)
+    cell_para(right, "Độc lập - Tự do - Hạnh phúc", bold=True, size=13)
+    rule(right, 2.4, 2.4)
+    number, date = head.rows[1].cells
+    cell_text(number, "{{ number_line }}", size=13).paragraph_format.space_before = Pt(6)
+    cell_text(date, "{{ date_line }}", italic=True, size=14).paragraph_format.space_before = Pt(6)
+
+    # --- BÁO CÁO and the trích yếu
+    para(doc, "BÁO CÁO", bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, before=18, after=0)
+    para(doc, "{{ title }}", bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=2)
+    rule(doc, 5.5, 5.5)
+    para(doc, "", after=6, indent=False)
+
+    para(doc, "{{ intro }}")
+    para(doc, "I. KẾT QUẢ THỰC HIỆN", bold=True, keep=True)
+    para(doc, "{%p for item in results %}", indent=False)
+    para(doc, "{{ item.number }}. {{ item.title }}", bold=True, keep=True)
+    para(doc, "{%p for line in item.lines %}", indent=False)
+    para(doc, "{{ line }}")
+    para(doc, "{%p endfor %}", indent=False)
+    para(doc, "{%p endfor %}", indent=False)
+
+    para(doc, "II. KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU", bold=True, keep=True)
+    para(doc, "{{ indicators_intro }}")
+    table = doc.add_table(rows=4, cols=6)
+    grid(table)
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for cell, text in zip(table.rows[0].cells, ["TT", "Chỉ tiêu", "Kết quả", "Mục tiêu", "Đánh giá", "So với kỳ trước"]):
+        cell_text(cell, text, bold=True, size=12)
+    # docxtpl replaces a whole row by its {%tr %} tag: the loop tags get rows of their own.
+    cell_text(table.rows[1].cells[0], "{%tr for i in indicators %}", size=12)
+    for cell, key, align in zip(table.rows[2].cells, ["tt", "name", "result", "target", "verdict", "trend"],
+                                [WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.LEFT] + [WD_ALIGN_PARAGRAPH.CENTER] * 4):
+        cell_text(cell, "{{ i.%s }}" % key, size=12, align=align)
+    cell_text(table.rows[3].cells[0], "{%tr endfor %}", size=12)
+    widths(table, [1.0, 6.3, 2.9, 1.9, 1.9, 2.5])
+    para(doc, "", after=0, indent=False)
+    para(doc, "{{ chart }}", align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
+    para(doc, "{{ chart_caption }}", italic=True, size=12, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
+
+    for heading, key in (("III. TỒN TẠI, HẠN CHẾ, NGUYÊN NHÂN", "shortcomings"),
+                         ("IV. PHƯƠNG HƯỚNG, NHIỆM VỤ {{ next_period_phrase|upper }}", "next_steps"),
+                         ("V. ĐỀ XUẤT, KIẾN NGHỊ", "proposals")):
+        para(doc, heading, bold=True, keep=True)
+        para(doc, "{%p for line in " + key + " %}", indent=False)
+        para(doc, "{{ line }}")
+        para(doc, "{%p endfor %}", indent=False)
+
+    para(doc, "{{ appendix_note }}")
+    para(doc, "{{ closing }}./.")
+
+    # --- Nơi nhận and the signature block (borderless)
+    sign = doc.add_table(rows=1, cols=2)
+    no_borders(sign)
+    widths(sign, [text_width * 0.5, text_width * 0.5])
+    left, right = sign.rows[0].cells
+    cell_text(left, "Nơi nhận:", bold=True, italic=True, size=12, align=WD_ALIGN_PARAGRAPH.LEFT).paragraph_format.space_before = Pt(6)
+    cell_para(left, "{%p for r in recipients %}", size=11, align=WD_ALIGN_PARAGRAPH.LEFT)
+    cell_para(left, "- {{ r }};", size=11, align=WD_ALIGN_PARAGRAPH.LEFT)
+    cell_para(left, "{%p endfor %}", size=11, align=WD_ALIGN_PARAGRAPH.LEFT)
+    cell_para(left, "- Lưu: VT, {{ org.office_abbreviation }}.", size=11, align=WD_ALIGN_PARAGRAPH.LEFT)
+    cell_text(right, "{{ signer_authority }}", bold=True, size=14).paragraph_format.space_before = Pt(6)
+    cell_para(right, "{{ signer_title }}", bold=True, size=14)
+    for _ in range(4):
+        cell_para(right, "", size=14)
+    cell_para(right, "{{ signer_name }}", bold=True, size=14)
+
+    # --- Phụ lục, in a landscape section of its own
+    appendix = doc.add_section(WD_SECTION.NEW_PAGE)
+    appendix.orientation = WD_ORIENT.LANDSCAPE
+    appendix.page_width, appendix.page_height = Twips(16838), Twips(11906)
+    appendix.top_margin, appendix.bottom_margin = Mm(20), Mm(20)
+    appendix.left_margin, appendix.right_margin = Mm(20), Mm(15)
+    appendix.different_first_page_header_footer = False  # numbered from its first page
+    para(doc, "Phụ lục", bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=0)
+    para(doc, "KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU, XẾP HẠNG CÁC ĐƠN VỊ", bold=True, size=14,
+         align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=0)
+    para(doc, "{{ appendix_ref }}", italic=True, size=13, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=12)
+
+    para(doc, "1. Kết quả các chỉ tiêu của từng đơn vị", bold=True, size=13, indent=False)
+    matrix = doc.add_table(rows=4, cols=6)
+    grid(matrix)
+    matrix.alignment = WD_TABLE_ALIGNMENT.CENTER
+    # Columns repeat with {%tc %}: the cells holding the loop tags disappear when rendered.
+    head = matrix.rows[0].cells
+    cell_text(head[0], "TT", bold=True, size=10)
+    cell_text(head[1], "Đơn vị", bold=True, size=10)
+    cell_text(head[2], "{%tc for h in matrix_heads %}", size=10)
+    cell_text(head[3], "{{ h }}", bold=True, size=10)
+    cell_text(head[4], "{%tc endfor %}", size=10)
+    cell_text(head[5], "Số chỉ tiêu đạt", bold=True, size=10)
+    cell_text(matrix.rows[1].cells[0], "{%tr for u in matrix_rows %}", size=10)
+    row = matrix.rows[2].cells
+    cell_text(row[0], "{{ u.tt }}", size=10)
+    cell_text(row[1], "{{ u.name }}", size=10, align=WD_ALIGN_PARAGRAPH.LEFT)
+    cell_text(row[2], "{%tc for c in u.cells %}", size=10)
+    cell_text(row[3], "{{ c }}", size=10)
+    cell_text(row[4], "{%tc endfor %}", size=10)
+    cell_text(row[5], "{{ u.met }}", size=10)
+    cell_text(matrix.rows[3].cells[0], "{%tr endfor %}", size=10)
+    widths(matrix, [1.0, 6.0, 0.5, 1.8, 0.5, 2.0])
+    para(doc, "{{ matrix_note }}", italic=True, size=11, indent=False)
+
+    para(doc, "2. Xếp hạng các đơn vị (từ cao xuống thấp)", bold=True, size=13, indent=False, before=12)
+    ranking = doc.add_table(rows=4, cols=5)
+    grid(ranking)
+    ranking.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for cell, text in zip(ranking.rows[0].cells, ["Hạng", "Đơn vị", "Số chỉ tiêu đạt", "Mức hoàn thành bình quân",
+                                                  "Thời hạn báo cáo"]):
+        cell_text(cell, text, bold=True, size=12)
+    cell_text(ranking.rows[1].cells[0], "{%tr for r in ranking %}", size=12)
+    for cell, key, align in zip(ranking.rows[2].cells, ["rank", "name", "met", "mean", "status"],
+                                [WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.LEFT] + [WD_ALIGN_PARAGRAPH.CENTER] * 3):
+        cell_text(cell, "{{ r.%s }}" % key, size=12, align=align)
+    cell_text(ranking.rows[3].cells[0], "{%tr endfor %}", size=12)
+    widths(ranking, [1.6, 9.0, 3.2, 4.5, 4.5])
+    para(doc, "{{ ranking_rule }}", italic=True, size=11, indent=False)
+
+    para(doc, "3. Đơn vị báo cáo muộn, chưa báo cáo", bold=True, size=13, indent=False, before=12)
+    para(doc, "{{ late_line }}", size=13, indent=False)
+    para(doc, "{{ missing_line }}", size=13, indent=False)
+    doc.save(path)
+
+
+if __name__ == "__main__":
+    build(HERE / "bao-cao.docx")
+    print(f"wrote {HERE / 'bao-cao.docx'}")
