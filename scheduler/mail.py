@@ -168,6 +168,15 @@ class Composer:
         return _tag(self._build("receipt", context, self._addresses(to, unit), [], now, message_id), period,
                     f"receipt#{revision}")
 
+    def report(self, period: Period, version: int, filename: str, content: bytes, made: datetime, counts: dict,
+               changes: list[str], to: Iterable[str], now: datetime, message_id: str) -> EmailMessage:
+        context = self._base(period, now) | counts | {
+            "version": version, "filename": filename, "made": short_datetime(to_local(made)), "changes": changes}
+        msg = self._build("report", context, self._addresses(to, None), [], now, message_id)
+        msg.add_attachment(content, maintype="application",
+                           subtype="vnd.openxmlformats-officedocument.wordprocessingml.document", filename=filename)
+        return _tag(msg, period, f"report-v{version}")
+
     # -- plumbing ---------------------------------------------------------------------------
 
     def _addresses(self, emails: Iterable[str], unit: Unit | None) -> list[Address]:

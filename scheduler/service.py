@@ -11,7 +11,7 @@ import contextlib
 import logging
 import signal
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -19,13 +19,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from scheduler import collection, ledger, links, store
+from scheduler import collection, ledger, links, reports, store
 from scheduler.calendar import Period
 from scheduler.clock import TZ, Clock
 from scheduler.config import Config, load_config
 from scheduler.mail import Composer, UnitState
 from scheduler.mailer import Outcome, Outgoing, Transport, make_transport
-from scheduler.models import SendRow, Submission
+from scheduler.models import ReportRow, SendRow, Submission
 from scheduler.planner import OFFICE, owed_at
 from scheduler.settings import Settings
 from scheduler.yamlsource import ConfigError
@@ -44,6 +44,19 @@ class TickReport:
     def __str__(self) -> str:
         return (f"mới: {self.claimed}, đã gửi: {self.sent}, lỗi vĩnh viễn: {self.failed}, "
                 f"chờ gửi lại: {self.waiting}, huỷ: {self.cancelled}")
+
+
+def report_changes(config: Config, before: dict, after: dict, on_time: dict[str, bool]) -> list[str]:
+    """What made a new version: units that reported since, or corrected their figures."""
+    changes = []
+    for code, revision in after.items():
+        unit = config.unit(code)
+        name = unit.name if unit else code
+        if code not in before:
+            changes.append(f"{name} gửi báo cáo{'' if on_time.get(code, True) else ' (muộn)'}")
+        elif before[code] != revision:
+            changes.append(f"{name} sửa số liệu (bản thứ {revision})")
+    return changes
 
 
 def unit_states(session: Session, config: Config, period: Period) -> list[UnitState]:
@@ -111,13 +124,15 @@ class Service:
                 owed = owed_at(self.config, self._periods(session), facts, now)
                 claimed = ledger.claim(session, owed, now, self.settings.mail_from)
                 session.commit()
+                made = self._reports(session, now)
+                session.commit()
             today = now.astimezone(TZ).date()
             if not self.config.calendar.is_working_day(today) and not self._ticked:
                 reason = self.config.calendar.holiday_name(today) or "ngày nghỉ cuối tuần"
                 log.info("Hôm nay %s không phải ngày làm việc (%s): không gửi thư nhắc mới.",
                          today.strftime("%d/%m/%Y"), reason)
             report = await self._deliver(now)
-            report.claimed = claimed
+            report.claimed = claimed + made
             quiet = not (report.claimed or report.sent or report.failed or report.waiting or report.cancelled)
             # The periodic re-check runs every few minutes: only say something when it did something.
             log.log(logging.DEBUG if quiet and self._ticked else logging.INFO, "Lượt nhắc %s: %s",
@@ -130,6 +145,29 @@ class Service:
         task = asyncio.get_running_loop().create_task(_guarded(self.retry)())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    def _reports(self, session: Session, now: datetime) -> int:
+        """Consolidated reports for periods past their deadline: version 1 at the first working-day
+        tick after it, a new version whenever a late report or a correction changes the figures.
+        Periods that ended over a month ago are left alone (a service started in November does
+        not mail June's report); `baocao report` still makes any period's on demand."""
+        today = now.astimezone(TZ)
+        if not self.config.calendar.is_working_day(today.date()) or today.time() < self.config.plan.reminders.send_at:
+            return 0
+        periods = self._periods(session)
+        made = 0
+        for period in periods:
+            if now < period.deadline or today.date() > period.end + timedelta(days=30):
+                continue
+            if collection.is_closed(session, period.key):
+                continue
+            row = reports.make_version(session, self.config, periods, period, now,
+                                       self.settings.templates_dir / "docx", self.settings.mail_from)
+            if row is not None:
+                made += 1
+                log.info("Đã lập báo cáo tổng hợp %s, bản %d (%d đơn vị có số liệu)", period.key, row.version,
+                         len(row.sources or {}))
+        return made
 
     async def retry(self) -> TickReport:
         """Deliver whatever is waiting (transient failures, crashed sends); plans nothing new."""
@@ -195,7 +233,7 @@ class Service:
                             .where(SendRow.kind != "receipt")).all()
         newest: dict[tuple[str, str, str], datetime] = {}
         for period_key, audience, kind, at in rows:
-            key = (period_key, audience, "digest" if kind == "digest" else "reminder")
+            key = (period_key, audience, kind if kind in ("digest", "report") else "reminder")
             newest[key] = max(newest.get(key, at), at)
         return newest
 
@@ -204,7 +242,7 @@ class Service:
         if row.period_key not in periods:
             return "kỳ báo cáo không còn trong cấu hình"
         if row.kind != "receipt" and not row.retry_rcpts:
-            group = "digest" if row.kind == "digest" else "reminder"
+            group = row.kind if row.kind in ("digest", "report") else "reminder"
             if newest.get((row.period_key, row.audience, group), row.scheduled_at) > row.scheduled_at:
                 return "đã có thư mới hơn cho bước sau"  # e.g. SMTP was down past the next step
         if row.audience == OFFICE:
@@ -216,6 +254,21 @@ class Service:
             return "đơn vị đã nộp báo cáo"
         return None
 
+    def _report_mail(self, session: Session, composer: Composer, row: SendRow, period: Period, now: datetime):
+        version = int(row.step.rpartition("-v")[2])
+        versions = {r.version: r for r in session.exec(select(ReportRow).where(ReportRow.period_key == period.key)).all()}
+        report_row = versions[version]
+        sources = report_row.sources or {}
+        states = {s.code: s for s in unit_states(session, self.config, period)}
+        on_time = {code: states[code].state == "on_time" for code in sources if code in states}
+        total = len(self.config.units_for(period))
+        counts = {"reported": len(sources), "total": total, "on_time": sum(on_time.values()),
+                  "late": len(sources) - sum(on_time.values()), "missing": max(0, total - len(sources))}
+        before = versions[version - 1].sources or {} if version - 1 in versions else {}
+        return composer.report(period, version, report_row.filename, report_row.content, report_row.created_at, counts,
+                               report_changes(self.config, before, sources, on_time), row.to_addrs or [], now,
+                               row.message_id)
+
     def link(self, session: Session, period_key: str, unit_code: str, now: datetime) -> str:
         """The unit's own form address for the period (created on first use; caller commits)."""
         token = links.link_token(session, self.settings.secret(), period_key, unit_code, now)
@@ -223,6 +276,8 @@ class Service:
 
     def _compose(self, session: Session, composer: Composer, row: SendRow, period: Period, now: datetime):
         to, cc = row.to_addrs or [], row.cc_addrs or []
+        if row.kind == "report":
+            return self._report_mail(session, composer, row, period, now)
         if row.audience == OFFICE:
             return composer.digest(period, unit_states(session, self.config, period), to, now, row.message_id,
                                    row.step)

@@ -57,7 +57,10 @@ def test_walking_through_q4_each_unit_gets_exactly_its_steps_on_the_right_days(s
             assert sends == [(date(2026, 11, 20), "notice-10"), (date(2026, 12, 2), "reminder-3")]
         else:
             assert sends == sorted(EXPECTED_Q4.items()), code
-    assert got["2026-Q4/vanphong@example.org"] == sorted(EXPECTED_DIGESTS.items())
+    office = got["2026-Q4/vanphong@example.org"]
+    assert [x for x in office if x[1].startswith("digest")] == sorted(EXPECTED_DIGESTS.items())
+    # the consolidated report: first working-day tick after the deadline, once (no late figures came)
+    assert [x for x in office if x[1].startswith("report")] == [(date(2026, 12, 7), "report-v1")]
     sent_days = {d for sends in got.values() for d, _ in sends}
     assert date(2026, 11, 24) not in sent_days
     assert all(d.weekday() < 5 for d in sent_days)
@@ -217,8 +220,8 @@ def test_smtp_down_over_a_weekend_sends_the_current_step_not_the_stale_one(smtp_
     smtp_server.start()
     result = tick_at(service, "2026-12-07T08:00:00+07:00")  # Monday: overdue+1 is due
     messages = smtp_server.recorder.take()
-    assert {m["X-Baocao-Step"] for m in messages} == {"overdue+1", "digest+1"}
-    assert len(messages) == 19 and result.cancelled == 19  # Friday's mails were superseded, not lost silently
+    assert {m["X-Baocao-Step"] for m in messages} == {"overdue+1", "digest+1", "report-v1"}
+    assert len(messages) == 20 and result.cancelled == 19  # Friday's mails were superseded, not lost silently
     with Session(service.engine) as session:
         stale = session.exec(select(SendRow).where(SendRow.step == "reminder-1")).all()
     assert {r.status for r in stale} == {"cancelled"} and stale[0].last_error == "đã có thư mới hơn cho bước sau"

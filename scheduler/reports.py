@@ -1,0 +1,77 @@
+"""Report versions in the store: a new version whenever the figures it would use change.
+
+A version records, per unit, the revision it used; if the latest revisions are the same as
+the last version's, nothing new is made. Making a version and claiming its mail to the office
+happen in one transaction (the caller commits).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from scheduler import ledger
+from scheduler.calendar import Period
+from scheduler.clock import to_local
+from scheduler.config import Config
+from scheduler.consolidate import Consolidation, Returned, consolidate
+from scheduler.models import ReportRow, Submission
+from scheduler.planner import OwedSend
+from scheduler.report import render
+
+
+def latest_returns(session: Session, period_key: str) -> dict[str, Returned]:
+    """Each unit's newest revision; on time is judged by its first one."""
+    rows = session.exec(select(Submission).where(Submission.period_key == period_key)
+                        .order_by(col(Submission.revision))).all()
+    first_on_time: dict[str, bool] = {}
+    newest: dict[str, Submission] = {}
+    for row in rows:
+        first_on_time.setdefault(row.unit_code, row.on_time)
+        newest[row.unit_code] = row
+    return {code: Returned(code, s.revision, first_on_time[code], s.received_at, s.figures or {}, s.narrative or {})
+            for code, s in newest.items()}
+
+
+def previous_period(config: Config, periods: list[Period], period: Period) -> Period | None:
+    earlier = [p for p in periods if p.obligation == period.obligation and p.due < period.due
+               and p.key[:3] != "YC-"]
+    return max(earlier, key=lambda p: p.due) if earlier else None
+
+
+def consolidation(session: Session, config: Config, periods: list[Period], period: Period) -> Consolidation:
+    before = previous_period(config, periods, period)
+    return consolidate(config, period, latest_returns(session, period.key),
+                       latest_returns(session, before.key) if before else None, before)
+
+
+def latest_version(session: Session, period_key: str) -> ReportRow | None:
+    return session.exec(select(ReportRow).where(ReportRow.period_key == period_key)
+                        .order_by(col(ReportRow.version).desc())).first()
+
+
+def make_version(session: Session, config: Config, periods: list[Period], period: Period, now: datetime,
+                 template_dir: Path, mail_from: str) -> ReportRow | None:
+    """A new stored version if the revisions in use changed since the last one (or there is
+    none yet), with its mail to the office claimed in the ledger. Caller commits."""
+    result = consolidation(session, config, periods, period)
+    last = latest_version(session, period.key)
+    if last is not None and (last.sources or {}) == result.sources:
+        return None
+    version = (last.version if last else 0) + 1
+    content = render(config, result, to_local(now).date(), template_dir)
+    row = ReportRow(period_key=period.key, version=version, created_at=now, content=content,
+                    filename=f"bao-cao-{period.key}-ban-{version}.docx", sources=result.sources)
+    session.add(row)
+    session.flush()
+    ledger.claim(session, [OwedSend(at=now, kind="report", step=f"report-v{version}", period=period, unit=None,
+                                    to=tuple(config.plan.organisation.office_emails))], now, mail_from)
+    return row
+
+
+def version_count(session: Session, period_key: str) -> int:
+    return session.exec(select(sa.func.count()).select_from(ReportRow)
+                        .where(ReportRow.period_key == period_key)).one()
