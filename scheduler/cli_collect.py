@@ -142,6 +142,41 @@ def register(cli: click.Group, app_type, date_type) -> None:
             session.commit()
         click.echo(f"Đã khoá kỳ {period.title}." if changed else f"Kỳ {period.title} đã khoá từ trước.")
 
+    @cli.command("report")
+    @click.option("--period", "key", required=True, help="Kỳ báo cáo, ví dụ 2026-Q4.")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="Tệp DOCX sẽ ghi (mặc định: bao-cao-KỲ.docx).")
+    @click.option("--version", "version", type=int, default=None,
+                  help="Lấy bản đã lưu số N (bản dịch vụ đã gửi Văn phòng) thay vì lập từ số liệu hiện tại.")
+    @click.pass_obj
+    def report_cmd(app, key: str, output: Path | None, version: int | None) -> None:
+        """Lập báo cáo tổng hợp DOCX (thể thức Nghị định 30/2020/NĐ-CP) của một kỳ từ số liệu hiện có."""
+        from sqlmodel import select
+
+        from scheduler import reports
+        from scheduler.models import ReportRow
+        from scheduler.report import render
+
+        config = app.config()
+        with Session(app.engine(config)) as session:
+            period = _period(app, session, config, key)
+            if version is not None:
+                row = session.exec(select(ReportRow).where(ReportRow.period_key == key,
+                                                           ReportRow.version == version)).first()
+                if row is None:
+                    raise click.BadParameter(f"kỳ {key} chưa có bản số {version} "
+                                             f"(đã có {reports.version_count(session, key)} bản)", param_hint="--version")
+                content, note = row.content, f"bản số {version}, lập lúc {short_datetime(to_local(row.created_at))}"
+            else:
+                periods = list(config.periods) + store.request_periods(session)
+                result = reports.consolidation(session, config, periods, period)
+                content = render(config, result, to_local(app.clock()).date(), app.settings.templates_dir / "docx")
+                note = (f"{len(result.on_time) + len(result.late)}/{len(result.units)} đơn vị có số liệu, "
+                        f"{len(result.missing)} đơn vị chưa báo cáo")
+        output = output or Path(f"bao-cao-{key}{'-ban-' + str(version) if version else ''}.docx")
+        output.write_bytes(content)
+        click.echo(f"Đã ghi báo cáo tổng hợp {period.title} ({note}) vào {output}.")
+
     @cli.command("hash-password")
     def hash_password_cmd() -> None:
         """Tạo mã băm mật khẩu cho trang Văn phòng (đặt vào BAOCAO_OFFICE_PASSWORD_HASH)."""

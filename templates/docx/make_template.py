@@ -27,8 +27,16 @@ def set_fonts(rpr) -> None:
     if fonts is None:
         fonts = OxmlElement("w:rFonts")
         rpr.insert(0, fonts)
+    only_times(fonts)
+
+
+def only_times(fonts) -> None:
     for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
         fonts.set(qn(attr), FONT)
+    # Theme attributes win over the explicit ones in Word: python-docx's default styles carry them.
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        if fonts.get(qn(attr)) is not None:
+            del fonts.attrib[qn(attr)]
 
 
 def styles(doc) -> None:
@@ -39,11 +47,16 @@ def styles(doc) -> None:
         element = style.element
         if element.find(qn("w:rPr")) is None and style.type != 3:  # not numbering styles
             element.append(OxmlElement("w:rPr"))
-        if element.find(qn("w:rPr")) is not None:
-            set_fonts(element.find(qn("w:rPr")))
+        rpr_el = element.find(qn("w:rPr"))
+        if rpr_el is not None:
+            set_fonts(rpr_el)
+            for old in rpr_el.findall(qn("w:color")):
+                rpr_el.remove(old)
             color = OxmlElement("w:color")
             color.set(qn("w:val"), "000000")
-            element.find(qn("w:rPr")).append(color)
+            rpr_el.append(color)
+    for fonts in doc.styles.element.iter(qn("w:rFonts")):  # table styles' conditional parts too
+        only_times(fonts)
     normal = doc.styles["Normal"]
     normal.font.size = Pt(14)
     pf = normal.paragraph_format
@@ -197,11 +210,12 @@ def build(path: Path) -> None:
     styles(doc)
     section = doc.sections[0]
     section.page_width, section.page_height = Twips(11906), Twips(16838)  # A4
-    section.top_margin, section.bottom_margin = Mm(20), Mm(20)
-    section.left_margin, section.right_margin = Mm(30), Mm(15)
+    # Exact twips inside the decree's ranges (Mm(15) would round to 850, one under the minimum).
+    section.top_margin, section.bottom_margin = Twips(1191), Twips(1191)  # 21 mm
+    section.left_margin, section.right_margin = Twips(1757), Twips(907)  # 31 mm, 16 mm
     section.header_distance = Mm(10)
     page_number_header(section)
-    text_width = 21.0 - 3.0 - 1.5  # cm
+    text_width = (11906 - 1757 - 907) / 567  # cm
 
     # --- the two-column header (borderless): 40% / 60%
     head = doc.add_table(rows=2, cols=2)
@@ -296,8 +310,8 @@ def build(path: Path) -> None:
     appendix = doc.add_section(WD_SECTION.NEW_PAGE)
     appendix.orientation = WD_ORIENT.LANDSCAPE
     appendix.page_width, appendix.page_height = Twips(16838), Twips(11906)
-    appendix.top_margin, appendix.bottom_margin = Mm(20), Mm(20)
-    appendix.left_margin, appendix.right_margin = Mm(20), Mm(15)
+    appendix.top_margin, appendix.bottom_margin = Twips(1191), Twips(1191)
+    appendix.left_margin, appendix.right_margin = Twips(1191), Twips(907)
     appendix.different_first_page_header_footer = False  # numbered from its first page
     para(doc, "Phụ lục", bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=0)
     para(doc, "KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU, XẾP HẠNG CÁC ĐƠN VỊ", bold=True, size=14,

@@ -1,0 +1,300 @@
+"""The consolidated report: aggregation rules, the NĐ30 format read back from the DOCX, the
+office's own template edits, versions mailed to the office."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import shutil
+import subprocess
+from datetime import date, datetime
+
+import pytest
+from docx import Document
+from docx.oxml.ns import qn
+from freezegun import freeze_time
+from sqlmodel import Session, select
+
+from scheduler import reports
+from scheduler.clock import TZ
+from scheduler.consolidate import Returned, consolidate
+from scheduler.models import ReportRow, Submission
+from scheduler.report import percent, render
+from tests.conftest import ROOT, tick_at
+
+TEMPLATES = ROOT / "templates" / "docx"
+TIMES = "Times New Roman"
+# Two units whose percentages average to 75% but whose totals give 10/110 ≈ 9,1%.
+SMALL = {"so_hoa": {"num": 1, "den": 2}}      # 50%
+LARGE = {"so_hoa": {"num": 9, "den": 108}}    # ≈ 8,3%
+
+
+def returned(code, figures, on_time=True, revision=1, narrative=None):
+    return Returned(code, revision, on_time, datetime(2026, 12, 3, 9, tzinfo=TZ), figures, narrative or {})
+
+
+def full(**overrides):
+    base = {"quan_triet": {"num": 6, "den": 6}, "cam_tay_chi_viec": {"num": 6, "den": 6},
+            "huong_dan": {"num": 1250, "den": 1250}, "tu_thao_tac": {"num": 1180, "den": 1250},
+            "so_hoa": {"num": 930, "den": 930}, "truc_tuyen": {"num": 880, "den": 930}, "thanh_toan": None,
+            "ket_qua_dien_tu": {"num": 870, "den": 930}, "hai_long": {"num": 410, "den": 420},
+            "tai_su_dung": {"num": 800, "den": 930}, "toan_trinh": {"num": 15, "den": 15}}
+    return base | overrides
+
+
+# ---------------------------------------------------------------- aggregation (pure)
+
+def test_department_result_is_sum_over_sum_not_a_mean_of_percentages(shipped_config):
+    period = shipped_config.period("2026-Q4")
+    result = consolidate(shipped_config, period, {"BPMC": returned("BPMC", SMALL), "TTRA": returned("TTRA", LARGE)})
+    so_hoa = next(r for r in result.indicators if r.indicator.id == "so_hoa")
+    assert (so_hoa.total.num, so_hoa.total.den) == (10, 110)
+    assert percent(so_hoa.total.percent) == "9,1%"  # the mean of 50% and 8,3% would be 29,2%
+    assert so_hoa.met is False and so_hoa.units == 2
+
+
+def test_khong_phat_sinh_is_left_out_of_totals_and_targets_keep_their_operator(shipped_config):
+    period = shipped_config.period("2026-Q4")
+    result = consolidate(shipped_config, period, {
+        "BPMC": returned("BPMC", {"hai_long": {"num": 95, "den": 100}, "thanh_toan": None}),
+        "TTRA": returned("TTRA", {"hai_long": None, "thanh_toan": None}),
+    })
+    by_id = {r.indicator.id: r for r in result.indicators}
+    assert by_id["hai_long"].total.percent == 95.0 and by_id["hai_long"].met is False  # "> 95%": 95 is not enough
+    assert by_id["hai_long"].units == 1
+    assert by_id["thanh_toan"].total is None and by_id["thanh_toan"].met is None
+
+
+def test_ranking_by_targets_met_then_mean_achievement_then_name(shipped_config):
+    period = shipped_config.period("2026-Q4")
+    weaker = full(so_hoa={"num": 900, "den": 930})          # misses one target
+    weakest = full(so_hoa={"num": 800, "den": 930})         # misses it by more: same count, lower mean
+    result = consolidate(shipped_config, period, {
+        "TTRA": returned("TTRA", weaker), "KHTC": returned("KHTC", weakest),
+        "TL": returned("TL", full()), "CNTY": returned("CNTY", full()), "QLDD": returned("QLDD", {"so_hoa": None}),
+    })
+    assert [u.code for u in result.ranking] == ["CNTY", "TL", "TTRA", "KHTC", "QLDD"]  # Chăn nuôi before Thuỷ lợi
+    assert len(result.missing) == 13 and result.missing[0].code == "BPMC"
+
+
+def test_trend_against_the_previous_quarter(shipped_config):
+    q3, q4 = shipped_config.period("2026-Q3"), shipped_config.period("2026-Q4")
+    before = {"BPMC": returned("BPMC", {"so_hoa": {"num": 80, "den": 100}})}
+    now = {"BPMC": returned("BPMC", {"so_hoa": {"num": 90, "den": 100}})}
+    result = consolidate(shipped_config, q4, now, before, q3)
+    assert next(r for r in result.indicators if r.indicator.id == "so_hoa").change == pytest.approx(10.0)
+
+
+# ---------------------------------------------------------------- the DOCX, read back
+
+def fonts_of(element):
+    f = element.find(qn("w:rFonts"))
+    return None if f is None else {k.split("}")[1]: v for k, v in f.attrib.items()}
+
+
+def assert_times_everywhere(document):
+    styles = document.styles.element
+    defaults = fonts_of(styles.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr")))
+    assert {defaults[k] for k in ("ascii", "hAnsi", "cs", "eastAsia")} == {TIMES}
+    parts = [document.element] + [s.header._element for s in document.sections] + [styles]
+    for part in parts:
+        for rfonts in part.iter(qn("w:rFonts")):
+            attrs = {k.split("}")[1]: v for k, v in rfonts.attrib.items()}
+            assert not [k for k in attrs if "heme" in k], attrs  # a theme font would override Times in Word
+            assert set(attrs.values()) <= {TIMES}, attrs
+    for run in document.element.iter(qn("w:r")):
+        rpr = run.find(qn("w:rPr"))
+        own = fonts_of(rpr) if rpr is not None else None
+        if own is not None:
+            assert {own.get(k) for k in ("ascii", "hAnsi", "cs", "eastAsia")} == {TIMES}, own
+
+
+def sample_report(shipped_config, template_dir=TEMPLATES, extra=None):
+    period = shipped_config.period("2026-Q4")
+    data = {"BPMC": returned("BPMC", full(so_hoa={"num": 1, "den": 2}), narrative={
+                "tuyen_truyen": "Niêm yết <hướng dẫn> & \"cầm tay chỉ việc\" 😀\x01\x0b tại xã Tân Tiến.\nĐoạn thứ hai.",
+                "ton_tai": "Số hoá chưa kịp.", "phuong_huong": "Số hoá 100%."}),
+            "TTRA": returned("TTRA", full(so_hoa={"num": 9, "den": 108}), on_time=False),
+            "KL": returned("KL", full())} | (extra or {})
+    result = consolidate(shipped_config, period, data)
+    return result, render(shipped_config, result, date(2026, 12, 7), template_dir)
+
+
+def test_page_margins_and_fonts_follow_nd30(shipped_config):
+    _, content = sample_report(shipped_config)
+    document = Document(io.BytesIO(content))
+    body = document.sections[0]
+    assert (body.page_width.twips, body.page_height.twips) == (11906, 16838)
+    assert 1134 <= body.top_margin.twips <= 1418 and 1134 <= body.bottom_margin.twips <= 1418
+    assert 1701 <= body.left_margin.twips <= 1985 and 851 <= body.right_margin.twips <= 1134
+    assert body.different_first_page_header_footer  # no page number on page 1
+    assert "PAGE" in "".join(t.text or "" for t in body.header._element.iter(qn("w:instrText")))
+    appendix = document.sections[-1]
+    assert appendix.page_width.twips > appendix.page_height.twips  # the wide table sits in landscape
+    assert_times_everywhere(document)
+    normal = document.styles["Normal"]
+    assert normal.font.size.pt in (13, 14) and normal.paragraph_format.first_line_indent.cm == pytest.approx(1.27, 0.01)
+
+
+def test_header_block_texts_and_styles(shipped_config):
+    _, content = sample_report(shipped_config)
+    head = Document(io.BytesIO(content)).tables[0]
+    left, right = head.rows[0].cells
+    number, place = head.rows[1].cells
+    texts = [p.text for p in left.paragraphs if p.text]
+    assert texts == ["UBND TỈNH BẮC NINH", "SỞ NÔNG NGHIỆP\nVÀ MÔI TRƯỜNG"]
+    parent, issuing = [p.runs[0] for p in left.paragraphs if p.text]
+    assert not parent.bold and issuing.bold and 12 <= issuing.font.size.pt <= 13
+    assert [p.text for p in right.paragraphs if p.text] == ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc"]
+    assert all(p.runs[0].bold for p in right.paragraphs if p.text)
+    # the lines under the issuing body and the motto are real paragraph borders, not underscores
+    for cell in (left, right):
+        ruled = [p for p in cell.paragraphs if p._p.find(qn("w:pPr")).find(qn("w:pBdr")) is not None]
+        assert len(ruled) == 1 and not ruled[0].text
+    assert number.paragraphs[0].text == "Số:      /BC-SNNMT"
+    assert place.paragraphs[0].text == "Bắc Ninh, ngày      tháng 12 năm 2026"
+    assert place.paragraphs[0].runs[0].italic
+    texts = [p.text for p in Document(io.BytesIO(content)).paragraphs]
+    title = texts[texts.index("BÁO CÁO") + 1]
+    assert title.startswith("Kết quả thực hiện phong trào thi đua") and title.endswith("quý IV năm 2026")
+
+
+def test_indicator_table_shows_sum_over_sum_and_missing_units_are_listed(shipped_config):
+    result, content = sample_report(shipped_config)
+    document = Document(io.BytesIO(content))
+    table = document.tables[1]
+    rows = {row.cells[1].text: [c.text for c in row.cells] for row in table.rows[1:]}
+    # số hoá: (1 + 9 + 930) / (2 + 108 + 930) = 940/1040 = 90,4%, not the mean of 50%, 8,3% and 100%
+    so_hoa = rows["Hồ sơ, kết quả giải quyết TTHC được số hoá theo quy định"]
+    assert so_hoa[2:5] == ["90,4% (940/1.040)", "= 100%", "Chưa đạt"]
+    assert rows["Thanh toán trực tuyến"][2:5] == ["—", "≥ 80%", "Chưa có số liệu"]
+    huong_dan = rows["Người dân, doanh nghiệp đến giao dịch được hướng dẫn sử dụng dịch vụ công trực tuyến"]
+    assert huong_dan[2:5] == ["100% (3.750/3.750)", "= 100%", "Đạt"]
+    text = "\n".join(p.text for p in document.paragraphs)
+    missing = [u.name for u in result.units if u.code not in ("BPMC", "TTRA", "KL")]
+    assert "- Chưa báo cáo: " + ", ".join(missing) + "." in text
+    assert "- Báo cáo muộn: Thanh tra Sở." in text
+    body_end = next(p.text for p in document.paragraphs if p.text.startswith("Trên đây là báo cáo"))
+    assert body_end.endswith("./.")
+    signature = document.tables[2]
+    assert [p.text for p in signature.rows[0].cells[1].paragraphs if p.text] == ["KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC", "Bùi Quang Phát"]
+    recipients = [p.text for p in signature.rows[0].cells[0].paragraphs if p.text]
+    assert recipients[0] == "Nơi nhận:" and recipients[-1] == "- Lưu: VT, VP." and recipients[1] == "- UBND tỉnh (b/c);"
+
+
+def test_hostile_text_is_escaped_or_removed_and_the_report_still_opens(shipped_config):
+    _, content = sample_report(shipped_config)
+    text = "\n".join(p.text for p in Document(io.BytesIO(content)).paragraphs)
+    assert "- Bộ phận Một cửa của Sở: Niêm yết <hướng dẫn> & \"cầm tay chỉ việc\" 😀 tại xã Tân Tiến." in text
+    assert "Đoạn thứ hai." in text and "\x01" not in text and "\x0b" not in text
+
+
+def test_the_chart_is_embedded_at_print_resolution(shipped_config):
+    _, content = sample_report(shipped_config)
+    document = Document(io.BytesIO(content))
+    images = [r for r in document.part.rels.values() if "image" in r.reltype]
+    assert len(images) == 1
+    from PIL import Image
+    picture = Image.open(io.BytesIO(images[0].target_part.blob))
+    assert picture.width >= 1800  # 6,3 in at 300 dpi
+
+
+def test_the_office_edits_the_template_in_word_and_the_next_report_follows(shipped_config, tmp_path):
+    edited = tmp_path / "docx"
+    shutil.copytree(TEMPLATES, edited)
+    template = Document(str(edited / "bao-cao.docx"))
+    heading = next(p for p in template.paragraphs if p.text == "I. KẾT QUẢ THỰC HIỆN")
+    heading.runs[0].text = "I. KẾT QUẢ ĐẠT ĐƯỢC TRONG KỲ"  # what retyping the heading in Word does
+    template.save(str(edited / "bao-cao.docx"))
+    _, content = sample_report(shipped_config, edited)
+    texts = [p.text for p in Document(io.BytesIO(content)).paragraphs]
+    assert "I. KẾT QUẢ ĐẠT ĐƯỢC TRONG KỲ" in texts and "I. KẾT QUẢ THỰC HIỆN" not in texts
+
+
+SOFFICE = shutil.which("soffice")
+
+
+@pytest.mark.skipif(SOFFICE is None and not os.environ.get("CI"), reason="needs LibreOffice (apt-get install libreoffice-writer-nogui)")
+def test_libreoffice_converts_it_to_pdf_without_warnings(shipped_config, tmp_path):
+    _, content = sample_report(shipped_config)
+    source = tmp_path / "bao-cao.docx"
+    source.write_bytes(content)
+    run = subprocess.run([SOFFICE, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "pdf",
+                          "--outdir", str(tmp_path), str(source)], capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr
+    # LibreOffice says nothing about the document; its own start-up note about Java is not ours.
+    warnings = [line for line in (run.stdout + run.stderr).splitlines()
+                if line.strip() and not line.startswith("convert ") and "javaldx" not in line]
+    assert warnings == []
+    pdf = tmp_path / "bao-cao.pdf"
+    assert pdf.stat().st_size > 10_000
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
+        assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "Độc lập - Tự do - Hạnh phúc" in text
+        assert "BÁO CÁO" in text and "Bùi Quang Phát" in text
+
+
+# ---------------------------------------------------------------- versions, mailed
+
+def submit(service, unit, moment, figures, revision=1):
+    service.sync()  # units and periods in the store, as the running service has them
+    with Session(service.engine) as session:
+        session.add(Submission(period_key="2026-Q4", unit_code=unit, revision=revision, received_at=moment,
+                               on_time=moment < datetime(2026, 12, 5, tzinfo=TZ), channel="form", figures=figures,
+                               narrative={"tuyen_truyen": "Đã làm."}))
+        session.commit()
+
+
+def test_a_late_report_after_the_first_version_makes_version_2_and_a_second_mail(smtp_server, make_service):
+    service = make_service(smtp_server.port)
+    submit(service, "BPMC", datetime(2026, 12, 3, 10, tzinfo=TZ), full())
+    tick_at(service, "2026-12-05T10:00:00+07:00")  # Saturday: the deadline passed, but not a working day
+    assert not [m for m in smtp_server.recorder.take() if m["X-Baocao-Step"].startswith("report")]
+    tick_at(service, "2026-12-07T08:00:00+07:00")
+    first = [m for m in smtp_server.recorder.take() if m["X-Baocao-Step"].startswith("report")]
+    assert [m["X-Baocao-Step"] for m in first] == ["report-v1"]
+    assert first[0]["Subject"] == "[Báo cáo tổng hợp] Quý IV/2026 – bản 1"
+    attachment = next(first[0].iter_attachments())
+    assert attachment.get_filename() == "bao-cao-2026-Q4-ban-1.docx"
+    Document(io.BytesIO(attachment.get_content()))  # opens
+    tick_at(service, "2026-12-07T15:00:00+07:00")  # nothing changed: no new version
+    assert not [m for m in smtp_server.recorder.take() if m["X-Baocao-Step"].startswith("report")]
+
+    submit(service, "KL", datetime(2026, 12, 8, 9, tzinfo=TZ), full(so_hoa={"num": 1, "den": 2}))
+    tick_at(service, "2026-12-08T09:05:00+07:00")
+    second = [m for m in smtp_server.recorder.take() if m["X-Baocao-Step"].startswith("report")]
+    assert [m["X-Baocao-Step"] for m in second] == ["report-v2"]
+    body = second[0].get_body(("plain",)).get_content()
+    assert "Bản này thay bản 1 vì có đơn vị gửi báo cáo muộn hoặc sửa số liệu:\n  - Chi cục Kiểm lâm gửi báo cáo (muộn)" in body
+    with Session(service.engine) as session:
+        versions = session.exec(select(ReportRow).order_by(ReportRow.version)).all()
+    assert [(v.version, v.sources) for v in versions] == [(1, {"BPMC": 1}), (2, {"BPMC": 1, "KL": 1})]
+    assert versions[0].content != versions[1].content  # version 1 stays as it was sent
+
+    submit(service, "BPMC", datetime(2026, 12, 8, 14, tzinfo=TZ), full(hai_long={"num": 1, "den": 2}), revision=2)
+    tick_at(service, "2026-12-08T14:10:00+07:00")
+    third = [m for m in smtp_server.recorder.take() if m["X-Baocao-Step"].startswith("report")]
+    assert "Bộ phận Một cửa của Sở sửa số liệu (bản thứ 2)" in third[0].get_body(("plain",)).get_content()
+
+
+def test_baocao_report_writes_the_docx_and_stored_versions(make_service, smtp_server, tmp_path):
+    from click.testing import CliRunner
+
+    from scheduler.cli import App, cli
+
+    service = make_service(smtp_server.port)
+    submit(service, "BPMC", datetime(2026, 12, 3, 10, tzinfo=TZ), full())
+    tick_at(service, "2026-12-07T08:00:00+07:00")
+    clock = lambda: datetime(2026, 12, 7, 9, tzinfo=TZ)  # noqa: E731
+    out = tmp_path / "q4.docx"
+    result = CliRunner().invoke(cli, ["report", "--period", "2026-Q4", "-o", str(out)], obj=App(service.settings, clock))
+    assert result.exit_code == 0, result.output
+    assert "1/18 đơn vị có số liệu, 17 đơn vị chưa báo cáo" in result.output
+    assert "Bộ phận Một cửa của Sở" in "\n".join(p.text for p in Document(str(out)).paragraphs)
+    stored = tmp_path / "v1.docx"
+    result = CliRunner().invoke(cli, ["report", "--period", "2026-Q4", "--version", "1", "-o", str(stored)],
+                                obj=App(service.settings, clock))
+    assert result.exit_code == 0 and "bản số 1" in result.output
+    with Session(service.engine) as session:
+        assert stored.read_bytes() == reports.latest_version(session, "2026-Q4").content
