@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from sqlmodel import Session
 
-from scheduler import collection, exports, store, workbook
+from scheduler import collection, store
 from scheduler.calendar import Period
 from scheduler.clock import TZ, to_local
 from scheduler.submission import validate
@@ -32,6 +32,8 @@ def register(cli: click.Group, app_type, date_type) -> None:
     @click.pass_obj
     def template_cmd(app, key: str, output: Path) -> None:
         """Ghi mẫu XLSX để đơn vị điền số liệu, thuyết minh (gửi lại bằng `baocao submit`)."""
+        from scheduler import workbook
+
         config = app.config()
         with Session(app.engine(config)) as session:
             period = _period(app, session, config, key)
@@ -47,6 +49,8 @@ def register(cli: click.Group, app_type, date_type) -> None:
     @click.pass_obj
     def submit_cmd(app, code: str, key: str, received: str | None, file: Path) -> None:
         """Nhập báo cáo của một đơn vị từ tệp YAML/JSON hoặc mẫu XLSX đã điền."""
+        from scheduler import workbook
+
         config = app.config()
         unit = config.unit(code)
         if unit is None:
@@ -93,6 +97,8 @@ def register(cli: click.Group, app_type, date_type) -> None:
     @click.pass_obj
     def export_cmd(app, key: str, fmt: str, output: Path | None) -> None:
         """Xuất số liệu một kỳ (bản gần nhất của mỗi đơn vị) ra XLSX hoặc CSV."""
+        from scheduler import exports
+
         config = app.config()
         with Session(app.engine(config)) as session:
             period = _period(app, session, config, key)

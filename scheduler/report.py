@@ -89,22 +89,25 @@ def _lines(entries: list[tuple[str, str]], empty: str) -> list[str]:
 
 
 def chart_png(result: Consolidation) -> bytes:
-    """Each indicator's result against its target, at print resolution, Vietnamese labels."""
-    import matplotlib
+    """Each indicator's result against its target, at print resolution, Vietnamese labels.
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-    from matplotlib import font_manager
+    Drawn with matplotlib's object API and the Agg canvas: importing pyplot alone costs more
+    than drawing the chart (bench/report_bench.py)."""
+    from matplotlib import font_manager, rcParams
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    serif = [f for f in ("Liberation Serif", "Times New Roman", "DejaVu Serif")
-             if any(f == e.name for e in font_manager.fontManager.ttflist)]
-    plt.rcParams["font.family"] = serif[0] if serif else "DejaVu Sans"
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    rcParams["font.family"] = next((f for f in ("Liberation Serif", "Times New Roman", "DejaVu Serif") if f in names),
+                                   "DejaVu Sans")
     rows = result.indicators
     labels = [f"{i + 1}" for i in range(len(rows))]
     values = [r.total.percent if r.total else 0 for r in rows]
     targets = [r.indicator.target.percent for r in rows]
     colors = ["#2f6f3e" if r.met else ("#b03a2e" if r.met is False else "#999999") for r in rows]
-    fig, ax = plt.subplots(figsize=(6.3, 3.0), dpi=300)
+    fig = Figure(figsize=(6.3, 3.0), dpi=300)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
     bars = ax.bar(labels, values, color=colors, width=0.6, label="Kết quả")
     ax.scatter(labels, targets, marker="_", s=500, color="black", linewidths=2, zorder=3, label="Mục tiêu")
     for bar, value, row in zip(bars, values, rows):
@@ -116,10 +119,9 @@ def chart_png(result: Consolidation) -> bytes:
     ax.tick_params(labelsize=7)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(fontsize=7, loc="lower right", frameon=False)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.09, right=0.99, top=0.97, bottom=0.16)
     out = io.BytesIO()
     fig.savefig(out, format="png", dpi=300)
-    plt.close(fig)
     return out.getvalue()
 
 

@@ -151,3 +151,14 @@ def test_changing_the_policy_mid_period_does_not_resend_a_step(shipped_config, c
     changed = load_config(config_dir)
     assert owed_at(changed, changed.periods, facts, at("25/11/2026 09:00")) == []
     assert {s.step for s in owed_at(changed, changed.periods, facts, at("02/12/2026 08:00"))} == {"reminder-3"}
+
+
+def test_schema_head_constant_matches_the_migrations(db_url):
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(store.MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == store.SCHEMA_HEAD
+    engine = store.open_store(db_url)
+    assert store.schema_is_current(engine)
