@@ -306,7 +306,8 @@ class _WebServer:
         ctx = WebContext(settings, service.clock, service.engine, lambda: service.config,
                          after_submit=service.deliver_soon)
         config = uvicorn.Config(create_app(ctx), host=settings.http_host, port=settings.http_port, log_config=None,
-                                access_log=False, proxy_headers=False, lifespan="off")
+                                access_log=False, proxy_headers=settings.forwarded_allow_ips is not None,
+                                forwarded_allow_ips=settings.forwarded_allow_ips, lifespan="off")
 
         class Server(uvicorn.Server):
             def capture_signals(self):  # type: ignore[override]

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     public_url: str = "http://127.0.0.1:8080"  # how units reach the form; goes into every link
+    # Behind a reverse proxy (nginx doing TLS), its address: then the client's own address is
+    # read from X-Forwarded-For, so throttling one guesser does not throttle everyone.
+    forwarded_allow_ips: str | None = None
     # Signs links, CSRF tokens and the office's session. Without one, a random key is kept in
     # secret_key_file (created 0600 on first start), so links survive restarts.
     secret_key: SecretStr | None = None

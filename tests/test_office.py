@@ -71,7 +71,21 @@ def test_office_pages_need_a_login_and_show_who_reported(web):
         assert [r[2] for r in rows if r[0] == "KL"] == ["Chưa nộp"]
         page = client.get("/vp/")
         csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
+        copied = dict(client.cookies)
         client.post("/vp/dang-xuat", data={"csrf": csrf})
+        assert client.get("/vp/").status_code == 303
+    with httpx.Client(base_url=web.base, cookies=copied) as thief:  # a cookie copied before logout
+        assert thief.get("/vp/").status_code == 303
+
+
+def test_a_password_change_ends_existing_sessions(web):
+    from scheduler.web.security import hash_password
+
+    with httpx.Client(base_url=web.base) as client:
+        login(client)
+        assert client.get("/vp/").status_code == 200
+        web.service.settings.office_password_hash = type(web.service.settings.office_password_hash)(
+            hash_password("mật khẩu mới của Văn phòng"))
         assert client.get("/vp/").status_code == 303
 
 

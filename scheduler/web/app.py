@@ -20,7 +20,7 @@ from scheduler.calendar import Period
 from scheduler.clock import Clock
 from scheduler.config import Config
 from scheduler.settings import Settings
-from scheduler.web.security import Csrf, Throttle
+from scheduler.web.security import Csrf, Sessions, Throttle
 
 NOT_FOUND = ("Không tìm thấy trang", "Đường dẫn không đúng hoặc không còn tồn tại. Vui lòng kiểm tra lại "
              "đường dẫn trong thư của Văn phòng, hoặc liên hệ Văn phòng.")
@@ -34,6 +34,7 @@ class WebContext:
     config: Callable[[], Config]  # the current config: it changes on SIGHUP
     after_submit: Callable[[], Any] = lambda: None  # e.g. deliver the receipt now
     throttle: Throttle = field(default_factory=Throttle)
+    sessions: Sessions = field(default_factory=Sessions)
 
     def periods(self, session: Session) -> dict[str, Period]:
         return {p.key: p for p in list(self.config().periods) + store.request_periods(session)}
@@ -71,6 +72,17 @@ def create_app(ctx: WebContext) -> FastAPI:
     csrf = Csrf(secret, secure)
     app.include_router(unit_form.router(ctx, pages, csrf))
     app.include_router(office.router(ctx, pages, csrf))
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        # Links carry a secret token: never leak it in a Referer; never frame these pages.
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Content-Security-Policy",
+                                    "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):

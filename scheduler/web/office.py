@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -13,7 +14,7 @@ from scheduler.clock import to_local
 from scheduler.submission import figure_text, headings_for, indicators_for
 from scheduler.text import long_date, short_datetime
 from scheduler.web.app import Pages, WebContext
-from scheduler.web.security import CSRF_FIELD, Csrf, check_password
+from scheduler.web.security import CSRF_FIELD, Csrf, check_password, fingerprint
 
 CHANNELS = {"form": "qua đường dẫn", "file": "Văn phòng nhập từ tệp", "office": "Văn phòng nhập"}
 
@@ -21,14 +22,20 @@ CHANNELS = {"form": "qua đường dẫn", "file": "Văn phòng nhập từ tệ
 def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
     r = APIRouter(prefix="/vp")
 
+    def current_hash() -> str | None:
+        return ctx.settings.office_password_hash.get_secret_value() if ctx.settings.office_password_hash else None
+
     def logged_in(request: Request) -> bool:
-        return request.session.get("office") == ctx.settings.office_user
+        session = request.session
+        return (session.get("office") == ctx.settings.office_user
+                and session.get("pw") == fingerprint(current_hash())
+                and not ctx.sessions.is_revoked(session.get("sid", "")))
 
     def to_login() -> Response:
         return RedirectResponse("/vp/dang-nhap", status_code=303)
 
     def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
-        value, cookie = csrf.token_for(request)
+        value, cookie = csrf.token_for(request, scope="vp")
         response = pages.render(request, name, status, csrf=value, **context)
         csrf.set_cookie(response, cookie)
         return response
@@ -36,7 +43,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
     @r.get("/dang-nhap", response_class=HTMLResponse)
     async def login_form(request: Request) -> Response:
         return page(request, "office_login.html", configured=bool(ctx.settings.office_password_hash), error=None,
-                    user=ctx.settings.office_user)
+                    user="")
 
     @r.post("/dang-nhap", response_class=HTMLResponse)
     async def login(request: Request) -> Response:
@@ -45,8 +52,8 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         configured = bool(ctx.settings.office_password_hash)
         if ctx.throttle.blocked(address):
             return pages.error(request, 429, "Thử quá nhiều lần", "Vui lòng thử lại sau ít phút.")
-        if not csrf.valid(request, form.get(CSRF_FIELD)):
-            return page(request, "office_login.html", 403, configured=configured, user=ctx.settings.office_user,
+        if not csrf.valid(request, form.get(CSRF_FIELD), scope="vp"):
+            return page(request, "office_login.html", 403, configured=configured, user="",
                         error="Phiên đăng nhập đã hết hạn, vui lòng đăng nhập lại.")
         stored = ctx.settings.office_password_hash.get_secret_value() if configured else None
         user, password = str(form.get("user", "")), str(form.get("password", ""))
@@ -55,13 +62,14 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             return page(request, "office_login.html", 401, configured=configured, user=user,
                         error="Tên đăng nhập hoặc mật khẩu không đúng.")
         request.session.clear()
-        request.session["office"] = user
+        request.session.update({"office": user, "sid": secrets.token_urlsafe(16), "pw": fingerprint(stored)})
         return RedirectResponse("/vp/", status_code=303)
 
     @r.post("/dang-xuat")
     async def logout(request: Request) -> Response:
         form = await request.form()
-        if csrf.valid(request, form.get(CSRF_FIELD)):
+        if csrf.valid(request, form.get(CSRF_FIELD), scope="vp"):
+            ctx.sessions.revoke(request.session.get("sid", ""))  # a copied cookie stops working too
             request.session.clear()
         return to_login()
 

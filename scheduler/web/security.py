@@ -33,21 +33,23 @@ class Csrf:
     def _sign(self, value: str) -> str:
         return hmac.new(self.key, value.encode(), hashlib.sha256).hexdigest()
 
-    def token_for(self, request: Request) -> tuple[str, str | None]:
-        """(hidden field value, new cookie value or None when the browser already has one)."""
+    def token_for(self, request: Request, scope: str) -> tuple[str, str | None]:
+        """(hidden field value, new cookie value or None when the browser already has one).
+        The value is bound to `scope` (a unit's link, or the office pages), so a cookie and
+        token pair fetched from one form is worth nothing on another."""
         cookie = request.cookies.get(CSRF_COOKIE)
         if cookie and len(cookie) == 43:
-            return self._sign(cookie), None
+            return self._sign(f"{scope}|{cookie}"), None
         fresh = secrets.token_urlsafe(32)
-        return self._sign(fresh), fresh
+        return self._sign(f"{scope}|{fresh}"), fresh
 
     def set_cookie(self, response: Response, value: str | None) -> None:
         if value:
             response.set_cookie(CSRF_COOKIE, value, httponly=True, samesite="lax", secure=self.secure, path="/")
 
-    def valid(self, request: Request, submitted: str | None) -> bool:
+    def valid(self, request: Request, submitted: str | None, scope: str) -> bool:
         cookie = request.cookies.get(CSRF_COOKIE)
-        return bool(cookie and submitted and hmac.compare_digest(self._sign(cookie), submitted))
+        return bool(cookie and submitted and hmac.compare_digest(self._sign(f"{scope}|{cookie}"), str(submitted)))
 
 
 class Throttle:
@@ -75,6 +77,28 @@ class Throttle:
         hits.append(now)
         extra = len(hits) - self.free
         return 0.0 if extra <= 0 else min(5.0, 0.25 * 2 ** (extra - 1))
+
+
+class Sessions:
+    """What a signed cookie alone cannot do: forget a session at logout. Each login gets an id;
+    logging out revokes it (kept in memory, as long as a session lives). A password change
+    ends every session, because the session also carries a fingerprint of the password hash."""
+
+    def __init__(self, lifetime: float = 8 * 3600):
+        self.lifetime = lifetime
+        self.revoked: dict[str, float] = {}
+
+    def revoke(self, session_id: str) -> None:
+        now = time.monotonic()
+        self.revoked = {k: t for k, t in self.revoked.items() if t > now - self.lifetime}
+        self.revoked[session_id] = now
+
+    def is_revoked(self, session_id: str) -> bool:
+        return session_id in self.revoked
+
+
+def fingerprint(password_hash: str | None) -> str:
+    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
 
 
 _hasher = PasswordHasher()

@@ -21,7 +21,7 @@ from scheduler.web.security import CSRF_FIELD, Csrf
 
 EXPIRED = ("Đường dẫn đã hết hiệu lực", "Đường dẫn này không còn dùng được. Vui lòng dùng đường dẫn trong thư "
            "mới nhất của Văn phòng, hoặc liên hệ Văn phòng để được cấp lại.")
-SLOW_DOWN = ("Thử quá nhiều lần", "Địa chỉ của bạn đã mở quá nhiều đường dẫn không đúng. Vui lòng thử lại sau ít phút.")
+SLOW_DOWN = ("Thử quá nhiều lần", "Máy của bạn đã mở quá nhiều đường dẫn không đúng. Vui lòng thử lại sau ít phút.")
 
 
 def entry_from_form(form, indicators, headings) -> Entry:
@@ -49,27 +49,34 @@ def field_ids(indicators, headings) -> tuple[dict[str, str], dict[str, str]]:
 def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
     r = APIRouter()
 
-    async def resolve(request: Request, token: str, session: Session):
-        """(period, unit, closed) for a token, or the error response to send instead."""
+    async def resolve(request: Request, token: str):
+        """(period, unit, closed) for a token, or the error response to send instead. A valid
+        link always opens, however many bad ones came from the same address (behind a proxy
+        that address may be everyone's)."""
         address = request.client.host if request.client else "?"
+        with Session(ctx.engine) as session:
+            link = links.find(session, token)
+            found = None
+            if link is not None:
+                period = ctx.periods(session).get(link.period_key)
+                unit = ctx.config().unit(link.unit_code)
+                if link.revoked_at is not None or period is None or unit is None:
+                    return pages.error(request, 410, *EXPIRED)
+                found = period, unit, collection.is_closed(session, period.key)
+        if found is not None:
+            return found
         if ctx.throttle.blocked(address):
             return pages.error(request, 429, *SLOW_DOWN)
-        link = links.find(session, token)
-        if link is None:
-            await asyncio.sleep(ctx.throttle.fail(address))  # guessing gets slower and slower
-            return pages.error(request, 404, *NOT_FOUND)
-        period = ctx.periods(session).get(link.period_key)
-        unit = ctx.config().unit(link.unit_code)
-        if link.revoked_at is not None or period is None or unit is None:
-            return pages.error(request, 410, *EXPIRED)
-        return period, unit, collection.is_closed(session, period.key)
+        # Guessing gets slower and slower. No database connection is held while waiting.
+        await asyncio.sleep(ctx.throttle.fail(address))
+        return pages.error(request, 404, *NOT_FOUND)
 
     def form_page(request: Request, token: str, period: Period, unit: Unit, entry: Entry, errors: dict[str, str],
                   last: Submission | None, status: int = 200) -> HTMLResponse:
         config = ctx.config()
         indicators, headings = indicators_for(config, period), headings_for(config, period)
         anchors, labels = field_ids(indicators, headings)
-        csrf_value, new_cookie = csrf.token_for(request)
+        csrf_value, new_cookie = csrf.token_for(request, scope=links.token_hash(token))
         now = ctx.clock()
         response = pages.render(
             request, "form.html", status, period=period, unit=unit, action=f"/f/{token}", csrf=csrf_value,
@@ -104,11 +111,11 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
 
     @r.get("/f/{token}", response_class=HTMLResponse)
     async def show(request: Request, token: str) -> Response:
+        found = await resolve(request, token)
+        if isinstance(found, Response):
+            return found
+        period, unit, closed = found
         with Session(ctx.engine) as session:
-            found = await resolve(request, token, session)
-            if isinstance(found, Response):
-                return found
-            period, unit, closed = found
             last = collection.latest(session, period.key, unit.code)
         if closed:
             if last is None:
@@ -121,12 +128,12 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
     @r.post("/f/{token}", response_class=HTMLResponse)
     async def submit(request: Request, token: str) -> Response:
         form = await request.form()
+        found = await resolve(request, token)
+        if isinstance(found, Response):
+            return found
+        period, unit, closed = found
         with Session(ctx.engine) as session:
-            found = await resolve(request, token, session)
-            if isinstance(found, Response):
-                return found
-            period, unit, closed = found
-            if not csrf.valid(request, form.get(CSRF_FIELD)):
+            if not csrf.valid(request, form.get(CSRF_FIELD), scope=links.token_hash(token)):
                 return pages.error(request, 403, "Phiên làm việc không hợp lệ",
                                    "Trang đã mở quá lâu hoặc không được gửi từ biểu mẫu của hệ thống. "
                                    "Vui lòng mở lại đường dẫn và gửi lại.")
@@ -147,14 +154,15 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         return RedirectResponse(f"/f/{token}/da-gui?ban={revision}", status_code=303)
 
     @r.get("/f/{token}/da-gui", response_class=HTMLResponse)
-    async def sent(request: Request, token: str, ban: int = 0) -> Response:
+    async def sent(request: Request, token: str, ban: str = "") -> Response:
+        found = await resolve(request, token)
+        if isinstance(found, Response):
+            return found
+        period, unit, closed = found
         with Session(ctx.engine) as session:
-            found = await resolve(request, token, session)
-            if isinstance(found, Response):
-                return found
-            period, unit, closed = found
             subs = collection.revisions(session, period.key, unit.code)
-        sub = next((s for s in subs if s.revision == ban), subs[-1] if subs else None)
+        wanted = int(ban) if ban.isdigit() else 0
+        sub = next((s for s in subs if s.revision == wanted), subs[-1] if subs else None)
         if sub is None:
             return RedirectResponse(f"/f/{token}", status_code=303)
         return readonly_page(request, token, period, unit, sub, closed=closed, just_sent=True)
