@@ -18,6 +18,21 @@ from scheduler.models import Submission
 from scheduler.submission import NOT_APPLICABLE, headings_for, indicators_for
 
 STATE = {"on_time": "Đúng hạn", "late": "Muộn", "missing": "Chưa nộp"}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(cell) -> None:
+    """Text a unit typed stays text: openpyxl stores any string starting with "=" as a formula,
+    so "=HYPERLINK(…)" in a name would become a live link in the office's spreadsheet."""
+    if isinstance(cell.value, str):
+        cell.data_type = "s"
+
+
+def _csv_safe(value):
+    """The usual CSV guard: a leading ' keeps Excel from reading text as a formula."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 @dataclass
@@ -77,6 +92,9 @@ def to_xlsx(config: Config, period: Period, rows: list[UnitRowView]) -> bytes:
     ws.append(_header(config, period))
     for row in rows:
         ws.append(_values(config, period, row))
+    for line in ws.iter_rows():
+        for cell in line:
+            _text_cell(cell)
     for cell in ws[1]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -90,6 +108,9 @@ def to_xlsx(config: Config, period: Period, rows: list[UnitRowView]) -> bytes:
             text = (row.last.narrative or {}).get(h.id, "") if row.last else ""
             if text:
                 notes.append([row.code, row.name, h.title, text])
+    for line in notes.iter_rows():
+        for cell in line:
+            _text_cell(cell)
     for cell in notes["D"]:
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     out = io.BytesIO()
@@ -105,5 +126,5 @@ def to_csv(config: Config, period: Period, rows: list[UnitRowView]) -> bytes:
     for row in rows:
         values = _values(config, period, row)
         values[4] = values[4].strftime("%d/%m/%Y %H:%M") if isinstance(values[4], datetime) else ""
-        writer.writerow(["" if v is None else v for v in values])
+        writer.writerow(["" if v is None else _csv_safe(v) for v in values])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

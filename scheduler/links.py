@@ -28,6 +28,12 @@ def link_token(session: Session, secret: bytes, period_key: str, unit_code: str,
         select(LinkRow).where(LinkRow.period_key == period_key, LinkRow.unit_code == unit_code,
                               col(LinkRow.revoked_at).is_(None))
     ).first()
+    if row is not None and row.token_hash != token_hash(_token(secret, row)):
+        # Made under another secret key (the key was rotated): retire it and issue a new one,
+        # or every mail from now on would carry a link that opens nothing.
+        row.revoked_at = now
+        session.add(row)
+        row = None
     if row is None:
         row = LinkRow(period_key=period_key, unit_code=unit_code, salt=secrets.token_hex(16), token_hash="",
                       created_at=now)

@@ -193,3 +193,19 @@ def test_on_request_report_is_reminded_and_collected_like_a_period(web, smtp_ser
     with httpx.Client(base_url=web.base) as client:
         page = client.get(link)
     assert page.status_code == 200 and "Báo cáo Báo cáo rà soát TTHC đủ điều kiện toàn trình" in page.text
+
+
+def test_text_that_looks_like_a_formula_stays_text_in_exports(web):
+    trap = '=HYPERLINK("http://evil.example","Bấm vào")'
+    with httpx.Client(base_url=web.base) as unit_client:
+        _, csrf = open_form(unit_client, web.link("BPMC"))
+        unit_client.post(web.link("BPMC"), data=valid_form(csrf=csrf, submitted_by=trap, h__chat_luong="+cmd|' /C calc'!A0"))
+    with httpx.Client(base_url=web.base) as client:
+        login(client)
+        book = load_workbook(io.BytesIO(client.get("/vp/ky/2026-Q4/so-lieu.xlsx").content))
+        text = client.get("/vp/ky/2026-Q4/so-lieu.csv").content.decode("utf-8-sig")
+    cell = next(r[5] for r in book["Số liệu"].iter_rows() if r[0].value == "BPMC")
+    assert (cell.data_type, cell.value) == ("s", trap)
+    assert all(c.data_type != "f" for row in book["Thuyết minh"].iter_rows() for c in row)
+    row = next(r for r in csv.reader(io.StringIO(text)) if r[0] == "BPMC")
+    assert row[5] == "'" + trap

@@ -221,3 +221,14 @@ def test_the_form_is_usable_without_javascript_and_labelled(web):
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page.text
     for field in re.findall(r'<(?:input|textarea)[^>]*id="([^"]+)"', page.text):
         assert f'<label for="{field}"' in page.text, field
+
+
+def test_links_keep_working_after_the_secret_key_is_rotated(web):
+    from pydantic import SecretStr
+
+    old = web.link("BPMC")
+    web.service.settings.secret_key = SecretStr("une nouvelle clé secrète, bien plus longue que 32 caractères")
+    new = web.link("BPMC")
+    with httpx.Client(base_url=web.base) as client:
+        assert new != old and client.get(new).status_code == 200
+        assert client.get(old).status_code == 410  # the old link says it has expired, not "not found"
