@@ -68,6 +68,9 @@ class Signer(_Strict):
 class Organisation(_Strict):
     parent_body: Text
     issuing_body: Text
+    # The issuing body as a name inside a sentence ("của Sở Nông nghiệp và Môi trường");
+    # capitals in Vietnamese names cannot be guessed from the upper-case heading.
+    issuing_body_name: Text | None = None
     abbreviation: Text  # used in "Số: /BC-SNNMT"
     office_name: Text  # "Văn phòng Sở"
     office_abbreviation: Text  # drafting unit in "Lưu: VT, VP."

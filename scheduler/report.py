@@ -7,6 +7,7 @@ this module only prepares values (Vietnamese number style, sentences) and the ch
 from __future__ import annotations
 
 import io
+import math
 import re
 from datetime import date
 from pathlib import Path
@@ -16,7 +17,7 @@ from docxtpl import DocxTemplate, InlineImage
 from jinja2 import Environment, StrictUndefined
 
 from scheduler.calendar import Period
-from scheduler.config import Config
+from scheduler.config import Config, Target
 from scheduler.consolidate import Consolidation, Ratio
 from scheduler.text import number
 
@@ -30,15 +31,22 @@ def clean(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
-def percent(value: float) -> str:
-    """92.345 → '92,3%'; whole numbers without decimals: '100%'."""
-    rounded = round(value, 1)
-    text = f"{rounded:.0f}" if rounded == int(rounded) else f"{rounded:.1f}".replace(".", ",")
-    return f"{text}%"
+def percent(value: float, target: Target | None = None) -> str:
+    """92.345 → '92,3%', 100 → '100%'. Rounded as people expect, but with more decimals where
+    one would cross the target: 99,96% against "= 100%" must not print as "100%" beside
+    "Chưa đạt", nor 95,04% against "> 95%" as "95%" beside "Đạt"."""
+    decimals, shown = 1, round(value, 1)
+    while target is not None and target.met(shown) != target.met(value) and decimals < 4:
+        decimals += 1
+        shown = math.floor(value * 10**decimals) / 10**decimals if value < target.percent else round(value, decimals)
+    text = f"{shown:.{decimals}f}"
+    if decimals == 1 and text.endswith(".0"):
+        text = text[:-2]
+    return f"{text.replace('.', ',')}%"
 
 
-def ratio_text(ratio: Ratio | None) -> str:
-    return "—" if ratio is None else f"{percent(ratio.percent)} ({number(ratio.num)}/{number(ratio.den)})"
+def ratio_text(ratio: Ratio | None, target: Target | None = None) -> str:
+    return "—" if ratio is None else f"{percent(ratio.percent, target)} ({number(ratio.num)}/{number(ratio.den)})"
 
 
 def trend_text(change: float | None) -> str:
@@ -47,7 +55,7 @@ def trend_text(change: float | None) -> str:
     if abs(change) < 0.05:
         return "Không đổi"
     points = f"{abs(change):.1f}".replace(".", ",")
-    return f"{'Tăng' if change > 0 else 'Giảm'} {points} điểm %"
+    return f"{'Tăng' if change > 0 else 'Giảm'} {points} điểm phần trăm"
 
 
 def date_line(place: str, today: date) -> str:
@@ -149,7 +157,7 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
     rank_rows = []
     for place, unit in enumerate(result.ranking, 1):
         rank_rows.append({"rank": place, "name": unit.name, "met": f"{unit.met}/{unit.assessed}",
-                          "mean": percent(100 * unit.mean_achievement) if unit.mean_achievement is not None else "—",
+                          "mean": (percent(100 * unit.mean_achievement) if unit.mean_achievement is not None else "—"),
                           "status": STATUS[unit.state]})
     matrix_rows = []
     for place, unit in enumerate(result.units, 1):
@@ -162,26 +170,30 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
             elif unit.ratios[r.indicator.id] is None:
                 cells.append("KPS")
             else:
-                cells.append(percent(unit.ratios[r.indicator.id].percent))
+                cells.append(percent(unit.ratios[r.indicator.id].percent, r.indicator.target))
         matrix_rows.append({"tt": place, "name": unit.name + (" (chưa báo cáo)" if unit.state == "missing" else ""),
                             "cells": cells, "met": f"{unit.met}/{unit.assessed}" if unit.state != "missing" else ""})
     number_line = f"Số:      /BC-{org.abbreviation}"
     month = f"{today.month:02d}" if today.month < 3 else str(today.month)
-    phrase = period_phrase(period)
+    body_name = org.issuing_body_name or org.issuing_body
+    recurring = config.obligation(period.obligation).period != "once" and period in config.periods
+    phrase = period_phrase(period) if recurring else ""
+    title = (f"{config.plan.campaign.title} {phrase}" if recurring
+             else re.sub(r"^(Báo cáo|BÁO CÁO)\s+", "", period.title).capitalize() if period.title else period.key)
     return {
         "org": {"parent_body": org.parent_body, "issuing_body": balanced_lines(org.issuing_body),
                 "office_abbreviation": org.office_abbreviation},
         "number_line": number_line,
         "date_line": date_line(org.place, today),
-        "title": f"{config.plan.campaign.title} {phrase}",
+        "title": title,
         "intro": (f"Thực hiện Kế hoạch triển khai phong trào thi đua năm {period.due.year}, {org.office_name} tổng hợp "
-                  f"kết quả {phrase} từ báo cáo của {reported}/{total} đơn vị ({len(result.on_time)} đơn vị báo cáo "
+                  f"kết quả {phrase or period.title} từ báo cáo của {reported}/{total} đơn vị ({len(result.on_time)} đơn vị báo cáo "
                   f"đúng hạn, {len(result.late)} đơn vị báo cáo muộn, {len(result.missing)} đơn vị chưa báo cáo), "
                   f"như sau:"),
         "results": results_items,
         "indicators_intro": (f"Kết quả chung của các đơn vị (tổng tử số trên tổng mẫu số của các đơn vị có phát sinh): "
                              f"đạt {met}/{assessed} chỉ tiêu có số liệu."),
-        "indicators": [{"tt": n, "name": r.indicator.name, "result": ratio_text(r.total),
+        "indicators": [{"tt": n, "name": r.indicator.name, "result": ratio_text(r.total, r.indicator.target),
                         "target": str(r.indicator.target),
                         "verdict": {True: "Đạt", False: "Chưa đạt", None: "Chưa có số liệu"}[r.met],
                         "trend": trend_text(r.change)} for n, r in enumerate(result.indicators, 1)],
@@ -193,14 +205,14 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
         "proposals": _lines(section("proposals"), "Không có đề xuất, kiến nghị."),
         "appendix_note": ("Kết quả các chỉ tiêu của từng đơn vị, xếp hạng các đơn vị và danh sách đơn vị báo cáo muộn, "
                           "chưa báo cáo tại Phụ lục kèm theo Báo cáo này."),
-        "closing": (f"Trên đây là báo cáo kết quả thực hiện phong trào thi đua {phrase} của "
-                    f"{org.issuing_body[0] + org.issuing_body[1:].lower()}"),
+        "closing": (f"Trên đây là báo cáo kết quả thực hiện phong trào thi đua {phrase} của {body_name}" if recurring
+                    else f"Trên đây là báo cáo {title[0].lower() + title[1:]} của {body_name}"),
         "recipients": list(org.recipients),
         "signer_authority": org.signer.authority or "",
         "signer_title": org.signer.title,
         "signer_name": org.signer.name,
-        "appendix_ref": (f"(Kèm theo Báo cáo {number_line[4:].strip().replace('  ', ' ')} ngày      tháng {month} "
-                         f"năm {today.year} của {org.issuing_body[0] + org.issuing_body[1:].lower()})"),
+        "appendix_ref": (f"(Kèm theo Báo cáo số      /BC-{org.abbreviation} ngày      tháng {month} "
+                         f"năm {today.year} của {body_name})"),
         "matrix_heads": [str(n) for n in range(1, len(result.indicators) + 1)],
         "matrix_rows": matrix_rows,
         "matrix_note": ("Số thứ tự cột là số thứ tự chỉ tiêu tại mục II. KPS: không phát sinh; —: không báo cáo "

@@ -7,6 +7,8 @@ happen in one transaction (the caller commits).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -37,9 +39,27 @@ def latest_returns(session: Session, period_key: str) -> dict[str, Returned]:
 
 
 def previous_period(config: Config, periods: list[Period], period: Period) -> Period | None:
-    earlier = [p for p in periods if p.obligation == period.obligation and p.due < period.due
-               and p.key[:3] != "YC-"]
+    """The period before, for the trend column: recurring obligations only (a one-off request
+    has no "previous quarter" to compare with)."""
+    recurring = [p for p in config.periods if config.obligation(p.obligation).period != "once"]
+    if period not in recurring:
+        return None
+    earlier = [p for p in recurring if p.obligation == period.obligation and p.due < period.due]
     return max(earlier, key=lambda p: p.due) if earlier else None
+
+
+def digests(session: Session, period_key: str, sources: dict[str, int]) -> dict[str, str]:
+    """Per unit, a fingerprint of the figures and texts of the revision a version used: a
+    resubmission that changes nothing must not make a new version."""
+    rows = session.exec(select(Submission).where(Submission.period_key == period_key)).all()
+    wanted = {(code, rev) for code, rev in sources.items()}
+    return {row.unit_code: _digest(row.figures, row.narrative) for row in rows
+            if (row.unit_code, row.revision) in wanted}
+
+
+def _digest(figures, narrative) -> str:
+    return hashlib.sha256(json.dumps([figures or {}, narrative or {}], sort_keys=True,
+                                     ensure_ascii=False).encode()).hexdigest()
 
 
 def consolidation(session: Session, config: Config, periods: list[Period], period: Period) -> Consolidation:
@@ -59,7 +79,8 @@ def make_version(session: Session, config: Config, periods: list[Period], period
     none yet), with its mail to the office claimed in the ledger. Caller commits."""
     result = consolidation(session, config, periods, period)
     last = latest_version(session, period.key)
-    if last is not None and (last.sources or {}) == result.sources:
+    if last is not None and digests(session, period.key, last.sources or {}) == digests(session, period.key,
+                                                                                        result.sources):
         return None
     version = (last.version if last else 0) + 1
     content = render(config, result, to_local(now).date(), template_dir)

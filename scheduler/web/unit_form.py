@@ -24,6 +24,11 @@ EXPIRED = ("Đường dẫn đã hết hiệu lực", "Đường dẫn này khô
 SLOW_DOWN = ("Thử quá nhiều lần", "Máy của bạn đã mở quá nhiều đường dẫn không đúng. Vui lòng thử lại sau ít phút.")
 
 
+def heading(period: Period) -> str:
+    """'Báo cáo Quý IV/2026'; an on-request title usually says "Báo cáo …" itself."""
+    return period.title if period.title.lower().startswith("báo cáo") else f"Báo cáo {period.title}"
+
+
 def entry_from_form(form, indicators, headings) -> Entry:
     entry = Entry(submitted_by=str(form.get("submitted_by", "")))
     for ind in indicators:
@@ -79,7 +84,8 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         csrf_value, new_cookie = csrf.token_for(request, scope=links.token_hash(token))
         now = ctx.clock()
         response = pages.render(
-            request, "form.html", status, period=period, unit=unit, action=f"/f/{token}", csrf=csrf_value,
+            request, "form.html", status, period=period, heading=heading(period), unit=unit, action=f"/f/{token}",
+            csrf=csrf_value,
             due_long=long_date(period.due), remaining=remaining(period.due, to_local(now).date()),
             last=last, last_received=short_datetime(to_local(last.received_at)) if last else "",
             errors=errors, anchors=anchors, labels=labels, submitted_by=entry.submitted_by,
@@ -104,7 +110,8 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             figures.append({"name": ind.name, "value": figure_text((sub.figures or {}).get(ind.id, "")),
                             "target": str(ind.target)})
         narrative = [{"title": h.title, "text": (sub.narrative or {}).get(h.id, "")} for h in headings_for(config, period)]
-        return pages.render(request, "readonly.html", period=period, unit=unit, sub=sub, closed=closed,
+        return pages.render(request, "readonly.html", period=period, heading=heading(period), unit=unit, sub=sub,
+                            closed=closed,
                             just_sent=just_sent, received=short_datetime(to_local(sub.received_at)),
                             due_long=long_date(period.due), figures=figures, narrative=narrative,
                             edit_url=f"/f/{token}")
