@@ -121,13 +121,19 @@ def chart_png(result: Consolidation) -> bytes:
     for bar, value, row in zip(bars, values, rows):
         ax.text(bar.get_x() + bar.get_width() / 2, value + 1.5, percent(value) if row.total else "—",
                 ha="center", va="bottom", fontsize=6.5)
-    ax.set_ylim(0, 112)
+    ax.set_ylim(0, 110)
     ax.set_ylabel("Tỷ lệ (%)", fontsize=8)
     ax.set_xlabel("Chỉ tiêu (số thứ tự như bảng trên)", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(fontsize=7, loc="lower right", frameon=False)
-    fig.subplots_adjust(left=0.09, right=0.99, top=0.97, bottom=0.16)
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    # Above the plot, so it covers no bar; it says what the colours mean.
+    ax.legend(handles=[Patch(color="#2f6f3e", label="Đạt"), Patch(color="#b03a2e", label="Chưa đạt"),
+                       Line2D([], [], color="black", linewidth=2, label="Mục tiêu")],
+              fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False)
+    fig.subplots_adjust(left=0.09, right=0.99, top=0.88, bottom=0.16)
     out = io.BytesIO()
     fig.savefig(out, format="png", dpi=300)
     return out.getvalue()

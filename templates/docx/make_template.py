@@ -95,7 +95,7 @@ def rule(container, left_cm: float, right_cm: float) -> None:
     p = container.add_paragraph()
     fmt = p.paragraph_format
     fmt.first_line_indent, fmt.left_indent, fmt.right_indent = Cm(0), Cm(left_cm), Cm(right_cm)
-    fmt.space_before = fmt.space_after = Pt(0)
+    fmt.space_before, fmt.space_after = Pt(3), Pt(0)  # clear of the descenders above
     fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
     fmt.line_spacing = Pt(2)
     border = OxmlElement("w:pBdr")
@@ -238,10 +238,10 @@ def build(path: Path) -> None:
     left, right = head.rows[0].cells
     cell_text(left, "{{ org.parent_body|upper }}", size=12)
     cell_para(left, "{{ org.issuing_body|upper }}", bold=True, size=12)
-    rule(left, 2.2, 2.2)
+    rule(left, 2.8, 2.8)  # about 1/2 of "SỞ NÔNG NGHIỆP"
     cell_text(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold=True, size=12)
     cell_para(right, "Độc lập - Tự do - Hạnh phúc", bold=True, size=13)
-    rule(right, 2.4, 2.4)
+    rule(right, 1.95, 1.95)  # as long as "Độc lập - Tự do - Hạnh phúc"
     number, date = head.rows[1].cells
     cell_text(number, "{{ number_line }}", size=13).paragraph_format.space_before = Pt(6)
     cell_text(date, "{{ date_line }}", italic=True, size=14).paragraph_format.space_before = Pt(6)
@@ -274,7 +274,7 @@ def build(path: Path) -> None:
                                 [WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.LEFT] + [WD_ALIGN_PARAGRAPH.CENTER] * 4):
         cell_text(cell, "{{ i.%s }}" % key, size=12, align=align)
     cell_text(table.rows[3].cells[0], "{%tr endfor %}", size=12)
-    widths(table, [1.0, 6.3, 2.9, 1.9, 1.9, 2.5])
+    widths(table, [0.9, 5.6, 3.6, 1.8, 1.8, 2.6])  # 16,3 cm: the text width
     para(doc, "", after=0, indent=False)
     para(doc, "{{ chart }}", align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
     para(doc, "{{ chart_caption }}", italic=True, size=12, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
@@ -288,12 +288,14 @@ def build(path: Path) -> None:
         para(doc, "{%p endfor %}", indent=False)
 
     para(doc, "{{ appendix_note }}")
-    para(doc, "{{ closing }}./.")
+    para(doc, "{{ closing }}./.", keep=True)  # never leave the signature block alone on a page
 
     # --- Nơi nhận and the signature block (borderless)
     sign = doc.add_table(rows=1, cols=2)
     no_borders(sign)
     widths(sign, [text_width * 0.5, text_width * 0.5])
+    cant_split = OxmlElement("w:cantSplit")
+    sign.rows[0]._tr.get_or_add_trPr().append(cant_split)
     left, right = sign.rows[0].cells
     cell_text(left, "Nơi nhận:", bold=True, italic=True, size=12, align=WD_ALIGN_PARAGRAPH.LEFT).paragraph_format.space_before = Pt(6)
     cell_para(left, "{%p for r in recipients %}", size=11, align=WD_ALIGN_PARAGRAPH.LEFT)
@@ -318,7 +320,7 @@ def build(path: Path) -> None:
          align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=0)
     para(doc, "{{ appendix_ref }}", italic=True, size=13, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=12)
 
-    para(doc, "1. Kết quả các chỉ tiêu của từng đơn vị", bold=True, size=13, indent=False)
+    para(doc, "1. Kết quả các chỉ tiêu của từng đơn vị", bold=True, size=13, indent=False, keep=True)
     matrix = doc.add_table(rows=4, cols=6)
     grid(matrix)
     matrix.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -342,7 +344,7 @@ def build(path: Path) -> None:
     widths(matrix, [1.0, 6.0, 0.5, 1.8, 0.5, 2.0])
     para(doc, "{{ matrix_note }}", italic=True, size=11, indent=False)
 
-    para(doc, "2. Xếp hạng các đơn vị (từ cao xuống thấp)", bold=True, size=13, indent=False, before=12)
+    para(doc, "2. Xếp hạng các đơn vị (từ cao xuống thấp)", bold=True, size=13, indent=False, before=12, keep=True)
     ranking = doc.add_table(rows=4, cols=5)
     grid(ranking)
     ranking.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -357,7 +359,7 @@ def build(path: Path) -> None:
     widths(ranking, [1.6, 9.0, 3.2, 4.5, 4.5])
     para(doc, "{{ ranking_rule }}", italic=True, size=11, indent=False)
 
-    para(doc, "3. Đơn vị báo cáo muộn, chưa báo cáo", bold=True, size=13, indent=False, before=12)
+    para(doc, "3. Đơn vị báo cáo muộn, chưa báo cáo", bold=True, size=13, indent=False, before=12, keep=True)
     para(doc, "{{ late_line }}", size=13, indent=False)
     para(doc, "{{ missing_line }}", size=13, indent=False)
     doc.save(path)
