@@ -68,9 +68,9 @@ def register(cli: click.Group, app_type, date_type) -> None:
             period = _period(app, session, config, key)
             try:
                 if file.suffix.lower() == ".xlsx":
-                    entry, where = workbook.read_xlsx(file.read_bytes(), config, period)
+                    entry, where = workbook.read_xlsx(file.read_bytes(), config, period, unit.code)
                 else:
-                    entry, where = workbook.read_yaml(file, config, period)
+                    entry, where = workbook.read_yaml(file, config, period, unit.code)
             except workbook.ImportError_ as exc:
                 _fail(file, exc.problems)
             report, errors = validate(config, period, entry)
@@ -86,8 +86,12 @@ def register(cli: click.Group, app_type, date_type) -> None:
             click.echo(f"Đã ghi báo cáo {period.title} của {unit.name}: bản thứ {sub.revision}, nhận lúc "
                        f"{short_datetime(to_local(sub.received_at))} ({'đúng hạn' if sub.on_time else 'sau hạn'}).")
         result = asyncio.run(service.retry())  # the receipt to the unit's focal points
-        if result.sent:
+        if result.sent and app.settings.dry_run:
+            click.echo(f"Đã ghi thư xác nhận vào {app.settings.outbox_dir} (chưa cấu hình SMTP, thư chưa gửi đi).")
+        elif result.sent:
             click.echo("Đã gửi thư xác nhận cho đầu mối của đơn vị.")
+        elif result.waiting:
+            click.echo("Chưa gửi được thư xác nhận; dịch vụ sẽ gửi lại.")
 
     @cli.command("export")
     @click.option("--period", "key", required=True, help="Kỳ báo cáo, ví dụ 2026-Q4.")

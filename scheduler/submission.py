@@ -60,6 +60,12 @@ class Report:
         return missed
 
 
+def _n(value: int) -> str:
+    from scheduler.text import number
+
+    return number(value)
+
+
 def indicators_for(config: Config, period: Period) -> list[Indicator]:
     ob = next((o for o in config.plan.obligations if o.id == period.obligation), None)
     wanted = set(ob.indicators) if ob else set()
@@ -73,8 +79,9 @@ def headings_for(config: Config, period: Period) -> list[Heading]:
 
 
 def parse_count(text: str) -> int | None:
-    """A whole number ≥ 0 as people write it: "1234", "1.234" or "1 234"; None if it is not one."""
-    text = text.strip()
+    """A whole number ≥ 0 as people write it: "1234", "1.234" or "1 234" (also with the
+    non-breaking space Word and Excel put in "1 234"); None if it is not one."""
+    text = text.replace("\u00a0", " ").replace("\u202f", " ").strip()
     if not _NUMBER.match(text):
         return None
     value = int(re.sub(r"[. ]", "", text))
@@ -102,7 +109,7 @@ def validate(config: Config, period: Period, entry: Entry) -> tuple[Report | Non
         if den == 0:
             errors[ind.id + ".den"] = f"mẫu số bằng 0: nếu trong kỳ không có, chọn “{NOT_APPLICABLE}”"
         elif num > den:
-            errors[ind.id] = f"“{ind.numerator}” ({num}) lớn hơn “{ind.denominator}” ({den})"
+            errors[ind.id] = f"“{ind.numerator}” ({_n(num)}) lớn hơn “{ind.denominator}” ({_n(den)})"
         else:
             figures[ind.id] = {"num": num, "den": den}
     narrative = {}

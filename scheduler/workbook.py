@@ -103,7 +103,10 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def read_xlsx(data: bytes, config: Config, period: Period) -> tuple[Entry, dict[str, str]]:
+MARKS = ("x", "có", "1", "true", "✓", "✔", "không phát sinh", "kps")
+
+
+def read_xlsx(data: bytes, config: Config, period: Period, unit_code: str | None = None) -> tuple[Entry, dict[str, str]]:
     """An Entry from a filled template, and for each field key the cell it came from."""
     try:
         values = load_workbook(io.BytesIO(data), data_only=True)
@@ -125,15 +128,28 @@ def read_xlsx(data: bytes, config: Config, period: Period) -> tuple[Entry, dict[
 
     if cell(PERIOD_CELL) != period.key:
         problems[f"ô {PERIOD_CELL}"] = f"tệp là mẫu của kỳ “{cell(PERIOD_CELL)}”, không phải kỳ {period.key}"
+    named = cell("C4")
+    unit = config.unit(unit_code) if unit_code else None
+    if named and unit is not None and named.casefold() not in (unit.code.casefold(), unit.name.casefold()):
+        problems["ô C4"] = f"tệp ghi đơn vị “{named}”, không phải {unit.name} ({unit.code})"
     entry, where = Entry(submitted_by=cell(BY_CELL)), {"submitted_by": f"ô {BY_CELL}"}
-    rows = {_text(ws[f"A{r}"].value).strip(): r for r in range(FIRST_ROW, ws.max_row + 1) if ws[f"A{r}"].value}
+    rows: dict[str, int] = {}
+    for r in range(FIRST_ROW, ws.max_row + 1):
+        key = _text(ws[f"A{r}"].value).strip()
+        if not key:
+            continue
+        if key in rows:
+            problems[f"dòng {r}"] = f"mã “{key}” đã có ở dòng {rows[key]}; mỗi chỉ tiêu, đề mục chỉ một dòng"
+        rows.setdefault(key, r)
     for ind in indicators_for(config, period):
         r = rows.get(ind.id)
         if r is None:
             problems[ind.id] = f"thiếu dòng chỉ tiêu “{ind.name}” (mã {ind.id} ở cột A)"
             continue
         mark = cell(f"{KPS}{r}").lower()
-        entry.figures[ind.id] = (cell(f"{NUM}{r}"), cell(f"{DEN}{r}"), mark in ("x", "có", "1", "true"))
+        if mark and mark not in MARKS:
+            problems[f"ô {KPS}{r}"] = f"“{mark}”: ghi x nếu không phát sinh, hoặc để trống"
+        entry.figures[ind.id] = (cell(f"{NUM}{r}"), cell(f"{DEN}{r}"), mark in MARKS)
         where |= {ind.id: f"dòng {r}", f"{ind.id}.num": f"ô {NUM}{r}", f"{ind.id}.den": f"ô {DEN}{r}"}
     for h in headings_for(config, period):
         r = rows.get(f"h:{h.id}")
@@ -145,7 +161,7 @@ def read_xlsx(data: bytes, config: Config, period: Period) -> tuple[Entry, dict[
     return entry, where
 
 
-def read_yaml(path: Path, config: Config, period: Period) -> tuple[Entry, dict[str, str]]:
+def read_yaml(path: Path, config: Config, period: Period, unit_code: str | None = None) -> tuple[Entry, dict[str, str]]:
     """An Entry from a YAML or JSON file (JSON is YAML 1.2); locations are `file:line: key`."""
     doc, issues = load_yaml(path)
     if doc is None or issues:
@@ -160,7 +176,12 @@ def read_yaml(path: Path, config: Config, period: Period) -> tuple[Entry, dict[s
             problems[_at(doc, (key,))] = f"khoá không được phép; dùng: {', '.join(sorted(allowed))}"
     if data.get("period") not in (None, period.key):
         problems[_at(doc, ("period",))] = f"tệp ghi kỳ “{data['period']}”, không phải kỳ {period.key}"
-    entry = Entry(submitted_by=_text(data.get("submitted_by")))
+    if unit_code and data.get("unit") not in (None, unit_code):
+        problems[_at(doc, ("unit",))] = f"tệp ghi đơn vị “{data['unit']}”, không phải {unit_code}"
+    for key in ("submitted_by",):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            problems[_at(doc, (key,))] = "phải là một dòng chữ"
+    entry = Entry(submitted_by=_text(data.get("submitted_by")) if isinstance(data.get("submitted_by"), str) else "")
     where = {"submitted_by": _at(doc, ("submitted_by",))}
     indicators = data.get("indicators") or {}
     known = {i.id for i in indicators_for(config, period)}
@@ -181,9 +202,19 @@ def read_yaml(path: Path, config: Config, period: Period) -> tuple[Entry, dict[s
         elif value is not None:
             problems[_at(doc, loc)] = f"viết {{num: …, den: …}} hoặc \"{NOT_APPLICABLE}\""
     narrative = data.get("narrative") or {}
+    if not isinstance(narrative, dict):
+        problems[_at(doc, ("narrative",))] = "phải là các dòng “mã đề mục: nội dung”"
+        narrative = {}
+    known_headings = {h.id for h in headings_for(config, period)}
+    for key, value in narrative.items():
+        if key not in known_headings:
+            # a typo must not drop a unit's text without a word
+            problems[_at(doc, ("narrative", key))] = f"đề mục “{key}” không có trong kỳ này; dùng: {', '.join(sorted(known_headings))}"
+        elif value is not None and not isinstance(value, str):
+            problems[_at(doc, ("narrative", key))] = "nội dung phải là chữ (dùng | để viết nhiều dòng)"
     for h in headings_for(config, period):
-        if isinstance(narrative, dict) and narrative.get(h.id) is not None:
-            entry.narrative[h.id] = _text(narrative[h.id])
+        if isinstance(narrative.get(h.id), str):
+            entry.narrative[h.id] = narrative[h.id]
         where[f"h.{h.id}"] = _at(doc, ("narrative", h.id))
     if problems:
         raise ImportError_(problems)

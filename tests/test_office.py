@@ -209,3 +209,36 @@ def test_text_that_looks_like_a_formula_stays_text_in_exports(web):
     assert all(c.data_type != "f" for row in book["Thuyết minh"].iter_rows() for c in row)
     row = next(r for r in csv.reader(io.StringIO(text)) if r[0] == "BPMC")
     assert row[5] == "'" + trap
+
+
+def test_submit_refuses_what_would_otherwise_be_lost_or_misfiled(web, tmp_path):
+    document = tmp_path / "kl.yaml"
+    indicators = {k: ("Không phát sinh" if v is None else {"num": v[0], "den": v[1]}) for k, v in FIGURES.items()}
+    narrative = dict(NARRATIVE, de_xuaat="Đề nghị tập huấn.", chat_luong=["một", "hai"])
+    document.write_text(json.dumps({"unit": "TTRA", "submitted_by": BY, "indicators": indicators,
+                                    "narrative": narrative}, ensure_ascii=False, indent=1), encoding="utf-8")
+    result = run(web, "submit", "--unit", "KL", "--period", "2026-Q4", str(document))
+    assert result.exit_code == 1
+    assert "unit: tệp ghi đơn vị “TTRA”, không phải KL" in result.output
+    assert "narrative.de_xuaat: đề mục “de_xuaat” không có trong kỳ này" in result.output
+    assert "narrative.chat_luong: nội dung phải là chữ" in result.output
+    assert stored(web, "KL") == []
+
+
+def test_xlsx_accepts_what_people_type_and_checks_the_unit(web, tmp_path):
+    template = tmp_path / "mau.xlsx"
+    run(web, "template", "--period", "2026-Q4", "-o", str(template))
+    figures = dict(FIGURES, huong_dan=("1\u00a0250", "1\u00a0250"), thanh_toan=None)
+    fill_template(template, {k: v for k, v in figures.items()}, NARRATIVE, BY)
+    book = load_workbook(template)
+    sheet = book["Báo cáo"]
+    row = next(r for r in range(8, sheet.max_row + 1) if sheet[f"A{r}"].value == "thanh_toan")
+    sheet[f"F{row}"] = "Không phát sinh"
+    sheet["C4"] = "Thanh tra Sở"
+    book.save(template)
+    wrong = run(web, "submit", "--unit", "KL", "--period", "2026-Q4", str(template))
+    assert wrong.exit_code == 1 and "ô C4: tệp ghi đơn vị “Thanh tra Sở”, không phải Chi cục Kiểm lâm (KL)" in wrong.output
+    right = run(web, "submit", "--unit", "TTRA", "--period", "2026-Q4", str(template))
+    assert right.exit_code == 0, right.output
+    sub = stored(web, "TTRA")[0]
+    assert sub.figures["huong_dan"] == {"num": 1250, "den": 1250} and sub.figures["thanh_toan"] is None
