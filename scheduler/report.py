@@ -80,8 +80,9 @@ def period_phrase(period: Period) -> str:
     match = re.fullmatch(r"Quý ([IV]+)/(\d{4})", period.title)
     if match:
         return f"quý {match.group(1)} năm {match.group(2)}"
-    return period.title[0].lower() + period.title[1:] if period.title[:1].isupper() and period.title[:4] in (
-        "Năm ", "Thán") else period.title
+    if period.title.startswith(("Năm ", "Tháng ")):  # "Năm 2026" → "năm 2026" inside a sentence
+        return period.title[0].lower() + period.title[1:]
+    return period.title
 
 
 def _lines(entries: list[tuple[str, str]], empty: str) -> list[str]:
@@ -156,8 +157,9 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
         return [e for hid in order if headings[hid].section == kind for e in result.narratives[hid]]
 
     missed = [r.indicator.name for r in result.indicators if r.met is False]
-    shortcomings = (["- Các chỉ tiêu chưa đạt mục tiêu: " + "; ".join(missed) + "."] if missed else []) + \
-        _lines(section("shortcomings"), "Chưa có đơn vị báo cáo nội dung này.")[0 if section("shortcomings") else 1 if missed else 0:]
+    shortcomings = ["- Các chỉ tiêu chưa đạt mục tiêu: " + "; ".join(missed) + "."] if missed else []
+    if section("shortcomings") or not missed:  # say "nothing reported" only when there is nothing at all
+        shortcomings += _lines(section("shortcomings"), "Chưa có đơn vị báo cáo nội dung này.")
     met = sum(1 for r in result.indicators if r.met)
     assessed = sum(1 for r in result.indicators if r.met is not None)
     rank_rows = []
