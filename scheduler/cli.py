@@ -117,7 +117,7 @@ def plan_cmd(app: App, start: date, end: date, as_json: bool) -> None:
     config = app.config()
     now = app.clock()
     with Session(app.engine(config)) as session:
-        periods = list(config.periods) + store.request_periods(session)
+        periods = store.all_periods(session, config)
         facts = store.load_facts(session, config, now)
     sends = planner.preview(config, periods, facts, local(start), local(end + timedelta(days=1)) - timedelta(microseconds=1))
     if as_json:
@@ -167,7 +167,7 @@ def status_cmd(app: App, period_key: str, as_json: bool) -> None:
 
     config = app.config()
     with Session(app.engine(config)) as session:
-        periods = {p.key: p for p in list(config.periods) + store.request_periods(session)}
+        periods = {p.key: p for p in store.all_periods(session, config)}
         period = periods.get(period_key)
         if period is None:
             raise click.BadParameter(f"không có kỳ '{period_key}'; các kỳ hiện có: {', '.join(periods)}",

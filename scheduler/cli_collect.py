@@ -18,7 +18,7 @@ from scheduler.text import long_date, short_datetime
 
 
 def _period(app, session: Session, config, key: str) -> Period:
-    periods = {p.key: p for p in list(config.periods) + store.request_periods(session)}
+    periods = {p.key: p for p in store.all_periods(session, config)}
     if key not in periods:
         raise click.BadParameter(f"không có kỳ '{key}'; các kỳ hiện có: {', '.join(periods)}", param_hint="--period")
     return periods[key]
@@ -178,7 +178,7 @@ def register(cli: click.Group, app_type, date_type) -> None:
                                              f"(đã có {reports.version_count(session, key)} bản)", param_hint="--version")
                 content, note = row.content, f"bản số {version}, lập lúc {short_datetime(to_local(row.created_at))}"
             else:
-                periods = list(config.periods) + store.request_periods(session)
+                periods = store.all_periods(session, config)
                 result = reports.consolidation(session, config, periods, period)
                 content = render(config, result, to_local(app.clock()).date(), app.settings.templates_dir / "docx")
                 note = (f"{len(result.on_time) + len(result.late)}/{len(result.units)} đơn vị có số liệu, "

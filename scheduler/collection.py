@@ -33,6 +33,21 @@ def revisions(session: Session, period_key: str, unit_code: str) -> list[Submiss
     ).all())
 
 
+def histories(session: Session, period_key: str) -> dict[str, list[Submission]]:
+    """Every unit's revisions for a period, oldest first."""
+    found: dict[str, list[Submission]] = {}
+    for row in session.exec(select(Submission).where(Submission.period_key == period_key)
+                            .order_by(col(Submission.revision))).all():
+        found.setdefault(row.unit_code, []).append(row)
+    return found
+
+
+def standing(history: list[Submission]) -> str:
+    """on_time | late | missing. The first revision decides: a later correction does not make
+    a unit late, and a late unit does not become on time by correcting."""
+    return "missing" if not history else ("on_time" if history[0].on_time else "late")
+
+
 def latest(session: Session, period_key: str, unit_code: str) -> Submission | None:
     return session.exec(
         select(Submission).where(Submission.period_key == period_key, Submission.unit_code == unit_code)

@@ -260,6 +260,15 @@ class Config:
     def obligation(self, obligation_id: str) -> Obligation:
         return next(o for o in self.plan.obligations if o.id == obligation_id)
 
+    def obligation_of(self, period: Period) -> Obligation | None:
+        """None for a request whose obligation has since left the plan."""
+        return next((o for o in self.plan.obligations if o.id == period.obligation), None)
+
+    def is_recurring(self, period: Period) -> bool:
+        """A period of a quarterly/yearly… obligation, as opposed to a one-off request."""
+        ob = self.obligation_of(period)
+        return ob is not None and ob.period != "once" and period in self.periods
+
     def units_for(self, period: Period) -> list[Unit]:
         """Active units that owe a report for `period`."""
         return [

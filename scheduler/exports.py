@@ -9,8 +9,9 @@ from datetime import datetime
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
+from scheduler import collection
 from scheduler.calendar import Period
 from scheduler.clock import to_local
 from scheduler.config import Config
@@ -46,19 +47,15 @@ class UnitRowView:
 
 def period_table(session: Session, config: Config, period: Period) -> list[UnitRowView]:
     """One row per unit that owes the period (plus any that reported though no longer owing)."""
-    subs = session.exec(select(Submission).where(Submission.period_key == period.key)
-                        .order_by(col(Submission.revision))).all()
-    by_unit: dict[str, list[Submission]] = {}
-    for sub in subs:
-        by_unit.setdefault(sub.unit_code, []).append(sub)
+    by_unit = collection.histories(session, period.key)
     codes = [u.code for u in config.units_for(period)]
     codes += [c for c in by_unit if c not in codes]
     rows = []
     for code in codes:
         unit = config.unit(code)
         history = by_unit.get(code, [])
-        state = "missing" if not history else ("on_time" if history[0].on_time else "late")
-        rows.append(UnitRowView(code, unit.name if unit else code, state, history[-1] if history else None, len(history)))
+        rows.append(UnitRowView(code, unit.name if unit else code, collection.standing(history),
+                                history[-1] if history else None, len(history)))
     return rows
 
 

@@ -23,7 +23,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from scheduler.calendar import Period
 from scheduler.clock import to_local
 from scheduler.config import Config, Unit
-from scheduler.submission import figure_text
+from scheduler.submission import figure_text, headings_for, indicators_for
 from scheduler.text import long_date, short_datetime
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
@@ -109,16 +109,14 @@ class Composer:
 
     def _what(self, period: Period, link: str | None) -> dict[str, Any]:
         plan = self.config.plan
-        ob = next((o for o in plan.obligations if o.id == period.obligation), None)
-        wanted_i = set(ob.indicators) if ob else set()
-        wanted_h = set(ob.headings) if ob else set()
+        ob = self.config.obligation_of(period)
         return {
             "obligation_title": ob.title if ob else period.title,
             "indicators": [
                 {"name": i.name, "numerator": i.numerator, "denominator": i.denominator, "target": str(i.target)}
-                for i in plan.indicators if i.id in wanted_i
+                for i in indicators_for(self.config, period)
             ],
-            "headings": [{"title": h.title, "required": h.required} for h in plan.headings if h.id in wanted_h],
+            "headings": [{"title": h.title, "required": h.required} for h in headings_for(self.config, period)],
             "link": link,
             "how_to_submit": link or (
                 f"gửi báo cáo về {plan.organisation.office_name} qua email "

@@ -120,10 +120,15 @@ def _latest_owed(
     return step, at
 
 
+def sending_hours(config: Config, now: datetime) -> bool:
+    """A working day, at or after `send_at`: the only time the office's mail goes out."""
+    local_now = to_local(now)
+    return config.calendar.is_working_day(local_now.date()) and local_now.time() >= config.plan.reminders.send_at
+
+
 def owed_at(config: Config, periods: Iterable[Period], facts: Facts, now: datetime) -> list[OwedSend]:
     """Every send owed at `now`, in time order (digests after the unit mails of the same instant)."""
-    today = to_local(now)
-    if not config.calendar.is_working_day(today.date()) or today.time() < config.plan.reminders.send_at:
+    if not sending_hours(config, now):
         return []
     owed: list[OwedSend] = []
     for period in periods:

@@ -184,7 +184,7 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
     number_line = f"Số:      /BC-{org.abbreviation}"
     month = f"{today.month:02d}" if today.month < 3 else str(today.month)
     body_name = org.issuing_body_name or org.issuing_body
-    recurring = config.obligation(period.obligation).period != "once" and period in config.periods
+    recurring = config.is_recurring(period)
     phrase = period_phrase(period) if recurring else ""
     title = (f"{config.plan.campaign.title} {phrase}" if recurring
              else re.sub(r"^(Báo cáo|BÁO CÁO)\s+", "", period.title).capitalize() if period.title else period.key)

@@ -15,7 +15,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from scheduler import ledger
+from scheduler import collection, ledger
 from scheduler.calendar import Period
 from scheduler.clock import to_local
 from scheduler.config import Config
@@ -27,24 +27,17 @@ from scheduler.report import render
 
 def latest_returns(session: Session, period_key: str) -> dict[str, Returned]:
     """Each unit's newest revision; on time is judged by its first one."""
-    rows = session.exec(select(Submission).where(Submission.period_key == period_key)
-                        .order_by(col(Submission.revision))).all()
-    first_on_time: dict[str, bool] = {}
-    newest: dict[str, Submission] = {}
-    for row in rows:
-        first_on_time.setdefault(row.unit_code, row.on_time)
-        newest[row.unit_code] = row
-    return {code: Returned(code, s.revision, first_on_time[code], s.received_at, s.figures or {}, s.narrative or {})
-            for code, s in newest.items()}
+    return {code: Returned(code, h[-1].revision, collection.standing(h) == "on_time", h[-1].received_at,
+                           h[-1].figures or {}, h[-1].narrative or {})
+            for code, h in collection.histories(session, period_key).items()}
 
 
 def previous_period(config: Config, periods: list[Period], period: Period) -> Period | None:
     """The period before, for the trend column: recurring obligations only (a one-off request
     has no "previous quarter" to compare with)."""
-    recurring = [p for p in config.periods if config.obligation(p.obligation).period != "once"]
-    if period not in recurring:
+    if not config.is_recurring(period):
         return None
-    earlier = [p for p in recurring if p.obligation == period.obligation and p.due < period.due]
+    earlier = [p for p in config.periods if p.obligation == period.obligation and p.due < period.due]
     return max(earlier, key=lambda p: p.due) if earlier else None
 
 
@@ -66,6 +59,20 @@ def consolidation(session: Session, config: Config, periods: list[Period], perio
     before = previous_period(config, periods, period)
     return consolidate(config, period, latest_returns(session, period.key),
                        latest_returns(session, before.key) if before else None, before)
+
+
+def changes(config: Config, before: dict[str, str], after: dict[str, str], revisions: dict[str, int],
+            on_time: dict[str, bool]) -> list[str]:
+    """What made a new version (by content): units that reported since, or changed their report."""
+    found = []
+    for code, digest in after.items():
+        unit = config.unit(code)
+        name = unit.name if unit else code
+        if code not in before:
+            found.append(f"{name} gửi báo cáo{'' if on_time.get(code, True) else ' (muộn)'}")
+        elif before[code] != digest:
+            found.append(f"{name} sửa báo cáo (bản thứ {revisions[code]})")
+    return found
 
 
 def latest_version(session: Session, period_key: str) -> ReportRow | None:

@@ -17,7 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from scheduler import collection, ledger, links, reports, store
 from scheduler.calendar import Period
@@ -26,7 +26,7 @@ from scheduler.config import Config, load_config
 from scheduler.mail import Composer, UnitState
 from scheduler.mailer import Outcome, Outgoing, Transport, make_transport
 from scheduler.models import ReportRow, SendRow, Submission
-from scheduler.planner import OFFICE, owed_at
+from scheduler.planner import OFFICE, owed_at, sending_hours
 from scheduler.settings import Settings
 from scheduler.yamlsource import ConfigError
 
@@ -46,34 +46,14 @@ class TickReport:
                 f"chờ gửi lại: {self.waiting}, huỷ: {self.cancelled}")
 
 
-def report_changes(config: Config, before: dict[str, str], after: dict[str, str], revisions: dict[str, int],
-                   on_time: dict[str, bool]) -> list[str]:
-    """What made a new version (by content): units that reported since, or changed their report."""
-    changes = []
-    for code, digest in after.items():
-        unit = config.unit(code)
-        name = unit.name if unit else code
-        if code not in before:
-            changes.append(f"{name} gửi báo cáo{'' if on_time.get(code, True) else ' (muộn)'}")
-        elif before[code] != digest:
-            changes.append(f"{name} sửa báo cáo (bản thứ {revisions[code]})")
-    return changes
-
-
 def unit_states(session: Session, config: Config, period: Period) -> list[UnitState]:
     """Each owing unit's standing for `period`: on time, late (by its first revision) or missing."""
-    first: dict[str, Submission] = {}
-    rows = session.exec(select(Submission).where(Submission.period_key == period.key)
-                        .order_by(col(Submission.revision))).all()
-    for row in rows:
-        first.setdefault(row.unit_code, row)
+    found = collection.histories(session, period.key)
     states = []
     for unit in config.units_for(period):
-        sub = first.get(unit.code)
-        if sub is None:
-            states.append(UnitState(unit.code, unit.name, "missing"))
-        else:
-            states.append(UnitState(unit.code, unit.name, "on_time" if sub.on_time else "late", sub.received_at))
+        history = found.get(unit.code, [])
+        states.append(UnitState(unit.code, unit.name, collection.standing(history),
+                                history[0].received_at if history else None))
     return states
 
 
@@ -113,7 +93,7 @@ class Service:
         return True
 
     def _periods(self, session: Session) -> list[Period]:
-        return list(self.config.periods) + store.request_periods(session)
+        return store.all_periods(session, self.config)
 
     async def tick(self) -> TickReport:
         async with self.lock:
@@ -152,9 +132,9 @@ class Service:
         tick after it, a new version whenever a late report or a correction changes the figures.
         Periods that ended over a month ago are left alone (a service started in November does
         not mail June's report); `baocao report` still makes any period's on demand."""
-        today = now.astimezone(TZ)
-        if not self.config.calendar.is_working_day(today.date()) or today.time() < self.config.plan.reminders.send_at:
+        if not sending_hours(self.config, now):
             return 0
+        today = now.astimezone(TZ)
         periods = self._periods(session)
         made = 0
         for period in periods:
@@ -266,7 +246,7 @@ class Service:
         counts = {"reported": len(sources), "total": total, "on_time": sum(on_time.values()),
                   "late": len(sources) - sum(on_time.values()), "missing": max(0, total - len(sources))}
         before = versions[version - 1].sources or {} if version - 1 in versions else {}
-        changes = report_changes(self.config, reports.digests(session, period.key, before),
+        changes = reports.changes(self.config, reports.digests(session, period.key, before),
                                  reports.digests(session, period.key, sources), sources, on_time)
         return composer.report(period, version, report_row.filename, report_row.content, report_row.created_at, counts,
                                changes, row.to_addrs or [], now, row.message_id)

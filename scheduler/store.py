@@ -115,6 +115,12 @@ def request_periods(session: Session) -> list[Period]:
     ]
 
 
+def all_periods(session: Session, config: Config) -> list[Period]:
+    """The plan's periods and the office's on-request reports: everything the planner, the
+    form and the report treat alike."""
+    return list(config.periods) + request_periods(session)
+
+
 def load_facts(session: Session, config: Config, now: datetime) -> Facts:
     """What the planner needs to know from the store, read in one go."""
     reported = {

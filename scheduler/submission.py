@@ -67,13 +67,13 @@ def _n(value: int) -> str:
 
 
 def indicators_for(config: Config, period: Period) -> list[Indicator]:
-    ob = next((o for o in config.plan.obligations if o.id == period.obligation), None)
+    ob = config.obligation_of(period)
     wanted = set(ob.indicators) if ob else set()
     return [i for i in config.plan.indicators if i.id in wanted]
 
 
 def headings_for(config: Config, period: Period) -> list[Heading]:
-    ob = next((o for o in config.plan.obligations if o.id == period.obligation), None)
+    ob = config.obligation_of(period)
     wanted = set(ob.headings) if ob else set()
     return [h for h in config.plan.headings if h.id in wanted]
 

@@ -3,7 +3,6 @@ office's own template edits, versions mailed to the office."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import os
 import shutil
@@ -13,7 +12,6 @@ from datetime import date, datetime
 import pytest
 from docx import Document
 from docx.oxml.ns import qn
-from freezegun import freeze_time
 from sqlmodel import Session, select
 
 from scheduler import reports

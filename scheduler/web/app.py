@@ -37,7 +37,7 @@ class WebContext:
     sessions: Sessions = field(default_factory=Sessions)
 
     def periods(self, session: Session) -> dict[str, Period]:
-        return {p.key: p for p in list(self.config().periods) + store.request_periods(session)}
+        return {p.key: p for p in store.all_periods(session, self.config())}
 
 
 class Pages:
