@@ -12,11 +12,11 @@ import re
 from datetime import date
 from pathlib import Path
 
-from docx.shared import Mm
-from docxtpl import DocxTemplate, InlineImage
+from docxtpl import DocxTemplate
 from jinja2 import Environment, StrictUndefined
 
 from scheduler.calendar import Period
+from scheduler.chart import Bar, Titles, chart_xml, xml_escape
 from scheduler.config import Config, Target
 from scheduler.consolidate import Consolidation, Ratio
 from scheduler.text import number
@@ -97,47 +97,52 @@ def _lines(entries: list[tuple[str, str]], empty: str) -> list[str]:
     return lines
 
 
-def chart_png(result: Consolidation) -> bytes:
-    """Each indicator's result against its target, at print resolution, Vietnamese labels.
+class WordChart:
+    """A native chart placed where the template says `{{ chart }}`.
 
-    Drawn with matplotlib's object API and the Agg canvas: importing pyplot alone costs more
-    than drawing the chart (bench/report_bench.py)."""
-    from matplotlib import font_manager, rcParams
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    docxtpl inserts whatever `__html__` returns as raw WordprocessingML (that is how its own
+    InlineImage works), so this adds the chart part to the document being rendered and
+    returns the run that shows it."""
 
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    rcParams["font.family"] = next((f for f in ("Liberation Serif", "Times New Roman", "DejaVu Serif") if f in names),
-                                   "DejaVu Sans")
-    rows = result.indicators
-    labels = [f"{i + 1}" for i in range(len(rows))]
-    values = [r.total.percent if r.total else 0 for r in rows]
-    targets = [r.indicator.target.percent for r in rows]
-    colors = ["#2f6f3e" if r.met else ("#b03a2e" if r.met is False else "#999999") for r in rows]
-    fig = Figure(figsize=(6.3, 3.0), dpi=300)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    bars = ax.bar(labels, values, color=colors, width=0.6, label="Kết quả")
-    ax.scatter(labels, targets, marker="_", s=500, color="black", linewidths=2, zorder=3, label="Mục tiêu")
-    for bar, value, row in zip(bars, values, rows):
-        ax.text(bar.get_x() + bar.get_width() / 2, value + 1.5, percent(value) if row.total else "—",
-                ha="center", va="bottom", fontsize=6.5)
-    ax.set_ylim(0, 110)
-    ax.set_ylabel("Tỷ lệ (%)", fontsize=8)
-    ax.set_xlabel("Chỉ tiêu (số thứ tự như bảng trên)", fontsize=8)
-    ax.tick_params(labelsize=7)
-    ax.spines[["top", "right"]].set_visible(False)
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
+    def __init__(self, tpl: DocxTemplate, xml: bytes, width_mm: float, height_mm: float, description: str):
+        self.tpl, self.xml, self.description = tpl, xml, description
+        self.cx, self.cy = int(width_mm * 36000), int(height_mm * 36000)  # EMU
 
-    # Above the plot, so it covers no bar; it says what the colours mean.
-    ax.legend(handles=[Patch(color="#2f6f3e", label="Đạt"), Patch(color="#b03a2e", label="Chưa đạt"),
-                       Line2D([], [], color="black", linewidth=2, label="Mục tiêu")],
-              fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False)
-    fig.subplots_adjust(left=0.09, right=0.99, top=0.88, bottom=0.16)
-    out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=300)
-    return out.getvalue()
+    def __html__(self) -> str:
+        from docx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
+        from docx.opc.part import Part
+
+        story = self.tpl.current_rendering_part
+        package = story.package
+        part = Part(package.next_partname("/word/charts/chart%d.xml"), CONTENT_TYPE.DML_CHART, self.xml, package)
+        rid = story.relate_to(part, RELATIONSHIP_TYPE.CHART)
+        shape_id = story.next_id
+        return ('</w:t></w:r><w:r><w:drawing>'
+                f'<wp:inline distT="0" distB="0" distL="0" distR="0" '
+                'xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing">'
+                f'<wp:extent cx="{self.cx}" cy="{self.cy}"/><wp:effectExtent l="0" t="0" r="0" b="0"/>'
+                f'<wp:docPr id="{shape_id}" name="Biểu đồ" descr="{xml_escape(self.description)}"/>'
+                '<wp:cNvGraphicFramePr/>'
+                '<a:graphic xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">'
+                '<a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/chart">'
+                '<c:chart xmlns:c="http://schemas.openxmlformats.org/drawingml/2006/chart" '
+                'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" '
+                f'r:id="{rid}"/></a:graphicData></a:graphic></wp:inline></w:drawing></w:r><w:r>'
+                '<w:t xml:space="preserve">')
+
+    __str__ = __html__
+
+
+def chart(tpl: DocxTemplate, result: Consolidation) -> WordChart:
+    """Each indicator's result against its target; the numbers under the bars are the rows
+    of the indicator table above."""
+    bars = [Bar(str(n), r.total.percent if r.total else None, r.indicator.target.percent, r.met,
+                percent(r.total.percent, r.indicator.target) if r.total else "—")
+            for n, r in enumerate(result.indicators, 1)]
+    titles = Titles(value_axis="Tỷ lệ (%)", category_axis="Chỉ tiêu (số thứ tự như bảng trên)", met="Đạt",
+                    missed="Chưa đạt", no_figures="Chưa có số liệu", target="Mục tiêu")
+    return WordChart(tpl, chart_xml(bars, titles), 150, 80,
+                     "Biểu đồ cột: kết quả từng chỉ tiêu so với mục tiêu")
 
 
 def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplate) -> dict:
@@ -205,7 +210,7 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
                         "target": str(r.indicator.target),
                         "verdict": {True: "Đạt", False: "Chưa đạt", None: "Chưa có số liệu"}[r.met],
                         "trend": trend_text(r.change)} for n, r in enumerate(result.indicators, 1)],
-        "chart": InlineImage(tpl, io.BytesIO(chart_png(result)), width=Mm(150)),
+        "chart": chart(tpl, result),
         "chart_caption": "Biểu đồ: kết quả từng chỉ tiêu so với mục tiêu (vạch ngang)",
         "shortcomings": shortcomings,
         "next_period_phrase": "quý tiếp theo" if period.key[-3:-1] == "-Q" else "thời gian tới",

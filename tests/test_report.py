@@ -188,14 +188,69 @@ def test_hostile_text_is_escaped_or_removed_and_the_report_still_opens(shipped_c
     assert "Đoạn thứ hai." in text
 
 
-def test_the_chart_is_embedded_at_print_resolution(shipped_config):
-    _, content = sample_report(shipped_config)
+C = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"
+A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
+
+
+def chart_of(content):
+    """The chart part as Word reads it: found through the document's relationship, parsed."""
+    from lxml import etree
+
     document = Document(io.BytesIO(content))
-    images = [r for r in document.part.rels.values() if "image" in r.reltype]
-    assert len(images) == 1
-    from PIL import Image
-    picture = Image.open(io.BytesIO(images[0].target_part.blob))
-    assert picture.width >= 1800  # 6,3 in at 300 dpi
+    charts = [r.target_part for r in document.part.rels.values() if r.reltype.endswith("/chart")]
+    assert len(charts) == 1
+    inline = document.element.body.find(".//" + qn("wp:inline"))
+    assert inline.find(".//" + C + "chart").get(qn("r:id")) in document.part.rels  # placed in the text
+    return etree.fromstring(charts[0].blob)
+
+
+def series_of(chart):
+    """{series name: {category: (value, label text, label position)}}"""
+    out = {}
+    for ser in chart.iter(C + "ser"):
+        name = ser.find(f"{C}tx//{C}v").text
+        cats = {int(p.get("idx")): p.find(C + "v").text for p in ser.find(C + "cat").iter(C + "pt")}
+        labels = {int(d.find(C + "idx").get("val")): ("".join(t.text for t in d.iter(A + "t")),
+                                                      d.find(C + "dLblPos").get("val")) for d in ser.iter(C + "dLbl")}
+        out[name] = {cats[int(p.get("idx"))]: (float(p.find(C + "v").text),) + labels.get(int(p.get("idx")), ())
+                     for p in ser.find(C + "val").iter(C + "pt")}
+    return out
+
+
+def test_the_chart_is_a_native_word_chart_of_the_aggregated_figures(shipped_config):
+    result, content = sample_report(shipped_config)
+    series = series_of(chart_of(content))
+    assert set(series) == {"Đạt", "Chưa đạt", "Chưa có số liệu", "Mục tiêu"}
+    # indicator 5 (số hoá): (1 + 9 + 930) / (2 + 108 + 930) = 90,4%, short of "= 100%": red, label inside the bar
+    assert series["Chưa đạt"] == {"5": (pytest.approx(100 * 940 / 1040, abs=1e-4), "90,4%", "inEnd")}
+    assert series["Đạt"]["4"] == (pytest.approx(100 * 3540 / 3750, abs=1e-4), "94,4%", "outEnd")
+    assert series["Chưa có số liệu"] == {"7": (0.0, "—", "outEnd")}  # everybody said "Không phát sinh"
+    assert len(series["Đạt"]) == 9 and series["Mục tiêu"]["9"] == (95.0,) and series["Mục tiêu"]["7"] == (80.0,)
+    for row, n in zip(result.indicators, range(1, 12)):  # every bar is the table's Σnum/Σden
+        bar = [s[str(n)] for name, s in series.items() if name != "Mục tiêu" and str(n) in s]
+        assert bar[0][0] == pytest.approx(row.total.percent if row.total else 0, abs=1e-4)
+
+
+def test_the_chart_speaks_vietnamese_in_times_new_roman(shipped_config):
+    _, content = sample_report(shipped_config)
+    chart = chart_of(content)
+    texts = {"".join(t.text for t in title.iter(A + "t")) for title in chart.iter(C + "title")}
+    assert texts == {"Tỷ lệ (%)", "Chỉ tiêu (số thứ tự như bảng trên)"}
+    faces = {f.get("typeface") for tag in ("latin", "ea", "cs") for f in chart.iter(A + tag)}
+    assert faces == {TIMES}
+    # the grey "no figures" series explains nothing in the legend; the colours and the dash do
+    hidden = [int(e.find(C + "idx").get("val")) for e in chart.iter(C + "legendEntry") if e.find(C + "delete") is not None]
+    names = {int(s.find(C + "idx").get("val")): s.find(f"{C}tx//{C}v").text for s in chart.iter(C + "ser")}
+    assert [names[i] for i in hidden] == ["Chưa có số liệu"]
+
+
+def test_with_every_indicator_reported_the_chart_has_no_grey_series(shipped_config):
+    everyone = {code: returned(code, full(thanh_toan={"num": 9, "den": 10})) for code in ("BPMC", "KL")}
+    period = shipped_config.period("2026-Q4")
+    result = consolidate(shipped_config, period, everyone)
+    chart = chart_of(render(shipped_config, result, date(2026, 12, 7), TEMPLATES))
+    assert set(series_of(chart)) == {"Đạt", "Chưa đạt", "Mục tiêu"}
+    assert not list(chart.iter(C + "legendEntry"))
 
 
 def test_the_office_edits_the_template_in_word_and_the_next_report_follows(shipped_config, tmp_path):
@@ -231,6 +286,7 @@ def test_libreoffice_converts_it_to_pdf_without_warnings(shipped_config, tmp_pat
         text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
         assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "Độc lập - Tự do - Hạnh phúc" in text
         assert "BÁO CÁO" in text and "Bùi Quang Phát" in text
+        assert "Chỉ tiêu (số thứ tự như bảng trên)" in text and "90,4%" in text  # the chart is drawn
 
 
 # ---------------------------------------------------------------- versions, mailed
