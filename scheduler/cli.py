@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sys
@@ -137,6 +136,8 @@ def plan_cmd(app: App, start: date, end: date, as_json: bool) -> None:
 @click.pass_obj
 def run_cmd(app: App) -> None:
     """Chạy dịch vụ: nhắc hạn lúc khởi động và hằng ngày, gửi lại thư lỗi; dừng bằng Ctrl+C hoặc SIGTERM."""
+    import asyncio
+
     from scheduler.service import serve
 
     setup_logging(app.settings.log_level)
@@ -147,6 +148,8 @@ def run_cmd(app: App) -> None:
 @click.pass_obj
 def remind_cmd(app: App) -> None:
     """Chạy một lượt nhắc (như dịch vụ làm lúc 08:00) rồi thoát."""
+    import asyncio
+
     setup_logging(app.settings.log_level)
     report = asyncio.run(app.service().tick())
     click.echo(f"Lượt nhắc xong — {report}.")

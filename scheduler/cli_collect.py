@@ -3,7 +3,6 @@ the XLSX template, exports, on-request reports, closing a period."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime
 from pathlib import Path
 
@@ -49,6 +48,8 @@ def register(cli: click.Group, app_type, date_type) -> None:
     @click.pass_obj
     def submit_cmd(app, code: str, key: str, received: str | None, file: Path) -> None:
         """Nhập báo cáo của một đơn vị từ tệp YAML/JSON hoặc mẫu XLSX đã điền."""
+        import asyncio
+
         from scheduler import workbook
 
         config = app.config()

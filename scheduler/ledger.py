@@ -12,11 +12,10 @@ import random
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from scheduler.mail import new_message_id
-from scheduler.mailer import Outcome
+from scheduler.outcome import Outcome
 from scheduler.models import SendRow
 from scheduler.planner import OwedSend
 
@@ -33,8 +32,11 @@ def claim(session: Session, owed: list[OwedSend], now: datetime, mail_from: str)
     """Write one pending row per owed send; returns how many were new. Caller commits."""
     if not owed:
         return 0
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # Imported here: the PostgreSQL dialect pulls in asyncio and asyncpg's module for every command.
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
     created = 0
     for send in owed:
         stmt = insert(SendRow).values(

@@ -21,20 +21,12 @@ from typing import Protocol
 
 import aiosmtplib
 
+from scheduler.outcome import Outcome
 from scheduler.settings import Settings
 
 log = logging.getLogger("baocao.mailer")
 
 _CONNECTION_ERRORS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, asyncio.TimeoutError, OSError)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: str  # sent | permanent | transient | cancelled (no longer owed)
-    error: str | None = None  # what went wrong, for the ledger and `baocao status`
-    # Recipients that said "try later" (4xx, e.g. greylisting) while others accepted: the
-    # message goes again, with the same Message-ID, to these addresses only.
-    retry_rcpts: tuple[str, ...] = ()
 
 
 @dataclass

@@ -24,7 +24,8 @@ from scheduler.calendar import Period
 from scheduler.clock import TZ, Clock
 from scheduler.config import Config, load_config
 from scheduler.mail import Composer, UnitState
-from scheduler.mailer import Outcome, Outgoing, Transport, make_transport
+from scheduler.mailer import Outgoing, Transport, make_transport
+from scheduler.outcome import Outcome
 from scheduler.models import ReportRow, SendRow, Submission
 from scheduler.planner import OFFICE, owed_at, sending_hours
 from scheduler.settings import Settings
