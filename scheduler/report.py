@@ -75,6 +75,11 @@ def balanced_lines(text: str, width: int = 24) -> str:
     return text[:cut] + "\n" + text[cut + 1:]
 
 
+def _sentence_case(text: str) -> str:
+    """Capital first letter, the rest as written: str.capitalize() would make "TTHC" "tthc"."""
+    return text[:1].upper() + text[1:]
+
+
 def period_phrase(period: Period) -> str:
     """'Quý IV/2026' → 'quý IV năm 2026' for the trích yếu; other titles as they are."""
     match = re.fullmatch(r"Quý ([IV]+)/(\d{4})", period.title)
@@ -192,7 +197,7 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
     recurring = config.is_recurring(period)
     phrase = period_phrase(period) if recurring else ""
     title = (f"{config.plan.campaign.title} {phrase}" if recurring
-             else re.sub(r"^(Báo cáo|BÁO CÁO)\s+", "", period.title).capitalize() if period.title else period.key)
+             else _sentence_case(re.sub(r"^(Báo cáo|BÁO CÁO)\s+", "", period.title)) if period.title else period.key)
     return {
         "org": {"parent_body": org.parent_body, "issuing_body": balanced_lines(org.issuing_body),
                 "office_abbreviation": org.office_abbreviation},
@@ -205,19 +210,24 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
                   f"như sau:"),
         "results": results_items,
         "indicators_intro": (f"Kết quả chung của các đơn vị (tổng tử số trên tổng mẫu số của các đơn vị có phát sinh): "
-                             f"đạt {met}/{assessed} chỉ tiêu có số liệu."),
+                             f"đạt {met}/{assessed} chỉ tiêu có số liệu." if result.indicators
+                             else "Kỳ báo cáo này không có chỉ tiêu định lượng."),
         "indicators": [{"tt": n, "name": r.indicator.name, "result": ratio_text(r.total, r.indicator.target),
                         "target": str(r.indicator.target),
                         "verdict": {True: "Đạt", False: "Chưa đạt", None: "Chưa có số liệu"}[r.met],
                         "trend": trend_text(r.change)} for n, r in enumerate(result.indicators, 1)],
-        "chart": chart(tpl, result),
+        "chart": chart(tpl, result) if result.indicators else "",
         "chart_caption": "Biểu đồ: kết quả từng chỉ tiêu so với mục tiêu (vạch ngang)",
         "shortcomings": shortcomings,
         "next_period_phrase": "quý tiếp theo" if period.key[-3:-1] == "-Q" else "thời gian tới",
         "next_steps": _lines(section("next_steps"), "Chưa có đơn vị báo cáo nội dung này."),
         "proposals": _lines(section("proposals"), "Không có đề xuất, kiến nghị."),
         "appendix_note": ("Kết quả các chỉ tiêu của từng đơn vị, xếp hạng các đơn vị và danh sách đơn vị báo cáo muộn, "
-                          "chưa báo cáo tại Phụ lục kèm theo Báo cáo này."),
+                          "chưa báo cáo tại Phụ lục kèm theo Báo cáo này." if result.indicators else
+                          "Danh sách đơn vị báo cáo muộn, chưa báo cáo tại Phụ lục kèm theo Báo cáo này."),
+        "appendix_title": ("KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU, XẾP HẠNG CÁC ĐƠN VỊ" if result.indicators
+                           else "TÌNH HÌNH BÁO CÁO CỦA CÁC ĐƠN VỊ"),
+        "lateness_number": 3 if result.indicators else 1,
         "closing": (f"Trên đây là báo cáo kết quả thực hiện phong trào thi đua {phrase} của {body_name}" if recurring
                     else f"Trên đây là báo cáo {title[0].lower() + title[1:]} của {body_name}"),
         "recipients": list(org.recipients),

@@ -19,7 +19,8 @@ from scheduler.clock import TZ
 from scheduler.consolidate import Returned, consolidate
 from scheduler.models import ReportRow, Submission
 from scheduler.report import percent, render
-from tests.conftest import ROOT, tick_at
+from scheduler.config import load_config
+from tests.conftest import ROOT, edit, tick_at
 
 TEMPLATES = ROOT / "templates" / "docx"
 TIMES = "Times New Roman"
@@ -251,6 +252,32 @@ def test_with_every_indicator_reported_the_chart_has_no_grey_series(shipped_conf
     chart = chart_of(render(shipped_config, result, date(2026, 12, 7), TEMPLATES))
     assert set(series_of(chart)) == {"Đạt", "Chưa đạt", "Mục tiêu"}
     assert not list(chart.iter(C + "legendEntry"))
+
+
+def test_a_report_that_asks_for_no_figures_has_no_table_chart_or_ranking(config_dir):
+    edit(config_dir / "plan.yaml", """  # - id: yc-ra-soat-tthc
+  #   title: Báo cáo rà soát TTHC đủ điều kiện cung cấp DVC trực tuyến toàn trình
+  #   period: once
+  #   deadline: 2026-12-20
+  #   indicators: [toan_trinh]
+  #   headings: [de_xuat]""", """  - id: yc-ra-soat-tthc
+    title: Báo cáo rà soát TTHC đủ điều kiện cung cấp DVC trực tuyến toàn trình
+    period: once
+    deadline: 2026-12-20
+    headings: [de_xuat]""")
+    edit(config_dir / "units.yaml", "obligations: [quy]", "obligations: [quy, yc-ra-soat-tthc]")
+    config = load_config(config_dir)
+    period = config.period("yc-ra-soat-tthc")
+    content = render(config, consolidate(config, period, {}), date(2026, 12, 21), TEMPLATES)
+    document = Document(io.BytesIO(content))
+    texts = [p.text for p in document.paragraphs]
+    assert "Rà soát TTHC đủ điều kiện cung cấp DVC trực tuyến toàn trình" in texts  # acronyms kept as written
+    assert "Kỳ báo cáo này không có chỉ tiêu định lượng." in texts
+    assert not [r for r in document.part.rels.values() if r.reltype.endswith("/chart")]
+    assert "TÌNH HÌNH BÁO CÁO CỦA CÁC ĐƠN VỊ" in texts and "1. Đơn vị báo cáo muộn, chưa báo cáo" in texts
+    assert not [t for t in texts if t.startswith("2. Xếp hạng")]
+    assert len(document.tables) == 2  # only the two-column header and the Nơi nhận / signature block
+    assert "- Chưa báo cáo: Bộ phận Một cửa của Sở." in texts
 
 
 def test_the_office_edits_the_template_in_word_and_the_next_report_follows(shipped_config, tmp_path):

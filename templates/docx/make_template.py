@@ -263,6 +263,7 @@ def build(path: Path) -> None:
 
     para(doc, "II. KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU", bold=True, keep=True)
     para(doc, "{{ indicators_intro }}")
+    para(doc, "{%p if indicators %}", indent=False)  # a period that asks for no figures has no table
     table = doc.add_table(rows=4, cols=6)
     grid(table)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -278,6 +279,7 @@ def build(path: Path) -> None:
     para(doc, "", after=0, indent=False)
     para(doc, "{{ chart }}", align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
     para(doc, "{{ chart_caption }}", italic=True, size=12, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
+    para(doc, "{%p endif %}", indent=False)
 
     for heading, key in (("III. TỒN TẠI, HẠN CHẾ, NGUYÊN NHÂN", "shortcomings"),
                          ("IV. PHƯƠNG HƯỚNG, NHIỆM VỤ {{ next_period_phrase|upper }}", "next_steps"),
@@ -316,10 +318,11 @@ def build(path: Path) -> None:
     appendix.left_margin, appendix.right_margin = Twips(1191), Twips(907)
     appendix.different_first_page_header_footer = False  # numbered from its first page
     para(doc, "Phụ lục", bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=0)
-    para(doc, "KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU, XẾP HẠNG CÁC ĐƠN VỊ", bold=True, size=14,
+    para(doc, "{{ appendix_title }}", bold=True, size=14,
          align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=0)
     para(doc, "{{ appendix_ref }}", italic=True, size=13, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=12)
 
+    para(doc, "{%p if indicators %}", indent=False)  # parts 1 and 2 only where the period asks for figures
     para(doc, "1. Kết quả các chỉ tiêu của từng đơn vị", bold=True, size=13, indent=False, keep=True)
     matrix = doc.add_table(rows=4, cols=6)
     grid(matrix)
@@ -358,8 +361,9 @@ def build(path: Path) -> None:
     cell_text(ranking.rows[3].cells[0], "{%tr endfor %}", size=12)
     widths(ranking, [1.6, 9.0, 3.2, 4.5, 4.5])
     para(doc, "{{ ranking_rule }}", italic=True, size=11, indent=False)
+    para(doc, "{%p endif %}", indent=False)
 
-    para(doc, "3. Đơn vị báo cáo muộn, chưa báo cáo", bold=True, size=13, indent=False, before=12, keep=True)
+    para(doc, "{{ lateness_number }}. Đơn vị báo cáo muộn, chưa báo cáo", bold=True, size=13, indent=False, before=12, keep=True)
     para(doc, "{{ late_line }}", size=13, indent=False)
     para(doc, "{{ missing_line }}", size=13, indent=False)
     doc.save(path)
