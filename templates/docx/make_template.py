@@ -275,7 +275,7 @@ def build(path: Path) -> None:
                                 [WD_ALIGN_PARAGRAPH.CENTER, WD_ALIGN_PARAGRAPH.LEFT] + [WD_ALIGN_PARAGRAPH.CENTER] * 4):
         cell_text(cell, "{{ i.%s }}" % key, size=12, align=align)
     cell_text(table.rows[3].cells[0], "{%tr endfor %}", size=12)
-    widths(table, [0.9, 5.6, 3.6, 1.8, 1.8, 2.6])  # 16,3 cm: the text width
+    widths(table, [1.1, 5.4, 3.6, 1.8, 1.8, 2.6])  # 16,3 cm: the text width; "TT" fits on one line
     para(doc, "", after=0, indent=False)
     para(doc, "{{ chart }}", align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
     para(doc, "{{ chart_caption }}", italic=True, size=12, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
