@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import unicodedata
 from datetime import date
 from pathlib import Path
 
@@ -75,8 +76,24 @@ def balanced_lines(text: str, width: int = 24) -> str:
     return text[:cut] + "\n" + text[cut + 1:]
 
 
+# One Vietnamese syllable, written without its tone marks: initial consonants, vowels, final
+# consonants. An upper-case word that is not one (TTHC, DVC, UBND, CNTT) is an acronym.
+_SYLLABLE = re.compile(r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnprstvx])?[aăâeêioôơuưy]+"
+                       r"(?:ch|ng|nh|[cmnpt])?")
+
+
+def _is_acronym(word: str) -> bool:
+    bare = "".join(c for c in unicodedata.normalize("NFD", word.lower()) if not unicodedata.combining(c))
+    bare = bare.replace("đ", "d")
+    return word.isupper() and _SYLLABLE.fullmatch(bare) is None
+
+
 def _sentence_case(text: str) -> str:
-    """Capital first letter, the rest as written: str.capitalize() would make "TTHC" "tthc"."""
+    """A title for the trích yếu: capital first letter. A title typed all in capitals is
+    lowered word by word, acronyms kept ("RÀ SOÁT TTHC" → "Rà soát TTHC"); any other title
+    keeps its own case (str.capitalize() would make "TTHC" "tthc")."""
+    if text.isupper():
+        text = re.sub(r"\w+", lambda m: m.group(0) if _is_acronym(m.group(0)) else m.group(0).lower(), text)
     return text[:1].upper() + text[1:]
 
 
@@ -211,7 +228,7 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
         "results": results_items,
         "indicators_intro": (f"Kết quả chung của các đơn vị (tổng tử số trên tổng mẫu số của các đơn vị có phát sinh): "
                              f"đạt {met}/{assessed} chỉ tiêu có số liệu." if result.indicators
-                             else "Kỳ báo cáo này không có chỉ tiêu định lượng."),
+                             else "Báo cáo này không yêu cầu số liệu chỉ tiêu."),
         "indicators": [{"tt": n, "name": r.indicator.name, "result": ratio_text(r.total, r.indicator.target),
                         "target": str(r.indicator.target),
                         "verdict": {True: "Đạt", False: "Chưa đạt", None: "Chưa có số liệu"}[r.met],

@@ -254,14 +254,16 @@ def test_with_every_indicator_reported_the_chart_has_no_grey_series(shipped_conf
     assert not list(chart.iter(C + "legendEntry"))
 
 
-def test_a_report_that_asks_for_no_figures_has_no_table_chart_or_ranking(config_dir):
+@pytest.mark.parametrize("typed", ["Báo cáo rà soát TTHC đủ điều kiện cung cấp DVC trực tuyến toàn trình",
+                                   "BÁO CÁO RÀ SOÁT TTHC ĐỦ ĐIỀU KIỆN CUNG CẤP DVC TRỰC TUYẾN TOÀN TRÌNH"])
+def test_a_report_that_asks_for_no_figures_has_no_table_chart_or_ranking(config_dir, typed):
     edit(config_dir / "plan.yaml", """  # - id: yc-ra-soat-tthc
   #   title: Báo cáo rà soát TTHC đủ điều kiện cung cấp DVC trực tuyến toàn trình
   #   period: once
   #   deadline: 2026-12-20
   #   indicators: [toan_trinh]
-  #   headings: [de_xuat]""", """  - id: yc-ra-soat-tthc
-    title: Báo cáo rà soát TTHC đủ điều kiện cung cấp DVC trực tuyến toàn trình
+  #   headings: [de_xuat]""", f"""  - id: yc-ra-soat-tthc
+    title: {typed}
     period: once
     deadline: 2026-12-20
     headings: [de_xuat]""")
@@ -271,8 +273,10 @@ def test_a_report_that_asks_for_no_figures_has_no_table_chart_or_ranking(config_
     content = render(config, consolidate(config, period, {}), date(2026, 12, 21), TEMPLATES)
     document = Document(io.BytesIO(content))
     texts = [p.text for p in document.paragraphs]
-    assert "Rà soát TTHC đủ điều kiện cung cấp DVC trực tuyến toàn trình" in texts  # acronyms kept as written
-    assert "Kỳ báo cáo này không có chỉ tiêu định lượng." in texts
+    assert "Rà soát TTHC đủ điều kiện cung cấp DVC trực tuyến toàn trình" in texts  # the trích yếu keeps acronyms
+    assert ("Trên đây là báo cáo rà soát TTHC đủ điều kiện cung cấp DVC trực tuyến toàn trình của Sở Nông nghiệp "
+            "và Môi trường./.") in texts
+    assert "Báo cáo này không yêu cầu số liệu chỉ tiêu." in texts
     assert not [r for r in document.part.rels.values() if r.reltype.endswith("/chart")]
     assert "TÌNH HÌNH BÁO CÁO CỦA CÁC ĐƠN VỊ" in texts and "1. Đơn vị báo cáo muộn, chưa báo cáo" in texts
     assert not [t for t in texts if t.startswith("2. Xếp hạng")]
