@@ -163,6 +163,10 @@ def test_one_off_request_in_the_plan_becomes_a_period(config_dir):
      ("units.yaml", '"thanhtra.daumoi', "thiếu dấu nháy đóng cho chuỗi mở ở dòng này")),
     (("units.yaml", "obligations: [quy]", "obligations: [quy"),
      ("units.yaml", "obligations: [quy", "thiếu dấu đóng ] hoặc } cho danh sách mở ở dòng này")),
+    (("units.yaml", "    name: Thanh tra Sở", "     name: Thanh tra Sở"),
+     ("units.yaml", "     name: Thanh tra Sở", "dấu ':' không đúng chỗ: thụt lề sai, hoặc giá trị có dấu ':' cần đặt trong dấu nháy")),
+    (("units.yaml", "    name: Thanh tra Sở", "    name: @Thanh tra Sở"),
+     ("units.yaml", "@Thanh tra", "ký tự '@' không được đứng đầu một giá trị; đặt cả giá trị trong dấu nháy")),
 ])
 def test_syntax_errors_and_impossible_dates_point_at_the_line_in_vietnamese(config_dir, change, expected):
     name, old, new = change
