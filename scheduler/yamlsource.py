@@ -45,6 +45,11 @@ def _syntax_message(exc: MarkedYAMLError, text: str) -> tuple[int | None, str]:
         return at, "dấu ':' không đúng chỗ: thụt lề sai, hoặc giá trị có dấu ':' cần đặt trong dấu nháy"
     if "cannot start any token" in problem and index is not None:  # @ and ` are reserved in YAML
         return at, f"ký tự '{text[index:index + 1]}' không được đứng đầu một giá trị; đặt cả giá trị trong dấu nháy"
+    if "constructor for the tag" in problem:
+        tag = problem.rsplit(" ", 1)[-1]
+        return at, f"thẻ {tag} không dùng trong tệp cấu hình; xoá thẻ, chỉ để giá trị"
+    if "another document" in problem:
+        return at, "tệp chỉ được chứa một tài liệu YAML: xoá dòng '---' ở đây và phần thừa sau nó"
     if "could not find expected ':'" in problem:
         return at, "thiếu dấu ':' sau tên khoá"
     return at, f"lỗi cú pháp YAML ({problem or context})"

@@ -167,6 +167,8 @@ def test_one_off_request_in_the_plan_becomes_a_period(config_dir):
      ("units.yaml", "     name: Thanh tra Sở", "dấu ':' không đúng chỗ: thụt lề sai, hoặc giá trị có dấu ':' cần đặt trong dấu nháy")),
     (("units.yaml", "    name: Thanh tra Sở", "    name: @Thanh tra Sở"),
      ("units.yaml", "@Thanh tra", "ký tự '@' không được đứng đầu một giá trị; đặt cả giá trị trong dấu nháy")),
+    (("units.yaml", "    name: Thanh tra Sở", "    name: !ten Thanh tra Sở"),
+     ("units.yaml", "!ten Thanh tra", "thẻ '!ten' không dùng trong tệp cấu hình; xoá thẻ, chỉ để giá trị")),
 ])
 def test_syntax_errors_and_impossible_dates_point_at_the_line_in_vietnamese(config_dir, change, expected):
     name, old, new = change
