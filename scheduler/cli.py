@@ -11,6 +11,10 @@ from pathlib import Path
 import click
 from sqlmodel import Session
 
+from scheduler import clitext
+
+clitext.install()  # before any command is declared: click translates some words at declaration
+
 from sqlmodel import col, select
 
 from scheduler import planner, store
@@ -214,6 +218,7 @@ def status_cmd(app: App, period_key: str, as_json: bool) -> None:
 from scheduler import cli_collect  # noqa: E402  (registers the office's commands)
 
 cli_collect.register(cli, App, _Date)
+clitext.name_metavars(cli)
 
 
 def main() -> None:

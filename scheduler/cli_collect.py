@@ -157,7 +157,7 @@ def register(cli: click.Group, app_type, date_type) -> None:
     @click.option("--period", "key", required=True, help="Kỳ báo cáo, ví dụ 2026-Q4.")
     @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
                   help="Tệp DOCX sẽ ghi (mặc định: bao-cao-KỲ.docx).")
-    @click.option("--version", "version", type=int, default=None,
+    @click.option("--version", "version", type=int, default=None, metavar="N",
                   help="Lấy bản đã lưu số N (bản dịch vụ đã gửi Văn phòng) thay vì lập từ số liệu hiện tại.")
     @click.pass_obj
     def report_cmd(app, key: str, output: Path | None, version: int | None) -> None:

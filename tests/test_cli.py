@@ -85,6 +85,34 @@ def test_plan_rejects_a_bad_date_in_vietnamese(db_url):
     assert "'2026-13-01' không phải ngày hợp lệ" in result.output
 
 
+ENGLISH = ("Usage", "Error", "Options", "Commands", "Missing", "No such", "Show this", "Try ", "TEXT", "required",
+           "not a valid", "Did you mean", "INTEGER", "DIRECTORY", "FILE")
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["report"], "Lỗi: Thiếu tuỳ chọn '--period'."),
+    (["reprt"], "Lỗi: Không có lệnh 'reprt'. (Có phải là một trong các lệnh: 'export', 'report'?)"),
+    (["report", "--period", "2026-Q4", "--version", "hai"],
+     "Lỗi: Giá trị không hợp lệ cho '--version': 'hai' không phải là số hợp lệ."),
+    (["export", "--period", "2026-Q4", "--format", "pdf"],
+     "Lỗi: Giá trị không hợp lệ cho '--format': 'pdf' không hợp lệ, chỉ nhận một trong: 'xlsx', 'csv'."),
+    (["submit", "--unit", "KL", "--period", "2026-Q4", "khong-co.xlsx"],
+     "Lỗi: Giá trị không hợp lệ cho 'TỆP': Tệp 'khong-co.xlsx' không tồn tại."),
+    (["--help"], "Tuỳ chọn:"),
+    (["report", "--help"], "--period KỲ       Kỳ báo cáo, ví dụ 2026-Q4.  [bắt buộc]"),
+])
+def test_click_s_own_messages_are_vietnamese_too(tmp_path, args, expected):
+    """What an admin sees after a typo, in a real `baocao` process."""
+    env = dict(os.environ, BAOCAO_DATABASE_URL=f"sqlite:///{tmp_path / 'b.db'}", BAOCAO_CONFIG_DIR=str(SHIPPED_CONFIG))
+    run = subprocess.run([sys.executable, "-m", "scheduler", *args], cwd=tmp_path, env=env, capture_output=True,
+                         text=True)
+    shown = run.stdout + run.stderr
+    assert expected in shown
+    assert not [word for word in ENGLISH if word in shown], shown
+    if args[-1] != "--help":
+        assert run.returncode == 2 and "Cách dùng: baocao" in shown
+
+
 @pytest.mark.parametrize("tz", ["UTC", "America/New_York", "Asia/Tokyo"])
 def test_plan_does_not_depend_on_the_host_timezone(tmp_path, tz):
     """The same preview whatever TZ the host runs in (a fresh interpreter for each)."""
