@@ -120,6 +120,18 @@ def grid(table) -> None:
     table.style = "Table Grid"
 
 
+def heading_row(table, data_row: int = 2) -> None:
+    """The first row repeats on every page the table runs onto and stays with the row below
+    it (no heading alone at a page's foot); the {%tr %}-repeated data row never splits."""
+    header = table.rows[0]._tr.get_or_add_trPr()
+    for tag in ("w:cantSplit", "w:tblHeader"):
+        header.append(OxmlElement(tag))
+    for cell in table.rows[0].cells:
+        for paragraph in cell.paragraphs:
+            paragraph.paragraph_format.keep_with_next = True
+    table.rows[data_row]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+
+
 def widths(table, cm: list[float]) -> None:
     """Fixed column widths that Word and LibreOffice both honour (tblGrid, tblW, tcW)."""
     set_table_widths(table._tbl, [int(Cm(w).twips) for w in cm])
@@ -276,6 +288,7 @@ def build(path: Path) -> None:
         cell_text(cell, "{{ i.%s }}" % key, size=12, align=align)
     cell_text(table.rows[3].cells[0], "{%tr endfor %}", size=12)
     widths(table, [1.1, 5.4, 3.6, 1.8, 1.8, 2.6])  # 16,3 cm: the text width; "TT" fits on one line
+    heading_row(table)
     para(doc, "", after=0, indent=False)
     para(doc, "{{ chart }}", align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
     para(doc, "{{ chart_caption }}", italic=True, size=12, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
@@ -345,6 +358,7 @@ def build(path: Path) -> None:
     cell_text(row[5], "{{ u.met }}", size=10)
     cell_text(matrix.rows[3].cells[0], "{%tr endfor %}", size=10)
     widths(matrix, [1.0, 6.0, 0.5, 1.8, 0.5, 2.0])
+    heading_row(matrix)
     para(doc, "{{ matrix_note }}", italic=True, size=11, indent=False)
 
     para(doc, "2. Xếp hạng các đơn vị (từ cao xuống thấp)", bold=True, size=13, indent=False, before=12, keep=True)
@@ -360,6 +374,7 @@ def build(path: Path) -> None:
         cell_text(cell, "{{ r.%s }}" % key, size=12, align=align)
     cell_text(ranking.rows[3].cells[0], "{%tr endfor %}", size=12)
     widths(ranking, [1.6, 9.0, 3.2, 4.5, 4.5])
+    heading_row(ranking)
     para(doc, "{{ ranking_rule }}", italic=True, size=11, indent=False)
     para(doc, "{%p endif %}", indent=False)
 
