@@ -120,9 +120,8 @@ def main() -> None:
         engine = store.open_store(url)
         period = config.period(PERIOD)
         with Session(engine) as session:
-            periods = store.all_periods(session, config)
-            consolidation_time = timed(lambda: reports.consolidation(session, config, periods, period), args.repeat)
-            result = reports.consolidation(session, config, periods, period)
+            consolidation_time = timed(lambda: reports.consolidation(session, config, period), args.repeat)
+            result = reports.consolidation(session, config, period)
         template = ROOT / "templates" / "docx"
         render_time = timed(lambda: render(config, result, date(2026, 12, 7), template), args.repeat)
         size = len(render(config, result, date(2026, 12, 7), template))

@@ -192,7 +192,7 @@ def chart_xml(bars: list[Bar], titles: Titles) -> bytes:
               f'</a:solidFill><a:ln w="9525"><a:solidFill><a:srgbClr val="{INK}"/></a:solidFill></a:ln></c:spPr>'
               f"</c:marker>{_categories(bars)}{_values('E', [b.target for b in bars])}"
               '<c:smooth val="0"/></c:ser>')
-    hidden = f'<c:legendEntry><c:idx val="2"/><c:delete val="1"/></c:legendEntry>' if missing else ""
+    hidden = '<c:legendEntry><c:idx val="2"/><c:delete val="1"/></c:legendEntry>' if missing else ""
     xml = (
         f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<c:chartSpace {_NS}>'
         '<c:date1904 val="0"/><c:lang val="vi-VN"/><c:roundedCorners val="0"/>'

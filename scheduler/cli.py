@@ -19,6 +19,7 @@ from sqlmodel import col, select
 
 from scheduler import planner, store
 from scheduler.models import SendRow
+from scheduler.calendar import Period
 from scheduler.clock import TZ, Clock, local, system_clock
 from scheduler.config import Config, load_config
 from scheduler.settings import Settings
@@ -44,29 +45,39 @@ class App:
     def __init__(self, settings: Settings, clock: Clock):
         self.settings = settings
         self.clock = clock
+        self._config: Config | None = None
 
     def config(self) -> Config:
-        try:
-            return load_config(self.settings.config_dir)
-        except ConfigError as exc:
-            click.echo(f"Cấu hình có {len(exc.issues)} lỗi, cần sửa trước khi chạy:", err=True)
-            for issue in exc.issues:
-                click.echo(f"  {issue}", err=True)
-            raise SystemExit(1)
+        """Loaded and checked once per command."""
+        if self._config is None:
+            try:
+                self._config = load_config(self.settings.config_dir)
+            except ConfigError as exc:
+                click.echo(f"Cấu hình có {len(exc.issues)} lỗi, cần sửa trước khi chạy:", err=True)
+                for issue in exc.issues:
+                    click.echo(f"  {issue}", err=True)
+                raise SystemExit(1)
+        return self._config
 
-    def engine(self, config: Config | None = None):
+    def engine(self):
         """The store, migrated and in step with the config (units and periods synced)."""
         engine = store.open_store(self.settings.database_url)
         with Session(engine) as session:
-            store.sync_config(session, config or self.config(), self.clock())
+            store.sync_config(session, self.config(), self.clock())
             session.commit()
         return engine
+
+    def period(self, session: Session, key: str) -> Period:
+        """A period of the plan or an on-request report, or the list of those there are."""
+        periods = {p.key: p for p in store.all_periods(session, self.config())}
+        if key not in periods:
+            raise click.BadParameter(f"không có kỳ '{key}'; các kỳ hiện có: {', '.join(periods)}", param_hint="--period")
+        return periods[key]
 
     def service(self):
         from scheduler.service import Service
 
-        config = self.config()
-        return Service(self.settings, self.clock, config, self.engine(config))
+        return Service(self.settings, self.clock, self.config(), self.engine())
 
 
 def setup_logging(level: str) -> None:
@@ -119,7 +130,7 @@ def plan_cmd(app: App, start: date, end: date, as_json: bool) -> None:
         raise click.BadParameter("ngày kết thúc trước ngày bắt đầu", param_hint="--to")
     config = app.config()
     now = app.clock()
-    with Session(app.engine(config)) as session:
+    with Session(app.engine()) as session:
         periods = store.all_periods(session, config)
         facts = store.load_facts(session, config, now)
     sends = planner.preview(config, periods, facts, local(start), local(end + timedelta(days=1)) - timedelta(microseconds=1))
@@ -170,16 +181,12 @@ STATUS_LABELS = {"pending": "chờ gửi", "sending": "đang gửi", "sent": "đ
 @click.pass_obj
 def status_cmd(app: App, period_key: str, as_json: bool) -> None:
     """Tình hình một kỳ: đơn vị nào đã nộp (đúng hạn / muộn), chưa nộp, và các thư đã gửi."""
-    from scheduler.service import unit_states
+    from scheduler.collection import standings
 
     config = app.config()
-    with Session(app.engine(config)) as session:
-        periods = {p.key: p for p in store.all_periods(session, config)}
-        period = periods.get(period_key)
-        if period is None:
-            raise click.BadParameter(f"không có kỳ '{period_key}'; các kỳ hiện có: {', '.join(periods)}",
-                                     param_hint="--period")
-        states = unit_states(session, config, period)
+    with Session(app.engine()) as session:
+        period = app.period(session, period_key)
+        states = standings(session, config, period)
         sends = session.exec(select(SendRow).where(SendRow.period_key == period_key)
                              .order_by(col(SendRow.scheduled_at), col(SendRow.id))).all()
     by_audience: dict[str, list[SendRow]] = {}

@@ -10,17 +10,9 @@ import click
 from sqlmodel import Session
 
 from scheduler import collection, store
-from scheduler.calendar import Period
 from scheduler.clock import TZ, to_local
 from scheduler.submission import validate
 from scheduler.text import long_date, short_datetime
-
-
-def _period(app, session: Session, config, key: str) -> Period:
-    periods = {p.key: p for p in store.all_periods(session, config)}
-    if key not in periods:
-        raise click.BadParameter(f"không có kỳ '{key}'; các kỳ hiện có: {', '.join(periods)}", param_hint="--period")
-    return periods[key]
 
 
 def register(cli: click.Group, app_type, date_type) -> None:
@@ -34,8 +26,8 @@ def register(cli: click.Group, app_type, date_type) -> None:
         from scheduler import workbook
 
         config = app.config()
-        with Session(app.engine(config)) as session:
-            period = _period(app, session, config, key)
+        with Session(app.engine()) as session:
+            period = app.period(session, key)
         output.write_bytes(workbook.template(config, period))
         click.echo(f"Đã ghi mẫu báo cáo {period.title} vào {output}.")
 
@@ -66,7 +58,7 @@ def register(cli: click.Group, app_type, date_type) -> None:
                 raise click.BadParameter(f"'{received}' ở tương lai", param_hint="--received")
         service = app.service()
         with Session(service.engine) as session:
-            period = _period(app, session, config, key)
+            period = app.period(session, key)
             try:
                 if file.suffix.lower() == ".xlsx":
                     entry, where = workbook.read_xlsx(file.read_bytes(), config, period, unit.code)
@@ -105,8 +97,8 @@ def register(cli: click.Group, app_type, date_type) -> None:
         from scheduler import exports
 
         config = app.config()
-        with Session(app.engine(config)) as session:
-            period = _period(app, session, config, key)
+        with Session(app.engine()) as session:
+            period = app.period(session, key)
             rows = exports.period_table(session, config, period)
         output = output or Path(f"so-lieu-{key}.{fmt}")
         output.write_bytes(exports.to_xlsx(config, period, rows) if fmt == "xlsx" else exports.to_csv(config, period, rows))
@@ -133,7 +125,7 @@ def register(cli: click.Group, app_type, date_type) -> None:
         now = app.clock()
         if deadline <= to_local(now).date():
             raise click.BadParameter("hạn nộp phải sau hôm nay", param_hint="--deadline")
-        with Session(app.engine(config)) as session:
+        with Session(app.engine()) as session:
             row = collection.open_request(session, config, title.strip(), deadline, like, codes, now)
             session.commit()
             key, count = row.key, len(codes) if codes else len([u for u in config.units if u.active and like in u.obligations])
@@ -145,10 +137,8 @@ def register(cli: click.Group, app_type, date_type) -> None:
     @click.pass_obj
     def close_cmd(app, key: str) -> None:
         """Khoá một kỳ: không nhận thêm bản sửa đổi, không nhắc nữa; đường dẫn chỉ còn xem."""
-        config = app.config()
-        with Session(app.engine(config)) as session:
-            store.sync_config(session, config, app.clock())
-            period = _period(app, session, config, key)
+        with Session(app.engine()) as session:
+            period = app.period(session, key)
             changed = collection.close(session, period.key, app.clock())
             session.commit()
         click.echo(f"Đã khoá kỳ {period.title}." if changed else f"Kỳ {period.title} đã khoá từ trước.")
@@ -169,8 +159,8 @@ def register(cli: click.Group, app_type, date_type) -> None:
         from scheduler.report import render
 
         config = app.config()
-        with Session(app.engine(config)) as session:
-            period = _period(app, session, config, key)
+        with Session(app.engine()) as session:
+            period = app.period(session, key)
             if version is not None:
                 row = session.exec(select(ReportRow).where(ReportRow.period_key == key,
                                                            ReportRow.version == version)).first()
@@ -179,8 +169,7 @@ def register(cli: click.Group, app_type, date_type) -> None:
                                              f"(đã có {reports.version_count(session, key)} bản)", param_hint="--version")
                 content, note = row.content, f"bản số {version}, lập lúc {short_datetime(to_local(row.created_at))}"
             else:
-                periods = store.all_periods(session, config)
-                result = reports.consolidation(session, config, periods, period)
+                result = reports.consolidation(session, config, period)
                 content = render(config, result, to_local(app.clock()).date(), app.settings.templates_dir / "docx")
                 note = (f"{len(result.on_time) + len(result.late)}/{len(result.units)} đơn vị có số liệu, "
                         f"{len(result.missing)} đơn vị chưa báo cáo")

@@ -4,6 +4,7 @@ receipt is claimed in the send ledger in the same transaction. Callers commit.""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -46,6 +47,39 @@ def standing(history: list[Submission]) -> str:
     """on_time | late | missing. The first revision decides: a later correction does not make
     a unit late, and a late unit does not become on time by correcting."""
     return "missing" if not history else ("on_time" if history[0].on_time else "late")
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One unit's place in a period: its state and every revision it sent, oldest first."""
+
+    code: str
+    name: str
+    state: str  # on_time | late | missing, by the first revision
+    history: list[Submission]
+
+    @property
+    def received_at(self) -> datetime | None:
+        """When the first revision arrived: what made the unit on time or late."""
+        return self.history[0].received_at if self.history else None
+
+    @property
+    def last(self) -> Submission | None:
+        return self.history[-1] if self.history else None
+
+
+def standings(session: Session, config: Config, period: Period, former: bool = False) -> list[Standing]:
+    """Every unit that owes `period`, in config order; with `former`, also units that reported
+    but no longer owe it (removed from units.yaml or the obligation), so no figures vanish."""
+    by_unit = histories(session, period.key)
+    codes = [u.code for u in config.units_for(period)]
+    if former:
+        codes += [c for c in by_unit if c not in codes]
+    out = []
+    for code in codes:
+        unit, history = config.unit(code), by_unit.get(code, [])
+        out.append(Standing(code, unit.name if unit else code, standing(history), history))
+    return out
 
 
 def latest(session: Session, period_key: str, unit_code: str) -> Submission | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from datetime import datetime
 
 from openpyxl import Workbook
@@ -15,7 +14,6 @@ from scheduler import collection
 from scheduler.calendar import Period
 from scheduler.clock import to_local
 from scheduler.config import Config
-from scheduler.models import Submission
 from scheduler.submission import NOT_APPLICABLE, headings_for, indicators_for
 
 STATE = {"on_time": "Đúng hạn", "late": "Muộn", "missing": "Chưa nộp"}
@@ -36,27 +34,9 @@ def _csv_safe(value):
     return value
 
 
-@dataclass
-class UnitRowView:
-    code: str
-    name: str
-    state: str  # on_time | late | missing (by the first revision)
-    last: Submission | None
-    count: int
-
-
-def period_table(session: Session, config: Config, period: Period) -> list[UnitRowView]:
-    """One row per unit that owes the period (plus any that reported though no longer owing)."""
-    by_unit = collection.histories(session, period.key)
-    codes = [u.code for u in config.units_for(period)]
-    codes += [c for c in by_unit if c not in codes]
-    rows = []
-    for code in codes:
-        unit = config.unit(code)
-        history = by_unit.get(code, [])
-        rows.append(UnitRowView(code, unit.name if unit else code, collection.standing(history),
-                                history[-1] if history else None, len(history)))
-    return rows
+def period_table(session: Session, config: Config, period: Period) -> list[collection.Standing]:
+    """One row per unit that owes the period, plus any that reported though no longer owing."""
+    return collection.standings(session, config, period, former=True)
 
 
 def _header(config: Config, period: Period) -> list[str]:
@@ -66,7 +46,7 @@ def _header(config: Config, period: Period) -> list[str]:
     return head
 
 
-def _values(config: Config, period: Period, row: UnitRowView) -> list:
+def _values(config: Config, period: Period, row: collection.Standing) -> list:
     sub = row.last
     received = to_local(sub.received_at).replace(tzinfo=None) if sub else None
     values: list = [row.code, row.name, STATE[row.state], sub.revision if sub else None, received,
@@ -82,7 +62,7 @@ def _values(config: Config, period: Period, row: UnitRowView) -> list:
     return values
 
 
-def to_xlsx(config: Config, period: Period, rows: list[UnitRowView]) -> bytes:
+def to_xlsx(config: Config, period: Period, rows: list[collection.Standing]) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "Số liệu"
@@ -115,7 +95,7 @@ def to_xlsx(config: Config, period: Period, rows: list[UnitRowView]) -> bytes:
     return out.getvalue()
 
 
-def to_csv(config: Config, period: Period, rows: list[UnitRowView]) -> bytes:
+def to_csv(config: Config, period: Period, rows: list[collection.Standing]) -> bytes:
     """UTF-8 with a BOM, so Excel opens the Vietnamese text correctly."""
     out = io.StringIO()
     writer = csv.writer(out)

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from datetime import date, datetime
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -25,6 +24,9 @@ from scheduler.clock import to_local
 from scheduler.config import Config, Unit
 from scheduler.submission import figure_text, headings_for, indicators_for
 from scheduler.text import long_date, short_datetime
+
+if TYPE_CHECKING:  # collection imports the ledger, which imports this module
+    from scheduler.collection import Standing
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
@@ -65,16 +67,6 @@ def remaining(due: date, today: date) -> str:
     if days == 1:
         return "hôm nay là ngày cuối cùng"
     return f"đã quá hạn {1 - days} ngày"
-
-
-@dataclass(frozen=True)
-class UnitState:
-    """A unit's standing for a period, for the digest."""
-
-    code: str
-    name: str
-    state: str  # on_time | late | missing
-    received_at: datetime | None = None
 
 
 def _tag(msg: EmailMessage, period: Period, step: str) -> EmailMessage:
@@ -132,9 +124,9 @@ class Composer:
         msg = self._build(kind, context, self._addresses(to, unit), self._addresses(cc, unit), now, message_id)
         return _tag(msg, period, step or kind)
 
-    def digest(self, period: Period, states: list[UnitState], to: Iterable[str], now: datetime,
+    def digest(self, period: Period, states: list[Standing], to: Iterable[str], now: datetime,
                message_id: str, step: str = "digest") -> EmailMessage:
-        def row(s: UnitState) -> dict[str, str]:
+        def row(s: Standing) -> dict[str, str]:
             return {"name": s.name, "received": short_datetime(to_local(s.received_at)) if s.received_at else ""}
 
         context = self._base(period, now) | {

@@ -32,7 +32,7 @@ def latest_returns(session: Session, period_key: str) -> dict[str, Returned]:
             for code, h in collection.histories(session, period_key).items()}
 
 
-def previous_period(config: Config, periods: list[Period], period: Period) -> Period | None:
+def previous_period(config: Config, period: Period) -> Period | None:
     """The period before, for the trend column: recurring obligations only (a one-off request
     has no "previous quarter" to compare with)."""
     if not config.is_recurring(period):
@@ -41,13 +41,16 @@ def previous_period(config: Config, periods: list[Period], period: Period) -> Pe
     return max(earlier, key=lambda p: p.due) if earlier else None
 
 
-def digests(session: Session, period_key: str, sources: dict[str, int]) -> dict[str, str]:
-    """Per unit, a fingerprint of the figures and texts of the revision a version used: a
-    resubmission that changes nothing must not make a new version."""
+def fingerprints(session: Session, period_key: str) -> dict[tuple[str, int], str]:
+    """(unit, revision) → a fingerprint of its figures and texts, for every revision of the
+    period: a resubmission that changes nothing must not make a new version."""
     rows = session.exec(select(Submission).where(Submission.period_key == period_key)).all()
-    wanted = {(code, rev) for code, rev in sources.items()}
-    return {row.unit_code: _digest(row.figures, row.narrative) for row in rows
-            if (row.unit_code, row.revision) in wanted}
+    return {(row.unit_code, row.revision): _digest(row.figures, row.narrative) for row in rows}
+
+
+def digests(prints: dict[tuple[str, int], str], sources: dict[str, int]) -> dict[str, str]:
+    """Per unit, the fingerprint of the revision a version used (`sources`: unit → revision)."""
+    return {code: prints[(code, rev)] for code, rev in sources.items() if (code, rev) in prints}
 
 
 def _digest(figures, narrative) -> str:
@@ -55,8 +58,8 @@ def _digest(figures, narrative) -> str:
                                      ensure_ascii=False).encode()).hexdigest()
 
 
-def consolidation(session: Session, config: Config, periods: list[Period], period: Period) -> Consolidation:
-    before = previous_period(config, periods, period)
+def consolidation(session: Session, config: Config, period: Period) -> Consolidation:
+    before = previous_period(config, period)
     return consolidate(config, period, latest_returns(session, period.key),
                        latest_returns(session, before.key) if before else None, before)
 
@@ -80,15 +83,16 @@ def latest_version(session: Session, period_key: str) -> ReportRow | None:
                         .order_by(col(ReportRow.version).desc())).first()
 
 
-def make_version(session: Session, config: Config, periods: list[Period], period: Period, now: datetime,
+def make_version(session: Session, config: Config, period: Period, now: datetime,
                  template_dir: Path, mail_from: str) -> ReportRow | None:
     """A new stored version if the revisions in use changed since the last one (or there is
     none yet), with its mail to the office claimed in the ledger. Caller commits."""
-    result = consolidation(session, config, periods, period)
+    result = consolidation(session, config, period)
     last = latest_version(session, period.key)
-    if last is not None and digests(session, period.key, last.sources or {}) == digests(session, period.key,
-                                                                                        result.sources):
-        return None
+    if last is not None:
+        prints = fingerprints(session, period.key)
+        if digests(prints, last.sources or {}) == digests(prints, result.sources):
+            return None
     version = (last.version if last else 0) + 1
     content = render(config, result, to_local(now).date(), template_dir)
     row = ReportRow(period_key=period.key, version=version, created_at=now, content=content,

@@ -23,7 +23,7 @@ from scheduler import collection, ledger, links, reports, store
 from scheduler.calendar import Period
 from scheduler.clock import TZ, Clock
 from scheduler.config import Config, load_config
-from scheduler.mail import Composer, UnitState
+from scheduler.mail import Composer
 from scheduler.mailer import Outgoing, Transport, make_transport
 from scheduler.outcome import Outcome
 from scheduler.models import ReportRow, SendRow, Submission
@@ -45,17 +45,6 @@ class TickReport:
     def __str__(self) -> str:
         return (f"mới: {self.claimed}, đã gửi: {self.sent}, lỗi vĩnh viễn: {self.failed}, "
                 f"chờ gửi lại: {self.waiting}, huỷ: {self.cancelled}")
-
-
-def unit_states(session: Session, config: Config, period: Period) -> list[UnitState]:
-    """Each owing unit's standing for `period`: on time, late (by its first revision) or missing."""
-    found = collection.histories(session, period.key)
-    states = []
-    for unit in config.units_for(period):
-        history = found.get(unit.code, [])
-        states.append(UnitState(unit.code, unit.name, collection.standing(history),
-                                history[0].received_at if history else None))
-    return states
 
 
 class Service:
@@ -93,9 +82,6 @@ class Service:
         log.info("Đã nạp lại cấu hình: %d đơn vị đang theo dõi", sum(u.active for u in config.units))
         return True
 
-    def _periods(self, session: Session) -> list[Period]:
-        return store.all_periods(session, self.config)
-
     async def tick(self) -> TickReport:
         async with self.lock:
             now = self.clock()
@@ -103,10 +89,11 @@ class Service:
                 store.sync_config(session, self.config, now)
                 session.commit()
                 facts = store.load_facts(session, self.config, now)
-                owed = owed_at(self.config, self._periods(session), facts, now)
+                periods = store.all_periods(session, self.config)
+                owed = owed_at(self.config, periods, facts, now)
                 claimed = ledger.claim(session, owed, now, self.settings.mail_from)
                 session.commit()
-                made = self._reports(session, now)
+                made = self._reports(session, periods, facts.closed, now)
                 session.commit()
             today = now.astimezone(TZ).date()
             if not self.config.calendar.is_working_day(today) and not self._ticked:
@@ -128,7 +115,7 @@ class Service:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def _reports(self, session: Session, now: datetime) -> int:
+    def _reports(self, session: Session, periods: list[Period], closed: frozenset[str], now: datetime) -> int:
         """Consolidated reports for periods past their deadline: version 1 at the first working-day
         tick after it, a new version whenever a late report or a correction changes the figures.
         Periods that ended over a month ago are left alone (a service started in November does
@@ -136,14 +123,11 @@ class Service:
         if not sending_hours(self.config, now):
             return 0
         today = now.astimezone(TZ)
-        periods = self._periods(session)
         made = 0
         for period in periods:
-            if now < period.deadline or today.date() > period.end + timedelta(days=30):
+            if now < period.deadline or today.date() > period.end + timedelta(days=30) or period.key in closed:
                 continue
-            if collection.is_closed(session, period.key):
-                continue
-            row = reports.make_version(session, self.config, periods, period, now,
+            row = reports.make_version(session, self.config, period, now,
                                        self.settings.templates_dir / "docx", self.settings.mail_from)
             if row is not None:
                 made += 1
@@ -161,7 +145,7 @@ class Service:
         composer = Composer(self.settings.templates_dir, self.config, self.settings.mail_from)
         batch: list[Outgoing] = []
         with Session(self.engine) as session:
-            periods = {p.key: p for p in self._periods(session)}
+            periods = {p.key: p for p in store.all_periods(session, self.config)}
             reported = {(p, u) for p, u in session.exec(select(Submission.period_key, Submission.unit_code)).all()}
             newest = self._newest_steps(session)
             for row in ledger.due(session, now):
@@ -241,14 +225,15 @@ class Service:
         versions = {r.version: r for r in session.exec(select(ReportRow).where(ReportRow.period_key == period.key)).all()}
         report_row = versions[version]
         sources = report_row.sources or {}
-        states = {s.code: s for s in unit_states(session, self.config, period)}
+        states = {s.code: s for s in collection.standings(session, self.config, period)}
+        prints = reports.fingerprints(session, period.key)
         on_time = {code: states[code].state == "on_time" for code in sources if code in states}
         total = len(self.config.units_for(period))
         counts = {"reported": len(sources), "total": total, "on_time": sum(on_time.values()),
                   "late": len(sources) - sum(on_time.values()), "missing": max(0, total - len(sources))}
         before = versions[version - 1].sources or {} if version - 1 in versions else {}
-        changes = reports.changes(self.config, reports.digests(session, period.key, before),
-                                 reports.digests(session, period.key, sources), sources, on_time)
+        changes = reports.changes(self.config, reports.digests(prints, before), reports.digests(prints, sources),
+                                  sources, on_time)
         return composer.report(period, version, report_row.filename, report_row.content, report_row.created_at, counts,
                                changes, row.to_addrs or [], now, row.message_id)
 
@@ -262,7 +247,7 @@ class Service:
         if row.kind == "report":
             return self._report_mail(session, composer, row, period, now)
         if row.audience == OFFICE:
-            return composer.digest(period, unit_states(session, self.config, period), to, now, row.message_id,
+            return composer.digest(period, collection.standings(session, self.config, period), to, now, row.message_id,
                                    row.step)
         unit = self.config.unit(row.audience)
         assert unit is not None

@@ -105,14 +105,14 @@ def sync_config(session: Session, config: Config, now: datetime) -> None:
             session.add(row)
 
 
+def request_period(row: PeriodRow) -> Period:
+    """An on-request report opened by the office, as a period the planner treats like any other."""
+    return Period(row.key, row.obligation, row.title, row.start, row.end, row.due,
+                  frozenset(row.units) if row.units is not None else None)
+
+
 def request_periods(session: Session) -> list[Period]:
-    """On-request reports opened by the office, as periods the planner treats like any other."""
-    rows = session.exec(select(PeriodRow).where(PeriodRow.source == "request")).all()
-    return [
-        Period(r.key, r.obligation, r.title, r.start, r.end, r.due,
-               frozenset(r.units) if r.units is not None else None)
-        for r in rows
-    ]
+    return [request_period(r) for r in session.exec(select(PeriodRow).where(PeriodRow.source == "request")).all()]
 
 
 def all_periods(session: Session, config: Config) -> list[Period]:

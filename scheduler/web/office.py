@@ -97,7 +97,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             rows = exports.period_table(session, ctx.config(), period)
             closed = collection.is_closed(session, key)
         views = [{"code": x.code, "name": x.name, "state": x.state, "state_label": exports.STATE[x.state],
-                  "count": x.count, "last": short_datetime(to_local(x.last.received_at)) if x.last else ""}
+                  "count": len(x.history), "last": short_datetime(to_local(x.last.received_at)) if x.last else ""}
                  for x in rows]
         counts = {s: sum(v["state"] == s for v in views) for s in ("on_time", "late", "missing")}
         return page(request, "office_period.html", period=period, due_long=long_date(period.due), rows=views,
