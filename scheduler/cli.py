@@ -59,6 +59,16 @@ class App:
                 raise SystemExit(1)
         return self._config
 
+    def templates(self) -> Path:
+        """The mail, form and report templates; a message, not a traceback, when a command
+        runs away from the source folder without BAOCAO_TEMPLATES_DIR."""
+        path = self.settings.templates_dir
+        if not all((path / part).is_dir() for part in ("email", "web", "docx")):
+            raise click.ClickException(
+                f"không tìm thấy thư mục mẫu {path.resolve()} (cần các thư mục email/, web/, docx/); chạy lệnh trong "
+                "thư mục mã nguồn hoặc đặt BAOCAO_TEMPLATES_DIR")
+        return path
+
     def engine(self):
         """The store, migrated and in step with the config (units and periods synced)."""
         engine = store.open_store(self.settings.database_url)
@@ -77,6 +87,7 @@ class App:
     def service(self):
         from scheduler.service import Service
 
+        self.templates()
         return Service(self.settings, self.clock, self.config(), self.engine())
 
 

@@ -128,7 +128,8 @@ def register(cli: click.Group, app_type, date_type) -> None:
         with Session(app.engine()) as session:
             row = collection.open_request(session, config, title.strip(), deadline, like, codes, now)
             session.commit()
-            key, count = row.key, len(codes) if codes else len([u for u in config.units if u.active and like in u.obligations])
+            # Counted as the reminders will count them: an inactive unit named in --units owes nothing.
+            key, count = row.key, len(config.units_for(store.request_period(row)))
         click.echo(f"Đã mở báo cáo đột xuất {key}: “{title.strip()}”, nộp trước ngày {long_date(deadline)}, "
                    f"{count} đơn vị. Thư thông báo sẽ gửi ở lượt nhắc tới (08:00 ngày làm việc).")
 
@@ -170,7 +171,7 @@ def register(cli: click.Group, app_type, date_type) -> None:
                 content, note = row.content, f"bản số {version}, lập lúc {short_datetime(to_local(row.created_at))}"
             else:
                 result = reports.consolidation(session, config, period)
-                content = render(config, result, to_local(app.clock()).date(), app.settings.templates_dir / "docx")
+                content = render(config, result, to_local(app.clock()).date(), app.templates() / "docx")
                 note = (f"{len(result.on_time) + len(result.late)}/{len(result.units)} đơn vị có số liệu, "
                         f"{len(result.missing)} đơn vị chưa báo cáo")
         output = output or Path(f"bao-cao-{key}{'-ban-' + str(version) if version else ''}.docx")

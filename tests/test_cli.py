@@ -113,6 +113,17 @@ def test_click_s_own_messages_are_vietnamese_too(tmp_path, args, expected):
         assert run.returncode == 2 and "Cách dùng: baocao" in shown
 
 
+def test_run_away_from_the_templates_a_command_says_where_it_looked(tmp_path):
+    env = dict(os.environ, BAOCAO_DATABASE_URL=f"sqlite:///{tmp_path / 'b.db'}", BAOCAO_CONFIG_DIR=str(SHIPPED_CONFIG),
+               BAOCAO_SECRET_KEY_FILE=str(tmp_path / "key"))
+    env.pop("BAOCAO_TEMPLATES_DIR", None)
+    run = subprocess.run([sys.executable, "-m", "scheduler", "report", "--period", "2026-Q4"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.stderr.strip() == (f"Lỗi: không tìm thấy thư mục mẫu {tmp_path / 'templates'} (cần các thư mục email/, "
+                                  "web/, docx/); chạy lệnh trong thư mục mã nguồn hoặc đặt BAOCAO_TEMPLATES_DIR")
+
+
 @pytest.mark.parametrize("tz", ["UTC", "America/New_York", "Asia/Tokyo"])
 def test_plan_does_not_depend_on_the_host_timezone(tmp_path, tz):
     """The same preview whatever TZ the host runs in (a fresh interpreter for each)."""

@@ -180,7 +180,7 @@ def test_on_request_report_is_reminded_and_collected_like_a_period(web, smtp_ser
 
     web.clock.now = datetime(2026, 12, 10, 9, 0, tzinfo=TZ)
     result = run(web, "request", "--title", "Báo cáo rà soát TTHC đủ điều kiện toàn trình",
-                 "--deadline", "2026-12-18", "--units", "BPMC,VPDKDD")
+                 "--deadline", "2026-12-18", "--units", "BPMC,VPDKDD,TTNS")  # TTNS is paused: owes nothing
     assert result.exit_code == 0, result.output
     assert "Đã mở báo cáo đột xuất YC-20261218" in result.output and "2 đơn vị" in result.output
     web.clock.now = datetime(2026, 12, 10, 9, 5, tzinfo=TZ)  # the service's clock
