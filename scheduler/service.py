@@ -344,6 +344,7 @@ async def serve(service: Service) -> None:
     await web.stop()
     async with service.lock:  # a running tick finishes its ledger writes first
         pass
+    service.engine.dispose()  # the last SQLite connection closes: WAL checkpointed, -wal/-shm removed
     log.info("Đã dừng.")
 
 
