@@ -123,8 +123,7 @@ class WorkingCalendar:
     def __init__(self, extra_days_off: Iterable[date] = (), extra_working_days: Iterable[date] = ()):
         self.extra_days_off = frozenset(extra_days_off)
         self.extra_working_days = frozenset(extra_working_days)
-        self._vn = holidays.country_holidays("VN")
-        self._vn_names = holidays.country_holidays("VN", language="vi")
+        self._vn = holidays.country_holidays("VN", language="vi")  # the language changes only the names
 
     def is_working_day(self, d: date) -> bool:
         if d in self.extra_working_days:
@@ -138,7 +137,7 @@ class WorkingCalendar:
         """The holiday's Vietnamese name, or a note for a decreed day off."""
         if d in self.extra_days_off:
             return "ngày nghỉ bù theo cấu hình"
-        return self._vn_names.get(d)
+        return self._vn.get(d)
 
     def working_day_before(self, d: date, n: int) -> date:
         """The nth working day strictly before d (n ≥ 1)."""

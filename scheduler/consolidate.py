@@ -13,13 +13,13 @@ Rules (written here because the office will be asked about them):
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from scheduler.calendar import Period
 from scheduler.config import Config, Indicator, Target
 from scheduler.submission import headings_for, indicators_for
+from scheduler.text import without_marks
 
 
 @dataclass(frozen=True)
@@ -96,9 +96,7 @@ class Consolidation:
 def vietnamese_sort_key(name: str) -> tuple:
     """Alphabetical order as Vietnamese readers expect it closely enough: base letters first
     (đ after d), then the marks."""
-    base = "".join(c for c in unicodedata.normalize("NFD", name.replace("đ", "d~").replace("Đ", "D~"))
-                   if not unicodedata.combining(c))
-    return (base.casefold(), name)
+    return (without_marks(name.replace("đ", "d~").replace("Đ", "D~")).casefold(), name)
 
 
 def achievement(ratio: Ratio, target: Target) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import datetime
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -23,7 +23,7 @@ from scheduler.calendar import Period
 from scheduler.clock import to_local
 from scheduler.config import Config, Unit
 from scheduler.submission import figure_text, headings_for, indicators_for
-from scheduler.text import long_date, short_datetime
+from scheduler.text import long_date, remaining, short_datetime
 
 if TYPE_CHECKING:  # collection imports the ledger, which imports this module
     from scheduler.collection import Standing
@@ -57,16 +57,6 @@ def address_list(addresses: list[Address]) -> str:
 def new_message_id(mail_from: str) -> str:
     domain = mail_from.rpartition("@")[2] or "baocao.local"
     return make_msgid(idstring="baocao", domain=domain)
-
-
-def remaining(due: date, today: date) -> str:
-    """How long is left before a deadline at 00:00 on `due`, or how late it is, in words."""
-    days = (due - today).days
-    if days >= 2:
-        return f"còn {days} ngày"
-    if days == 1:
-        return "hôm nay là ngày cuối cùng"
-    return f"đã quá hạn {1 - days} ngày"
 
 
 def _tag(msg: EmailMessage, period: Period, step: str) -> EmailMessage:
@@ -132,7 +122,7 @@ class Composer:
         context = self._base(period, now) | {
             "as_of": short_datetime(to_local(now)),
             # "đã quá hạn" would read as if the office were late: say the deadline has passed.
-            "remaining_office": remaining(period.due, to_local(now).date()).replace("đã quá hạn", "đã qua hạn"),
+            "remaining_office": remaining(period.due, to_local(now).date(), late="đã qua hạn"),
             "total": len(states),
             "reported": [row(s) for s in states if s.state != "missing"],
             "on_time": [row(s) for s in states if s.state == "on_time"],

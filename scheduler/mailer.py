@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
-from typing import Protocol
+from typing import Iterator, Protocol
 
 import aiosmtplib
 
@@ -122,11 +122,10 @@ class SmtpTransport:
             return Outcome("transient", text, retry_rcpts=later) if later else Outcome("sent", text)
         return Outcome("sent")
 
-    async def _worker(self, queue: asyncio.Queue, results: dict[int, Outcome]) -> None:
+    async def _worker(self, items: Iterator[Outgoing], results: dict[int, Outcome]) -> None:
         client, error = await self._connect()
         try:
-            while not queue.empty():
-                item: Outgoing = queue.get_nowait()
+            for item in items:  # shared by the workers: each message is taken by one of them
                 for attempt in (1, 2):
                     if client is None:
                         results[item.key] = Outcome("transient", error)
@@ -152,12 +151,10 @@ class SmtpTransport:
                     client.close()
 
     async def deliver(self, batch: list[Outgoing]) -> dict[int, Outcome]:
-        queue: asyncio.Queue = asyncio.Queue()
-        for item in batch:
-            queue.put_nowait(item)
+        items = iter(batch)
         results: dict[int, Outcome] = {}
         workers = min(self.settings.smtp_connections, len(batch))
-        await asyncio.gather(*(self._worker(queue, results) for _ in range(workers)))
+        await asyncio.gather(*(self._worker(items, results) for _ in range(workers)))
         return results
 
 

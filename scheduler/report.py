@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import math
 import re
-import unicodedata
 from datetime import date
 from pathlib import Path
 
@@ -20,16 +19,15 @@ from scheduler.calendar import Period
 from scheduler.chart import Bar, Titles, chart_xml, xml_escape
 from scheduler.config import Config, Target
 from scheduler.consolidate import Consolidation, Ratio
-from scheduler.text import number
+from scheduler.text import CONTROL, document_month, number, without_marks
 
 TEMPLATE = "bao-cao.docx"
-# XML 1.0 forbids most control characters; python-docx raises and docxtpl may drop text.
-_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 STATUS = {"on_time": "Đúng hạn", "late": "Muộn", "missing": "Chưa báo cáo"}
 
 
 def clean(text: str) -> str:
-    return _NOT_XML.sub("", text)
+    """XML 1.0 forbids most control characters: python-docx raises and docxtpl may drop text."""
+    return CONTROL.sub("", text)
 
 
 def percent(value: float, target: Target | None = None) -> str:
@@ -60,9 +58,8 @@ def trend_text(change: float | None) -> str:
 
 
 def date_line(place: str, today: date) -> str:
-    """Place and date, the day left blank for the registry clerk; months 1–2 take a leading 0."""
-    month = f"{today.month:02d}" if today.month < 3 else str(today.month)
-    return f"{place}, ngày      tháng {month} năm {today.year}"
+    """Place and date, the day left blank for the registry clerk."""
+    return f"{place}, ngày      tháng {document_month(today)} năm {today.year}"
 
 
 def balanced_lines(text: str, width: int = 24) -> str:
@@ -83,9 +80,7 @@ _SYLLABLE = re.compile(r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnprstvx
 
 
 def _is_acronym(word: str) -> bool:
-    bare = "".join(c for c in unicodedata.normalize("NFD", word.lower()) if not unicodedata.combining(c))
-    bare = bare.replace("đ", "d")
-    return word.isupper() and _SYLLABLE.fullmatch(bare) is None
+    return word.isupper() and _SYLLABLE.fullmatch(without_marks(word.lower())) is None
 
 
 def _sentence_case(text: str) -> str:
@@ -209,7 +204,6 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
         matrix_rows.append({"tt": place, "name": unit.name + (" (chưa báo cáo)" if unit.state == "missing" else ""),
                             "cells": cells, "met": f"{unit.met}/{unit.assessed}" if unit.state != "missing" else ""})
     number_line = f"Số:      /BC-{org.abbreviation}"
-    month = f"{today.month:02d}" if today.month < 3 else str(today.month)
     body_name = org.issuing_body_name or org.issuing_body
     recurring = config.is_recurring(period)
     phrase = period_phrase(period) if recurring else ""
@@ -251,7 +245,7 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
         "signer_authority": org.signer.authority or "",
         "signer_title": org.signer.title,
         "signer_name": org.signer.name,
-        "appendix_ref": (f"(Kèm theo Báo cáo số      /BC-{org.abbreviation} ngày      tháng {month} "
+        "appendix_ref": (f"(Kèm theo Báo cáo số      /BC-{org.abbreviation} ngày      tháng {document_month(today)} "
                          f"năm {today.year} của {body_name})"),
         "matrix_heads": [str(n) for n in range(1, len(result.indicators) + 1)],
         "matrix_rows": matrix_rows,

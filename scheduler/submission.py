@@ -16,21 +16,19 @@ from typing import Any
 
 from scheduler.calendar import Period
 from scheduler.config import Config, Heading, Indicator
+from scheduler.text import CONTROL, number
 
 NOT_APPLICABLE = "Không phát sinh"
 MAX_TEXT = 20_000  # characters per heading: several pages, far above any real answer
 MAX_COUNT = 10**9
 
-# Control characters make invalid XML in the DOCX report and mean nothing in a report text;
-# keep only tab and newline (PITFALLS: strip them when data comes in).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 _NUMBER = re.compile(r"^\d{1,3}([. ]\d{3})+$|^\d+$")
 
 
 def clean_text(value: str) -> str:
     """NFC, unified newlines, no control characters, no trailing blanks."""
     value = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub("", value).strip()
+    return CONTROL.sub("", value).strip()
 
 
 @dataclass
@@ -58,12 +56,6 @@ class Report:
             if value and value["den"] and not ind.target.met(100.0 * value["num"] / value["den"]):
                 missed.append(ind.name)
         return missed
-
-
-def _n(value: int) -> str:
-    from scheduler.text import number
-
-    return number(value)
 
 
 def indicators_for(config: Config, period: Period) -> list[Indicator]:
@@ -109,7 +101,7 @@ def validate(config: Config, period: Period, entry: Entry) -> tuple[Report | Non
         if den == 0:
             errors[ind.id + ".den"] = f"mẫu số bằng 0: nếu trong kỳ không có, chọn “{NOT_APPLICABLE}”"
         elif num > den:
-            errors[ind.id] = f"“{ind.numerator}” ({_n(num)}) lớn hơn “{ind.denominator}” ({_n(den)})"
+            errors[ind.id] = f"“{ind.numerator}” ({number(num)}) lớn hơn “{ind.denominator}” ({number(den)})"
         else:
             figures[ind.id] = {"num": num, "den": den}
     narrative = {}
@@ -137,8 +129,6 @@ def validate(config: Config, period: Period, entry: Entry) -> tuple[Report | Non
 
 def figure_text(value: dict[str, int] | None | str) -> str:
     """A stored figure as people read it: "1.234 / 1.300", "Không phát sinh", or "" if absent."""
-    from scheduler.text import number
-
     if value is None:
         return NOT_APPLICABLE
     if not value:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date, datetime
 
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
@@ -27,6 +29,33 @@ def long_date(d: date) -> str:
 def short_datetime(dt: datetime) -> str:
     """'08:00 Thứ Sáu 20/11/2026'"""
     return f"{dt:%H:%M} {weekday(dt.date())} {dt:%d/%m/%Y}"
+
+
+def remaining(due: date, today: date, late: str = "đã quá hạn") -> str:
+    """How long is left before a deadline at 00:00 on `due`, or how late it is, in words.
+    `late` words the other side: to the office, whose deadline it is not, "đã qua hạn"."""
+    days = (due - today).days
+    if days >= 2:
+        return f"còn {days} ngày"
+    if days == 1:
+        return "hôm nay là ngày cuối cùng"
+    return f"{late} {1 - days} ngày"
+
+
+def document_month(d: date) -> str:
+    """The month as NĐ30 writes it in a document's date: months 1 and 2 take a leading 0."""
+    return f"{d.month:02d}" if d.month < 3 else str(d.month)
+
+
+def without_marks(text: str) -> str:
+    """Vietnamese letters without their diacritics, đ as d: for sorting and matching."""
+    bare = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    return bare.replace("đ", "d").replace("Đ", "D")
+
+
+# Characters that are invalid in XML 1.0 (the DOCX) or mean nothing in a report's text; tab
+# and newline stay (PITFALLS: strip them when data comes in, and again when writing XML).
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
 
 
 def number(n: int) -> str:

@@ -166,9 +166,9 @@ def read_yaml(path: Path, config: Config, period: Period, unit_code: str | None 
     doc, issues = load_yaml(path)
     if doc is None or issues:
         raise ImportError_({str(i.line or "tệp"): i.message for i in issues})
-    data = doc.data if isinstance(doc.data, dict) else {}
     if not isinstance(doc.data, dict):
         raise ImportError_({"tệp": "tệp phải là một bảng khoá: giá trị (submitted_by, indicators, narrative)"})
+    data = doc.data
     problems: dict[str, str] = {}
     allowed = {"submitted_by", "indicators", "narrative", "period", "unit"}
     for key in data:
@@ -178,9 +178,8 @@ def read_yaml(path: Path, config: Config, period: Period, unit_code: str | None 
         problems[_at(doc, ("period",))] = f"tệp ghi kỳ “{data['period']}”, không phải kỳ {period.key}"
     if unit_code and data.get("unit") not in (None, unit_code):
         problems[_at(doc, ("unit",))] = f"tệp ghi đơn vị “{data['unit']}”, không phải {unit_code}"
-    for key in ("submitted_by",):
-        if data.get(key) is not None and not isinstance(data[key], str):
-            problems[_at(doc, (key,))] = "phải là một dòng chữ"
+    if data.get("submitted_by") is not None and not isinstance(data["submitted_by"], str):
+        problems[_at(doc, ("submitted_by",))] = "phải là một dòng chữ"
     entry = Entry(submitted_by=_text(data.get("submitted_by")) if isinstance(data.get("submitted_by"), str) else "")
     where = {"submitted_by": _at(doc, ("submitted_by",))}
     indicators = data.get("indicators") or {}

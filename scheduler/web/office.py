@@ -55,7 +55,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         if not csrf.valid(request, form.get(CSRF_FIELD), scope="vp"):
             return page(request, "office_login.html", 403, configured=configured, user="",
                         error="Phiên đăng nhập đã hết hạn, vui lòng đăng nhập lại.")
-        stored = ctx.settings.office_password_hash.get_secret_value() if configured else None
+        stored = current_hash()
         user, password = str(form.get("user", "")), str(form.get("password", ""))
         if user != ctx.settings.office_user or not check_password(stored, password):
             await asyncio.sleep(ctx.throttle.fail(address))

@@ -12,10 +12,9 @@ from scheduler import collection, links
 from scheduler.calendar import Period
 from scheduler.clock import to_local
 from scheduler.config import Unit
-from scheduler.mail import remaining
 from scheduler.models import Submission
 from scheduler.submission import Entry, as_entry, figure_text, headings_for, indicators_for, validate
-from scheduler.text import long_date, short_datetime
+from scheduler.text import long_date, remaining, short_datetime
 from scheduler.web.app import NOT_FOUND, Pages, WebContext
 from scheduler.web.security import CSRF_FIELD, Csrf
 
