@@ -23,7 +23,7 @@ from scheduler.calendar import Period
 from scheduler.clock import to_local
 from scheduler.config import Config, Unit
 from scheduler.submission import figure_text, headings_for, indicators_for
-from scheduler.text import long_date, remaining, short_datetime
+from scheduler.text import long_date, remaining, requirement, short_datetime
 
 if TYPE_CHECKING:  # collection imports the ledger, which imports this module
     from scheduler.collection import Standing
@@ -98,7 +98,8 @@ class Composer:
                 {"name": i.name, "numerator": i.numerator, "denominator": i.denominator, "target": str(i.target)}
                 for i in indicators_for(self.config, period)
             ],
-            "headings": [{"title": h.title, "required": h.required} for h in headings_for(self.config, period)],
+            "headings": [{"title": h.title, "requirement": requirement(h.required)}
+                         for h in headings_for(self.config, period)],
             "link": link,
             "how_to_submit": link or (
                 f"gửi báo cáo về {plan.organisation.office_name} qua email "

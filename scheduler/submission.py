@@ -142,3 +142,12 @@ def as_entry(figures: dict[str, Any] | None, narrative: dict[str, str] | None, s
     for key, value in (figures or {}).items():
         entry.figures[key] = ("", "", True) if value is None else (str(value["num"]), str(value["den"]), False)
     return entry
+
+
+def shown(config: Config, period: Period, figures: dict[str, Any] | None,
+          narrative: dict[str, str] | None) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """A stored revision as the pages show it: each figure with its target, then each text
+    under its heading."""
+    return ([{"name": ind.name, "value": figure_text((figures or {}).get(ind.id, "")), "target": str(ind.target)}
+             for ind in indicators_for(config, period)],
+            [{"title": h.title, "text": (narrative or {}).get(h.id, "")} for h in headings_for(config, period)])

@@ -42,6 +42,13 @@ def remaining(due: date, today: date, late: str = "đã quá hạn") -> str:
     return f"{late} {1 - days} ngày"
 
 
+def requirement(required: bool | str) -> str:
+    """How a narrative heading's `required` reads beside its title ("" when optional)."""
+    if required == "below_target":
+        return "bắt buộc khi có chỉ tiêu chưa đạt"
+    return "bắt buộc" if required else ""
+
+
 def document_month(d: date) -> str:
     """The month as NĐ30 writes it in a document's date: months 1 and 2 take a leading 0."""
     return f"{d.month:02d}" if d.month < 3 else str(d.month)

@@ -18,7 +18,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from scheduler.calendar import Period
 from scheduler.config import Config
 from scheduler.submission import NOT_APPLICABLE, Entry, headings_for, indicators_for
-from scheduler.text import long_date
+from scheduler.text import long_date, requirement
 from scheduler.yamlsource import YamlDocument, load_yaml
 
 SHEET = "Báo cáo"
@@ -79,8 +79,7 @@ def template(config: Config, period: Period) -> bytes:
     row += 1
     for h in headings_for(config, period):
         ws[f"A{row}"] = f"h:{h.id}"
-        ws[f"B{row}"] = h.title + (" (bắt buộc)" if h.required is True else
-                                   " (bắt buộc khi có chỉ tiêu chưa đạt)" if h.required == "below_target" else "")
+        ws[f"B{row}"] = h.title + (f" ({requirement(h.required)})" if h.required else "")
         ws.merge_cells(f"C{row}:F{row}")
         ws[f"C{row}"].fill, ws[f"C{row}"].alignment, ws[f"B{row}"].alignment = fill, wrap, wrap
         ws.row_dimensions[row].height = 90

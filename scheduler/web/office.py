@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from scheduler import collection, exports
 from scheduler.clock import to_local
-from scheduler.submission import figure_text, headings_for, indicators_for
+from scheduler.submission import shown
 from scheduler.text import long_date, short_datetime
 from scheduler.web.app import Pages, WebContext
 from scheduler.web.security import CSRF_FIELD, Csrf, check_password, fingerprint
@@ -116,14 +116,10 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         unit = config.unit(code)
         revisions = []
         for sub in reversed(subs):
-            figures = []
-            for ind in indicators_for(config, period):
-                figures.append({"name": ind.name, "value": figure_text((sub.figures or {}).get(ind.id, ""))})
+            figures, narrative = shown(config, period, sub.figures, sub.narrative)
             revisions.append({"revision": sub.revision, "received": short_datetime(to_local(sub.received_at)),
                               "on_time": sub.on_time, "channel": CHANNELS.get(sub.channel, sub.channel),
-                              "by": sub.submitted_by or "", "figures": figures,
-                              "narrative": [{"title": h.title, "text": (sub.narrative or {}).get(h.id, "")}
-                                            for h in headings_for(config, period)]})
+                              "by": sub.submitted_by or "", "figures": figures, "narrative": narrative})
         return page(request, "office_unit.html", period=period, unit_name=unit.name if unit else code,
                     revisions=revisions)
 

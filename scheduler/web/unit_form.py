@@ -13,8 +13,8 @@ from scheduler.calendar import Period
 from scheduler.clock import to_local
 from scheduler.config import Unit
 from scheduler.models import Submission
-from scheduler.submission import Entry, as_entry, figure_text, headings_for, indicators_for, validate
-from scheduler.text import long_date, remaining, short_datetime
+from scheduler.submission import Entry, as_entry, headings_for, indicators_for, shown, validate
+from scheduler.text import long_date, remaining, requirement, short_datetime
 from scheduler.web.app import NOT_FOUND, Pages, WebContext
 from scheduler.web.security import CSRF_FIELD, Csrf
 
@@ -95,7 +95,8 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                 "den": entry.figures.get(i.id, ("", "", False))[1], "kps": entry.figures.get(i.id, ("", "", False))[2],
                 "num_error": errors.get(f"{i.id}.num"), "den_error": errors.get(f"{i.id}.den"), "error": errors.get(i.id),
             } for i in indicators],
-            headings=[{"id": h.id, "title": h.title, "required": h.required, "text": entry.narrative.get(h.id, ""),
+            headings=[{"id": h.id, "title": h.title, "requirement": requirement(h.required),
+                       "text": entry.narrative.get(h.id, ""),
                        "error": errors.get(f"h.{h.id}")} for h in headings],
         )
         csrf.set_cookie(response, new_cookie)
@@ -103,12 +104,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
 
     def readonly_page(request: Request, token: str, period: Period, unit: Unit, sub: Submission, closed: bool,
                       just_sent: bool) -> HTMLResponse:
-        config = ctx.config()
-        figures = []
-        for ind in indicators_for(config, period):
-            figures.append({"name": ind.name, "value": figure_text((sub.figures or {}).get(ind.id, "")),
-                            "target": str(ind.target)})
-        narrative = [{"title": h.title, "text": (sub.narrative or {}).get(h.id, "")} for h in headings_for(config, period)]
+        figures, narrative = shown(ctx.config(), period, sub.figures, sub.narrative)
         return pages.render(request, "readonly.html", period=period, heading=heading(period), unit=unit, sub=sub,
                             closed=closed,
                             just_sent=just_sent, received=short_datetime(to_local(sub.received_at)),
