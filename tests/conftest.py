@@ -159,6 +159,14 @@ def tick_at(service, moment: str):
         return asyncio.run(service.tick())
 
 
+def retry_at(service, moment: str):
+    """Deliver what is waiting, with the clock pinned at `moment` (ISO, with offset)."""
+    from freezegun import freeze_time
+
+    with freeze_time(moment, real_asyncio=True):
+        return asyncio.run(service.retry())
+
+
 # ---------------------------------------------------------------- the web app over real HTTP
 
 import threading  # noqa: E402

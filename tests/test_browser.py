@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import signal
-import time
 
 import pytest
 
@@ -25,15 +24,6 @@ FIGURES = {"quan_triet": ("6", "6"), "cam_tay_chi_viec": ("6", "6"), "huong_dan"
            "toan_trinh": ("15", "15")}
 
 
-def wait_for(predicate, timeout=30.0, what="it"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_focal_point_reports_through_the_link_in_a_real_browser(smtp_server, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
@@ -46,7 +36,7 @@ def test_focal_point_reports_through_the_link_in_a_real_browser(smtp_server, tmp
     service = Process(["2026-12-02T08:00:30+07:00", "run"], env)
     try:
         recorder = smtp_server.recorder
-        wait_for(lambda: any("bpmc.daumoi@example.org" in str(m["To"]) for m in recorder.messages), what="the reminder")
+        service.wait_for(lambda: any("bpmc.daumoi@example.org" in str(m["To"]) for m in recorder.messages), what="the reminder")
         reminder = next(m for m in recorder.messages if "bpmc.daumoi@example.org" in str(m["To"]))
         assert reminder["Subject"] == "[Nhắc báo cáo] Quý IV/2026 – hạn trước ngày 05/12/2026"
         link = re.search(rf"http://127\.0\.0\.1:{port}/f/[\w-]+", reminder.get_body(("plain",)).get_content()).group(0)
@@ -85,7 +75,7 @@ def test_focal_point_reports_through_the_link_in_a_real_browser(smtp_server, tmp
             expect(page.get_by_text("1.250 / 1.250")).to_be_visible()
             browser.close()
 
-        wait_for(lambda: any(m["X-Baocao-Step"] == "receipt#1" for m in recorder.messages), what="the receipt")
+        service.wait_for(lambda: any(m["X-Baocao-Step"] == "receipt#1" for m in recorder.messages), what="the receipt")
         receipt = next(m for m in recorder.messages if m["X-Baocao-Step"] == "receipt#1")
         assert receipt["Subject"] == "[Đã nhận báo cáo] Quý IV/2026 – Bộ phận Một cửa của Sở"
         assert [a.addr_spec for a in receipt["To"].addresses] == ["bpmc.daumoi@example.org", "bpmc.tiepnhan@example.org"]

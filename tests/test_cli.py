@@ -79,8 +79,7 @@ def test_plan_human_form_is_a_vietnamese_table(db_url):
 
 
 def test_plan_rejects_a_bad_date_in_vietnamese(db_url):
-    result = CliRunner().invoke(cli, ["plan", "--from", "2026-13-01", "--to", "2026-12-31"],
-                                env={"BAOCAO_DATABASE_URL": db_url, "BAOCAO_CONFIG_DIR": str(SHIPPED_CONFIG)})
+    result = run(["plan", "--from", "2026-13-01", "--to", "2026-12-31"], db_url)
     assert result.exit_code == 2
     assert "'2026-13-01' không phải ngày hợp lệ" in result.output
 

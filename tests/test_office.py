@@ -11,12 +11,10 @@ import re
 import httpx
 from click.testing import CliRunner
 from openpyxl import load_workbook
-from sqlmodel import Session, select
 
 from scheduler.cli import cli
-from scheduler.models import Submission
 from tests.conftest import OFFICE_PASSWORD
-from tests.test_web_form import HOSTILE, open_form, valid_form
+from tests.test_web_form import HOSTILE, open_form, stored, valid_form
 
 FIGURES = {"quan_triet": (6, 6), "cam_tay_chi_viec": (6, 6), "huong_dan": (1250, 1250), "tu_thao_tac": (1180, 1250),
            "so_hoa": (930, 930), "truc_tuyen": (880, 930), "thanh_toan": None, "ket_qua_dien_tu": (870, 930),
@@ -37,11 +35,6 @@ def run(web, *args):
     from scheduler.cli import App
 
     return CliRunner().invoke(cli, list(args), obj=App(web.service.settings, web.clock), catch_exceptions=False)
-
-
-def stored(web, unit):
-    with Session(web.service.engine) as session:
-        return session.exec(select(Submission).where(Submission.unit_code == unit)).all()
 
 
 def test_office_pages_need_a_login_and_show_who_reported(web):

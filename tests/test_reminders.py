@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
@@ -13,7 +12,8 @@ from sqlmodel import Session, select
 from scheduler.cli import cli
 from scheduler.clock import TZ
 from scheduler.models import SendRow, Submission
-from tests.conftest import ROOT, SHIPPED_CONFIG, tick_at
+from tests.conftest import Q4_2026_DEADLINE, ROOT, SHIPPED_CONFIG, retry_at, tick_at
+from tests.test_cli import run as run_cli
 
 EXPECTED_Q4 = {
     date(2026, 11, 20): "notice-10",
@@ -35,7 +35,7 @@ def days(start: date, end: date):
 def report(service, unit: str, period: str, moment: datetime, revision: int = 1) -> None:
     with Session(service.engine) as session:
         session.add(Submission(period_key=period, unit_code=unit, revision=revision, received_at=moment,
-                               on_time=moment < datetime(2026, 12, 5, tzinfo=TZ), channel="office"))
+                               on_time=moment < Q4_2026_DEADLINE, channel="office"))
         session.commit()
 
 
@@ -120,10 +120,8 @@ def test_smtp_down_then_up_sends_each_once_after_recovery(smtp_server, make_serv
     assert {r.status for r in rows} == {"pending"}
     assert all("không kết nối được máy chủ SMTP" in r.last_error for r in rows)
     smtp_server.start()
-    with freeze_time("2026-12-02T08:00:40+07:00", real_asyncio=True):  # back-off (1 min) not over yet
-        assert asyncio.run(service.retry()).sent == 0
-    with freeze_time("2026-12-02T08:05:00+07:00", real_asyncio=True):
-        assert asyncio.run(service.retry()).sent == 18
+    assert retry_at(service, "2026-12-02T08:00:40+07:00").sent == 0  # back-off (1 min) not over yet
+    assert retry_at(service, "2026-12-02T08:05:00+07:00").sent == 18
     tick_at(service, "2026-12-02T15:00:00+07:00")
     messages = smtp_server.recorder.take()
     assert len(messages) == 18 and len({m["Message-ID"] for m in messages}) == 18
@@ -140,16 +138,13 @@ def test_550_for_one_recipient_does_not_block_the_others_and_shows_in_status(smt
     assert len(smtp_server.recorder.take()) == 17
     # not retried forever: later ticks and retries leave it failed
     tick_at(service, "2026-12-02T15:00:00+07:00")
-    with freeze_time("2026-12-02T16:00:00+07:00", real_asyncio=True):
-        asyncio.run(service.retry())
+    retry_at(service, "2026-12-02T16:00:00+07:00")
     assert smtp_server.recorder.take() == []
-    out = CliRunner().invoke(cli, ["status", "--period", "2026-Q4"],
-                             env={"BAOCAO_DATABASE_URL": db_url, "BAOCAO_CONFIG_DIR": str(SHIPPED_CONFIG)})
+    out = run_cli(["status", "--period", "2026-Q4"], db_url)
     assert out.exit_code == 0, out.output
     assert ("  KL       Chi cục Kiểm lâm: Chưa nộp\n           - Nhắc hạn (reminder-3): LỖI, 1 lần thử — "
             "máy chủ từ chối người nhận: kiemlam.daumoi@example.org: 550") in out.output
-    out = CliRunner().invoke(cli, ["status", "--period", "2026-Q4", "--json"],
-                             env={"BAOCAO_DATABASE_URL": db_url, "BAOCAO_CONFIG_DIR": str(SHIPPED_CONFIG)})
+    out = run_cli(["status", "--period", "2026-Q4", "--json"], db_url)
     import json
     units = {u["unit"]: u for u in json.loads(out.output)["units"]}
     assert units["KL"]["sends"][0]["status"] == "failed"
@@ -172,11 +167,9 @@ def test_a_send_left_sending_by_a_crash_goes_again_with_the_same_message_id(smtp
         assert ledger.take(session, row, datetime(2026, 12, 2, 8, 1, tzinfo=TZ))
         message_id = row.message_id
     smtp_server.start()
-    with freeze_time("2026-12-02T08:10:00+07:00", real_asyncio=True):  # lease still running
-        asyncio.run(service.retry())
+    retry_at(service, "2026-12-02T08:10:00+07:00")  # lease still running
     assert not [m for m in smtp_server.recorder.take() if m["Message-ID"] == message_id]
-    with freeze_time("2026-12-02T08:20:00+07:00", real_asyncio=True):  # lease over
-        asyncio.run(service.retry())
+    retry_at(service, "2026-12-02T08:20:00+07:00")  # lease over
     again = [m for m in smtp_server.recorder.take() if m["Message-ID"] == message_id]
     assert len(again) == 1 and again[0]["To"].addresses[0].addr_spec == "bpmc.daumoi@example.org"
 
@@ -187,8 +180,7 @@ def test_unit_that_reports_while_its_reminder_waits_for_retry_is_not_mailed(smtp
     tick_at(service, "2026-12-02T08:00:00+07:00")
     report(service, "BPMC", "2026-Q4", datetime(2026, 12, 2, 8, 2, tzinfo=TZ))
     smtp_server.start()
-    with freeze_time("2026-12-02T09:00:00+07:00", real_asyncio=True):
-        result = asyncio.run(service.retry())
+    result = retry_at(service, "2026-12-02T09:00:00+07:00")
     assert (result.sent, result.cancelled) == (17, 1)
     assert "bpmc.daumoi@example.org" not in {m["To"].addresses[0].addr_spec for m in smtp_server.recorder.take()}
 
@@ -215,8 +207,7 @@ def test_smtp_down_over_a_weekend_sends_the_current_step_not_the_stale_one(smtp_
     service = make_service(smtp_server.port)
     tick_at(service, "2026-12-04T08:00:00+07:00")  # reminder-1 and digest-1 claimed, SMTP down
     for moment in ("2026-12-04T16:00:00+07:00", "2026-12-05T10:00:00+07:00", "2026-12-06T20:00:00+07:00"):
-        with freeze_time(moment, real_asyncio=True):
-            asyncio.run(service.retry())
+        retry_at(service, moment)
     smtp_server.start()
     result = tick_at(service, "2026-12-07T08:00:00+07:00")  # Monday: overdue+1 is due
     messages = smtp_server.recorder.take()
@@ -239,8 +230,7 @@ def test_greylisting_of_one_recipient_retries_that_recipient_only(smtp_server, m
     assert (row.status, row.retry_rcpts) == ("pending", ["bpmc.tiepnhan@example.org"])
     del smtp_server.recorder.refuse["bpmc.tiepnhan@example.org"]
     smtp_server.recorder.envelopes.clear()
-    with freeze_time("2026-12-02T08:10:00+07:00", real_asyncio=True):
-        asyncio.run(service.retry())
+    retry_at(service, "2026-12-02T08:10:00+07:00")
     again = smtp_server.recorder.take()
     assert [m["Message-ID"] for m in again] == [first[0][0]]  # the same message, to the one who missed it
     assert smtp_server.recorder.envelopes == [(service.settings.mail_from, ["bpmc.tiepnhan@example.org"])]

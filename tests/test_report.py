@@ -20,7 +20,7 @@ from scheduler.consolidate import Returned, consolidate
 from scheduler.models import ReportRow, Submission
 from scheduler.report import percent, render
 from scheduler.config import load_config
-from tests.conftest import ROOT, edit, tick_at
+from tests.conftest import Q4_2026_DEADLINE, ROOT, edit, tick_at
 
 TEMPLATES = ROOT / "templates" / "docx"
 TIMES = "Times New Roman"
@@ -326,7 +326,7 @@ def submit(service, unit, moment, figures, revision=1):
     service.sync()  # units and periods in the store, as the running service has them
     with Session(service.engine) as session:
         session.add(Submission(period_key="2026-Q4", unit_code=unit, revision=revision, received_at=moment,
-                               on_time=moment < datetime(2026, 12, 5, tzinfo=TZ), channel="form", figures=figures,
+                               on_time=moment < Q4_2026_DEADLINE, channel="form", figures=figures,
                                narrative={"tuyen_truyen": "Đã làm."}))
         session.commit()
 

@@ -22,7 +22,9 @@ def certificate(tmp_path_factory):
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
                     "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
                    check=True, capture_output=True)
-    return cert, key
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+    return cert, server_ctx
 
 
 def authenticator(logins):
@@ -36,9 +38,7 @@ def authenticator(logins):
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # the implicit-TLS server above
 @pytest.mark.parametrize("security", ["starttls", "tls"])
 def test_mail_goes_out_over_tls_with_login(certificate, make_service, security):
-    cert, key = certificate
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_ctx.load_cert_chain(cert, key)
+    cert, server_ctx = certificate
     recorder, logins, port = MailRecorder(), [], free_port()
     # aiosmtpd only counts STARTTLS as TLS when deciding to offer AUTH, so for implicit TLS
     # (the whole connection is encrypted) it has to be told that AUTH is fine.
@@ -58,9 +58,7 @@ def test_mail_goes_out_over_tls_with_login(certificate, make_service, security):
 
 
 def test_untrusted_certificate_is_a_transient_failure_not_a_silent_downgrade(certificate, make_service):
-    cert, key = certificate
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_ctx.load_cert_chain(cert, key)
+    cert, server_ctx = certificate
     recorder, port = MailRecorder(), free_port()
     controller = Controller(recorder, hostname="127.0.0.1", port=port, ssl_context=server_ctx)
     controller.start()
