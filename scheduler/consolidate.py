@@ -104,7 +104,8 @@ def achievement(ratio: Ratio, target: Target) -> float:
 
 
 def consolidate(config: Config, period: Period, returned: dict[str, Returned],
-                previous: dict[str, Returned] | None = None, previous_period: Period | None = None) -> Consolidation:
+                previous: dict[str, Returned] | None = None) -> Consolidation:
+    """`previous`: the returns of the period before (same obligation, so the same indicators)."""
     indicators = indicators_for(config, period)
     owing = config.units_for(period)
     codes = [u.code for u in owing] + [c for c in returned if c not in {u.code for u in owing}]
@@ -130,15 +131,12 @@ def consolidate(config: Config, period: Period, returned: dict[str, Returned],
             result.mean_achievement = sum(achieved) / len(achieved) if achieved else None
         units.append(result)
 
-    previous_totals = _totals(config, previous_period or period, previous or {}) if previous else {}
     results = []
     for ind in indicators:
-        total = _total(ind.id, returned.values())
-        results.append(IndicatorResult(
-            ind, total, sum(1 for r in returned.values() if (r.figures.get(ind.id) or {}).get("den")),
-            ind.target.met(total.percent) if total else None,
-            previous_totals.get(ind.id),
-        ))
+        total, count = _total(ind.id, returned.values())
+        before, _ = _total(ind.id, (previous or {}).values())
+        results.append(IndicatorResult(ind, total, count, ind.target.met(total.percent) if total else None,
+                                       before.percent if before else None))
 
     reporters = [u for u in units if u.state != "missing"]
     ranking = sorted(reporters, key=lambda u: (u.mean_achievement is None, -u.met, -(u.mean_achievement or 0),
@@ -153,19 +151,10 @@ def consolidate(config: Config, period: Period, returned: dict[str, Returned],
                          {code: r.revision for code, r in returned.items()})
 
 
-def _total(indicator_id: str, returned) -> Ratio | None:
-    num = den = 0
-    for r in returned:
-        value = r.figures.get(indicator_id)
-        if value and value["den"]:
-            num, den = num + value["num"], den + value["den"]
-    return Ratio(num, den) if den else None
-
-
-def _totals(config: Config, period: Period, returned: dict[str, Returned]) -> dict[str, float]:
-    totals = {}
-    for ind in indicators_for(config, period):
-        total = _total(ind.id, returned.values())
-        if total:
-            totals[ind.id] = total.percent
-    return totals
+def _total(indicator_id: str, returned) -> tuple[Ratio | None, int]:
+    """Σ numerators / Σ denominators over the units that reported the indicator ("Không phát
+    sinh" and a zero denominator left out), and how many they were."""
+    counted = [r.figures[indicator_id] for r in returned if (r.figures.get(indicator_id) or {}).get("den")]
+    if not counted:
+        return None, 0
+    return Ratio(sum(v["num"] for v in counted), sum(v["den"] for v in counted)), len(counted)

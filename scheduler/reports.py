@@ -61,7 +61,7 @@ def _digest(figures, narrative) -> str:
 def consolidation(session: Session, config: Config, period: Period) -> Consolidation:
     before = previous_period(config, period)
     return consolidate(config, period, latest_returns(session, period.key),
-                       latest_returns(session, before.key) if before else None, before)
+                       latest_returns(session, before.key) if before else None)
 
 
 def changes(config: Config, before: dict[str, str], after: dict[str, str], revisions: dict[str, int],
