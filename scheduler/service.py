@@ -146,7 +146,7 @@ class Service:
         batch: list[Outgoing] = []
         with Session(self.engine) as session:
             periods = {p.key: p for p in store.all_periods(session, self.config)}
-            reported = {(p, u) for p, u in session.exec(select(Submission.period_key, Submission.unit_code)).all()}
+            reported = store.reported_pairs(session)
             newest = self._newest_steps(session)
             for row in ledger.due(session, now):
                 cancel = self._no_longer_owed(row, periods, reported, newest)
@@ -199,7 +199,7 @@ class Service:
                             .where(SendRow.kind != "receipt")).all()
         newest: dict[tuple[str, str, str], datetime] = {}
         for period_key, audience, kind, at in rows:
-            key = (period_key, audience, kind if kind in ("digest", "report") else "reminder")
+            key = (period_key, audience, _group(kind))
             newest[key] = max(newest.get(key, at), at)
         return newest
 
@@ -208,8 +208,7 @@ class Service:
         if row.period_key not in periods:
             return "kỳ báo cáo không còn trong cấu hình"
         if row.kind != "receipt" and not row.retry_rcpts:
-            group = row.kind if row.kind in ("digest", "report") else "reminder"
-            if newest.get((row.period_key, row.audience, group), row.scheduled_at) > row.scheduled_at:
+            if newest.get((row.period_key, row.audience, _group(row.kind)), row.scheduled_at) > row.scheduled_at:
                 return "đã có thư mới hơn cho bước sau"  # e.g. SMTP was down past the next step
         if row.audience == OFFICE:
             return None
@@ -346,6 +345,12 @@ async def serve(service: Service) -> None:
         pass
     service.engine.dispose()  # the last SQLite connection closes: WAL checkpointed, -wal/-shm removed
     log.info("Đã dừng.")
+
+
+def _group(kind: str) -> str:
+    """Sends that supersede one another: a unit's notice, reminders and overdue mails are one
+    line of steps; the office's digests another; report versions a third."""
+    return kind if kind in ("digest", "report") else "reminder"
 
 
 def _guarded(job):

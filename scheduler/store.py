@@ -121,11 +121,14 @@ def all_periods(session: Session, config: Config) -> list[Period]:
     return list(config.periods) + request_periods(session)
 
 
+def reported_pairs(session: Session) -> set[tuple[str, str]]:
+    """(period key, unit code) for every unit that has sent anything for a period."""
+    return set(session.exec(select(Submission.period_key, Submission.unit_code).distinct()).all())
+
+
 def load_facts(session: Session, config: Config, now: datetime) -> Facts:
     """What the planner needs to know from the store, read in one go."""
-    reported = {
-        (p, u) for p, u in session.exec(select(Submission.period_key, Submission.unit_code).distinct()).all()
-    }
+    reported = reported_pairs(session)
     sent: set[tuple[str, str, str]] = set()
     reached: dict[tuple[str, str], datetime] = {}
     for p, a, s, kind, at in session.exec(
