@@ -169,8 +169,9 @@ def set_table_widths(tbl, twips: list[int]) -> None:
             tc_pr.insert(0, tc_w)
 
 
-def cell_text(cell, text, *, bold=False, italic=False, size=13, align=WD_ALIGN_PARAGRAPH.CENTER):
-    p = cell.paragraphs[0]
+def cell_text(cell, text, *, bold=False, italic=False, size=13, align=WD_ALIGN_PARAGRAPH.CENTER, new=False):
+    """Text in a table cell: its first paragraph, or with `new` a paragraph added below."""
+    p = cell.add_paragraph() if new else cell.paragraphs[0]
     run = p.add_run(text)
     run.bold, run.italic = bold or None, italic or None
     run.font.size = Pt(size)
@@ -182,15 +183,7 @@ def cell_text(cell, text, *, bold=False, italic=False, size=13, align=WD_ALIGN_P
 
 
 def cell_para(cell, text, **kw):
-    p = cell.add_paragraph()
-    run = p.add_run(text)
-    run.bold, run.italic = kw.get("bold") or None, kw.get("italic") or None
-    run.font.size = Pt(kw.get("size", 13))
-    set_fonts(run._r.get_or_add_rPr())
-    fmt = p.paragraph_format
-    fmt.alignment = kw.get("align", WD_ALIGN_PARAGRAPH.CENTER)
-    fmt.first_line_indent, fmt.space_after, fmt.line_spacing = Cm(0), Pt(0), 1.0
-    return p
+    return cell_text(cell, text, new=True, **kw)
 
 
 def page_number_header(section) -> None:
