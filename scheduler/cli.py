@@ -115,8 +115,17 @@ def cli(ctx: click.Context, config_dir: Path | None) -> None:
 @cli.command("check-config")
 @click.pass_obj
 def check_config(app: App) -> None:
-    """Kiểm tra plan.yaml và units.yaml; in tóm tắt hoặc mọi lỗi kèm tệp, dòng, trường."""
+    """Kiểm tra plan.yaml, units.yaml và mẫu báo cáo DOCX; in tóm tắt hoặc mọi lỗi kèm tệp, dòng, trường."""
+    from scheduler.report import check_template
+
     config = app.config()
+    # A placeholder mistyped in Word would otherwise surface only on the deadline, in the report.
+    problems = check_template(config, app.templates() / "docx")
+    if problems:
+        click.echo(f"Mẫu báo cáo có {len(problems)} lỗi, cần sửa trước khi chạy:", err=True)
+        for problem in problems:
+            click.echo(f"  {problem}", err=True)
+        raise SystemExit(1)
     active = [u for u in config.units if u.active]
     plan = config.plan
     click.echo(f"Cấu hình hợp lệ ({config.directory}).")

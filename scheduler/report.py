@@ -6,14 +6,19 @@ this module only prepares values (Vietnamese number style, sentences) and the ch
 
 from __future__ import annotations
 
+import difflib
+import html
 import io
 import math
 import re
-from datetime import date
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime, time
 from pathlib import Path
 
+import jinja2
 from docxtpl import DocxTemplate
-from jinja2 import Environment, StrictUndefined
+from jinja2 import Environment, StrictUndefined, Undefined
 
 from scheduler.calendar import Period
 from scheduler.chart import Bar, Titles, chart_xml, xml_escape
@@ -282,11 +287,436 @@ def _fit_matrix(document) -> None:
                 tc.get_or_add_tcPr().get_or_add_tcW().set(qn("w:w"), str(w))
 
 
-def render(config: Config, result: Consolidation, today: date, template_dir: Path) -> bytes:
-    tpl = DocxTemplate(str(template_dir / TEMPLATE))
-    env = Environment(undefined=StrictUndefined, autoescape=True)
+# ---------------------------------------------------------------- filling the template, and its faults
+
+class TemplateError(Exception):
+    """A fault in the office's Word template (a mistyped placeholder, a broken tag, a file that
+    is not a DOCX). str() is the Vietnamese message an admin reads: the file, and the tag to
+    retype. `problems` holds each fault on its own, for a log line or a list."""
+
+    def __init__(self, template: Path, problems: list[str]):
+        self.template = template
+        self.problems = list(problems)
+        super().__init__(f"mẫu báo cáo {template}: " + "; ".join(self.problems))
+
+
+def _env(undefined: type[Undefined] = StrictUndefined) -> Environment:
+    return Environment(undefined=undefined, autoescape=True)
+
+
+def _fill(tpl: DocxTemplate, config: Config, result: Consolidation, today: date, env: Environment) -> bytes:
     tpl.render(context(config, result, today, tpl), jinja_env=env, autoescape=True)
     _fit_matrix(tpl.docx)
     out = io.BytesIO()
     tpl.save(out)
     return out.getvalue()
+
+
+def render(config: Config, result: Consolidation, today: date, template_dir: Path) -> bytes:
+    """The report as DOCX bytes. A fault in the template raises TemplateError naming it."""
+    path = template_dir / TEMPLATE
+    data = _read(path)
+    tpl = _load(path, data)
+    try:
+        return _fill(tpl, config, result, today, _env())
+    except Exception as exc:
+        if not _template_fault(exc):
+            raise  # our own bug: keep its traceback for the log
+        # Jinja stops at the first fault and says it in English: look again, tag by tag.
+        try:
+            problems = _diagnose(path, data, config, [(result, today)])
+        except Exception:  # noqa: BLE001 - the fault found first still gets reported
+            problems = []
+        raise TemplateError(path, problems or [_describe(exc, tpl)]) from exc
+
+
+def check_template(config: Config, template_dir: Path) -> list[str]:
+    """Every fault of the report template, each as "file: problem" (empty: fine). Run at start,
+    on reload and by `baocao check-config`, so that a typo made in Word is found the day it is
+    made, not on the deadline when the report is due. Takes a few tenths of a second."""
+    path = template_dir / TEMPLATE
+    try:
+        data = _read(path)
+        problems = _diagnose(path, data, config, _samples(config))
+    except TemplateError as exc:
+        problems = exc.problems
+    return [f"{path}: {p}" for p in problems]
+
+
+def _samples(config: Config) -> list[tuple[Consolidation, date]]:
+    """What a test render fills the template with: the plan's first period with no report in
+    (every list empty), and for each obligation its first period with every unit reporting,
+    some late, some "không phát sinh" (every loop, the chart, the trend)."""
+    from scheduler.clock import TZ
+    from scheduler.consolidate import Returned, consolidate
+    from scheduler.submission import headings_for, indicators_for
+
+    periods = list(config.periods)
+    if not periods:  # a campaign with no period in it: a stand-in, only for the names the template may use
+        ob, campaign = config.plan.obligations[0], config.plan.campaign
+        periods = [Period(ob.id, ob.id, ob.title, campaign.start, campaign.end, campaign.end)]
+    samples = [(consolidate(config, periods[0], {}), periods[0].due)]
+    obligations: set[str] = set()
+    for period in periods:
+        if period.obligation in obligations:
+            continue
+        obligations.add(period.obligation)
+        indicators = [i.id for i in indicators_for(config, period)]
+        narrative = {h.id: "Nội dung mẫu.\nĐoạn thứ hai." for h in headings_for(config, period)}
+        received = datetime.combine(period.due, time(9), TZ)
+        returns = {}
+        for n, unit in enumerate(config.units_for(period) or config.units[:3]):
+            figures = {i: (None if n % 3 == 2 else {"num": 9 - n % 3, "den": 9}) for i in indicators}
+            returns[unit.code] = Returned(unit.code, 1, n % 3 != 1, received, figures, narrative)
+        samples.append((consolidate(config, period, returns, returns), period.due))
+    return samples
+
+
+def _read(path: Path) -> bytes:
+    # Read once: Word may be saving the file while the service renders from it.
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise TemplateError(path, ["không tìm thấy tệp"]) from None
+    except IsADirectoryError:
+        raise TemplateError(path, ["đây là thư mục, không phải tệp Word .docx"]) from None
+    except PermissionError:
+        raise TemplateError(path, ["không có quyền đọc tệp"]) from None
+    except OSError as exc:
+        raise TemplateError(path, [f"không đọc được tệp (mã lỗi hệ thống {exc.errno})"]) from None
+
+
+def _load(path: Path, data: bytes) -> DocxTemplate:
+    from docx.opc.exceptions import PackageNotFoundError
+    from lxml.etree import XMLSyntaxError
+
+    tpl = DocxTemplate(io.BytesIO(data))
+    try:
+        tpl.init_docx()
+    # A .doc, an .xlsx or a half-copied file renamed .docx: python-docx says so in many ways.
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, XMLSyntaxError):
+        raise TemplateError(path, ["tệp không phải tài liệu Word .docx hoặc đã bị hỏng; mở bằng Word rồi lưu lại "
+                                   "dạng Word Document (*.docx)"]) from None
+    return tpl
+
+
+def _template_fault(exc: BaseException) -> bool:
+    """Whether rendering failed because of the template rather than our code: a Jinja error,
+    XML the tags broke, or an error raised by the template's own expressions ({{ title|round }})
+    and not by our code it calls (the chart)."""
+    from lxml.etree import XMLSyntaxError
+
+    return isinstance(exc, (jinja2.TemplateError, XMLSyntaxError)) or _template_line(exc) is not None
+
+
+_OURS = str(Path(__file__).resolve().parent)
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The template line (one paragraph a line, see _Part) an error came from, if the template
+    raised it: Jinja puts the template's own line numbers into the traceback."""
+    line, tb = None, exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename == "<template>":
+            line = tb.tb_lineno
+        elif filename.startswith(_OURS):
+            line = None  # our code ran after the template: the fault is ours
+        tb = tb.tb_next
+    return line
+
+
+# What Word shows: the text of each paragraph, and the tags in it.
+_TAG = re.compile(r"\{\{(?:(?!\{\{|\{%|\}\}).)*\}\}|\{%(?:(?!\{%|\{\{|%\}).)*%\}|\{#.*?#\}", re.S)
+_STRAY = re.compile(r"\{\{|\{%|\}\}|%\}")
+_INNER = re.compile(r"^[{][{%]-?(?:(p|tr|tc|r)(?=\s))?(.*?)-?[%}][}]$", re.S)
+# docxtpl's own statements, rewritten by it before Jinja sees them.
+_DOCXTPL = {"vm", "hm", "colspan", "cellbg"}
+_BLOCKS = {"for", "if", "macro", "call", "filter", "with", "block", "autoescape"}
+# Word's autocorrect turns quotes curly; docxtpl straightens them back before Jinja parses.
+_QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
+
+
+@dataclass
+class _Part:
+    where: str  # "" for the body; " (ở đầu trang)" for a header…
+    paragraphs: list[str]
+    source: str  # what Jinja parses: docxtpl's patched XML, one paragraph a line as its render has it
+
+
+def _parts(tpl: DocxTemplate) -> list[_Part]:
+    from docx.oxml import parse_xml
+
+    parts = [_Part("", _paragraphs(tpl.docx.element.body), _source(tpl, tpl.get_xml()))]
+    for uri, where in ((tpl.HEADER_URI, " (ở đầu trang)"), (tpl.FOOTER_URI, " (ở chân trang)")):
+        for _, part in tpl.get_headers_footers(uri):
+            parts.append(_Part(where, _paragraphs(parse_xml(part.blob)), _source(tpl, tpl.get_part_xml(part))))
+    return parts
+
+
+def _source(tpl: DocxTemplate, xml: str) -> str:
+    return re.sub(r"<w:p([ >])", r"\n<w:p\1", tpl.patch_xml(xml))
+
+
+def _paragraphs(element) -> list[str]:
+    """Each paragraph's text in document order; a text box's paragraphs are their own, not
+    part of the paragraph holding the box."""
+    from docx.oxml.ns import qn
+
+    texts: dict[object, list[str]] = {}
+    p_tag = qn("w:p")
+    for t in element.iter(qn("w:t")):
+        owner = next(t.iterancestors(p_tag), None)
+        texts.setdefault(owner, []).append(t.text or "")
+    return ["".join(chunks) for chunks in texts.values()]
+
+
+def _line_text(line: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", line)).strip()
+
+
+def _shorten(text: str, width: int = 70) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _inner(tag: str) -> tuple[str, str]:
+    """'{%p for x in y %}' → ('p', 'for x in y')"""
+    match = _INNER.match(tag)
+    assert match is not None
+    return match.group(1) or "", match.group(2).strip().translate(_QUOTES)
+
+
+def _jinja_reason(exc: jinja2.TemplateSyntaxError, env: Environment) -> str:
+    """Jinja's English message, said in Vietnamese (with a suggestion where one is clear)."""
+    message = exc.message or ""
+    if m := re.match(r"No filter named '([^']+)'", message):
+        close = difflib.get_close_matches(m.group(1), list(env.filters), n=1)
+        return f"không có bộ lọc |{m.group(1)}" + (f" (có phải |{close[0]}?)" if close else "")
+    if m := re.match(r"No test named '([^']+)'", message):
+        return f"không có phép thử '{m.group(1)}'"
+    if m := re.match(r"Encountered unknown tag '([^']+)'", message):
+        known = ["for", "if", "elif", "else", "endfor", "endif", "set", "with", "endwith"]
+        close = difflib.get_close_matches(m.group(1), known, n=1)
+        return f"không có lệnh '{m.group(1)}'" + (f" (có phải '{close[0]}'?)" if close else "")
+    if m := re.match(r"""unexpected char (['"])(.+?)\1""", message):
+        return f"ký tự {m.group(2)} không đúng chỗ"
+    if m := re.match(r"unexpected '(.+)'", message):
+        return f"ký tự {m.group(1)} không đúng chỗ"
+    if message.startswith("Expected an expression"):
+        return "thiếu biểu thức (tên biến hoặc giá trị)"
+    if m := re.match(r"expected token '([^']+)', got '([^']+)'", message):
+        return f"viết sai ở chỗ '{m.group(2)}'" if m.group(1) != "in" else "thiếu từ khoá 'in'"
+    if message.startswith("Unexpected end of template"):
+        return "thẻ chưa viết hết"
+    return "cú pháp không hợp lệ"
+
+
+def _syntax(part: _Part, env: Environment) -> list[str]:
+    """The part as Jinja parses it; when that fails, each tag on its own, so that the one to
+    retype can be named. Always: the opening and closing tags paired up (docxtpl's prefixes
+    included, which Jinja never sees) and braces left open."""
+    problems: list[str] = []
+    stack: list[tuple[str, str, str]] = []  # (keyword, docxtpl prefix, tag as typed)
+    try:
+        env.from_string(part.source)
+        failure = None
+    except jinja2.TemplateSyntaxError as exc:
+        failure = exc
+
+    def compile_(source: str, tag: str) -> None:
+        if failure is None:
+            return  # the whole part compiles: so does each tag (and compiling ~60 costs 0.1 s)
+        try:
+            env.from_string(source)
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(f"thẻ {tag}{part.where} viết sai: {_jinja_reason(exc, env)}")
+
+    for text in part.paragraphs:
+        for stray in _STRAY.finditer(_TAG.sub(lambda m: " " * len(m.group(0)), text)):
+            at = stray.start()
+            # An opener left open: show what follows it; a closer without opener: what precedes.
+            fragment = (_shorten(text[at:].strip(), 40) if stray.group(0)[0] == "{"
+                        else "…" * (at > 38) + text[max(0, at - 38):at + 2].strip())
+            missing = {"{{": "thiếu dấu đóng }}", "{%": "thiếu dấu đóng %}", "}}": "thiếu dấu mở {{",
+                       "%}": "thiếu dấu mở {%"}[stray.group(0)]
+            problems.append(f"thẻ “{fragment}”{part.where} {missing}")
+        for match in _TAG.finditer(text):
+            tag = match.group(0)
+            if tag.startswith("{#"):
+                continue
+            prefix, inner = _inner(tag)
+            if tag.startswith("{{"):
+                compile_("{{ " + inner + " }}", tag)
+                continue
+            keyword = re.match(r"\w*", inner).group(0)  # type: ignore[union-attr]  # \w* always matches
+            if keyword in _DOCXTPL:
+                continue
+            if keyword in _BLOCKS or (keyword == "set" and "=" not in inner):
+                compile_(f"{{% {inner} %}}{{% end{keyword} %}}", tag)
+                stack.append((keyword, prefix, tag))
+            elif keyword in ("elif", "else"):
+                if not stack or stack[-1][0] not in (("if",) if keyword == "elif" else ("if", "for")):
+                    problems.append(f"thẻ {tag}{part.where} nằm ngoài khối "
+                                    f"{{%{prefix} if … %}}{'' if keyword == 'elif' else ' hoặc {%' + prefix + ' for … %}'}")
+                elif keyword == "elif":
+                    compile_(f"{{% if true %}}{{% {inner} %}}{{% endif %}}", tag)
+            elif keyword.startswith("end") and keyword[3:] in _BLOCKS | {"set"}:
+                opened = keyword[3:]
+                if not any(k == opened for k, _, _ in stack):
+                    problems.append(f"thẻ {tag}{part.where} không có thẻ mở {{%{prefix} {opened} … %}} tương ứng")
+                    continue
+                while stack[-1][0] != opened:  # a block left open inside this one
+                    k, p, t = stack.pop()
+                    problems.append(f"thẻ {t}{part.where} chưa có thẻ đóng {{%{p} end{k} %}} trước {tag}")
+                k, p, t = stack.pop()
+                if p != prefix:  # docxtpl removes a paragraph for one and a table row for the other
+                    problems.append(f"thẻ {tag}{part.where} không cùng loại với thẻ mở {t}: viết "
+                                    f"{{%{p} end{k} %}}")
+            else:
+                compile_(f"{{% {inner} %}}", tag)
+                # A mistyped closer ({%p endfr %}) still closes its block: otherwise every
+                # block around it would be reported as left open too.
+                close = difflib.get_close_matches(keyword[3:], [k for k, _, _ in stack], n=1) if keyword[:3] == "end" else []
+                if close:
+                    while stack and stack[-1][0] != close[0]:
+                        stack.pop()
+                    stack.pop()
+    for k, p, t in stack:
+        problems.append(f"thẻ {t}{part.where} chưa có thẻ đóng {{%{p} end{k} %}}")
+    if failure is not None and not problems:  # something the tag-by-tag look missed
+        lines = part.source.splitlines()
+        line = _line_text(lines[failure.lineno - 1]) if failure.lineno and failure.lineno <= len(lines) else ""
+        where = f" ở đoạn “{_shorten(line)}”" if line else ""
+        problems.append(f"lỗi cú pháp{where}{part.where}: {_jinja_reason(failure, env)}")
+    return problems
+
+
+def _uses(parts: list[_Part], name: str, attribute: bool) -> list[tuple[str, str]]:
+    """(tag, where) of every tag that uses `name`, as a variable or as an attribute."""
+    pattern = (re.compile(rf"\.{re.escape(name)}\b|\[\s*['\"]{re.escape(name)}['\"]\s*\]") if attribute
+               else re.compile(rf"(?<![\w.'\"]){re.escape(name)}\b"))
+    found = []
+    for part in parts:
+        for text in part.paragraphs:
+            for match in _TAG.finditer(text):
+                if not match.group(0).startswith("{#") and pattern.search(_inner(match.group(0))[1]):
+                    if (match.group(0), part.where) not in found:
+                        found.append((match.group(0), part.where))
+    return found
+
+
+def _unknown(parts: list[_Part], name: str, known, attribute: bool) -> str:
+    """'biến {{ titel }} không có trong dữ liệu báo cáo (có phải {{ title }}?)'"""
+    close = difflib.get_close_matches(name, [k for k in known if isinstance(k, str)], n=1)
+    uses = _uses(parts, name, attribute)
+    if not uses:
+        return f"biến {name} không có trong dữ liệu báo cáo" + (f" (có phải {close[0]}?)" if close else "")
+    tag, where = uses[0]
+    more = f" (và {len(uses) - 1} chỗ khác)" if len(uses) > 1 else ""
+    inner = _inner(tag)[1]
+    if re.fullmatch(r"[\w.]+", inner):  # a plain {{ placeholder }}: the tag says it all
+        text = f"biến {tag}{where}{more} không có trong dữ liệu báo cáo"
+    else:
+        text = f"{'thuộc tính' if attribute else 'biến'} {name} trong thẻ {tag}{where}{more} không có trong dữ liệu báo cáo"
+    if close:
+        fixed = (re.sub(rf"\.{re.escape(name)}\b", "." + close[0], tag) if attribute
+                 else re.sub(rf"(?<![\w.'\"]){re.escape(name)}\b", close[0], tag))
+        text += f" (có phải {fixed}?)"
+    return text
+
+
+def _recording_env(seen: list[tuple[object, str | None]]) -> Environment:
+    """Like StrictUndefined, but noting each missing name and carrying on, so that a test
+    render finds every mistyped attribute ({{ org.parent_bod }}) at once, not one per run."""
+
+    class Recording(Undefined):
+        def _note(self):
+            if (self._undefined_obj, self._undefined_name) not in seen:
+                seen.append((self._undefined_obj, self._undefined_name))
+
+        def __str__(self):
+            self._note()
+            return ""
+
+        def __iter__(self):
+            self._note()
+            return iter(())
+
+        def __bool__(self):
+            self._note()
+            return False
+
+        def __len__(self):
+            self._note()
+            return 0
+
+        def __getattr__(self, name):
+            if name[:2] == "__":
+                raise AttributeError(name)
+            self._note()
+            return self
+
+    return _env(Recording)
+
+
+def _diagnose(path: Path, data: bytes, config: Config, samples: list[tuple[Consolidation, date]]) -> list[str]:
+    """Every fault found in the template (without the file name): syntax first, since nothing
+    else can be checked past it; then names the report data does not have; then what a test
+    render of each sample still trips on."""
+    tpl = _load(path, data)
+    env = _env()
+    parts = _parts(tpl)
+    problems = [p for part in parts for p in _syntax(part, env)]
+    if problems:
+        return problems
+    keys = context(config, samples[0][0], samples[0][1], tpl).keys()
+    undeclared = tpl.get_undeclared_template_variables(env, dict.fromkeys(keys))
+    first_use = {name: min((i for i, part in enumerate(parts) for text in part.paragraphs
+                            if re.search(rf"(?<![\w.]){re.escape(name)}\b", text)), default=len(parts))
+                 for name in undeclared}
+    problems += [_unknown(parts, name, keys, attribute=False)
+                 for name in sorted(undeclared, key=lambda n: (first_use[n], n))]
+    for result, today in samples:
+        seen: list[tuple[object, str | None]] = []
+        trial = _load(path, data)
+        try:
+            _fill(trial, config, result, today, _recording_env(seen))
+        except Exception as exc:  # noqa: BLE001 - every fault is reported, none is raised
+            problem = _describe(exc, trial)
+            if problem not in problems:
+                problems.append(problem)
+        for obj, name in seen:
+            if name is None or (obj is jinja2.utils.missing and name in undeclared):
+                continue
+            attribute = obj is not jinja2.utils.missing
+            problem = _unknown(parts, name, obj.keys() if isinstance(obj, dict) else (), attribute)
+            if problem not in problems:
+                problems.append(problem)
+    return problems
+
+
+def _describe(exc: BaseException, tpl: DocxTemplate) -> str:
+    """A fault the checks above did not name, said as precisely as the error allows."""
+    env = _env()
+    if isinstance(exc, jinja2.UndefinedError):
+        reason = "dùng một tên không có trong dữ liệu báo cáo"
+    elif isinstance(exc, jinja2.TemplateSyntaxError):
+        reason = _jinja_reason(exc, env)
+    elif isinstance(exc, jinja2.TemplateError) or _template_line(exc) is not None:
+        reason = "giá trị không hợp với phép tính hoặc bộ lọc trong thẻ"
+    else:
+        reason = "các thẻ làm hỏng cấu trúc tài liệu (thường do thẻ {%p %}, {%tr %} đặt sai chỗ)"
+    line = getattr(exc, "lineno", None) if isinstance(exc, jinja2.TemplateSyntaxError) else _template_line(exc)
+    part = getattr(tpl, "current_rendering_part", None)
+    if line and part is not None:
+        try:
+            xml = tpl.get_xml() if part is tpl.docx._part else tpl.get_part_xml(part)
+            text = _line_text(_source(tpl, xml).splitlines()[line - 1])
+        except Exception:  # noqa: BLE001 - only a hint: the message stands without it
+            text = ""
+        tags = [m.group(0) for m in _TAG.finditer(text)]
+        if tags:
+            return f"thẻ {', '.join(tags)} lỗi khi lập thử báo cáo: {reason}"
+        if text:
+            return f"đoạn “{_shorten(text)}” lỗi khi lập thử báo cáo: {reason}"
+    return f"lỗi khi lập thử báo cáo: {reason}"

@@ -86,7 +86,13 @@ def latest_version(session: Session, period_key: str) -> ReportRow | None:
 def make_version(session: Session, config: Config, period: Period, now: datetime,
                  template_dir: Path, mail_from: str) -> ReportRow | None:
     """A new stored version if the revisions in use changed since the last one (or there is
-    none yet), with its mail to the office claimed in the ledger. Caller commits."""
+    none yet), with its mail to the office claimed in the ledger. Caller commits.
+
+    Two processes may decide on the same version at once (two instances, a restart overlapping
+    the old process): the version number is claimed like a send, by an insert that does
+    nothing on the unique (period, version); the loser gets None and claims no mail. The report
+    is rendered before that insert, so no write lock is held while it renders (on SQLite the
+    first write begins the transaction), and a TemplateError leaves the session untouched."""
     result = consolidation(session, config, period)
     last = latest_version(session, period.key)
     if last is not None:
@@ -95,13 +101,21 @@ def make_version(session: Session, config: Config, period: Period, now: datetime
             return None
     version = (last.version if last else 0) + 1
     content = render(config, result, to_local(now).date(), template_dir)
-    row = ReportRow(period_key=period.key, version=version, created_at=now, content=content,
-                    filename=f"bao-cao-{period.key}-ban-{version}.docx", sources=result.sources)
-    session.add(row)
-    session.flush()
+    # Imported here: the PostgreSQL dialect pulls in asyncio and asyncpg's module for every command.
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    claimed = session.execute(
+        insert(ReportRow).values(period_key=period.key, version=version, created_at=now, content=content,
+                                 filename=f"bao-cao-{period.key}-ban-{version}.docx", sources=result.sources)
+        .on_conflict_do_nothing(index_elements=["period_key", "version"]).returning(ReportRow.id)
+    ).first()
+    if claimed is None:
+        return None  # another process made this version first; it mails it
     ledger.claim(session, [OwedSend(at=now, kind="report", step=f"report-v{version}", period=period, unit=None,
                                     to=tuple(config.plan.organisation.office_emails))], now, mail_from)
-    return row
+    return session.get(ReportRow, claimed.id)
 
 
 def version_count(session: Session, period_key: str) -> int:
