@@ -1,31 +1,70 @@
 """The send ledger: rows are claimed before SMTP is touched and updated after.
 
-Claiming is an INSERT … ON CONFLICT DO NOTHING on (period, audience, step), so two ticks
-(or two instances on one PostgreSQL) can never both own a send. Taking a row for delivery
-is a conditional UPDATE; a row left in "sending" by a crash is taken again once its lease
-runs out and goes with the Message-ID it was given at claim time.
+Claiming is an INSERT … ON CONFLICT DO NOTHING on (period, audience, step), so a send is owed
+once. Taking a row for delivery is one conditional UPDATE whose WHERE names a fixed condition
+(waiting, due or its lease run out, attempts left) and whose SET increments `attempts` in SQL:
+two processes, or two ticks, cannot both take it, whatever either has read before. The
+incremented `attempts` is the taker's fencing token: an outcome is recorded only while the row
+is still "sending" with that count, so a deliverer whose lease ran out cannot overwrite what its
+successor did. A row left in "sending" by a crash is taken again once its lease (one message's
+worth of SMTP timeouts) runs out and goes with the Message-ID it was given at claim time.
 """
 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from scheduler.mail import new_message_id
-from scheduler.outcome import Outcome
 from scheduler.models import SendRow
+from scheduler.outcome import Outcome
 from scheduler.planner import OwedSend
 
-LEASE = timedelta(minutes=15)  # longer than any batch can take with its timeouts
 # A send that cannot go out is retried for days (an SMTP outage over a long weekend must not
-# lose it); a newer step for the same unit supersedes it first (see Service._no_longer_owed).
+# lose it); a newer step for the same unit supersedes it first (see planner.no_longer_owed).
 GIVE_UP_AFTER = timedelta(days=7)
 # Only a process that keeps dying while sending one row gets this far: stop the crash loop.
 MAX_ATTEMPTS = 200
 WAITING = ("pending", "sending")
+MAX_RETRY_DELAY = timedelta(minutes=72)  # retry_delay's cap with its jitter
+MAX_LEASE = timedelta(hours=1)
+# No retry or lease we set lies further ahead than this. A row waiting for a later instant was
+# scheduled by a clock that ran ahead; once the clock is put right it must not wait for that day.
+HORIZON = MAX_RETRY_DELAY + MAX_LEASE + timedelta(minutes=30)
+
+_send = SendRow.__table__  # core statements: no ORM object, no stale attribute, no expiry
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A row as it stood when this process took it: the only copy delivery may trust."""
+
+    id: int
+    period_key: str
+    audience: str
+    step: str
+    kind: str
+    scheduled_at: datetime
+    created_at: datetime
+    attempts: int  # after this take: the fencing token for recording its outcome
+    message_id: str
+    to_addrs: tuple[str, ...]
+    cc_addrs: tuple[str, ...]
+    retry_rcpts: tuple[str, ...]
+    sent_at: datetime | None
+
+
+def lease_for(smtp_timeout: float, smtp_attempts: int, smtp_retry_base: float) -> timedelta:
+    """How long one message may take before another deliverer may assume its sender died: a
+    send, a lost connection, every reconnect with its back-off, a resend, and a busy database
+    while recording (SQLite waits 30 s for a lock)."""
+    backoff = sum(smtp_retry_base * 2 ** i * 1.5 for i in range(smtp_attempts))
+    seconds = smtp_timeout * (smtp_attempts + 2) + backoff + 60
+    return min(MAX_LEASE, timedelta(seconds=seconds))
 
 
 def claim(session: Session, owed: list[OwedSend], now: datetime, mail_from: str) -> int:
@@ -49,33 +88,48 @@ def claim(session: Session, owed: list[OwedSend], now: datetime, mail_from: str)
     return created
 
 
-def due(session: Session, now: datetime) -> list[SendRow]:
-    """Rows waiting for delivery whose retry time (or lease) has come, oldest first."""
-    stmt = (
-        select(SendRow)
-        .where(col(SendRow.status).in_(WAITING))
-        .where(sa.or_(col(SendRow.next_attempt_at).is_(None), col(SendRow.next_attempt_at) <= now))
-        .order_by(col(SendRow.scheduled_at), col(SendRow.id))
-    )
-    return list(session.exec(stmt).all())
+def _takeable(now: datetime):
+    """Waiting, and its retry time (or the lease of a deliverer that died) has come — or lies
+    beyond any delay we set, which only a clock that ran ahead can have written."""
+    at = _send.c.next_attempt_at
+    return sa.and_(_send.c.status.in_(WAITING),
+                   sa.or_(at.is_(None), at <= now, at > now + HORIZON))
 
 
-def take(session: Session, row: SendRow, now: datetime) -> bool:
-    """Mark `row` as being sent, unless someone else took it first. Commits."""
-    if row.attempts >= MAX_ATTEMPTS:
-        record(session, row.id, Outcome("permanent", f"bỏ qua sau {row.attempts} lần thử không có kết quả"), now)
-        session.commit()
-        return False
-    stmt = (
-        sa.update(SendRow)
-        .where(col(SendRow.id) == row.id)
-        .where(col(SendRow.status) == row.status)
-        .where(col(SendRow.attempts) == row.attempts)
-        .values(status="sending", attempts=row.attempts + 1, next_attempt_at=now + LEASE)
-    )
-    taken = session.execute(stmt).rowcount == 1
+def due(session: Session, now: datetime) -> list[int]:
+    """Ids of the rows delivery may try to take now, oldest step first. Only candidates: each is
+    taken (or found taken by someone else) by `take`."""
+    stmt = (sa.select(_send.c.id).where(_takeable(now), _send.c.attempts < MAX_ATTEMPTS)
+            .order_by(_send.c.scheduled_at, _send.c.id))
+    return list(session.execute(stmt).scalars())
+
+
+def give_up_exhausted(session: Session, now: datetime) -> int:
+    """Rows whose deliverer died MAX_ATTEMPTS times while sending them: failed, visibly. Commits."""
+    stmt = (sa.update(_send).where(_takeable(now), _send.c.attempts >= MAX_ATTEMPTS)
+            .values(status="failed", next_attempt_at=None,
+                    last_error=f"bỏ qua sau {MAX_ATTEMPTS} lần thử không có kết quả"))
+    count = session.execute(stmt).rowcount
     session.commit()
-    return taken
+    return count
+
+
+def take(session: Session, row_id: int, now: datetime, lease: timedelta) -> Taken | None:
+    """Take one row for delivery with a single conditional UPDATE, or None when it is not (or no
+    longer) takeable: another deliverer has it, it was sent, its retry time has not come. Commits."""
+    stmt = (sa.update(_send)
+            .where(_send.c.id == row_id, _takeable(now), _send.c.attempts < MAX_ATTEMPTS)
+            .values(status="sending", attempts=_send.c.attempts + 1, next_attempt_at=now + lease)
+            .returning(_send))
+    row = session.execute(stmt).mappings().first()
+    session.commit()
+    if row is None:
+        return None
+    return Taken(id=row["id"], period_key=row["period_key"], audience=row["audience"], step=row["step"],
+                 kind=row["kind"], scheduled_at=row["scheduled_at"], created_at=row["created_at"],
+                 attempts=row["attempts"], message_id=row["message_id"], to_addrs=tuple(row["to_addrs"] or ()),
+                 cc_addrs=tuple(row["cc_addrs"] or ()), retry_rcpts=tuple(row["retry_rcpts"] or ()),
+                 sent_at=row["sent_at"])
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -84,24 +138,29 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(minutes=min(60, 2 ** max(0, attempts - 1)) * random.uniform(0.8, 1.2))
 
 
-def record(session: Session, row_id: int, outcome: Outcome, now: datetime) -> SendRow:
-    """Store what delivery did. Caller commits."""
-    row = session.get(SendRow, row_id)
-    assert row is not None
-    row.last_error = outcome.error
+def outcome_values(taken: Taken, outcome: Outcome, now: datetime) -> dict:
+    """The row's new columns for `outcome` (pure)."""
     if outcome.status == "sent":
-        row.status, row.sent_at, row.next_attempt_at, row.retry_rcpts = "sent", now, None, None
-    elif outcome.status == "cancelled":
-        row.status, row.next_attempt_at = "cancelled", None
-    elif outcome.status == "permanent":
-        row.status, row.next_attempt_at = "failed", None
-    elif now - row.created_at > GIVE_UP_AFTER:
-        row.status, row.next_attempt_at = "failed", None
-        row.last_error = f"bỏ qua: không gửi được sau {GIVE_UP_AFTER.days} ngày: {outcome.error}"
-    else:
-        row.status, row.next_attempt_at = "pending", now + retry_delay(row.attempts)
-        if outcome.retry_rcpts:
-            row.sent_at = row.sent_at or now  # the others have it
-            row.retry_rcpts = list(outcome.retry_rcpts)
-    session.add(row)
-    return row
+        return dict(status="sent", sent_at=now, next_attempt_at=None, retry_rcpts=None, last_error=outcome.error)
+    if outcome.status == "cancelled":
+        return dict(status="cancelled", next_attempt_at=None, last_error=outcome.error)
+    if outcome.status == "permanent":
+        return dict(status="failed", next_attempt_at=None, last_error=outcome.error)
+    if now - taken.created_at > GIVE_UP_AFTER:
+        return dict(status="failed", next_attempt_at=None,
+                    last_error=f"bỏ qua: không gửi được sau {GIVE_UP_AFTER.days} ngày: {outcome.error}")
+    values = dict(status="pending", next_attempt_at=now + retry_delay(taken.attempts), last_error=outcome.error)
+    if outcome.retry_rcpts:
+        values |= dict(sent_at=taken.sent_at or now, retry_rcpts=list(outcome.retry_rcpts))  # the others have it
+    return values
+
+
+def record(session: Session, taken: Taken, outcome: Outcome, now: datetime) -> str | None:
+    """Store what delivery did, fenced by the take: returns the row's new status, or None when
+    the row is no longer this deliverer's (its lease ran out and someone else took it).
+    Caller commits — at once: the outcome must be durable before the next message goes."""
+    values = outcome_values(taken, outcome, now)
+    stmt = (sa.update(_send)
+            .where(_send.c.id == taken.id, _send.c.status == "sending", _send.c.attempts == taken.attempts)
+            .values(**values))
+    return values["status"] if session.execute(stmt).rowcount == 1 else None

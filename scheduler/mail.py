@@ -28,6 +28,11 @@ from scheduler.text import long_date, remaining, requirement, short_datetime
 if TYPE_CHECKING:  # collection imports the ledger, which imports this module
     from scheduler.collection import Standing
 
+class BadAddress(ValueError):
+    """An address of the send's own that cannot be put in a header: retrying cannot help,
+    unlike every other failure to compose (a template being edited, a bad setting)."""
+
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
@@ -164,7 +169,13 @@ class Composer:
         names: dict[str, str] = {}
         if unit is not None:
             names = {p.email: p.name for p in unit.focal_points} | {unit.head.email: unit.head.name}
-        return [Address(display_name=header_text(names.get(e, "")), addr_spec=e) for e in emails]
+        found = []
+        for e in emails:
+            try:
+                found.append(Address(display_name=header_text(names.get(e, "")), addr_spec=e))
+            except (ValueError, TypeError, IndexError) as exc:  # email.errors defects are ValueErrors
+                raise BadAddress(f"địa chỉ '{e}' không dùng được trong thư: {exc}") from exc
+        return found
 
     def _build(self, kind: str, context: dict[str, Any], to: list[Address], cc: list[Address],
                now: datetime, message_id: str) -> EmailMessage:

@@ -1,8 +1,10 @@
 """Delivery: SMTP through aiosmtplib, or .eml files in an outbox when no SMTP is configured.
 
-A transport takes a batch of messages and reports, per message, one outcome: sent, a
-permanent failure (a 5xx: retrying cannot help) or a transient one (the server is down or
-said 4xx: retry later). It never raises for a message's own failure.
+A transport opens connections; a connection sends one message at a time and reports its
+outcome: sent, a permanent failure (a 5xx: retrying cannot help) or a transient one (the server
+is down or said 4xx: retry later). It never raises for a message's own failure. One message at a
+time, so that the caller can record each outcome in the ledger as soon as SMTP has answered:
+a crash then repeats at most the messages in flight, never a finished batch.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 
 import aiosmtplib
 
@@ -37,8 +39,14 @@ class Outgoing:
     recipients: list[str] | None = None  # envelope recipients when not everyone in the headers
 
 
+class Connection(Protocol):
+    async def send(self, item: Outgoing) -> Outcome: ...
+
+    async def close(self) -> None: ...
+
+
 class Transport(Protocol):
-    async def deliver(self, batch: list[Outgoing]) -> dict[int, Outcome]: ...
+    def connection(self) -> Connection: ...
 
 
 class OutboxTransport:
@@ -47,17 +55,23 @@ class OutboxTransport:
     def __init__(self, directory: Path):
         self.directory = directory
 
-    async def deliver(self, batch: list[Outgoing]) -> dict[int, Outcome]:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        results = {}
-        for item in batch:
+    def connection(self) -> "OutboxTransport":
+        return self
+
+    async def send(self, item: Outgoing) -> Outcome:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
             safe = re.sub(r"[^A-Za-z0-9_.+-]", "_", item.name)
             final = self.directory / f"{safe}.eml"
-            tmp = final.with_suffix(".eml.tmp")
+            tmp = final.with_suffix(f".{os.getpid()}.eml.tmp")
             tmp.write_bytes(item.message.as_bytes(policy=SMTP_POLICY))
             os.replace(tmp, final)  # a reader never sees half a message
-            results[item.key] = Outcome("sent")
-        return results
+        except OSError as exc:  # a full disk or a read-only folder: the admin fixes it, the mail waits
+            return Outcome("transient", f"không ghi được thư vào {self.directory}: {exc}")
+        return Outcome("sent")
+
+    async def close(self) -> None:
+        return None
 
 
 def _refused(errors: dict) -> str:
@@ -65,8 +79,8 @@ def _refused(errors: dict) -> str:
 
 
 class SmtpTransport:
-    """A few connections per batch, each reused for many messages. None outlives its batch:
-    a long-lived aiosmtplib connection can hang after the server timed it out (PITFALLS)."""
+    """A few connections per delivery pass, each reused for many messages. None outlives its
+    pass: a long-lived aiosmtplib connection can hang after the server timed it out (PITFALLS)."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -122,40 +136,47 @@ class SmtpTransport:
             return Outcome("transient", text, retry_rcpts=later) if later else Outcome("sent", text)
         return Outcome("sent")
 
-    async def _worker(self, items: Iterator[Outgoing], results: dict[int, Outcome]) -> None:
-        client, error = await self._connect()
-        try:
-            for item in items:  # shared by the workers: each message is taken by one of them
-                for attempt in (1, 2):
-                    if client is None:
-                        results[item.key] = Outcome("transient", error)
-                        break
-                    try:
-                        results[item.key] = await self._send_one(client, item)
-                        break
-                    except (aiosmtplib.SMTPException, *_CONNECTION_ERRORS) as exc:
-                        error = f"mất kết nối SMTP khi gửi: {exc}"
-                        log.warning("%s", error)
-                        client.close()
-                        client = None
-                        if attempt == 1:  # the server may have dropped an idle connection
-                            client, reconnect_error = await self._connect()
-                            error = reconnect_error or error
-                        else:
-                            results[item.key] = Outcome("transient", error)
-        finally:
-            if client is not None:
-                try:
-                    await client.quit()
-                except (aiosmtplib.SMTPException, *_CONNECTION_ERRORS):
-                    client.close()
+    def connection(self) -> "SmtpConnection":
+        return SmtpConnection(self)
 
-    async def deliver(self, batch: list[Outgoing]) -> dict[int, Outcome]:
-        items = iter(batch)
-        results: dict[int, Outcome] = {}
-        workers = min(self.settings.smtp_connections, len(batch))
-        await asyncio.gather(*(self._worker(items, results) for _ in range(workers)))
-        return results
+
+class SmtpConnection:
+    """One SMTP connection, opened at the first message and reused for the next ones. A lost
+    connection is reopened once per message (the server may have dropped an idle one); when the
+    server cannot be reached at all, the remaining messages get the same transient outcome at
+    once instead of each waiting through every connection attempt again."""
+
+    def __init__(self, transport: SmtpTransport):
+        self.transport = transport
+        self.client: aiosmtplib.SMTP | None = None
+        self.unreachable: str | None = None
+
+    async def send(self, item: Outgoing) -> Outcome:
+        if self.unreachable is not None:
+            return Outcome("transient", self.unreachable)
+        error = None
+        for attempt in (1, 2):
+            if self.client is None:
+                self.client, error = await self.transport._connect()
+                if self.client is None:
+                    self.unreachable = error
+                    return Outcome("transient", error)
+            try:
+                return await self.transport._send_one(self.client, item)
+            except (aiosmtplib.SMTPException, *_CONNECTION_ERRORS) as exc:
+                error = f"mất kết nối SMTP khi gửi: {exc}"
+                log.warning("%s", error)
+                self.client.close()
+                self.client = None
+        return Outcome("transient", error)
+
+    async def close(self) -> None:
+        client, self.client = self.client, None
+        if client is not None:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, *_CONNECTION_ERRORS):
+                client.close()
 
 
 def make_transport(settings: Settings) -> Transport:

@@ -138,3 +138,14 @@ class LinkRow(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = _ts()
     revoked_at: datetime | None = _ts(nullable=True)
+
+
+class StateRow(SQLModel, table=True):
+    """Small facts about the service itself, one row per key: the newest tick, when the store
+    was first ticked and whether the admin confirmed that first clock."""
+
+    __tablename__ = "service_state"
+    key: str = Field(primary_key=True, max_length=40)
+    at: datetime | None = _ts(nullable=True)
+    value: str | None = None
+    updated_at: datetime = _ts()

@@ -35,7 +35,8 @@ class Facts:
     """What the store knows that the planner needs."""
 
     reported: frozenset[tuple[str, str]] = frozenset()  # (period key, unit code)
-    sent: frozenset[tuple[str, str, str]] = frozenset()  # (period key, audience, step id)
+    # (period key, audience, step id) → the step's planned instant, for every send in the ledger
+    sent: Mapping[tuple[str, str, str], datetime] = field(default_factory=dict)
     joined: Mapping[str, datetime] = field(default_factory=dict)  # unit code → joined at
     closed: frozenset[str] = frozenset()  # period keys
     # (period key, audience) → planned instant of the newest step in the ledger. Step ids come
@@ -49,7 +50,8 @@ class Facts:
         for s in sends:
             key = (s.period.key, s.audience)
             reached[key] = max(reached.get(key, s.at), s.at)
-        return Facts(self.reported, self.sent | {s.ledger_key for s in sends}, self.joined, self.closed, reached)
+        return Facts(self.reported, {**self.sent, **{s.ledger_key: s.at for s in sends}}, self.joined, self.closed,
+                     reached)
 
 
 @dataclass(frozen=True)
@@ -110,14 +112,21 @@ def _latest_owed(
     if not passed:
         return None
     at, step = passed[-1]
-    if any((period.key, audience, s.id) in facts.sent for t, s in timed if t >= at):
+    # A send planned for later than now can only have been made by a clock that ran ahead: once
+    # the clock is put right it must not stand in for the steps now due (see `premature`).
+    if any(not premature(facts.sent.get((period.key, audience, s.id)), now) for t, s in timed if t >= at):
         return None  # this step, or a later one, already went out
     reached = facts.reached.get((period.key, audience))
-    if reached is not None and reached >= at:
+    if reached is not None and at <= reached <= now:
         return None  # a step planned for this instant or later is in the ledger (policy since changed)
     if (at, step) == timed[-1] and now.date() > config.calendar.working_day_from(at.date(), CATCH_UP_WORKING_DAYS + 1):
         return None  # the period's reminders ended long ago; do not start a backlog
     return step, at
+
+
+def premature(planned: datetime | None, now: datetime) -> bool:
+    """True for a ledger entry planned after `now` (None: no entry at all, which counts the same)."""
+    return planned is None or planned > now
 
 
 def sending_hours(config: Config, now: datetime) -> bool:
@@ -173,3 +182,59 @@ def preview(config: Config, periods: Iterable[Period], facts: Facts, start: date
         planned += due_now
         facts = facts.with_sent(due_now)
     return planned
+
+
+def group(kind: str) -> str:
+    """Sends that supersede one another: a unit's notice, reminders and overdue mails are one
+    line of steps; the office's digests another; report versions a third."""
+    return kind if kind in ("digest", "report") else "reminder"
+
+
+def newest_steps(rows: Iterable[tuple[str, str, str, datetime]], now: datetime) -> dict[tuple[str, str, str], datetime]:
+    """(period, audience, group) → the newest planned instant among ledger rows (period, audience,
+    kind, planned at); receipts stand alone, and rows planned after `now` (a clock that ran
+    ahead) supersede nothing."""
+    newest: dict[tuple[str, str, str], datetime] = {}
+    for period_key, audience, kind, at in rows:
+        if kind == "receipt" or at > now:
+            continue
+        key = (period_key, audience, group(kind))
+        newest[key] = max(newest.get(key, at), at)
+    return newest
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A ledger row about to be delivered, as the deliverer took it."""
+
+    period_key: str
+    audience: str
+    kind: str
+    scheduled_at: datetime
+    created_at: datetime
+    partial: bool  # delivered to some recipients already; the rest still get that same message
+
+
+def no_longer_owed(config: Config, row: Waiting, periods: frozenset[str], closed: frozenset[str],
+                   reported: frozenset[tuple[str, str]] | set, newest: Mapping[tuple[str, str, str], datetime],
+                   now: datetime, give_up_after) -> tuple[str, str] | None:
+    """Why a waiting send must not go after all, as (outcome, reason), or None when it is still
+    owed. 'cancelled' when it stopped being owed; 'permanent' when it waited too long to mean
+    anything."""
+    if row.period_key not in periods:
+        return "cancelled", "kỳ báo cáo không còn trong cấu hình"
+    if row.kind != "receipt" and row.period_key in closed:
+        return "cancelled", "kỳ báo cáo đã khoá"
+    if now - row.created_at > give_up_after:
+        return "permanent", f"bỏ qua: không gửi được sau {give_up_after.days} ngày"
+    if row.kind != "receipt" and not row.partial:
+        if newest.get((row.period_key, row.audience, group(row.kind)), row.scheduled_at) > row.scheduled_at:
+            return "cancelled", "đã có thư mới hơn cho bước sau"  # e.g. SMTP was down past the next step
+    if row.audience == OFFICE:
+        return None
+    unit = config.unit(row.audience)
+    if unit is None or not unit.active:
+        return "cancelled", "đơn vị không còn được theo dõi"
+    if row.kind in ("notice", "reminder", "overdue") and (row.period_key, row.audience) in reported:
+        return "cancelled", "đơn vị đã nộp báo cáo"
+    return None

@@ -1,7 +1,10 @@
-"""The service: the tick (plan → claim → deliver), retries, and the long-running loop.
+"""The service: the tick (plan → claim → deliver → reports), retries, and the long-running loop.
 
-One tick: read the clock once, sync the config into the store, ask the planner what is
-owed, claim those sends in the ledger in one transaction, then deliver every waiting row.
+One tick: read the clock once, check it against the store, sync the config into the store, ask
+the planner what is owed, claim those sends in the ledger in one transaction, then deliver every
+waiting row — each taken by one conditional UPDATE and its outcome recorded as soon as SMTP has
+answered for it. Reports are built after the day's mail has gone, one period at a time: a broken
+Word template must never hold back a reminder.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,14 +21,15 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
-from scheduler import collection, ledger, links, reports, store
+from scheduler import clockcheck, collection, ledger, links, planner, reports, startup, store
 from scheduler.calendar import Period
-from scheduler.clock import TZ, Clock
+from scheduler.clock import TZ, Clock, to_local
 from scheduler.config import Config, load_config
-from scheduler.mail import Composer
-from scheduler.mailer import Outgoing, Transport, make_transport
+from scheduler.mail import BadAddress, Composer
+from scheduler.mailer import Connection, Outgoing, Transport, make_transport
 from scheduler.outcome import Outcome
 from scheduler.models import ReportRow, SendRow, Submission
 from scheduler.planner import OFFICE, owed_at, sending_hours
@@ -32,6 +37,11 @@ from scheduler.settings import Settings
 from scheduler.yamlsource import ConfigError
 
 log = logging.getLogger("baocao.service")
+
+# A consolidated report is made (and remade on late figures) for this long after the deadline.
+# Anchored on the deadline, not the period's end: a yearly report due in February, or any
+# period due long after it ends, gets its report like a quarter does.
+REPORT_WINDOW = timedelta(days=30)
 
 
 @dataclass
@@ -46,6 +56,23 @@ class TickReport:
         return (f"mới: {self.claimed}, đã gửi: {self.sent}, lỗi vĩnh viễn: {self.failed}, "
                 f"chờ gửi lại: {self.waiting}, huỷ: {self.cancelled}")
 
+    def add(self, other: "TickReport") -> None:
+        self.claimed += other.claimed
+        self.sent += other.sent
+        self.failed += other.failed
+        self.waiting += other.waiting
+        self.cancelled += other.cancelled
+
+
+@dataclass(frozen=True)
+class _View:
+    """What one delivery pass reads once to decide whether a taken row is still owed."""
+
+    periods: dict[str, Period]
+    closed: frozenset[str]
+    reported: frozenset[tuple[str, str]]
+    newest: dict[tuple[str, str, str], datetime]
+
 
 class Service:
     def __init__(self, settings: Settings, clock: Clock, config: Config, engine: Engine,
@@ -58,12 +85,28 @@ class Service:
         self.lock = asyncio.Lock()
         self._ticked = False
         self._background: set[asyncio.Task] = set()
+        self._held_told: set[str] = set()
+
+    @property
+    def lease(self) -> timedelta:
+        s = self.settings
+        return ledger.lease_for(s.smtp_timeout, s.smtp_attempts, s.smtp_retry_base)
 
     def sync(self) -> None:
         """Mirror the current config into the store (units, periods)."""
         with Session(self.engine) as session:
             store.sync_config(session, self.config, self.clock())
             session.commit()
+
+    def check_template(self) -> list[str]:
+        """The office's Word template, checked at start and on SIGHUP, long before a deadline needs it."""
+        from scheduler.report import check_template
+
+        problems = check_template(self.config, self.settings.templates_dir / "docx")
+        for problem in problems:
+            log.error("Mẫu báo cáo tổng hợp có lỗi (thư nhắc vẫn gửi bình thường; sửa mẫu trước hạn nộp): %s",
+                      problem)
+        return problems
 
     def reload(self) -> bool:
         """Re-read the YAML (SIGHUP). A broken file is logged and the running config kept."""
@@ -80,28 +123,24 @@ class Service:
         self.config = config
         self.sync()
         log.info("Đã nạp lại cấu hình: %d đơn vị đang theo dõi", sum(u.active for u in config.units))
+        self.check_template()
         return True
 
     async def tick(self) -> TickReport:
         async with self.lock:
             now = self.clock()
-            with Session(self.engine) as session:
-                store.sync_config(session, self.config, now)
-                session.commit()
-                facts = store.load_facts(session, self.config, now)
-                periods = store.all_periods(session, self.config)
-                owed = owed_at(self.config, periods, facts, now)
-                claimed = ledger.claim(session, owed, now, self.settings.mail_from)
-                session.commit()
-                made = self._reports(session, periods, facts.closed, now)
-                session.commit()
+            claimed = await asyncio.to_thread(self._plan, now)
             today = now.astimezone(TZ).date()
             if not self.config.calendar.is_working_day(today) and not self._ticked:
                 reason = self.config.calendar.holiday_name(today) or "ngày nghỉ cuối tuần"
                 log.info("Hôm nay %s không phải ngày làm việc (%s): không gửi thư nhắc mới.",
                          today.strftime("%d/%m/%Y"), reason)
-            report = await self._deliver(now)
-            report.claimed = claimed + made
+            report = await self._deliver()
+            report.claimed = claimed
+            made = await asyncio.to_thread(self._reports, now)
+            if made:
+                report.claimed += made
+                report.add(await self._deliver())  # the new versions' mail to the office
             quiet = not (report.claimed or report.sent or report.failed or report.waiting or report.cancelled)
             # The periodic re-check runs every few minutes: only say something when it did something.
             log.log(logging.DEBUG if quiet and self._ticked else logging.INFO, "Lượt nhắc %s: %s",
@@ -109,117 +148,211 @@ class Service:
             self._ticked = True
             return report
 
+    def _clock_facts(self, session: Session, now: datetime) -> clockcheck.ClockFacts:
+        """Read (and on a first tick, write) what the store knows about earlier clocks; log a
+        clock that went back. Caller commits."""
+        state = store.read_state(session)
+        newest = state.get(clockcheck.NEWEST_TICK)
+        first = state.get(clockcheck.FIRST_TICK)
+        confirmed = clockcheck.CONFIRMED in state
+        if first is None:
+            if store.ledger_is_empty(session):
+                store.put_state(session, clockcheck.FIRST_TICK, now, at=now)
+                first_at = now
+            else:  # a store from before this check: its history vouches for the clock
+                store.put_state(session, clockcheck.FIRST_TICK, now, at=None, value="đã có dữ liệu trước")
+                store.put_state(session, clockcheck.CONFIRMED, now, at=now, value="đã có dữ liệu trước")
+                first_at, confirmed = None, True
+        else:
+            first_at = first.at
+        facts = clockcheck.ClockFacts(newest.at if newest else None, first_at, confirmed)
+        back = clockcheck.went_back(now, facts)
+        if back is not None:
+            log.error("Đồng hồ máy chạy lùi: lượt nhắc gần nhất ghi lúc %s, bây giờ đồng hồ báo %s (lùi %s). "
+                      "Kiểm tra đồng bộ thời gian (timedatectl); các thư chờ gửi lại không bị kẹt.",
+                      _when(facts.newest_tick), _when(now), _duration(back))
+        # Kept as the newest `now` seen, except after a jump back, which is logged once.
+        if newest is None or back is not None or now > facts.newest_tick:
+            store.put_state(session, clockcheck.NEWEST_TICK, now, at=now)
+        return facts
+
+    def _plan(self, now: datetime) -> int:
+        """Sync, check the clock, ask the planner, claim: one transaction. Returns how many are new."""
+        with Session(self.engine) as session:
+            store.sync_config(session, self.config, now)
+            facts_clock = self._clock_facts(session, now)
+            session.commit()
+            facts = store.load_facts(session, self.config, now)
+            periods = store.all_periods(session, self.config)
+            owed = owed_at(self.config, periods, facts, now)
+            held = clockcheck.held(owed, facts_clock)
+            if held:
+                self._tell_held(held, now)
+                owed = [s for s in owed if s not in held]
+            claimed = ledger.claim(session, owed, now, self.settings.mail_from)
+            session.commit()
+        return claimed
+
+    def _tell_held(self, held: list, now: datetime) -> None:
+        for key in sorted({s.period.key for s in held} - self._held_told):
+            sends = [s for s in held if s.period.key == key]
+            log.error("Lần chạy đầu tiên: đồng hồ máy báo %s, đã sau hạn nộp kỳ %s (%s). Chưa gửi %d thư báo quá hạn "
+                      "(đồng gửi Thủ trưởng đơn vị) vì chưa thể kiểm tra đồng hồ máy. Nếu hôm nay đúng là %s, chạy: "
+                      "baocao confirm-clock %s — nếu sai, sửa đồng hồ máy; thư nhắc khác vẫn gửi bình thường.",
+                      _when(now), key, f"{sends[0].period.due:%d/%m/%Y}", len(sends),
+                      f"{to_local(now):%d/%m/%Y}", f"{to_local(now):%d/%m/%Y}")
+            self._held_told.add(key)
+
     def deliver_soon(self) -> None:
         """After a submission: send its receipt now rather than at the next periodic tick."""
         task = asyncio.get_running_loop().create_task(_guarded(self.retry)())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def _reports(self, session: Session, periods: list[Period], closed: frozenset[str], now: datetime) -> int:
+    def _reports(self, now: datetime) -> int:
         """Consolidated reports for periods past their deadline: version 1 at the first working-day
-        tick after it, a new version whenever a late report or a correction changes the figures.
-        Periods that ended over a month ago are left alone (a service started in November does
-        not mail June's report); `baocao report` still makes any period's on demand."""
+        tick after it, a new version whenever a late report or a correction changes the figures,
+        for REPORT_WINDOW after the deadline (a service started in November does not mail June's
+        report; `baocao report` still makes any period's on demand). One period at a time: a
+        failure is logged and that period alone is retried at the next tick."""
         if not sending_hours(self.config, now):
             return 0
-        today = now.astimezone(TZ)
+        with Session(self.engine) as session:
+            periods = store.all_periods(session, self.config)
+            closed = store.load_facts(session, self.config, now).closed
         made = 0
         for period in periods:
-            if now < period.deadline or today.date() > period.end + timedelta(days=30) or period.key in closed:
+            if period.key in closed or not (period.deadline <= now <= period.deadline + REPORT_WINDOW):
                 continue
-            row = reports.make_version(session, self.config, period, now,
-                                       self.settings.templates_dir / "docx", self.settings.mail_from)
-            if row is not None:
-                made += 1
-                log.info("Đã lập báo cáo tổng hợp %s, bản %d (%d đơn vị có số liệu)", period.key, row.version,
-                         len(row.sources or {}))
+            try:
+                with Session(self.engine) as session:
+                    row = reports.make_version(session, self.config, period, now,
+                                               self.settings.templates_dir / "docx", self.settings.mail_from)
+                    session.commit()
+                    if row is not None:
+                        made += 1
+                        log.info("Đã lập báo cáo tổng hợp %s, bản %d (%d đơn vị có số liệu)", period.key,
+                                 row.version, len(row.sources or {}))
+            except Exception as exc:  # noqa: BLE001 - one period's report must not stop the others, nor the mail
+                log.error("Không lập được báo cáo tổng hợp kỳ %s, sẽ thử lại ở lượt sau: %s", period.key, exc)
         return made
 
     async def retry(self) -> TickReport:
         """Deliver whatever is waiting (transient failures, crashed sends); plans nothing new."""
         async with self.lock:
-            return await self._deliver(self.clock())
+            return await self._deliver()
 
-    async def _deliver(self, now: datetime) -> TickReport:
-        report = TickReport()
-        composer = Composer(self.settings.templates_dir, self.config, self.settings.mail_from)
-        batch: list[Outgoing] = []
+    # -- delivery ---------------------------------------------------------------------------
+
+    def _due(self) -> list[int]:
+        now = self.clock()
+        with Session(self.engine) as session:
+            given_up = ledger.give_up_exhausted(session, now)
+            if given_up:
+                log.error("Bỏ %d thư: tiến trình gửi đã dừng giữa chừng %d lần với mỗi thư", given_up,
+                          ledger.MAX_ATTEMPTS)
+            return ledger.due(session, now)
+
+    def _view(self) -> _View:
+        now = self.clock()
         with Session(self.engine) as session:
             periods = {p.key: p for p in store.all_periods(session, self.config)}
-            reported = store.reported_pairs(session)
-            newest = self._newest_steps(session)
-            for row in ledger.due(session, now):
-                cancel = self._no_longer_owed(row, periods, reported, newest)
-                if cancel:
-                    ledger.record(session, row.id, Outcome("cancelled", cancel), now)
-                    session.commit()
-                    report.cancelled += 1
-                    log.info("Huỷ %s kỳ %s cho %s: %s", row.step, row.period_key, row.audience, cancel)
-                    continue
-                if not ledger.take(session, row, now):
-                    continue  # another process got it, or it was given up
-                try:
-                    message = self._compose(session, composer, row, periods[row.period_key], now)
-                except Exception as exc:  # noqa: BLE001 - one bad row (an address, a template) must not stop the rest
-                    session.rollback()
-                    ledger.record(session, row.id, Outcome("permanent", f"không soạn được thư: {exc}"), now)
-                    session.commit()
-                    report.failed += 1
-                    log.error("Không soạn được %s kỳ %s cho %s: %s", row.step, row.period_key, row.audience, exc)
-                    continue
-                batch.append(Outgoing(row.id, message, f"{row.period_key}_{row.audience}_{row.step}",
-                                      recipients=row.retry_rcpts or None))
-                session.commit()  # links created while composing
-        if not batch:
+            closed = store.load_facts(session, self.config, now).closed
+            reported = frozenset(store.reported_pairs(session))
+            rows = session.exec(select(SendRow.period_key, SendRow.audience, SendRow.kind, SendRow.scheduled_at)).all()
+        return _View(periods, closed, reported, planner.newest_steps(rows, now))
+
+    async def _deliver(self) -> TickReport:
+        """Every waiting row whose time has come, through a few SMTP connections at once."""
+        report = TickReport()
+        ids = await asyncio.to_thread(self._due)
+        if not ids:
             return report
-        outcomes = await self.transport.deliver(batch)
-        with Session(self.engine) as session:
-            for item in batch:
-                outcome = outcomes.get(item.key, Outcome("transient", "không có kết quả gửi"))
-                row = ledger.record(session, item.key, outcome, self.clock())
-                session.commit()
-                if row.status == "sent":
-                    report.sent += 1
-                    log.info("Đã gửi %s kỳ %s tới %s (%s)%s", row.step, row.period_key, row.audience,
-                             row.message_id, f" — {row.last_error}" if row.last_error else "")
-                elif row.status == "failed":
-                    report.failed += 1
-                    log.error("Không gửi được %s kỳ %s tới %s: %s", row.step, row.period_key, row.audience,
-                              row.last_error)
-                else:
-                    report.waiting += 1
-                    log.warning("Chưa gửi được %s kỳ %s tới %s, sẽ thử lại: %s", row.step, row.period_key,
-                                row.audience, row.last_error)
+        view = await asyncio.to_thread(self._view)
+        composer = Composer(self.settings.templates_dir, self.config, self.settings.mail_from)
+        pending = iter(ids)  # shared by the workers: each id is tried by one of them
+
+        async def worker() -> None:
+            connection = self.transport.connection()
+            try:
+                for row_id in pending:
+                    await self._deliver_one(row_id, connection, composer, view, report)
+            finally:
+                await connection.close()
+
+        await asyncio.gather(*(worker() for _ in range(min(self.settings.smtp_connections, len(ids)))))
         return report
 
-    @staticmethod
-    def _newest_steps(session: Session) -> dict[tuple[str, str, str], datetime]:
-        """(period, audience, reminder|digest) → the newest planned instant in the ledger."""
-        rows = session.exec(select(SendRow.period_key, SendRow.audience, SendRow.kind, SendRow.scheduled_at)
-                            .where(SendRow.kind != "receipt")).all()
-        newest: dict[tuple[str, str, str], datetime] = {}
-        for period_key, audience, kind, at in rows:
-            key = (period_key, audience, _group(kind))
-            newest[key] = max(newest.get(key, at), at)
-        return newest
+    def _take(self, row_id: int) -> ledger.Taken | None:
+        with Session(self.engine) as session:
+            return ledger.take(session, row_id, self.clock(), self.lease)
 
-    def _no_longer_owed(self, row: SendRow, periods: dict[str, Period], reported: set,
-                        newest: dict[tuple[str, str, str], datetime]) -> str | None:
-        if row.period_key not in periods:
-            return "kỳ báo cáo không còn trong cấu hình"
-        if row.kind != "receipt" and not row.retry_rcpts:
-            if newest.get((row.period_key, row.audience, _group(row.kind)), row.scheduled_at) > row.scheduled_at:
-                return "đã có thư mới hơn cho bước sau"  # e.g. SMTP was down past the next step
-        if row.audience == OFFICE:
-            return None
-        unit = self.config.unit(row.audience)
-        if unit is None or not unit.active:
-            return "đơn vị không còn được theo dõi"
-        if row.kind in ("notice", "reminder", "overdue") and (row.period_key, row.audience) in reported:
-            return "đơn vị đã nộp báo cáo"
-        return None
+    async def _deliver_one(self, row_id: int, connection: Connection, composer: Composer, view: _View,
+                           report: TickReport) -> None:
+        taken = await asyncio.to_thread(self._take, row_id)
+        if taken is None:
+            return  # another deliverer has it, or it is no longer waiting
+        waiting = planner.Waiting(taken.period_key, taken.audience, taken.kind, taken.scheduled_at, taken.created_at,
+                                  partial=bool(taken.retry_rcpts))
+        verdict = planner.no_longer_owed(self.config, waiting, frozenset(view.periods), view.closed, view.reported,
+                                         view.newest, self.clock(), ledger.GIVE_UP_AFTER)
+        if verdict is not None:
+            await self._settle(taken, Outcome(*verdict), report)
+            return
+        try:
+            message = await asyncio.to_thread(self._compose, composer, taken, view.periods[taken.period_key])
+        except BadAddress as exc:  # the row's own data: retrying cannot help
+            outcome = Outcome("permanent", f"không soạn được thư: {exc}")
+        except Exception as exc:  # noqa: BLE001 - a template being edited, a setting, the database: fixable, so retried
+            log.error("Không soạn được %s kỳ %s cho %s (sẽ thử lại; cần kiểm tra): %s: %s", taken.step,
+                      taken.period_key, taken.audience, type(exc).__name__, exc)
+            outcome = Outcome("transient", f"không soạn được thư: {exc}")
+        else:
+            outcome = await connection.send(Outgoing(taken.id, message, f"{taken.period_key}_{taken.audience}_{taken.step}",
+                                                     recipients=list(taken.retry_rcpts) or None))
+        await self._settle(taken, outcome, report)
 
-    def _report_mail(self, session: Session, composer: Composer, row: SendRow, period: Period, now: datetime):
+    def _record(self, taken: ledger.Taken, outcome: Outcome) -> str | None:
+        with Session(self.engine) as session:
+            status = ledger.record(session, taken, outcome, self.clock())
+            session.commit()
+            return status
+
+    async def _settle(self, taken: ledger.Taken, outcome: Outcome, report: TickReport) -> None:
+        """Record the outcome now, durably, before the next message goes. The database may be
+        locked or restarting: the outcome is kept and written as soon as it can be, for up to
+        the lease — giving up earlier would let the lease run out and the message go twice."""
+        started, delay = time.monotonic(), 0.5
+        while True:
+            try:
+                status = await asyncio.to_thread(self._record, taken, outcome)
+                break
+            except SQLAlchemyError as exc:
+                if time.monotonic() - started > self.lease.total_seconds():
+                    log.error("Không ghi được kết quả gửi %s kỳ %s cho %s vào cơ sở dữ liệu: %s", taken.step,
+                              taken.period_key, taken.audience, exc)
+                    return
+                log.warning("Chưa ghi được kết quả gửi %s kỳ %s cho %s vào cơ sở dữ liệu, thử lại sau %.1f giây: %s",
+                            taken.step, taken.period_key, taken.audience, delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        what = f"{taken.step} kỳ {taken.period_key} cho {taken.audience}"
+        if status is None:
+            log.warning("Kết quả gửi %s không được ghi: tiến trình khác đã nhận thư này sau khi hết hạn giữ", what)
+        elif status == "sent":
+            report.sent += 1
+            log.info("Đã gửi %s (%s)%s", what, taken.message_id, f" — {outcome.error}" if outcome.error else "")
+        elif status == "cancelled":
+            report.cancelled += 1
+            log.info("Huỷ %s: %s", what, outcome.error)
+        elif status == "failed":
+            report.failed += 1
+            log.error("Không gửi được %s: %s", what, outcome.error)
+        else:
+            report.waiting += 1
+            log.warning("Chưa gửi được %s, sẽ thử lại: %s", what, outcome.error)
+
+    def _report_mail(self, session: Session, composer: Composer, row: ledger.Taken, period: Period, now: datetime):
         version = int(row.step.rpartition("-v")[2])
         versions = {r.version: r for r in session.exec(select(ReportRow).where(ReportRow.period_key == period.key)).all()}
         report_row = versions[version]
@@ -234,15 +367,23 @@ class Service:
         changes = reports.changes(self.config, reports.digests(prints, before), reports.digests(prints, sources),
                                   sources, on_time)
         return composer.report(period, version, report_row.filename, report_row.content, report_row.created_at, counts,
-                               changes, row.to_addrs or [], now, row.message_id)
+                               changes, list(row.to_addrs), now, row.message_id)
 
     def link(self, session: Session, period_key: str, unit_code: str, now: datetime) -> str:
         """The unit's own form address for the period (created on first use; caller commits)."""
         token = links.link_token(session, self.settings.secret(), period_key, unit_code, now)
         return f"{self.settings.public_url.rstrip('/')}/f/{token}"
 
-    def _compose(self, session: Session, composer: Composer, row: SendRow, period: Period, now: datetime):
-        to, cc = row.to_addrs or [], row.cc_addrs or []
+    def _compose(self, composer: Composer, row: ledger.Taken, period: Period):
+        """The message for a taken row; a link created for it is committed."""
+        now = self.clock()
+        with Session(self.engine) as session:
+            message = self._message(session, composer, row, period, now)
+            session.commit()
+        return message
+
+    def _message(self, session: Session, composer: Composer, row: ledger.Taken, period: Period, now: datetime):
+        to, cc = list(row.to_addrs), list(row.cc_addrs)
         if row.kind == "report":
             return self._report_mail(session, composer, row, period, now)
         if row.audience == OFFICE:
@@ -325,7 +466,11 @@ async def serve(service: Service) -> None:
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGHUP, on_hup)
+    if startup.take_pending_hup():  # `systemctl reload` while we were starting: honour it now
+        log.info("Đã nhận SIGHUP trong lúc khởi động: nạp lại cấu hình")
+        on_hup()
     service.sync()  # the web form may be used before the first tick has run
+    service.check_template()
     web = _WebServer(service)
     await web.start()
     sockets = [s.getsockname() for server in web.server.servers for s in server.sockets]
@@ -347,10 +492,16 @@ async def serve(service: Service) -> None:
     log.info("Đã dừng.")
 
 
-def _group(kind: str) -> str:
-    """Sends that supersede one another: a unit's notice, reminders and overdue mails are one
-    line of steps; the office's digests another; report versions a third."""
-    return kind if kind in ("digest", "report") else "reminder"
+def _when(moment: datetime) -> str:
+    return f"{to_local(moment):%H:%M ngày %d/%m/%Y}"
+
+
+def _duration(delta: timedelta) -> str:
+    if delta >= timedelta(days=1):
+        return f"{delta.days} ngày {delta.seconds // 3600} giờ"
+    if delta >= timedelta(hours=1):
+        return f"{delta.seconds // 3600} giờ {delta.seconds % 3600 // 60} phút"
+    return f"{max(1, delta.seconds // 60)} phút"
 
 
 def _guarded(job):

@@ -12,13 +12,13 @@ from sqlmodel import Session, select
 
 from scheduler.calendar import Period
 from scheduler.config import Config
-from scheduler.models import PeriodRow, SendRow, Submission, UnitRow
+from scheduler.models import PeriodRow, SendRow, StateRow, Submission, UnitRow
 from scheduler.planner import Facts
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration. Checked against Alembic's own view by a test; lets every command skip
 # importing and running Alembic (a fifth of `baocao report`'s time) when the schema is current.
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 
 
 def make_engine(url: str) -> Engine:
@@ -129,13 +129,13 @@ def reported_pairs(session: Session) -> set[tuple[str, str]]:
 def load_facts(session: Session, config: Config, now: datetime) -> Facts:
     """What the planner needs to know from the store, read in one go."""
     reported = reported_pairs(session)
-    sent: set[tuple[str, str, str]] = set()
+    sent: dict[tuple[str, str, str], datetime] = {}
     reached: dict[tuple[str, str], datetime] = {}
     for p, a, s, kind, at in session.exec(
         select(SendRow.period_key, SendRow.audience, SendRow.step, SendRow.kind, SendRow.scheduled_at)
     ).all():
-        sent.add((p, a, s))
-        if kind != "receipt":
+        sent[(p, a, s)] = at
+        if kind != "receipt" and at <= now:  # a send planned after now came from a clock that ran ahead
             reached[(p, a)] = max(reached.get((p, a), at), at)
     units = session.exec(select(UnitRow)).all()
     joined = {u.code: u.joined_at for u in units if u.joined_at is not None}
@@ -144,5 +144,24 @@ def load_facts(session: Session, config: Config, now: datetime) -> Facts:
         known = {u.code for u in units}
         joined.update({u.code: now for u in config.units if u.code not in known})
     closed = set(session.exec(select(PeriodRow.key).where(PeriodRow.closed_at.is_not(None))).all())  # type: ignore[union-attr]
-    return Facts(reported=frozenset(reported), sent=frozenset(sent), joined=joined, closed=frozenset(closed),
+    return Facts(reported=frozenset(reported), sent=sent, joined=joined, closed=frozenset(closed),
                  reached=reached)
+
+
+def read_state(session: Session) -> dict[str, StateRow]:
+    return {row.key: row for row in session.exec(select(StateRow)).all()}
+
+
+def put_state(session: Session, key: str, now: datetime, at: datetime | None = None, value: str | None = None) -> None:
+    """Upsert one state row: two processes writing the same key at once both succeed. Caller commits."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(StateRow).values(key=key, at=at, value=value, updated_at=now)
+    session.execute(stmt.on_conflict_do_update(index_elements=["key"],
+                                               set_={"at": at, "value": value, "updated_at": now}))
+
+
+def ledger_is_empty(session: Session) -> bool:
+    return session.exec(select(SendRow.id).limit(1)).first() is None

@@ -164,12 +164,13 @@ def test_a_send_left_sending_by_a_crash_goes_again_with_the_same_message_id(smtp
         row.next_attempt_at = None
         session.add(row)
         session.commit()
-        assert ledger.take(session, row, datetime(2026, 12, 2, 8, 1, tzinfo=TZ))
+        taken_at = datetime(2026, 12, 2, 8, 1, tzinfo=TZ)
+        assert ledger.take(session, row.id, taken_at, service.lease)
         message_id = row.message_id
     smtp_server.start()
-    retry_at(service, "2026-12-02T08:10:00+07:00")  # lease still running
+    retry_at(service, (taken_at + service.lease - timedelta(seconds=1)).isoformat())  # lease still running
     assert not [m for m in smtp_server.recorder.take() if m["Message-ID"] == message_id]
-    retry_at(service, "2026-12-02T08:20:00+07:00")  # lease over
+    retry_at(service, (taken_at + service.lease + timedelta(seconds=1)).isoformat())  # lease over
     again = [m for m in smtp_server.recorder.take() if m["Message-ID"] == message_id]
     assert len(again) == 1 and again[0]["To"].addresses[0].addr_spec == "bpmc.daumoi@example.org"
 

@@ -1,0 +1,48 @@
+"""Is the machine's clock to be trusted? Pure decisions from what the store already knows.
+
+- A `now` earlier than the newest tick recorded is a clock that jumped back (or ran ahead
+  before): it is logged, and nothing it wrote may strand a retry (the ledger's HORIZON) or stand
+  in for a step now due (the planner ignores sends planned after now).
+- The very first tick of an empty store has nothing to check the clock against. Overdue mail is
+  the one message that cannot be taken back — it tells a unit, its head in copy, that it is
+  late — so the catch-up of overdue steps planned before that first tick is held until the admin
+  confirms the date (`baocao confirm-clock DD/MM/YYYY`). Everything else goes: a notice or a
+  reminder sent a day early does no harm, and refusing to start would leave an unattended
+  service down in a restart loop. Steps planned after the first tick go as usual.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterable
+
+from scheduler.planner import OwedSend
+
+NEWEST_TICK = "newest_tick"
+FIRST_TICK = "first_tick"
+CONFIRMED = "clock_confirmed"
+# Two instances on two machines, or a tick that read the clock just before another, are a few
+# seconds apart; a backward jump worth an admin's attention is more than this.
+TOLERANCE = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class ClockFacts:
+    newest_tick: datetime | None  # the newest `now` any tick recorded
+    first_tick: datetime | None  # when this store was first ticked with an empty ledger
+    confirmed: bool  # the admin confirmed the date (or the store predates this check)
+
+
+def went_back(now: datetime, facts: ClockFacts) -> timedelta | None:
+    """How far the clock jumped back since the newest tick, when more than TOLERANCE."""
+    if facts.newest_tick is not None and now < facts.newest_tick - TOLERANCE:
+        return facts.newest_tick - now
+    return None
+
+
+def held(owed: Iterable[OwedSend], facts: ClockFacts) -> list[OwedSend]:
+    """The owed sends to hold back until the admin confirms the clock of a first start."""
+    if facts.confirmed or facts.first_tick is None:
+        return []
+    return [s for s in owed if s.kind == "overdue" and s.at < facts.first_tick]

@@ -1,0 +1,35 @@
+"""Service state (newest tick, first tick, clock confirmation); mail that failed only because it
+could not be composed is owed again.
+
+Before this revision any exception while composing a mail (a bad BAOCAO_SECRET_KEY, a template
+being edited) marked the send permanently failed, so fixing the setting sent nothing. Those rows
+go back to waiting: delivery cancels the ones no longer owed (unit reported, a newer step, too old).
+
+Revision ID: 0004
+Revises: 0003
+"""
+from alembic import op
+import sqlalchemy as sa
+
+from scheduler.models import UTCDateTime
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "service_state",
+        sa.Column("key", sa.String(length=40), primary_key=True),
+        sa.Column("at", UTCDateTime(), nullable=True),
+        sa.Column("value", sa.String(), nullable=True),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+    )
+    op.execute("UPDATE send SET status = 'pending', next_attempt_at = NULL "
+               "WHERE status = 'failed' AND sent_at IS NULL AND last_error LIKE 'không soạn được thư:%'")
+
+
+def downgrade() -> None:
+    op.drop_table("service_state")

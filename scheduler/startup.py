@@ -1,0 +1,45 @@
+"""Signals from the first instant of `baocao run`.
+
+Python's default action for SIGHUP is to die, and systemd counts a death by SIGHUP as a clean
+stop (no restart). `systemctl reload` during the second it takes to load the config and migrate
+the store must not stop the service: until the event loop takes the signals over, a SIGHUP is
+remembered and acted on (the YAML reloaded) as soon as the loop runs, and a SIGTERM stops the
+start-up cleanly. Imported first by the command module, before anything slow."""
+
+from __future__ import annotations
+
+import signal
+
+_hup_pending = False
+
+
+class StopDuringStart(SystemExit):
+    """SIGTERM/SIGINT before the service was up: leave with status 0, as a stop would."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
+
+
+def _on_hup(signum, frame) -> None:
+    global _hup_pending
+    _hup_pending = True
+
+
+def _on_stop(signum, frame) -> None:
+    raise StopDuringStart()
+
+
+def install(argv: list[str]) -> None:
+    """Take SIGHUP and SIGTERM over at once, for `baocao run` only: a one-shot command keeps
+    the usual meaning of a hang-up."""
+    if "run" not in argv[1:]:
+        return
+    signal.signal(signal.SIGHUP, _on_hup)
+    signal.signal(signal.SIGTERM, _on_stop)
+
+
+def take_pending_hup() -> bool:
+    """Whether a SIGHUP arrived before the loop took the signals over (and forget it)."""
+    global _hup_pending
+    pending, _hup_pending = _hup_pending, False
+    return pending
