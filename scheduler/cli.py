@@ -22,7 +22,7 @@ from scheduler.models import SendRow
 from scheduler.calendar import Period
 from scheduler.clock import TZ, Clock, local, system_clock
 from scheduler.config import Config, load_config
-from scheduler.settings import Settings
+from scheduler.settings import Settings, SettingsError, load_settings
 from scheduler.text import KIND_LABELS, long_date, short_datetime
 from scheduler.yamlsource import ConfigError
 
@@ -105,11 +105,24 @@ def setup_logging(level: str) -> None:
 @click.pass_context
 def cli(ctx: click.Context, config_dir: Path | None) -> None:
     """baocao: nhắc hạn, thu thập và tổng hợp báo cáo định kỳ của các đơn vị về Văn phòng Sở."""
-    if ctx.obj is None:
-        settings = Settings()
-        if config_dir is not None:
-            settings = settings.model_copy(update={"config_dir": config_dir})
-        ctx.obj = App(settings, system_clock)
+    if ctx.obj is not None:
+        return
+    if ctx.invoked_subcommand == "hash-password":
+        return  # needs no settings, and is how a bad BAOCAO_OFFICE_PASSWORD_HASH gets fixed
+    try:
+        # Checked here, before any command opens the database: a bad value found later, while
+        # mail is being composed, would fail every send of the round for good (issue 9).
+        settings = load_settings(**({"config_dir": config_dir} if config_dir is not None else {}))
+    except SettingsError as exc:
+        print_settings_error(exc)
+        raise SystemExit(1)
+    ctx.obj = App(settings, system_clock)
+
+
+def print_settings_error(exc: SettingsError) -> None:
+    click.echo(f"Thiết lập có {len(exc.issues)} lỗi (biến môi trường BAOCAO_…), cần sửa trước khi chạy:", err=True)
+    for issue in exc.issues:
+        click.echo(f"  {issue}", err=True)
 
 
 @cli.command("check-config")

@@ -2,21 +2,137 @@
 
 Secrets (the SMTP password) come from the environment or a file named by
 BAOCAO_SMTP_PASSWORD_FILE (systemd's LoadCredential), never from the YAML in the repo.
+
+Every value is checked when the object is built, not when it is first used: a bad value
+found while mail is being composed would fail every send of the round for good (issue 9),
+whereas found at start-up it stops the command before anything is claimed. `load_settings`
+turns pydantic's errors into Vietnamese lines that name the environment variable.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import secrets
+import ssl
+import typing
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "BAOCAO_"
+MIN_SECRET_LENGTH = 32
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+DATABASE_BACKENDS = ("sqlite", "postgresql")
+# Values never repeated in a message: they end up in journald and in terminals over shoulders.
+SECRET_FIELDS = {"secret_key", "smtp_password", "office_password_hash"}
+
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")  # "_" is seen in internal DNS names
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used; each issue names its variable and says what is expected.
+
+    A ValueError so that callers that caught the old key-length error still catch it."""
+
+    def __init__(self, issues: list[str]):
+        super().__init__("\n".join(issues))
+        self.issues = issues
+
+
+def env_name(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def _host_problem(value: str, example: str) -> str | None:
+    """Why `value` is not a bare host name or IP address, or None when it is one."""
+    if "://" in value:
+        host = urlsplit(value).hostname or example
+        return f"'{value}' là một URL; chỉ ghi tên máy chủ, ví dụ {host}"
+    try:
+        ipaddress.ip_address(value.strip("[]"))
+        return None
+    except ValueError:
+        pass
+    if ":" in value:
+        return f"'{value}' có kèm cổng; chỉ ghi tên máy chủ, ví dụ {value.rsplit(':', 1)[0]}"
+    try:
+        # A Vietnamese domain name (thư.vn) is fine: it is checked in its ASCII (punycode) form.
+        ascii_name = value.rstrip(".").encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_name = ""
+    if not ascii_name or len(ascii_name) > 253 or not all(_LABEL.match(p) for p in ascii_name.split(".")):
+        return f"'{value}' không phải tên máy chủ hay địa chỉ IP hợp lệ; ví dụ {example}"
+    return None
+
+
+def _nearest_existing(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _creatable(path: Path) -> str | None:
+    """Why a file at `path` could not be created later, or None."""
+    parent = _nearest_existing(path.parent)
+    if not parent.is_dir():
+        return f"không tạo được {path}: {parent} không phải thư mục"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"không tạo được {path}: không có quyền ghi vào thư mục {parent}"
+    return None
+
+
+def _readable_file(path: Path) -> Path:
+    if not path.exists():
+        raise ValueError(f"tệp {path} không tồn tại")
+    if not path.is_file():
+        raise ValueError(f"{path} không phải một tệp")
+    if not os.access(path, os.R_OK):
+        raise ValueError(f"không có quyền đọc tệp {path}")
+    return path
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError:
+        raise ValueError(f"tệp {path} không phải văn bản UTF-8") from None
+    except OSError as exc:
+        raise ValueError(f"không đọc được tệp {path}: {exc.strerror or exc}") from None
+
+
+def _key_too_short(length: int) -> str:
+    return f"phải dài ít nhất {MIN_SECRET_LENGTH} ký tự (hiện có {length})"
+
+
+def _key_file_problem(path: Path) -> str | None:
+    """Why the key file (existing or to be created) cannot serve as the signing key, or None."""
+    if not path.exists():
+        return _creatable(path)
+    try:
+        length = len(_read_text(_readable_file(path)))
+    except ValueError as exc:
+        return str(exc)
+    if length < MIN_SECRET_LENGTH:
+        return (f"khoá trong tệp {path} {_key_too_short(length)}; thay bằng khoá dài hơn hoặc xoá tệp để "
+                "baocao tự tạo khoá mới (đường dẫn trong thư đã gửi sẽ hết hiệu lực)")
+    return None
+
+
+def _other(field: str, message: str) -> PydanticCustomError:
+    """An error found while checking one field but about another variable (kept in ctx)."""
+    return PydanticCustomError("baocao_other", "{message}", {"field": field, "message": message})
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BAOCAO_", extra="ignore")
+    # An empty variable (BAOCAO_SMTP_HOST= in an env file) means "not set", as systemd admins expect.
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", env_ignore_empty=True)
 
     database_url: str = "sqlite:///var/baocao.db"
     config_dir: Path = Path("config")
@@ -25,23 +141,23 @@ class Settings(BaseSettings):
 
     # No host: dry run, mail is written to outbox_dir as .eml files.
     smtp_host: str | None = None
-    smtp_port: int | None = None  # default by security: 25 / 587 / 465
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)  # default by security: 25 / 587 / 465
     smtp_security: Literal["none", "starttls", "tls"] = "starttls"
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
-    smtp_password_file: Path | None = None
+    smtp_password_file: Path | None = Field(default=None, validate_default=True)
     smtp_ca_file: Path | None = None  # trust an internal CA (or a self-signed server certificate)
-    smtp_timeout: float = Field(default=30.0, gt=0)
+    smtp_timeout: float = Field(default=30.0, gt=0, allow_inf_nan=False)
     smtp_connections: int = Field(default=2, ge=1, le=10)  # parallel connections per batch
     smtp_attempts: int = Field(default=3, ge=1, le=10)  # tries within one batch
-    smtp_retry_base: float = Field(default=2.0, ge=0)  # seconds; doubles each try, with jitter
+    smtp_retry_base: float = Field(default=2.0, ge=0, allow_inf_nan=False)  # seconds; doubles each try, with jitter
     mail_from: str = "baocao@example.org"
 
     retry_minutes: int = Field(default=5, ge=1)  # how often the full tick re-runs (retries, catch-up)
     log_level: str = "INFO"
 
     http_host: str = "127.0.0.1"
-    http_port: int = Field(default=8080, ge=0, le=65535)
+    http_port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port (tests)
     public_url: str = "http://127.0.0.1:8080"  # how units reach the form; goes into every link
     # Behind a reverse proxy (nginx doing TLS), its address: then the client's own address is
     # read from X-Forwarded-For, so throttling one guesser does not throttle everyone.
@@ -49,29 +165,214 @@ class Settings(BaseSettings):
     # Signs links, CSRF tokens and the office's session. Without one, a random key is kept in
     # secret_key_file (created 0600 on first start), so links survive restarts.
     secret_key: SecretStr | None = None
-    secret_key_file: Path = Path("var/secret_key")
+    secret_key_file: Path = Field(default=Path("var/secret_key"), validate_default=True)
     office_user: str = "vanphong"
     office_password_hash: SecretStr | None = None  # argon2 hash, from `baocao hash-password`
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            # Not repeated: a URL can carry a password.
+            raise ValueError("không đọc được URL cơ sở dữ liệu; ví dụ sqlite:///var/baocao.db hoặc "
+                             "postgresql+psycopg://user@host/baocao") from None
+        shown = url.render_as_string(hide_password=True)
+        if url.get_backend_name() not in DATABASE_BACKENDS:
+            raise ValueError(f"'{shown}': chỉ hỗ trợ sqlite hoặc postgresql (sqlite:///… hoặc postgresql+psycopg://…)")
+        try:
+            url.get_dialect().import_dbapi()
+        except ArgumentError:
+            raise ValueError(f"'{shown}': không có trình điều khiển '{url.get_driver_name()}' cho "
+                             f"{url.get_backend_name()}; với PostgreSQL dùng postgresql+psycopg://…") from None
+        except ImportError:
+            raise ValueError(f"'{shown}': chưa cài trình điều khiển '{url.get_driver_name()}'; với PostgreSQL "
+                             "dùng postgresql+psycopg://… (pip install -e '.[postgres]')") from None
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            # The store creates the file (and its folder) on first open: say now if it cannot.
+            path = Path(url.database)
+            problem = _creatable(path) if not path.exists() else (
+                None if os.access(path, os.R_OK | os.W_OK) else f"không có quyền đọc và ghi tệp {path}")
+            if problem:
+                raise ValueError(problem)
+        return value
+
+    @field_validator("smtp_host")
+    @classmethod
+    def _smtp_host(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if problem := _host_problem(value, "mail.example.org"):
+            if "://" in value:
+                problem += " (cổng đặt ở BAOCAO_SMTP_PORT, mã hoá ở BAOCAO_SMTP_SECURITY)"
+            raise ValueError(problem)
+        return value
+
+    @field_validator("http_host")
+    @classmethod
+    def _http_host(cls, value: str) -> str:
+        value = value.strip()
+        if problem := _host_problem(value, "127.0.0.1"):
+            raise ValueError(problem + " (cổng đặt ở BAOCAO_HTTP_PORT)" if "://" in value else problem)
+        return value
+
+    @field_validator("smtp_ca_file")
+    @classmethod
+    def _smtp_ca_file(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        _readable_file(value)
+        try:
+            ssl.create_default_context(cafile=value)  # what the mailer does with it
+        except (ssl.SSLError, ValueError):
+            raise ValueError(f"tệp {value} không chứa chứng thư CA dạng PEM mà ssl đọc được") from None
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str) -> str:
+        from email_validator import EmailNotValidError, validate_email
+
+        value = value.strip()
+        if "<" in value:
+            raise ValueError(f"'{value}': chỉ ghi địa chỉ email, không kèm tên hiển thị; ví dụ baocao@example.org")
+        try:
+            # The same rule as the units' addresses in units.yaml (scheduler/config.py).
+            valid = validate_email(value, check_deliverability=False, allow_smtputf8=False)
+        except EmailNotValidError:
+            raise ValueError(f"'{value}' không phải địa chỉ email hợp lệ; ví dụ baocao@example.org") from None
+        return valid.ascii_email or valid.normalized
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.strip().upper() not in LOG_LEVELS:
+            raise ValueError(f"'{value}' không hợp lệ; chọn một trong: {', '.join(LOG_LEVELS)}")
+        return value.strip().upper()
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        value = value.strip()
+        example = "ví dụ https://baocao.example.gov.vn"
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"'{value}' phải bắt đầu bằng http:// hoặc https:// và có tên máy chủ; {example}")
+        try:
+            parts.port
+        except ValueError:
+            raise ValueError(f"'{value}' có cổng không hợp lệ; {example}:8443") from None
+        if parts.query or parts.fragment:
+            # Links are built as PUBLIC_URL + /f/<token>: a ?… or #… would swallow the token.
+            raise ValueError(f"'{value}' không được có phần ?… hay #…; {example}")
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _forwarded_allow_ips(cls, value: str | None) -> str | None:
+        # uvicorn quietly treats a mistyped address as a literal that never matches; say so here.
+        if value is None or value.strip() == "*":
+            return value
+        items = [item.strip() for item in value.split(",")]
+        bad = []
+        for item in items:
+            try:
+                ipaddress.ip_network(item) if "/" in item else ipaddress.ip_address(item)
+            except ValueError:
+                bad.append(item)
+        if bad:
+            raise ValueError(f"{', '.join(repr(b) for b in bad)} không phải địa chỉ IP hay dải mạng hợp lệ; "
+                             "ghi các địa chỉ cách nhau bằng dấu phẩy, ví dụ 127.0.0.1 hoặc 10.0.0.0/24, hoặc *")
+        return ",".join(items)
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(_key_too_short(len(value.get_secret_value())))
+        return value
+
+    @field_validator("office_user")
+    @classmethod
+    def _office_user(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("không được để trống")
+        return value.strip()
+
+    @field_validator("office_password_hash")
+    @classmethod
+    def _office_password_hash(cls, value: SecretStr | None) -> SecretStr | None:
+        from argon2 import extract_parameters
+        from argon2.exceptions import InvalidHashError
+
+        if value is None:
+            return None
+        try:
+            extract_parameters(value.get_secret_value().strip())
+        except (InvalidHashError, ValueError):
+            raise ValueError("không phải mã băm argon2 (dạng $argon2id$v=19$…); tạo bằng lệnh baocao hash-password "
+                             "và đặt trong dấu nháy đơn") from None
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("secret_key_file", mode="after")
+    @classmethod
+    def _secret_key_file(cls, value: Path, info: ValidationInfo) -> Path:
+        # The file is used only when no key is configured (a configured key that failed its own
+        # check is absent from info.data: then the file does not matter either).
+        if info.data.get("secret_key", "failed") is None and (problem := _key_file_problem(value)):
+            raise ValueError(problem)
+        return value
+
+    @field_validator("smtp_password_file", mode="after")
+    @classmethod
+    def _smtp_login(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is not None and not _read_text(_readable_file(value)):
+            raise ValueError(f"tệp {value} rỗng; cần chứa mật khẩu SMTP")
+        if "smtp_username" not in info.data or "smtp_password" not in info.data:
+            return value  # already reported
+        # aiosmtplib logs in with an empty password when there is none, and skips a password
+        # with no user name: either way every mail would be refused by an authenticating server.
+        has_password = info.data["smtp_password"] is not None or value is not None
+        if info.data["smtp_username"] and not has_password:
+            raise _other("smtp_username", "đã đặt tên đăng nhập nhưng thiếu mật khẩu; đặt "
+                                          f"{env_name('smtp_password')} hoặc {env_name('smtp_password_file')}")
+        if has_password and not info.data["smtp_username"]:
+            raise _other("smtp_password" if info.data["smtp_password"] is not None else "smtp_password_file",
+                         f"đã có mật khẩu SMTP nhưng thiếu tên đăng nhập {env_name('smtp_username')}")
+        return value
 
     @model_validator(mode="after")
     def _password_from_file(self) -> "Settings":
         if self.smtp_password is None and self.smtp_password_file is not None:
-            self.smtp_password = SecretStr(self.smtp_password_file.read_text(encoding="utf-8").strip())
+            self.smtp_password = SecretStr(_read_text(self.smtp_password_file))
         return self
 
     def secret(self) -> bytes:
-        """The signing key; created on first use when none is configured."""
+        """The signing key; created on first use when none is configured.
+
+        Raises SettingsError if the key file became unusable after the settings were built."""
         if self.secret_key is not None:
             value = self.secret_key.get_secret_value()
-            if len(value) < 32:
-                raise ValueError("BAOCAO_SECRET_KEY phải dài ít nhất 32 ký tự")
+            if len(value) < MIN_SECRET_LENGTH:  # only reachable through model_copy, which skips validation
+                raise SettingsError([f"{env_name('secret_key')}: {_key_too_short(len(value))}"])
             return value.encode()
         path = self.secret_key_file
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_urlsafe(48))
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process (the web app, a second command) made it first
+                pass
+            else:
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(secrets.token_urlsafe(48))
+        if problem := _key_file_problem(path):
+            raise SettingsError([f"{env_name('secret_key_file')}: {problem}"])
         return path.read_text(encoding="utf-8").strip().encode()
 
     @property
@@ -81,3 +382,90 @@ class Settings(BaseSettings):
     @property
     def port(self) -> int:
         return self.smtp_port or {"none": 25, "starttls": 587, "tls": 465}[self.smtp_security]
+
+
+# ---------------------------------------------------------------- pydantic's errors, in Vietnamese
+
+
+def _number(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).replace(".", ",") if isinstance(value, float) else str(value)
+
+
+def _bounds(field: str) -> str | None:
+    """The whole allowed range of a numeric field, e.g. 'từ 1 đến 65535'."""
+    limits = {}
+    for item in Settings.model_fields[field].metadata:
+        for name in ("gt", "ge", "lt", "le"):
+            if getattr(item, name, None) is not None:
+                limits[name] = _number(getattr(item, name))
+    low = f"từ {limits['ge']}" if "ge" in limits else f"lớn hơn {limits['gt']}" if "gt" in limits else None
+    high = f"đến {limits['le']}" if "le" in limits else f"nhỏ hơn {limits['lt']}" if "lt" in limits else None
+    if low and high:
+        return f"{low} {high}" if "ge" in limits and "le" in limits else f"{low} và {high}"
+    if low:
+        return f"{low} trở lên" if "ge" in limits else low
+    return high
+
+
+def _choices(field: str) -> list[str]:
+    def walk(annotation) -> list[str]:
+        if typing.get_origin(annotation) is Literal:
+            return [str(a) for a in typing.get_args(annotation)]
+        return [c for arg in typing.get_args(annotation) for c in walk(arg)]
+
+    return walk(Settings.model_fields[field].annotation)
+
+
+def _explain(error: dict, field: str | None) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "baocao_other":
+        return ctx["message"]
+    shown = "" if field in SECRET_FIELDS else f"'{error.get('input')}' "
+    if kind in ("value_error", "assertion_error"):
+        return str(ctx.get("error", "giá trị không hợp lệ"))
+    if kind in ("int_parsing", "int_from_float", "int_type"):
+        return f"{shown}không phải số nguyên"
+    if kind in ("float_parsing", "float_type"):
+        return f"{shown}không phải số; viết dấu chấm cho phần thập phân, ví dụ 2.5"
+    if kind == "finite_number":
+        return f"{shown}phải là một số hữu hạn"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal") and field:
+        return f"phải {_bounds(field)} (hiện là {error.get('input')})"
+    if kind == "literal_error" and field:
+        return f"{shown}không hợp lệ; chọn một trong: {', '.join(_choices(field))}"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"{shown}không phải giá trị đúng/sai; dùng true hoặc false"
+    if kind == "string_too_short":
+        return "không được để trống"
+    if kind == "missing":
+        return "chưa đặt; biến này là bắt buộc"
+    if kind in ("string_type", "path_type"):
+        return "phải là một chuỗi ký tự"
+    return f"{shown}không hợp lệ".strip()  # a type this module's fields do not produce today
+
+
+def _issues(exc: ValidationError) -> list[str]:
+    issues = []
+    for error in exc.errors():
+        field = next((part for part in error["loc"] if isinstance(part, str) and part in Settings.model_fields), None)
+        message = _explain(error, field)
+        if error["type"] == "baocao_other":
+            field = error["ctx"]["field"]
+        issues.append(f"{env_name(field)}: {message}" if field else message)
+    return issues
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from BAOCAO_* variables (and `overrides`, which win), all checked at once.
+
+    Raises SettingsError listing every bad value, each as 'BAOCAO_X: what is wrong'."""
+    from pydantic_settings import SettingsError as EnvParsingError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_issues(exc)) from None
+    except EnvParsingError as exc:  # pragma: no cover - only complex (JSON) fields, none today
+        raise SettingsError([f"không đọc được biến môi trường: {exc}"]) from None
