@@ -71,11 +71,18 @@ def register(cli: click.Group, app_type, date_type) -> None:
                 _fail(file, {where.get(k, k): v for k, v in errors.items()})
             now = app.clock()
             try:
-                sub = collection.record(session, config, period, unit, report, "file", now, received_at,
-                                        mail_from=app.settings.mail_from)
+                recorded = collection.record(session, config, period, unit, report, "file", now, received_at,
+                                             mail_from=app.settings.mail_from)
             except collection.ClosedPeriod:
                 raise click.ClickException(f"kỳ {period.title} đã khoá, không nhận thêm báo cáo")
             session.commit()
+            sub = recorded.submission
+            if not recorded.created:
+                # The same file entered twice: its receipt went (or is queued) with the first.
+                click.echo(f"Báo cáo {period.title} của {unit.name} trong {file} giống hệt bản thứ {sub.revision} "
+                           f"đã nhận lúc {short_datetime(to_local(sub.received_at))}: không ghi thêm bản mới, "
+                           f"không gửi lại thư xác nhận.")
+                return
             click.echo(f"Đã ghi báo cáo {period.title} của {unit.name}: bản thứ {sub.revision}, nhận lúc "
                        f"{short_datetime(to_local(sub.received_at))} ({'đúng hạn' if sub.on_time else 'sau hạn'}).")
         result = asyncio.run(service.retry())  # the receipt to the unit's focal points

@@ -1,11 +1,12 @@
 """Recording what units return. A submission is a new revision, never an overwrite, and its
-receipt is claimed in the send ledger in the same transaction. Callers commit."""
+receipt is claimed in the send ledger in the same transaction; the same report sent twice in
+quick succession is one revision. Callers commit."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -13,7 +14,7 @@ from sqlmodel import Session, col, select
 from scheduler import ledger
 from scheduler.calendar import Period
 from scheduler.config import Config, Unit
-from scheduler.models import PeriodRow, Submission
+from scheduler.models import PeriodRow, SendRow, Submission
 from scheduler.planner import OwedSend
 from scheduler.submission import Report
 
@@ -89,28 +90,83 @@ def latest(session: Session, period_key: str, unit_code: str) -> Submission | No
     ).first()
 
 
+# An identical resubmission this soon after the last one is the same report sent twice: a
+# double tap on a phone, a browser resending a slow POST, the office running the same import
+# twice. Ten minutes covers those with room to spare, yet is short enough that a unit asked to
+# "send it again" later gets a new revision and a fresh receipt, as it expects.
+DUPLICATE_WINDOW = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What record() did: `submission` is the revision the sender should be shown; `created` is
+    False when it was already there (an identical resubmission) and nothing new was stored."""
+
+    submission: Submission
+    created: bool
+
+
+def _recorded_at(session: Session, sub: Submission) -> datetime:
+    """When a revision was stored. The office may date a paper report days back (--received),
+    so its receipt's claim time says when the import ran; a form's received_at is that time."""
+    claimed = session.exec(
+        select(SendRow.created_at).where(SendRow.period_key == sub.period_key, SendRow.audience == sub.unit_code,
+                                         SendRow.step == f"receipt#{sub.revision}")
+    ).first()
+    return claimed or sub.received_at
+
+
+def _same_as(session: Session, last: Submission | None, report: Report, channel: str,
+             received_at: datetime | None, now: datetime) -> bool:
+    """Whether `report` repeats `last` moments after it was stored. A stated received_at (a paper
+    report's date) must match too: re-entering it with a corrected date is a correction."""
+    return (last is not None and last.channel == channel and last.submitted_by == report.submitted_by
+            and (last.figures or {}) == report.figures and (last.narrative or {}) == report.narrative
+            and (received_at is None or last.received_at == received_at)
+            # Either way round: a revision stamped by a clock that ran ahead stops absorbing
+            # resends once the window is over, not only once the clock has caught up.
+            and abs(now - _recorded_at(session, last)) < DUPLICATE_WINDOW)
+
+
 def record(session: Session, config: Config, period: Period, unit: Unit, report: Report, channel: str,
-           now: datetime, received_at: datetime | None = None, mail_from: str = "baocao@example.org") -> Submission:
-    """Store `report` as the unit's next revision and queue its receipt. On time means received
-    before the deadline (00:00 on the due day). Raises ClosedPeriod when the period is closed."""
+           now: datetime, received_at: datetime | None = None, mail_from: str = "baocao@example.org") -> Recorded:
+    """Store `report` as the unit's next revision and queue its receipt; or, if it repeats the
+    unit's latest revision within DUPLICATE_WINDOW, store nothing and return that revision. On
+    time means received before the deadline (00:00 on the due day). Raises ClosedPeriod when the
+    period is closed. Safe against a concurrent submit for the same unit, in this process or
+    another. Caller commits (on SQLite the savepoint below may already have committed the new
+    revision with its receipt; both or neither, never one without the other)."""
     if is_closed(session, period.key):
         raise ClosedPeriod(period.key)
     received = received_at or now
-    current = session.exec(
-        select(sa.func.max(Submission.revision)).where(Submission.period_key == period.key,
-                                                       Submission.unit_code == unit.code)
-    ).one()
-    sub = Submission(
-        period_key=period.key, unit_code=unit.code, revision=(current or 0) + 1, received_at=received,
-        on_time=received < period.deadline, channel=channel, figures=report.figures,
-        narrative=report.narrative, submitted_by=report.submitted_by,
-    )
-    session.add(sub)
-    session.flush()  # the unique (period, unit, revision) key turns a concurrent double submit into an error
-    receipt = OwedSend(at=now, kind="receipt", step=f"receipt#{sub.revision}", period=period, unit=unit.code,
-                       to=tuple(p.email for p in unit.focal_points))
-    ledger.claim(session, [receipt], now, mail_from)
-    return sub
+    while True:
+        last = latest(session, period.key, unit.code)
+        if _same_as(session, last, report, channel, received_at, now):
+            return Recorded(last, created=False)
+        revision = (last.revision if last else 0) + 1
+        sub = Submission(
+            period_key=period.key, unit_code=unit.code, revision=revision, received_at=received,
+            on_time=received < period.deadline, channel=channel, figures=report.figures,
+            narrative=report.narrative, submitted_by=report.submitted_by,
+        )
+        receipt = OwedSend(at=now, kind="receipt", step=f"receipt#{revision}", period=period, unit=unit.code,
+                           to=tuple(p.email for p in unit.focal_points))
+        try:
+            # The receipt is claimed inside the savepoint too: on SQLite (pysqlite) a savepoint
+            # opened outside a transaction is the transaction, and its release commits it, so
+            # the revision and its receipt must be in it together.
+            with session.begin_nested():
+                session.add(sub)
+                session.flush()
+                ledger.claim(session, [receipt], now, mail_from)
+        except sa.exc.IntegrityError:
+            # Another request or process stored this revision number first (the unique
+            # (period, unit, revision) key). Look again: it may be this very report.
+            winner = latest(session, period.key, unit.code)
+            if winner is None or winner.revision < revision:
+                raise  # not a lost race (a missing unit or period row): a bug, not a retry
+            continue
+        return Recorded(sub, created=True)
 
 
 def receipt_revision(step: str) -> int | None:

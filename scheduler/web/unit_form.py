@@ -148,11 +148,18 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             if report is None:
                 last = collection.latest(session, period.key, unit.code)
                 return form_page(request, token, period, unit, entry, errors, last, status=422)
-            sub = collection.record(session, config, period, unit, report, "form", ctx.clock(),
-                                    mail_from=ctx.settings.mail_from)
+            try:
+                recorded = collection.record(session, config, period, unit, report, "form", ctx.clock(),
+                                             mail_from=ctx.settings.mail_from)
+            except collection.ClosedPeriod:  # closed between opening the link and storing
+                return pages.error(request, 409, "Kỳ báo cáo đã khoá",
+                                   f"Kỳ báo cáo {period.title} đã khoá; không nhận thêm bản sửa đổi.")
             session.commit()
-            revision = sub.revision
-        ctx.after_submit()
+            revision = recorded.submission.revision
+        if recorded.created:
+            ctx.after_submit()
+        # A repeat (a double tap) lands on the very same confirmation: the report did arrive,
+        # once, and its one receipt is on its way.
         return RedirectResponse(f"/f/{token}/da-gui?ban={revision}", status_code=303)
 
     @r.get("/f/{token}/da-gui", response_class=HTMLResponse)
