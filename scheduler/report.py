@@ -607,7 +607,8 @@ def _uses(parts: list[_Part], name: str, attribute: bool) -> list[tuple[str, str
 
 def _unknown(parts: list[_Part], name: str, known, attribute: bool) -> str:
     """'biến {{ titel }} không có trong dữ liệu báo cáo (có phải {{ title }}?)'"""
-    close = difflib.get_close_matches(name, [k for k in known if isinstance(k, str)], n=1)
+    known = [k for k in known if isinstance(k, str)]
+    close = difflib.get_close_matches(name, known, n=1)
     uses = _uses(parts, name, attribute)
     if not uses:
         return f"biến {name} không có trong dữ liệu báo cáo" + (f" (có phải {close[0]}?)" if close else "")
@@ -618,11 +619,16 @@ def _unknown(parts: list[_Part], name: str, known, attribute: bool) -> str:
         text = f"biến {tag}{where}{more} không có trong dữ liệu báo cáo"
     else:
         text = f"{'thuộc tính' if attribute else 'biến'} {name} trong thẻ {tag}{where}{more} không có trong dữ liệu báo cáo"
-    if close:
+    if not attribute and re.fullmatch(r"[\w.]+", inner) and "." in inner:
+        # {{ signer.name }} for {{ signer_name }}: the whole placeholder is the likelier typo
+        whole = difflib.get_close_matches(inner, known, n=1)
+        fixed = tag.replace(inner, whole[0]) if whole else None
+    elif close:
         fixed = (re.sub(rf"\.{re.escape(name)}\b", "." + close[0], tag) if attribute
                  else re.sub(rf"(?<![\w.'\"]){re.escape(name)}\b", close[0], tag))
-        text += f" (có phải {fixed}?)"
-    return text
+    else:
+        fixed = None
+    return text + (f" (có phải {fixed}?)" if fixed else "")
 
 
 def _recording_env(seen: list[tuple[object, str | None]]) -> Environment:
@@ -671,9 +677,9 @@ def _diagnose(path: Path, data: bytes, config: Config, samples: list[tuple[Conso
         return problems
     keys = context(config, samples[0][0], samples[0][1], tpl).keys()
     undeclared = tpl.get_undeclared_template_variables(env, dict.fromkeys(keys))
-    first_use = {name: min((i for i, part in enumerate(parts) for text in part.paragraphs
-                            if re.search(rf"(?<![\w.]){re.escape(name)}\b", text)), default=len(parts))
-                 for name in undeclared}
+    first_use = {name: min(((i, j) for i, part in enumerate(parts) for j, text in enumerate(part.paragraphs)
+                            if re.search(rf"(?<![\w.]){re.escape(name)}\b", text)), default=(len(parts), 0))
+                 for name in undeclared}  # reported in the order a reader meets them
     problems += [_unknown(parts, name, keys, attribute=False)
                  for name in sorted(undeclared, key=lambda n: (first_use[n], n))]
     for result, today in samples:
