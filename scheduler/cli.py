@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
+from scheduler import startup
+
+startup.install(sys.argv)  # before the slow imports: see startup.py
+
 import json
 import logging
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -201,6 +206,33 @@ def remind_cmd(app: App) -> None:
     setup_logging(app.settings.log_level)
     report = asyncio.run(app.service().tick())
     click.echo(f"Lượt nhắc xong — {report}.")
+
+
+@cli.command("confirm-clock")
+@click.argument("today", metavar="DD/MM/YYYY")
+@click.pass_obj
+def confirm_clock_cmd(app: App, today: str) -> None:
+    """Xác nhận ngày hôm nay đúng với đồng hồ máy, để lần chạy đầu tiên gửi các thư báo quá hạn đang giữ lại."""
+    from datetime import datetime as _dt
+
+    from scheduler import clockcheck
+
+    try:
+        given = _dt.strptime(today.strip(), "%d/%m/%Y").date()
+    except ValueError:
+        raise click.BadParameter(f"'{today}' không phải ngày hợp lệ; viết theo dạng DD/MM/YYYY, ví dụ 10/12/2026",
+                                 param_hint="DD/MM/YYYY")
+    now = app.clock()
+    machine = now.astimezone(TZ).date()
+    if given != machine:
+        raise click.ClickException(
+            f"đồng hồ máy đang báo ngày {machine:%d/%m/%Y}, không phải {given:%d/%m/%Y}: sửa đồng hồ máy "
+            "(timedatectl) rồi chạy lại; chưa xác nhận gì")
+    with Session(app.engine()) as session:
+        store.put_state(session, clockcheck.CONFIRMED, now, at=now, value=f"{given:%d/%m/%Y}")
+        session.commit()
+    click.echo(f"Đã xác nhận hôm nay là {given:%d/%m/%Y} ({short_datetime(now.astimezone(TZ))} theo đồng hồ máy). "
+               "Thư báo quá hạn đang giữ lại sẽ gửi ở lượt nhắc tới.")
 
 
 STATE_LABELS = {"on_time": "Đã nộp đúng hạn", "late": "Nộp muộn", "missing": "Chưa nộp"}

@@ -3,6 +3,7 @@ and reading the facts the planner decides from. Callers own the transactions."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -44,9 +45,7 @@ def make_engine(url: str) -> Engine:
 
 def schema_is_current(engine: Engine) -> bool:
     with engine.connect() as conn:
-        if not sa.inspect(conn).has_table("alembic_version"):
-            return False
-        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == SCHEMA_HEAD
+        return _current(conn)
 
 
 def migrate(engine: Engine) -> None:
@@ -58,9 +57,44 @@ def migrate(engine: Engine) -> None:
 
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    # Several processes may start on a new store at once (two instances, a cron `remind`):
+    # one migrates, the others wait for it and find the schema current.
+    with _migration_lock(engine):
+        if schema_is_current(engine):
+            return
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(7410330001)"))  # baocao's migration key
+                if _current(conn):
+                    return
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+
+def _current(conn) -> bool:
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return False
+    return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == SCHEMA_HEAD
+
+
+@contextmanager
+def _migration_lock(engine: Engine):
+    """SQLite runs DDL outside any transaction here, so an flock on the database file keeps two
+    migrations apart (SQLite's own locks are fcntl byte ranges, which flock does not touch on
+    Linux; and no lock file is left beside the database). PostgreSQL takes an advisory lock
+    inside the migration's transaction."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    with open(database, "a+b") as fh:  # an empty new file is what SQLite makes of a new database
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def open_store(url: str) -> Engine:
@@ -78,11 +112,15 @@ def sync_config(session: Session, config: Config, now: datetime) -> None:
     """
     rows = {u.code: u for u in session.exec(select(UnitRow)).all()}
     first_sync = not rows
+    # New rows are inserted with ON CONFLICT DO NOTHING: several processes starting together on
+    # a new store all sync, and the ones that lose the race must not fail.
+    insert = _insert(session)
     for unit in config.units:
         row = rows.pop(unit.code, None)
         if row is None:
-            session.add(UnitRow(code=unit.code, name=unit.name, active=unit.active,
-                                joined_at=None if first_sync else now, updated_at=now))
+            session.execute(insert(UnitRow).values(code=unit.code, name=unit.name, active=unit.active,
+                                                   joined_at=None if first_sync else now, updated_at=now)
+                            .on_conflict_do_nothing(index_elements=["code"]))
         elif (row.name, row.active) != (unit.name, unit.active):
             row.name, row.active, row.updated_at = unit.name, unit.active, now
             session.add(row)
@@ -94,9 +132,10 @@ def sync_config(session: Session, config: Config, now: datetime) -> None:
     for period in config.periods:
         row = stored.get(period.key)
         if row is None:
-            session.add(PeriodRow(key=period.key, obligation=period.obligation, title=period.title,
-                                  start=period.start, end=period.end, due=period.due, source="plan",
-                                  created_at=now))
+            session.execute(insert(PeriodRow).values(key=period.key, obligation=period.obligation, title=period.title,
+                                                     start=period.start, end=period.end, due=period.due,
+                                                     source="plan", created_at=now)
+                            .on_conflict_do_nothing(index_elements=["key"]))
         elif (row.obligation, row.title, row.start, row.end, row.due) != (
             period.obligation, period.title, period.start, period.end, period.due
         ):
@@ -152,13 +191,19 @@ def read_state(session: Session) -> dict[str, StateRow]:
     return {row.key: row for row in session.exec(select(StateRow)).all()}
 
 
-def put_state(session: Session, key: str, now: datetime, at: datetime | None = None, value: str | None = None) -> None:
-    """Upsert one state row: two processes writing the same key at once both succeed. Caller commits."""
+def _insert(session: Session):
+    """The dialect's INSERT, which has ON CONFLICT. Imported here: the PostgreSQL dialect pulls in
+    asyncio for every command."""
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(StateRow).values(key=key, at=at, value=value, updated_at=now)
+    return insert
+
+
+def put_state(session: Session, key: str, now: datetime, at: datetime | None = None, value: str | None = None) -> None:
+    """Upsert one state row: two processes writing the same key at once both succeed. Caller commits."""
+    stmt = _insert(session)(StateRow).values(key=key, at=at, value=value, updated_at=now)
     session.execute(stmt.on_conflict_do_update(index_elements=["key"],
                                                set_={"at": at, "value": value, "updated_at": now}))
 
