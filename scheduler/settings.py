@@ -364,13 +364,22 @@ class Settings(BaseSettings):
         path = self.secret_key_file
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
+            # Written in full to a private temporary file, then linked into place: a reader in
+            # another thread or process never sees the file empty, and of two creators the first
+            # link wins and the other's key is dropped (link refuses to replace).
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:  # another process (the web app, a second command) made it first
-                pass
-            else:
                 with os.fdopen(fd, "w") as fh:
                     fh.write(secrets.token_urlsafe(48))
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                try:
+                    os.link(tmp, path)
+                except FileExistsError:  # another thread or process made it first: use theirs
+                    pass
+            finally:
+                tmp.unlink(missing_ok=True)
         if problem := _key_file_problem(path):
             raise SettingsError([f"{env_name('secret_key_file')}: {problem}"])
         return path.read_text(encoding="utf-8").strip().encode()
