@@ -164,7 +164,7 @@ def register(cli: click.Group, app_type, date_type) -> None:
 
         from scheduler import reports
         from scheduler.models import ReportRow
-        from scheduler.report import render
+        from scheduler.report import TemplateError, render
 
         config = app.config()
         with Session(app.engine()) as session:
@@ -178,7 +178,10 @@ def register(cli: click.Group, app_type, date_type) -> None:
                 content, note = row.content, f"bản số {version}, lập lúc {short_datetime(to_local(row.created_at))}"
             else:
                 result = reports.consolidation(session, config, period)
-                content = render(config, result, to_local(app.clock()).date(), app.templates() / "docx")
+                try:
+                    content = render(config, result, to_local(app.clock()).date(), app.templates() / "docx")
+                except TemplateError as exc:
+                    raise click.ClickException(f"không lập được báo cáo: {exc}")
                 note = (f"{len(result.on_time) + len(result.late)}/{len(result.units)} đơn vị có số liệu, "
                         f"{len(result.missing)} đơn vị chưa báo cáo")
         output = output or Path(f"bao-cao-{key}{'-ban-' + str(version) if version else ''}.docx")
