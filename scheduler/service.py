@@ -21,7 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, select
 
 from scheduler import clockcheck, collection, ledger, links, planner, reports, startup, store
@@ -38,6 +38,11 @@ from scheduler.yamlsource import ConfigError
 
 log = logging.getLogger("baocao.service")
 
+# A database that is locked (SQLite) or restarting (PostgreSQL) is waited for, this long at most,
+# before a delivery pass gives up taking rows; nothing was taken meanwhile, so nothing is lost.
+DB_PATIENCE = 60.0
+_DB_DOWN = (OperationalError, InterfaceError)
+
 # A consolidated report is made (and remade on late figures) for this long after the deadline.
 # Anchored on the deadline, not the period's end: a yearly report due in February, or any
 # period due long after it ends, gets its report like a quarter does.
@@ -51,10 +56,12 @@ class TickReport:
     failed: int = 0
     waiting: int = 0
     cancelled: int = 0
+    held: int = 0  # overdue mail of a first start, waiting for `baocao confirm-clock`
 
     def __str__(self) -> str:
         return (f"mới: {self.claimed}, đã gửi: {self.sent}, lỗi vĩnh viễn: {self.failed}, "
-                f"chờ gửi lại: {self.waiting}, huỷ: {self.cancelled}")
+                f"chờ gửi lại: {self.waiting}, huỷ: {self.cancelled}"
+                + (f", giữ lại chờ xác nhận đồng hồ: {self.held}" if self.held else ""))
 
     def add(self, other: "TickReport") -> None:
         self.claimed += other.claimed
@@ -129,19 +136,20 @@ class Service:
     async def tick(self) -> TickReport:
         async with self.lock:
             now = self.clock()
-            claimed = await asyncio.to_thread(self._plan, now)
+            claimed, held = await asyncio.to_thread(self._plan, now)
             today = now.astimezone(TZ).date()
             if not self.config.calendar.is_working_day(today) and not self._ticked:
                 reason = self.config.calendar.holiday_name(today) or "ngày nghỉ cuối tuần"
                 log.info("Hôm nay %s không phải ngày làm việc (%s): không gửi thư nhắc mới.",
                          today.strftime("%d/%m/%Y"), reason)
             report = await self._deliver()
-            report.claimed = claimed
+            report.claimed, report.held = claimed, held
             made = await asyncio.to_thread(self._reports, now)
             if made:
                 report.claimed += made
                 report.add(await self._deliver())  # the new versions' mail to the office
-            quiet = not (report.claimed or report.sent or report.failed or report.waiting or report.cancelled)
+            quiet = not (report.claimed or report.sent or report.failed or report.waiting or report.cancelled
+                         or report.held)
             # The periodic re-check runs every few minutes: only say something when it did something.
             log.log(logging.DEBUG if quiet and self._ticked else logging.INFO, "Lượt nhắc %s: %s",
                     now.astimezone(TZ).strftime("%d/%m/%Y %H:%M"), report)
@@ -171,13 +179,19 @@ class Service:
             log.error("Đồng hồ máy chạy lùi: lượt nhắc gần nhất ghi lúc %s, bây giờ đồng hồ báo %s (lùi %s). "
                       "Kiểm tra đồng bộ thời gian (timedatectl); các thư chờ gửi lại không bị kẹt.",
                       _when(facts.newest_tick), _when(now), _duration(back))
+            if first_at is not None and now < first_at:
+                # The first tick itself ran on the wrong clock: the first start is now, so the
+                # overdue steps that fall between now and that false date are not held back.
+                store.put_state(session, clockcheck.FIRST_TICK, now, at=now)
+                facts = clockcheck.ClockFacts(facts.newest_tick, now, confirmed)
         # Kept as the newest `now` seen, except after a jump back, which is logged once.
         if newest is None or back is not None or now > facts.newest_tick:
             store.put_state(session, clockcheck.NEWEST_TICK, now, at=now)
         return facts
 
-    def _plan(self, now: datetime) -> int:
-        """Sync, check the clock, ask the planner, claim: one transaction. Returns how many are new."""
+    def _plan(self, now: datetime) -> tuple[int, int]:
+        """Sync, check the clock, ask the planner, claim: one transaction. Returns how many sends
+        are new and how many were held back."""
         with Session(self.engine) as session:
             store.sync_config(session, self.config, now)
             facts_clock = self._clock_facts(session, now)
@@ -191,7 +205,7 @@ class Service:
                 owed = [s for s in owed if s not in held]
             claimed = ledger.claim(session, owed, now, self.settings.mail_from)
             session.commit()
-        return claimed
+        return claimed, len(held)
 
     def _tell_held(self, held: list, now: datetime) -> None:
         for key in sorted({s.period.key for s in held} - self._held_told):
@@ -276,7 +290,13 @@ class Service:
             connection = self.transport.connection()
             try:
                 for row_id in pending:
-                    await self._deliver_one(row_id, connection, composer, view, report)
+                    try:
+                        taken = await self._db(self._take, row_id, what="nhận thư để gửi", patience=DB_PATIENCE)
+                    except _DB_DOWN as exc:
+                        log.error("Cơ sở dữ liệu không trả lời, dừng lượt gửi này (thư còn lại gửi ở lượt sau): %s", exc)
+                        return
+                    if taken is not None:  # None: another deliverer has it, or it is no longer waiting
+                        await self._deliver_one(taken, connection, composer, view, report)
             finally:
                 await connection.close()
 
@@ -287,11 +307,22 @@ class Service:
         with Session(self.engine) as session:
             return ledger.take(session, row_id, self.clock(), self.lease)
 
-    async def _deliver_one(self, row_id: int, connection: Connection, composer: Composer, view: _View,
+    async def _db(self, fn, *args, what: str, patience: float):
+        """`fn(*args)` in a worker thread, waited for while the database is locked or restarting."""
+        started, delay = time.monotonic(), 0.5
+        while True:
+            try:
+                return await asyncio.to_thread(fn, *args)
+            except _DB_DOWN as exc:
+                if time.monotonic() - started > patience:
+                    raise
+                log.warning("Cơ sở dữ liệu đang bận hoặc không kết nối được (%s), thử lại sau %.1f giây: %s", what,
+                            delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def _deliver_one(self, taken: ledger.Taken, connection: Connection, composer: Composer, view: _View,
                            report: TickReport) -> None:
-        taken = await asyncio.to_thread(self._take, row_id)
-        if taken is None:
-            return  # another deliverer has it, or it is no longer waiting
         waiting = planner.Waiting(taken.period_key, taken.audience, taken.kind, taken.scheduled_at, taken.created_at,
                                   partial=bool(taken.retry_rcpts))
         verdict = planner.no_longer_owed(self.config, waiting, frozenset(view.periods), view.closed, view.reported,
@@ -300,7 +331,8 @@ class Service:
             await self._settle(taken, Outcome(*verdict), report)
             return
         try:
-            message = await asyncio.to_thread(self._compose, composer, taken, view.periods[taken.period_key])
+            message = await self._db(self._compose, composer, taken, view.periods[taken.period_key],
+                                     what="soạn thư", patience=DB_PATIENCE)
         except BadAddress as exc:  # the row's own data: retrying cannot help
             outcome = Outcome("permanent", f"không soạn được thư: {exc}")
         except Exception as exc:  # noqa: BLE001 - a template being edited, a setting, the database: fixable, so retried
@@ -322,20 +354,13 @@ class Service:
         """Record the outcome now, durably, before the next message goes. The database may be
         locked or restarting: the outcome is kept and written as soon as it can be, for up to
         the lease — giving up earlier would let the lease run out and the message go twice."""
-        started, delay = time.monotonic(), 0.5
-        while True:
-            try:
-                status = await asyncio.to_thread(self._record, taken, outcome)
-                break
-            except SQLAlchemyError as exc:
-                if time.monotonic() - started > self.lease.total_seconds():
-                    log.error("Không ghi được kết quả gửi %s kỳ %s cho %s vào cơ sở dữ liệu: %s", taken.step,
-                              taken.period_key, taken.audience, exc)
-                    return
-                log.warning("Chưa ghi được kết quả gửi %s kỳ %s cho %s vào cơ sở dữ liệu, thử lại sau %.1f giây: %s",
-                            taken.step, taken.period_key, taken.audience, delay, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+        try:
+            status = await self._db(self._record, taken, outcome, what="ghi kết quả gửi",
+                                    patience=self.lease.total_seconds())
+        except _DB_DOWN as exc:
+            log.error("Không ghi được kết quả gửi %s kỳ %s cho %s vào cơ sở dữ liệu: %s", taken.step,
+                      taken.period_key, taken.audience, exc)
+            return
         what = f"{taken.step} kỳ {taken.period_key} cho {taken.audience}"
         if status is None:
             log.warning("Kết quả gửi %s không được ghi: tiến trình khác đã nhận thư này sau khi hết hạn giữ", what)

@@ -1,0 +1,228 @@
+"""Faults that used to stop mail or do lasting damage: a broken Word template, a composing fault,
+a clock that was wrong, reports of every period kind, a database locked while recording."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from freezegun import freeze_time
+from sqlmodel import Session, select
+
+from scheduler import collection
+from scheduler.clock import TZ
+from scheduler.models import ReportRow, SendRow
+from tests.conftest import ROOT, edit, retry_at, tick_at
+from tests.test_report_template import templates_with
+
+
+def steps(messages) -> Counter:
+    return Counter(m["X-Baocao-Step"] for m in messages)
+
+
+# ---------------------------------------------------------------- the office's Word template
+
+def test_a_broken_placeholder_in_the_template_stops_no_reminder_nor_overdue_mail(tmp_path, smtp_server, make_service,
+                                                                                  caplog):
+    templates = templates_with(tmp_path, "{{ title }}", "{{ titel }}")
+    service = make_service(smtp_server.port, templates_dir=templates)
+    assert tick_at(service, "2026-12-02T08:00:00+07:00").sent == 18  # reminders, before the deadline
+    smtp_server.recorder.take()
+    with caplog.at_level(logging.ERROR, logger="baocao.service"):
+        result = tick_at(service, "2026-12-07T08:00:00+07:00")  # Monday after the deadline: report day
+    got = steps(smtp_server.recorder.take())
+    assert got == {"overdue+1": 18, "digest+1": 1}  # the day's mail went; no report to mail
+    assert result.sent == 19
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("Không lập được báo cáo tổng hợp kỳ 2026-Q4" in e and "{{ titel }}" in e for e in errors), errors
+    with Session(service.engine) as session:
+        assert session.exec(select(ReportRow)).all() == []
+    # check-config names it too
+    result = CliRunner().invoke(__import__("scheduler.cli", fromlist=["cli"]).cli, ["check-config"],
+                                env={"BAOCAO_TEMPLATES_DIR": str(templates), "BAOCAO_CONFIG_DIR": str(ROOT / "config")})
+    assert result.exit_code == 1 and "{{ titel }}" in result.output
+    # Fixed by the office: the next tick makes the report and mails it
+    service.settings = service.settings.model_copy(update={"templates_dir": ROOT / "templates"})
+    tick_at(service, "2026-12-07T08:05:00+07:00")
+    assert steps(smtp_server.recorder.take()) == {"report-v1": 1}
+
+
+def test_a_mail_template_being_edited_delays_the_mail_and_does_not_lose_it(tmp_path, smtp_server, make_service,
+                                                                           caplog):
+    import shutil
+
+    templates = tmp_path / "templates"
+    shutil.copytree(ROOT / "templates", templates)
+    good = (templates / "email" / "reminder.txt").read_text(encoding="utf-8")
+    (templates / "email" / "reminder.txt").write_text(good + "{{ chua_co }}\n", encoding="utf-8")
+    service = make_service(smtp_server.port, templates_dir=templates)
+    with caplog.at_level(logging.ERROR, logger="baocao.service"):
+        result = tick_at(service, "2026-12-02T08:00:00+07:00")
+    assert (result.sent, result.failed, result.waiting) == (0, 0, 18)  # not "failed for good"
+    assert any("Không soạn được reminder-3" in r.getMessage() and "chua_co" in r.getMessage() for r in caplog.records)
+    (templates / "email" / "reminder.txt").write_text(good, encoding="utf-8")
+    assert retry_at(service, "2026-12-02T08:10:00+07:00").sent == 18
+    assert steps(smtp_server.recorder.take()) == {"reminder-3": 18}
+
+
+# ---------------------------------------------------------------- every period kind gets its report
+
+PERIOD_KINDS = """  - id: thang
+    title: Báo cáo tháng
+    period: month
+    due: {month: 2, day: 3}
+    indicators: [so_hoa]
+    headings: [tuyen_truyen]
+  - id: nua_nam
+    title: Báo cáo sáu tháng
+    period: half_year
+    due: {month: 7, day: 10}
+    indicators: [so_hoa]
+    headings: [tuyen_truyen]
+  - id: nam
+    title: Báo cáo năm
+    period: year
+    due: {month: 14, day: 15}
+    indicators: [so_hoa]
+    headings: [tuyen_truyen]
+"""
+
+
+@pytest.mark.parametrize("obligation, key, first_working_day_after", [
+    ("thang", "2026-11", "2026-12-03"),  # due before 03/12: the deadline is 00:00 on that day
+    ("quy", "2026-Q4", "2026-12-07"),  # due 05/12, a Saturday
+    ("nua_nam", "2026-H1", "2026-07-10"),
+    ("nam", "2026", "2027-02-15"),  # due in February: 46 days after the year ends
+])
+def test_each_period_kind_gets_its_report_after_its_deadline(config_dir, smtp_server, make_service, obligation, key,
+                                                             first_working_day_after):
+    plan = config_dir / "plan.yaml"
+    edit(plan, "  # Báo cáo đột xuất", PERIOD_KINDS + "  # Báo cáo đột xuất")
+    edit(plan, "end: 2026-12-31", "end: 2027-03-31")
+    edit(config_dir / "units.yaml", "obligations: [quy]", "obligations: [quy, thang, nua_nam, nam]", count=100)
+    service = make_service(smtp_server.port, config_dir=config_dir)
+    period = service.config.period(key)
+    assert period is not None and period.obligation == obligation
+    tick_at(service, f"{first_working_day_after}T08:00:00+07:00")
+    reports = [m for m in smtp_server.recorder.take() if m["X-Baocao-Step"] == "report-v1"
+               and m["X-Baocao-Period"] == key]
+    assert len(reports) == 1
+    attachment = next(reports[0].iter_attachments())
+    assert attachment.get_filename() == f"bao-cao-{key}-ban-1.docx"
+
+
+def test_an_on_request_report_gets_its_report_after_its_deadline(smtp_server, make_service):
+    from datetime import date
+
+    service = make_service(smtp_server.port)
+    with Session(service.engine) as session:
+        row = collection.open_request(session, service.config, "Báo cáo rà soát TTHC", date(2026, 12, 10), "quy",
+                                      None, datetime(2026, 12, 1, 9, tzinfo=TZ))
+        session.commit()
+        key = row.key
+    tick_at(service, "2026-12-10T08:00:00+07:00")
+    assert [m["X-Baocao-Step"] for m in smtp_server.recorder.take() if m["X-Baocao-Period"] == key
+            and m["X-Baocao-Step"].startswith("report")] == ["report-v1"]
+
+
+# ---------------------------------------------------------------- the clock
+
+def test_a_first_start_on_a_wrong_date_holds_overdue_mail_and_the_corrected_clock_sends_each_step(
+        smtp_server, make_service, caplog):
+    service = make_service(smtp_server.port)
+    with caplog.at_level(logging.ERROR, logger="baocao.service"):
+        result = tick_at(service, "2026-12-10T09:00:00+07:00")  # the clock is 8 days ahead
+    got = steps(smtp_server.recorder.take())
+    assert "overdue+3" not in got and "overdue+1" not in got  # no unit told it is late, no head copied
+    assert result.held == 18
+    assert any("baocao confirm-clock 10/12/2026" in r.getMessage() for r in caplog.records)
+
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="baocao.service"):
+        tick_at(service, "2026-12-02T08:00:00+07:00")  # the admin put the clock right
+    assert any("Đồng hồ máy chạy lùi" in r.getMessage() for r in caplog.records)
+    assert steps(smtp_server.recorder.take()) == {"reminder-3": 18}
+    tick_at(service, "2026-12-04T08:00:00+07:00")
+    assert steps(smtp_server.recorder.take()) == {"reminder-1": 18, "digest-1": 1}
+    tick_at(service, "2026-12-07T08:00:00+07:00")
+    overdue = smtp_server.recorder.take()
+    assert steps(overdue)["overdue+1"] == 18
+    assert all(m["Cc"] for m in overdue if m["X-Baocao-Step"] == "overdue+1")
+
+
+def test_overdue_mail_held_at_a_first_start_goes_once_the_admin_confirms_the_date(smtp_server, make_service, db_url,
+                                                                                   tmp_path):
+    from scheduler.cli import cli
+
+    service = make_service(smtp_server.port)
+    tick_at(service, "2026-12-08T09:00:00+07:00")  # installed for real after the deadline
+    assert "overdue+1" not in steps(smtp_server.recorder.take())
+    env = {"BAOCAO_DATABASE_URL": db_url, "BAOCAO_CONFIG_DIR": str(ROOT / "config"),
+           "BAOCAO_SECRET_KEY_FILE": str(tmp_path / "secret_key")}
+    with freeze_time("2026-12-08T09:05:00+07:00"):
+        wrong = CliRunner().invoke(cli, ["confirm-clock", "09/12/2026"], env=env)
+        assert wrong.exit_code == 1 and "đồng hồ máy đang báo ngày 08/12/2026" in wrong.output
+        right = CliRunner().invoke(cli, ["confirm-clock", "08/12/2026"], env=env)
+        assert right.exit_code == 0, right.output
+    tick_at(service, "2026-12-08T09:10:00+07:00")
+    sent = smtp_server.recorder.take()
+    assert steps(sent) == {"overdue+1": 18}  # the latest missed step, once, heads in copy
+    assert all(m["Cc"] for m in sent)
+
+
+def test_a_clock_that_ran_ahead_strands_no_retry(smtp_server, make_service):
+    smtp_server.stop()
+    service = make_service(smtp_server.port)
+    tick_at(service, "2026-12-02T08:00:00+07:00")  # 18 reminders claimed, SMTP down
+    retry_at(service, "2026-12-03T20:00:00+07:00")  # the clock jumps ahead a day and a half
+    with Session(service.engine) as session:
+        assert min(r.next_attempt_at for r in session.exec(select(SendRow)).all()) > datetime(2026, 12, 3, 20,
+                                                                                              tzinfo=TZ)
+    smtp_server.start()
+    # put right: the rows do not wait for 03/12 20:00
+    assert retry_at(service, "2026-12-02T08:30:00+07:00").sent == 18
+
+
+# ---------------------------------------------------------------- the database locked while recording
+
+def test_a_database_locked_while_outcomes_are_recorded_repeats_nothing(smtp_server, make_service, db_url, caplog):
+    """Another process holds SQLite's write lock for longer than the 30 s busy timeout while
+    delivery is under way: the outcomes wait in memory and are written once the lock goes."""
+    service = make_service(smtp_server.port)
+    path = db_url.removeprefix("sqlite:///")
+    service.engine.dispose()  # the busy timeout is shortened for the test; the lock outlasts it six times
+
+    @sa.event.listens_for(service.engine, "connect")
+    def _short_busy_timeout(dbapi_conn, _record):
+        dbapi_conn.execute("PRAGMA busy_timeout = 500")
+
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    locked = threading.Event()
+
+    def hold_after_first_mail():
+        while not smtp_server.recorder.messages:
+            time.sleep(0.01)
+        holder.execute("BEGIN IMMEDIATE")
+        locked.set()
+        time.sleep(3)
+        holder.execute("COMMIT")
+
+    threading.Thread(target=hold_after_first_mail, daemon=True).start()
+    with caplog.at_level(logging.WARNING, logger="baocao.service"):
+        result = tick_at(service, "2026-12-02T08:00:00+07:00")
+    assert locked.is_set()
+    assert any("(ghi kết quả gửi)" in r.getMessage() for r in caplog.records)  # the lock was met, and waited out
+    assert result.sent == 18
+    messages = smtp_server.recorder.take()
+    assert len(messages) == 18 and len({m["Message-ID"] for m in messages}) == 18
+    with Session(service.engine) as session:
+        assert {r.status for r in session.exec(select(SendRow)).all()} == {"sent"}
+    assert retry_at(service, "2026-12-02T09:00:00+07:00").sent == 0  # and nothing goes again later
+    holder.close()
