@@ -36,6 +36,9 @@ MAX_LEASE = timedelta(hours=1)
 # scheduled by a clock that ran ahead; once the clock is put right it must not wait for that day.
 HORIZON = MAX_RETRY_DELAY + MAX_LEASE + timedelta(minutes=30)
 
+# Two instances' clocks, or a tick and the claim it made, may be this far apart.
+EARLY = timedelta(minutes=2)
+
 _send = SendRow.__table__  # core statements: no ORM object, no stale attribute, no expiry
 
 
@@ -89,10 +92,11 @@ def claim(session: Session, owed: list[OwedSend], now: datetime, mail_from: str)
 
 
 def _takeable(now: datetime):
-    """Waiting, and its retry time (or the lease of a deliverer that died) has come — or lies
-    beyond any delay we set, which only a clock that ran ahead can have written."""
+    """Waiting, planned for now or earlier, and its retry time (or the lease of a deliverer that
+    died) has come — or lies beyond any delay we set, which only a clock that ran ahead can have
+    written. A row planned for later was claimed by such a clock: it waits for its own time."""
     at = _send.c.next_attempt_at
-    return sa.and_(_send.c.status.in_(WAITING),
+    return sa.and_(_send.c.status.in_(WAITING), _send.c.scheduled_at <= now + EARLY,
                    sa.or_(at.is_(None), at <= now, at > now + HORIZON))
 
 
@@ -130,6 +134,17 @@ def take(session: Session, row_id: int, now: datetime, lease: timedelta) -> Take
                  attempts=row["attempts"], message_id=row["message_id"], to_addrs=tuple(row["to_addrs"] or ()),
                  cc_addrs=tuple(row["cc_addrs"] or ()), retry_rcpts=tuple(row["retry_rcpts"] or ()),
                  sent_at=row["sent_at"])
+
+
+def extend(session: Session, taken: Taken, until: datetime) -> bool:
+    """Keep holding a row still being delivered (a slow server, a busy database): its lease is
+    pushed to `until`, fenced like the outcome. Commits."""
+    stmt = (sa.update(_send)
+            .where(_send.c.id == taken.id, _send.c.status == "sending", _send.c.attempts == taken.attempts)
+            .values(next_attempt_at=until))
+    held = session.execute(stmt).rowcount == 1
+    session.commit()
+    return held
 
 
 def retry_delay(attempts: int) -> timedelta:

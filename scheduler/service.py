@@ -31,7 +31,7 @@ from scheduler.config import Config, load_config
 from scheduler.mail import BadAddress, Composer
 from scheduler.mailer import Connection, Outgoing, Transport, make_transport
 from scheduler.outcome import Outcome
-from scheduler.models import ReportRow, SendRow, Submission
+from scheduler.models import PeriodRow, ReportRow, SendRow, Submission
 from scheduler.planner import OFFICE, owed_at, sending_hours
 from scheduler.settings import Settings
 from scheduler.yamlsource import ConfigError
@@ -163,14 +163,9 @@ class Service:
         newest = state.get(clockcheck.NEWEST_TICK)
         first = state.get(clockcheck.FIRST_TICK)
         confirmed = clockcheck.CONFIRMED in state
-        if first is None:
-            if store.ledger_is_empty(session):
-                store.put_state(session, clockcheck.FIRST_TICK, now, at=now)
-                first_at = now
-            else:  # a store from before this check: its history vouches for the clock
-                store.put_state(session, clockcheck.FIRST_TICK, now, at=None, value="đã có dữ liệu trước")
-                store.put_state(session, clockcheck.CONFIRMED, now, at=now, value="đã có dữ liệu trước")
-                first_at, confirmed = None, True
+        if first is None:  # a new store (one from before this check was marked by migration 0004)
+            store.put_state(session, clockcheck.FIRST_TICK, now, at=now)
+            first_at = now
         else:
             first_at = first.at
         facts = clockcheck.ClockFacts(newest.at if newest else None, first_at, confirmed)
@@ -323,26 +318,71 @@ class Service:
 
     async def _deliver_one(self, taken: ledger.Taken, connection: Connection, composer: Composer, view: _View,
                            report: TickReport) -> None:
+        keeper = asyncio.create_task(self._keep_lease(taken))
+        try:
+            outcome = await self._attempt(taken, connection, composer, view)
+            await self._settle(taken, outcome, report)
+        finally:
+            keeper.cancel()
+
+    async def _keep_lease(self, taken: ledger.Taken) -> None:
+        """While this process holds a row, push its lease forward: a slow server or a busy
+        database must not let another deliverer think this one died and send the message again."""
+        interval = self.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await asyncio.to_thread(self._extend, taken)
+            except _DB_DOWN as exc:
+                log.warning("Chưa gia hạn được quyền gửi %s kỳ %s cho %s: %s", taken.step, taken.period_key,
+                            taken.audience, exc)
+
+    def _extend(self, taken: ledger.Taken) -> None:
+        with Session(self.engine) as session:
+            ledger.extend(session, taken, self.clock() + self.lease)
+
+    def _fresh(self, taken: ledger.Taken) -> tuple[frozenset, frozenset]:
+        """Whether the unit has reported and the period was closed, read after the take: a unit
+        that reports during a long pass must not get its reminder anyway."""
+        with Session(self.engine) as session:
+            reported = frozenset()
+            if taken.audience != OFFICE and session.exec(
+                    select(Submission.id).where(Submission.period_key == taken.period_key,
+                                                Submission.unit_code == taken.audience).limit(1)).first() is not None:
+                reported = frozenset({(taken.period_key, taken.audience)})
+            row = session.get(PeriodRow, taken.period_key)
+            closed = frozenset({taken.period_key}) if row is not None and row.closed_at is not None else frozenset()
+        return reported, closed
+
+    async def _attempt(self, taken: ledger.Taken, connection: Connection, composer: Composer, view: _View) -> Outcome:
+        """What became of one taken row: not owed any more, not composable, or SMTP's answer."""
+        try:
+            reported, closed = await self._db(self._fresh, taken, what="đọc tình hình đơn vị", patience=DB_PATIENCE)
+        except _DB_DOWN as exc:
+            return Outcome("transient", f"không đọc được cơ sở dữ liệu: {exc}")
         waiting = planner.Waiting(taken.period_key, taken.audience, taken.kind, taken.scheduled_at, taken.created_at,
                                   partial=bool(taken.retry_rcpts))
-        verdict = planner.no_longer_owed(self.config, waiting, frozenset(view.periods), view.closed, view.reported,
-                                         view.newest, self.clock(), ledger.GIVE_UP_AFTER)
+        verdict = planner.no_longer_owed(self.config, waiting, frozenset(view.periods), view.closed | closed,
+                                         view.reported | reported, view.newest, self.clock(), ledger.GIVE_UP_AFTER)
         if verdict is not None:
-            await self._settle(taken, Outcome(*verdict), report)
-            return
+            return Outcome(*verdict)
         try:
             message = await self._db(self._compose, composer, taken, view.periods[taken.period_key],
                                      what="soạn thư", patience=DB_PATIENCE)
         except BadAddress as exc:  # the row's own data: retrying cannot help
-            outcome = Outcome("permanent", f"không soạn được thư: {exc}")
+            return Outcome("permanent", f"không soạn được thư: {exc}")
         except Exception as exc:  # noqa: BLE001 - a template being edited, a setting, the database: fixable, so retried
             log.error("Không soạn được %s kỳ %s cho %s (sẽ thử lại; cần kiểm tra): %s: %s", taken.step,
                       taken.period_key, taken.audience, type(exc).__name__, exc)
-            outcome = Outcome("transient", f"không soạn được thư: {exc}")
-        else:
-            outcome = await connection.send(Outgoing(taken.id, message, f"{taken.period_key}_{taken.audience}_{taken.step}",
-                                                     recipients=list(taken.retry_rcpts) or None))
-        await self._settle(taken, outcome, report)
+            return Outcome("transient", f"không soạn được thư: {exc}")
+        item = Outgoing(taken.id, message, f"{taken.period_key}_{taken.audience}_{taken.step}",
+                        recipients=list(taken.retry_rcpts) or None)
+        try:
+            return await connection.send(item)
+        except Exception as exc:  # noqa: BLE001 - the transport promises not to raise; if it does, the row still settles
+            log.error("Lỗi không mong đợi khi gửi %s kỳ %s cho %s: %s: %s", taken.step, taken.period_key,
+                      taken.audience, type(exc).__name__, exc)
+            return Outcome("transient", f"lỗi khi gửi: {exc}")
 
     def _record(self, taken: ledger.Taken, outcome: Outcome) -> str | None:
         with Session(self.engine) as session:
@@ -352,18 +392,14 @@ class Service:
 
     async def _settle(self, taken: ledger.Taken, outcome: Outcome, report: TickReport) -> None:
         """Record the outcome now, durably, before the next message goes. The database may be
-        locked or restarting: the outcome is kept and written as soon as it can be, for up to
-        the lease — giving up earlier would let the lease run out and the message go twice."""
-        try:
-            status = await self._db(self._record, taken, outcome, what="ghi kết quả gửi",
-                                    patience=self.lease.total_seconds())
-        except _DB_DOWN as exc:
-            log.error("Không ghi được kết quả gửi %s kỳ %s cho %s vào cơ sở dữ liệu: %s", taken.step,
-                      taken.period_key, taken.audience, exc)
-            return
+        locked or restarting: the outcome is kept and written as soon as it can be."""
+        # Never given up: the outcome is known, and recording it late is safe (the take's count
+        # fences it), whereas dropping it would send the message again once the lease ran out.
+        status = await self._db(self._record, taken, outcome, what="ghi kết quả gửi", patience=float("inf"))
         what = f"{taken.step} kỳ {taken.period_key} cho {taken.audience}"
         if status is None:
-            log.warning("Kết quả gửi %s không được ghi: tiến trình khác đã nhận thư này sau khi hết hạn giữ", what)
+            log.warning("Kết quả gửi %s không được ghi lại: thư không còn do tiến trình này giữ (đã ghi ở lần thử "
+                        "trước, hoặc tiến trình khác đã nhận lại sau khi hết hạn giữ)", what)
         elif status == "sent":
             report.sent += 1
             log.info("Đã gửi %s (%s)%s", what, taken.message_id, f" — {outcome.error}" if outcome.error else "")

@@ -63,7 +63,12 @@ def migrate(engine: Engine) -> None:
         if schema_is_current(engine):
             return
         with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
+            if conn.dialect.name == "sqlite":
+                # pysqlite runs DDL outside any transaction: a start stopped half-way would leave a
+                # table made and its revision unrecorded, and every later start failing. SQLite's DDL
+                # is transactional once a transaction is open; the driver's commit() ends it.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(7410330001)"))  # baocao's migration key
                 if _current(conn):
                     return
@@ -79,22 +84,23 @@ def _current(conn) -> bool:
 
 @contextmanager
 def _migration_lock(engine: Engine):
-    """SQLite runs DDL outside any transaction here, so an flock on the database file keeps two
-    migrations apart (SQLite's own locks are fcntl byte ranges, which flock does not touch on
-    Linux; and no lock file is left beside the database). PostgreSQL takes an advisory lock
-    inside the migration's transaction."""
+    """Keeps two processes from migrating one store at once. SQLite: an flock on the database's
+    folder — never on the database file itself, whose open and close would drop the POSIX locks
+    SQLite holds on it in this process (another process would then delete the WAL under us).
+    PostgreSQL takes an advisory lock inside the migration's transaction instead."""
     database = engine.url.database if engine.dialect.name == "sqlite" else None
     if not database or database == ":memory:":
         yield
         return
     import fcntl
+    import os
 
-    with open(database, "a+b") as fh:  # an empty new file is what SQLite makes of a new database
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    fd = os.open(Path(database).resolve().parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the flock
 
 
 def open_store(url: str) -> Engine:
@@ -206,7 +212,3 @@ def put_state(session: Session, key: str, now: datetime, at: datetime | None = N
     stmt = _insert(session)(StateRow).values(key=key, at=at, value=value, updated_at=now)
     session.execute(stmt.on_conflict_do_update(index_elements=["key"],
                                                set_={"at": at, "value": value, "updated_at": now}))
-
-
-def ledger_is_empty(session: Session) -> bool:
-    return session.exec(select(SendRow.id).limit(1)).first() is None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -213,3 +214,30 @@ def test_a_signal_a_tenth_of_a_second_after_start_is_handled_not_fatal(tmp_path,
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_run_that_migrated_a_new_store_keeps_its_locks_while_other_commands_come_and_go(tmp_path, config_dir, db_url,
+                                                                                          smtp_server):
+    """`run` migrates a new SQLite store (as on every upgrade); `status` and `remind` open and
+    close it beside the running service. SQLite's own locks must survive the migration, or the
+    last of them to close deletes the WAL that `run` still writes to."""
+    env = child_env(tmp_path, config_dir, db_url, smtp_server.port)
+    service = Process(["2026-12-02T07:59:45+07:00", "run"], env)
+    try:
+        service.wait_for(lambda: service.saw("baocao đang chạy"), what="the service to start")
+        status = subprocess.run([sys.executable, str(ROOT / "tests" / "run_frozen.py"), "2026-12-02T07:59:50+07:00",
+                                 "status", "--period", "2026-Q4"], env=env, capture_output=True, text=True, timeout=60)
+        assert status.returncode == 0, status.stdout + status.stderr
+        service.wait_for(lambda: service.saw("Lượt nhắc 02/12/2026 08:00"), timeout=60, what="the 08:00 tick")
+        remind = subprocess.run([sys.executable, str(ROOT / "tests" / "run_frozen.py"), "2026-12-02T08:01:30+07:00",
+                                 "remind"], env=env, capture_output=True, text=True, timeout=60)
+        assert remind.returncode == 0, remind.stdout + remind.stderr
+        assert remind.stdout.strip().endswith("mới: 0, đã gửi: 0, lỗi vĩnh viễn: 0, chờ gửi lại: 0, huỷ: 0.")
+    finally:
+        stop([service])
+    assert not any("Traceback" in line or "disk I/O error" in line for line in service.lines), "\n".join(service.lines)
+    received = Counter(m["Message-ID"] for m in smtp_server.recorder.messages)
+    assert len(received) == 18 and set(received.values()) == {1}
+    with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert conn.execute("SELECT count(*) FROM send WHERE status = 'sent'").fetchone() == (18,)

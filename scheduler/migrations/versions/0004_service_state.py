@@ -27,6 +27,14 @@ def upgrade() -> None:
         sa.Column("value", sa.String(), nullable=True),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
     )
+    # A store that has already sent mail has a history that vouches for its clock: its first
+    # start was long ago, so nothing is held back as on a new install (scheduler/clockcheck.py).
+    op.execute("INSERT INTO service_state (key, at, value, updated_at) "
+               "SELECT 'first_tick', NULL, 'đã có dữ liệu trước', CURRENT_TIMESTAMP FROM send "
+               "WHERE EXISTS (SELECT 1 FROM send) LIMIT 1")
+    op.execute("INSERT INTO service_state (key, at, value, updated_at) "
+               "SELECT 'clock_confirmed', CURRENT_TIMESTAMP, 'đã có dữ liệu trước', CURRENT_TIMESTAMP FROM send "
+               "WHERE EXISTS (SELECT 1 FROM send) LIMIT 1")
     op.execute("UPDATE send SET status = 'pending', next_attempt_at = NULL "
                "WHERE status = 'failed' AND sent_at IS NULL AND last_error LIKE 'không soạn được thư:%'")
 
