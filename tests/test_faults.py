@@ -226,3 +226,37 @@ def test_a_database_locked_while_outcomes_are_recorded_repeats_nothing(smtp_serv
         assert {r.status for r in session.exec(select(SendRow)).all()} == {"sent"}
     assert retry_at(service, "2026-12-02T09:00:00+07:00").sent == 0  # and nothing goes again later
     holder.close()
+
+
+def test_upgrading_a_store_that_already_sent_mail_holds_nothing_and_owes_again_what_could_not_be_composed(
+        smtp_server, make_service, any_db_url):
+    """Migration 0004 on a store from before it: its history vouches for the clock (no first-start
+    hold), and mail that failed only because it could not be composed is owed again."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    from scheduler.store import MIGRATIONS, make_engine
+
+    engine = make_engine(any_db_url)
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0003")
+        conn.execute(sa.text(
+            "INSERT INTO send (period_key, audience, step, kind, scheduled_at, created_at, status, attempts, "
+            "last_error, message_id, to_addrs, cc_addrs) VALUES ('2026-Q4', 'KL', 'reminder-1', 'reminder', "
+            "'2026-12-04 01:00:00', '2026-12-04 01:00:00', 'failed', 1, "
+            "'không soạn được thư: BAOCAO_SECRET_KEY phải dài ít nhất 32 ký tự', '<old@example.org>', "
+            "'[\"kiemlam.daumoi@example.org\"]', '[]')"))
+    engine.dispose()
+    service = make_service(smtp_server.port, database_url=any_db_url)  # migrates to the newest revision
+    with Session(service.engine) as session:
+        assert session.exec(select(SendRow)).one().status == "pending"
+    result = tick_at(service, "2026-12-07T08:00:00+07:00")  # after the deadline, first tick of this version
+    assert result.held == 0
+    got = steps(smtp_server.recorder.take())
+    assert got["overdue+1"] == 18 and "reminder-1" not in got  # held for nobody; the stale reminder not sent late
+    with Session(service.engine) as session:
+        stale = session.exec(select(SendRow).where(SendRow.step == "reminder-1")).one()
+    assert (stale.status, stale.last_error) == ("cancelled", "đã có thư mới hơn cho bước sau")
