@@ -14,6 +14,7 @@ KIND_LABELS = {
     "overdue": "Quá hạn",
     "digest": "Tổng hợp cho VP",
     "receipt": "Xác nhận đã nhận",
+    "report": "Báo cáo tổng hợp",
 }
 
 

@@ -136,3 +136,28 @@ def test_plan_does_not_depend_on_the_host_timezone(tmp_path, tz):
     reference = plan_under("Asia/Ho_Chi_Minh", "ref")
     assert plan_under(tz, "other") == reference
     assert '"at": "2026-11-20T08:00:00+07:00"' in reference
+
+
+def test_status_works_after_the_report_mail_and_with_failed_and_waiting_sends(smtp_server, make_service, db_url):
+    """The day after the deadline, when the office chases late units, the period has its report
+    mail, overdue mail and digests; one unit's address bounces."""
+    from tests.conftest import tick_at
+
+    smtp_server.recorder.refuse["kiemlam.daumoi@example.org"] = "550 5.1.1 Hộp thư không tồn tại"
+    service = make_service(smtp_server.port)
+    tick_at(service, "2026-12-04T08:00:00+07:00")
+    tick_at(service, "2026-12-07T08:00:00+07:00")
+    assert any(m["X-Baocao-Step"] == "report-v1" for m in smtp_server.recorder.take())
+    result = run(["status", "--period", "2026-Q4"], db_url)
+    assert result.exit_code == 0, result.output
+    assert "  VP       Báo cáo tổng hợp (report-v1): đã gửi" in result.output
+    assert "  VP       Tổng hợp cho VP (digest+1): đã gửi" in result.output
+    assert "- Nhắc hạn (reminder-1): LỖI, 1 lần thử — máy chủ từ chối người nhận: kiemlam.daumoi@example.org: 550" \
+        in result.output
+    # the head in copy accepted the overdue mail; the bounce stays visible
+    assert "- Quá hạn (overdue+1): đã gửi, 1 lần thử — một số người nhận bị từ chối: kiemlam.daumoi@example.org: 550" \
+        in result.output
+    result = run(["status", "--period", "2026-Q4", "--json"], db_url)
+    assert result.exit_code == 0, result.output
+    office = {d["step"]: d for d in json.loads(result.output)["digests"]}
+    assert office["report-v1"]["status"] == "sent" and office["report-v1"]["kind"] == "report"
