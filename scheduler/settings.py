@@ -158,7 +158,9 @@ class Settings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port (tests)
-    public_url: str = "http://127.0.0.1:8080"  # how units reach the form; goes into every link
+    # How units reach the form; goes into every link. Unset: this machine's HTTP_HOST and
+    # HTTP_PORT, so a service moved to another port does not mail links to the old one.
+    public_url: str | None = None
     # Behind a reverse proxy (nginx doing TLS), its address: then the client's own address is
     # read from X-Forwarded-For, so throttling one guesser does not throttle everyone.
     forwarded_allow_ips: str | None = None
@@ -257,7 +259,9 @@ class Settings(BaseSettings):
 
     @field_validator("public_url")
     @classmethod
-    def _public_url(cls, value: str) -> str:
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         value = value.strip()
         example = "ví dụ https://baocao.example.gov.vn"
         parts = urlsplit(value)
@@ -345,6 +349,14 @@ class Settings(BaseSettings):
             raise _other("smtp_password" if info.data["smtp_password"] is not None else "smtp_password_file",
                          f"đã có mật khẩu SMTP nhưng thiếu tên đăng nhập {env_name('smtp_username')}")
         return value
+
+    @model_validator(mode="after")
+    def _default_public_url(self) -> "Settings":
+        if self.public_url is None:
+            host = self.http_host if self.http_host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+            host = f"[{host}]" if ":" in host else host
+            self.public_url = f"http://{host}:{self.http_port}"
+        return self
 
     @model_validator(mode="after")
     def _password_from_file(self) -> "Settings":

@@ -241,3 +241,12 @@ def test_a_configured_key_makes_the_key_file_irrelevant(no_env, monkeypatch, tmp
     (tmp_path / "secret_key").write_text("abc", encoding="utf-8")
     monkeypatch.setenv("BAOCAO_SECRET_KEY", GOOD_KEY)
     assert load_settings().secret() == GOOD_KEY.encode()
+
+
+def test_links_follow_the_http_port_unless_a_public_address_is_set():
+    from scheduler.settings import load_settings
+
+    assert load_settings(http_port=9090).public_url == "http://127.0.0.1:9090"
+    assert load_settings(http_host="0.0.0.0", http_port=8081).public_url == "http://127.0.0.1:8081"
+    assert load_settings(http_port=9090, public_url="https://baocao.example.gov.vn").public_url == \
+        "https://baocao.example.gov.vn"
