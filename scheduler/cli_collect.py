@@ -28,7 +28,7 @@ def register(cli: click.Group, app_type, date_type) -> None:
         config = app.config()
         with Session(app.engine()) as session:
             period = app.period(session, key)
-        output.write_bytes(workbook.template(config, period))
+        write_file(output, workbook.template(config, period))
         click.echo(f"Đã ghi mẫu báo cáo {period.title} vào {output}.")
 
     @cli.command("submit")
@@ -108,7 +108,7 @@ def register(cli: click.Group, app_type, date_type) -> None:
             period = app.period(session, key)
             rows = exports.period_table(session, config, period)
         output = output or Path(f"so-lieu-{key}.{fmt}")
-        output.write_bytes(exports.to_xlsx(config, period, rows) if fmt == "xlsx" else exports.to_csv(config, period, rows))
+        write_file(output, exports.to_xlsx(config, period, rows) if fmt == "xlsx" else exports.to_csv(config, period, rows))
         click.echo(f"Đã xuất số liệu {period.title} ({sum(r.state != 'missing' for r in rows)}/{len(rows)} đơn vị "
                    f"đã nộp) vào {output}.")
 
@@ -185,7 +185,7 @@ def register(cli: click.Group, app_type, date_type) -> None:
                 note = (f"{len(result.on_time) + len(result.late)}/{len(result.units)} đơn vị có số liệu, "
                         f"{len(result.missing)} đơn vị chưa báo cáo")
         output = output or Path(f"bao-cao-{key}{'-ban-' + str(version) if version else ''}.docx")
-        output.write_bytes(content)
+        write_file(output, content)
         click.echo(f"Đã ghi báo cáo tổng hợp {period.title} ({note}) vào {output}.")
 
     @cli.command("hash-password")
@@ -197,6 +197,21 @@ def register(cli: click.Group, app_type, date_type) -> None:
         if len(password) < 10:
             raise click.ClickException("mật khẩu cần ít nhất 10 ký tự")
         click.echo(hash_password(password))
+
+
+def write_file(output: Path, content: bytes) -> None:
+    """Write a command's output file, or say in Vietnamese why it cannot be written."""
+    if not output.parent.is_dir():
+        raise click.ClickException(f"không có thư mục {output.parent.resolve()} để ghi {output.name}; tạo thư mục "
+                                   "trước hoặc chọn đường dẫn khác cho -o")
+    try:
+        output.write_bytes(content)
+    except IsADirectoryError:
+        raise click.ClickException(f"{output} là một thư mục; ghi rõ tên tệp sau -o")
+    except PermissionError:
+        raise click.ClickException(f"không có quyền ghi {output.resolve()}")
+    except OSError as exc:
+        raise click.ClickException(f"không ghi được {output.resolve()}: {exc.strerror or exc}")
 
 
 def _fail(file: Path, problems: dict[str, str]) -> None:

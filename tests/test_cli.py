@@ -161,3 +161,18 @@ def test_status_works_after_the_report_mail_and_with_failed_and_waiting_sends(sm
     assert result.exit_code == 0, result.output
     office = {d["step"]: d for d in json.loads(result.output)["digests"]}
     assert office["report-v1"]["status"] == "sent" and office["report-v1"]["kind"] == "report"
+
+
+@pytest.mark.parametrize("args", [
+    ["report", "--period", "2026-Q4", "-o", "{missing}/bao-cao.docx"],
+    ["template", "--period", "2026-Q4", "-o", "{missing}/mau.xlsx"],
+    ["export", "--period", "2026-Q4", "-o", "{missing}/so-lieu.xlsx"],
+])
+def test_output_into_a_missing_folder_is_a_message_not_a_traceback(db_url, tmp_path, args):
+    args = [a.replace("{missing}", str(tmp_path / "khong-co")) for a in args]
+    env = {"BAOCAO_DATABASE_URL": db_url, "BAOCAO_CONFIG_DIR": str(SHIPPED_CONFIG),
+           "BAOCAO_TEMPLATES_DIR": str(ROOT / "templates"), "BAOCAO_SECRET_KEY_FILE": str(tmp_path / "key")}
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 1, result.output
+    assert f"không có thư mục {tmp_path / 'khong-co'}" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
