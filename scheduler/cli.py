@@ -38,10 +38,15 @@ class _Date(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, date):
             return value
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            self.fail(f"'{value}' không phải ngày hợp lệ; viết theo dạng YYYY-MM-DD, ví dụ 2026-12-31", param, ctx)
+        from datetime import datetime as _dt
+
+        for pattern in ("%Y-%m-%d", "%d/%m/%Y"):  # ISO, or as dates are written in Vietnam
+            try:
+                return _dt.strptime(value.strip(), pattern).date()
+            except ValueError:
+                pass
+        self.fail(f"'{value}' không phải ngày hợp lệ; viết dạng YYYY-MM-DD hoặc DD/MM/YYYY, ví dụ 2026-12-31 hoặc "
+                  "31/12/2026", param, ctx)
 
 
 class App:

@@ -45,15 +45,21 @@ def register(cli: click.Group, app_type, date_type) -> None:
         from scheduler import workbook
 
         config = app.config()
+        code = code.strip().upper()  # unit codes are upper case; `--unit mt` means MT
         unit = config.unit(code)
         if unit is None:
             raise click.BadParameter(f"không có đơn vị '{code}' trong units.yaml", param_hint="--unit")
         received_at = None
         if received:
-            try:
-                received_at = datetime.strptime(received, "%Y-%m-%d %H:%M").replace(tzinfo=TZ)
-            except ValueError:
-                raise click.BadParameter(f"'{received}' không đúng dạng 'YYYY-MM-DD HH:MM'", param_hint="--received")
+            for pattern in ("%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"):
+                try:
+                    received_at = datetime.strptime(" ".join(received.split()), pattern).replace(tzinfo=TZ)
+                    break
+                except ValueError:
+                    pass
+            else:
+                raise click.BadParameter(f"'{received}' không đúng dạng 'YYYY-MM-DD HH:MM' hoặc 'DD/MM/YYYY HH:MM'",
+                                         param_hint="--received")
             if received_at > app.clock():
                 raise click.BadParameter(f"'{received}' ở tương lai", param_hint="--received")
         service = app.service()

@@ -235,3 +235,16 @@ def test_xlsx_accepts_what_people_type_and_checks_the_unit(web, tmp_path):
     assert right.exit_code == 0, right.output
     sub = stored(web, "TTRA")[0]
     assert sub.figures["huong_dan"] == {"num": 1250, "den": 1250} and sub.figures["thanh_toan"] is None
+
+
+def test_submit_takes_a_lower_case_unit_code_and_a_date_written_the_vietnamese_way(web, tmp_path):
+    document = tmp_path / "kl.json"
+    indicators = {k: ("Không phát sinh" if v is None else {"num": v[0], "den": v[1]}) for k, v in FIGURES.items()}
+    document.write_text(json.dumps({"submitted_by": BY, "indicators": indicators, "narrative": NARRATIVE},
+                                   ensure_ascii=False), encoding="utf-8")
+    result = run(web, "submit", "--unit", "kl", "--period", "2026-Q4", "--received", "01/12/2026 16:30", str(document))
+    assert result.exit_code == 0, result.output
+    assert "Đã ghi báo cáo Quý IV/2026 của Chi cục Kiểm lâm: bản thứ 1, nhận lúc 16:30" in result.output
+    result = run(web, "plan", "--from", "07/12/2026", "--to", "2026-12-08")
+    assert result.exit_code == 0, result.output
+    assert "thư sẽ gửi từ 07/12/2026 đến 08/12/2026" in result.output
