@@ -232,3 +232,30 @@ def test_links_keep_working_after_the_secret_key_is_rotated(web):
     with httpx.Client(base_url=web.base) as client:
         assert new != old and client.get(new).status_code == 200
         assert client.get(old).status_code == 410  # the old link says it has expired, not "not found"
+
+
+def test_an_unauthenticated_oversized_post_is_refused_without_reading_it(web):
+    with httpx.Client(base_url=web.base, timeout=30) as client:
+        big = {f"f{i}": "x" * 1024 for i in range(300)}  # 300 KB the server never needs to hold
+        started = time.monotonic()
+        response = client.post("/f/" + "A" * 43, data=big)
+        assert response.status_code == 404 and "Không tìm thấy trang" in response.text
+        _, csrf = open_form(client, web.link("BPMC"))
+        response = client.post(web.link("BPMC"), content=b"a=" + b"x" * (5 * 1024 * 1024),
+                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert response.status_code == 413
+        assert "Nội dung gửi quá lớn" in response.text and "nút Quay lại" in response.text
+        assert time.monotonic() - started < 10
+    assert stored(web, "BPMC") == []
+
+
+def test_a_narrative_over_a_megabyte_is_named_beside_its_field_and_kept(web):
+    long_text = "Đã niêm yết quy trình. " * 50_000  # about 1.2 MB of UTF-8
+    with httpx.Client(base_url=web.base, timeout=30) as client:
+        _, csrf = open_form(client, web.link("BPMC"))
+        response = client.post(web.link("BPMC"), data=valid_form(csrf=csrf, h__tuyen_truyen=long_text))
+    assert response.status_code == 422
+    assert "quá dài (" in response.text and "tối đa 20000" in response.text
+    assert "Đã niêm yết quy trình. Đã niêm yết quy trình." in response.text  # what was typed is still there
+    assert "Field exceeded" not in response.text
+    assert stored(web, "BPMC") == []

@@ -50,6 +50,39 @@ def field_ids(indicators, headings) -> tuple[dict[str, str], dict[str, str]]:
     return anchors, labels
 
 
+# A whole report: about 45 fields, each heading at most MAX_TEXT characters (three bytes each in
+# UTF-8, tripled again by URL encoding) — well under this. A longer text still arrives and is
+# reported beside its field, what was typed kept; only a body no form can produce is refused.
+MAX_BODY = 4 * 1024 * 1024
+MAX_FIELDS = 300
+TOO_LARGE = ("Báo cáo gửi lên vượt quá giới hạn của hệ thống (4 MB). Vui lòng bấm nút Quay lại của trình duyệt "
+             "(nội dung đã nhập vẫn còn), rút gọn phần thuyết minh rồi gửi lại, hoặc liên hệ Văn phòng.")
+
+
+async def read_form(request: Request) -> dict[str, str] | str:
+    """The form's fields, read with a bound on size and count; or the reason it was refused.
+    Starlette's own parser answers an over-long field in English and loses the whole form."""
+    from urllib.parse import parse_qsl
+
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY:
+        return TOO_LARGE
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            return TOO_LARGE
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":  # not what our form sends, but a browser may
+        form = await request.form(max_files=0, max_fields=MAX_FIELDS, max_part_size=MAX_BODY)
+        return {k: v for k, v in form.items() if isinstance(v, str)}
+    try:
+        pairs = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    except ValueError:
+        return TOO_LARGE
+    return dict(pairs)
+
+
 def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
     r = APIRouter()
 
@@ -129,11 +162,15 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
 
     @r.post("/f/{token}", response_class=HTMLResponse)
     async def submit(request: Request, token: str) -> Response:
-        form = await request.form()
+        # The token is looked up before a byte of the body is read: an unauthenticated POST holds
+        # no memory, and a valid one is read within a bound (see read_form).
         found = await resolve(request, token)
         if isinstance(found, Response):
             return found
         period, unit, closed = found
+        form = await read_form(request)
+        if isinstance(form, str):
+            return pages.error(request, 413, "Nội dung gửi quá lớn", form)
         with Session(ctx.engine) as session:
             if not csrf.valid(request, form.get(CSRF_FIELD), scope=links.token_hash(token)):
                 return pages.error(request, 403, "Phiên làm việc không hợp lệ",
