@@ -20,6 +20,15 @@ CHANNELS = {"form": "qua đường dẫn", "file": "Văn phòng nhập từ tệ
 
 
 def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
+    # argon2 costs ~0.2 s of CPU: in the thread pool, so the pages (and the mail being sent on the
+    # same loop) do not stall, and two at a time, so a burst of logins cannot take every core.
+    # One per app: an app serves on one event loop.
+    verifying = asyncio.Semaphore(2)
+
+    async def _verify(stored: str | None, password: str) -> bool:
+        async with verifying:
+            return await asyncio.to_thread(check_password, stored, password)
+
     r = APIRouter(prefix="/vp")
 
     def current_hash() -> str | None:
@@ -57,7 +66,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                         error="Phiên đăng nhập đã hết hạn, vui lòng đăng nhập lại.")
         stored = current_hash()
         user, password = str(form.get("user", "")), str(form.get("password", ""))
-        if user != ctx.settings.office_user or not check_password(stored, password):
+        if user != ctx.settings.office_user or not await _verify(stored, password):
             await asyncio.sleep(ctx.throttle.fail(address))
             return page(request, "office_login.html", 401, configured=configured, user=user,
                         error="Tên đăng nhập hoặc mật khẩu không đúng.")
