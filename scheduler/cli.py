@@ -196,10 +196,13 @@ def run_cmd(app: App) -> None:
     """Chạy dịch vụ: nhắc hạn lúc khởi động và hằng ngày, gửi lại thư lỗi; dừng bằng Ctrl+C hoặc SIGTERM."""
     import asyncio
 
-    from scheduler.service import serve
+    from scheduler.service import StartError, serve
 
     setup_logging(app.settings.log_level)
-    asyncio.run(serve(app.service()))
+    try:
+        asyncio.run(serve(app.service()))
+    except StartError as exc:
+        raise click.ClickException(str(exc))
 
 
 @cli.command("remind")

@@ -6,7 +6,8 @@
 - The very first tick of an empty store has nothing to check the clock against. Overdue mail is
   the one message that cannot be taken back — it tells a unit, its head in copy, that it is
   late — so the catch-up of overdue steps planned before that first tick is held until the admin
-  confirms the date (`baocao confirm-clock DD/MM/YYYY`). Everything else goes: a notice or a
+  confirms the date (`baocao confirm-clock DD/MM/YYYY`), and so are those planned later on that
+  first day. Everything else goes: a notice or a
   reminder sent a day early does no harm, and refusing to start would leave an unattended
   service down in a restart loop. Steps planned after the first tick go as usual.
 """
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable
 
+from scheduler.clock import to_local
 from scheduler.planner import OwedSend
 
 NEWEST_TICK = "newest_tick"
@@ -42,7 +44,10 @@ def went_back(now: datetime, facts: ClockFacts) -> timedelta | None:
 
 
 def held(owed: Iterable[OwedSend], facts: ClockFacts) -> list[OwedSend]:
-    """The owed sends to hold back until the admin confirms the clock of a first start."""
+    """The owed sends to hold back until the admin confirms the clock of a first start: overdue
+    steps planned before the end of the first tick's day — a machine that boots at 07:30 on a
+    wrong date must not send that day's 08:00 overdue mail unchecked either."""
     if facts.confirmed or facts.first_tick is None:
         return []
-    return [s for s in owed if s.kind == "overdue" and s.at < facts.first_tick]
+    first_day = to_local(facts.first_tick).date()
+    return [s for s in owed if s.kind == "overdue" and to_local(s.at).date() <= first_day]

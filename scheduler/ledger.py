@@ -147,6 +147,23 @@ def extend(session: Session, taken: Taken, until: datetime) -> bool:
     return held
 
 
+def void_premature(session: Session, now: datetime, note: str) -> int:
+    """After the clock went back: sends planned later than now were made by a clock that ran
+    ahead. Those still waiting are cancelled; those made (sent or not) give their step back, so the
+    step is owed again on its real day (their row stays, renamed, as history). Receipts are owed
+    whatever the clock, and a report version made early is superseded by reports.make_version.
+    Caller commits."""
+    early = sa.and_(_send.c.scheduled_at > now + EARLY, _send.c.kind.notin_(("receipt", "report")))
+    cancelled = session.execute(
+        sa.update(_send).where(early, _send.c.status.in_(WAITING))
+        .values(status="cancelled", next_attempt_at=None, last_error=f"huỷ: {note}")).rowcount
+    session.execute(
+        sa.update(_send).where(early, ~_send.c.step.contains("~"))
+        .values(step=_send.c.step + "~" + sa.cast(_send.c.id, sa.String),
+                last_error=sa.func.coalesce(_send.c.last_error + "; ", "") + note))
+    return cancelled
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Exponential (1, 2, 4 … minutes, capped at an hour) with ±20% jitter, so that several
     instances do not all come back to a recovering server at the same second."""

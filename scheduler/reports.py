@@ -95,7 +95,8 @@ def make_version(session: Session, config: Config, period: Period, now: datetime
     first write begins the transaction), and a TemplateError leaves the session untouched."""
     result = consolidation(session, config, period)
     last = latest_version(session, period.key)
-    if last is not None:
+    # A version made later than now was made by a clock that ran ahead: it stands for nothing.
+    if last is not None and last.created_at <= now + ledger.EARLY:
         prints = fingerprints(session, period.key)
         if digests(prints, last.sources or {}) == digests(prints, result.sources):
             return None

@@ -175,6 +175,8 @@ class Service:
             log.error("Đồng hồ máy chạy lùi: lượt nhắc gần nhất ghi lúc %s, bây giờ đồng hồ báo %s (lùi %s). "
                       "Kiểm tra đồng bộ thời gian (timedatectl); các thư chờ gửi lại không bị kẹt.",
                       _when(facts.newest_tick), _when(now), _duration(back))
+            ledger.void_premature(session, now, f"lập khi đồng hồ máy báo sai (sau {_when(now)}); bước này được "
+                                                "gửi lại đúng ngày")
             if first_at is not None and now < first_at:
                 # The first tick itself ran on the wrong clock: the first start is now, so the
                 # overdue steps that fall between now and that false date are not held back.
@@ -269,7 +271,8 @@ class Service:
             periods = {p.key: p for p in store.all_periods(session, self.config)}
             closed = store.load_facts(session, self.config, now).closed
             reported = frozenset(store.reported_pairs(session))
-            rows = session.exec(select(SendRow.period_key, SendRow.audience, SendRow.kind, SendRow.scheduled_at)).all()
+            rows = session.exec(select(SendRow.period_key, SendRow.audience, SendRow.kind, SendRow.scheduled_at)
+                                .where(~SendRow.step.contains("~"))).all()  # see ledger.void_premature
         return _View(periods, closed, reported, planner.newest_steps(rows, now))
 
     async def _deliver(self) -> TickReport:
@@ -464,6 +467,27 @@ class Service:
         return composer.unit_mail(row.kind, period, unit, to, cc, now, row.message_id, row.step, link)
 
 
+class StartError(Exception):
+    """The service cannot start, for a reason the admin can fix (said in Vietnamese)."""
+
+
+def _check_port(host: str, port: int) -> None:
+    """uvicorn answers a busy port with an English traceback and exit 3: say it ourselves first."""
+    import socket
+
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise StartError(f"không mở được cổng {host}:{port} cho biểu mẫu và trang Văn phòng "
+                             f"({exc.strerror or exc}): có thể baocao (hoặc chương trình khác) đang chạy trên cổng "
+                             "này; dừng nó, hoặc đặt BAOCAO_HTTP_PORT khác") from None
+
+
 class _WebServer:
     """uvicorn in our event loop, without its own signal handling (ours stops both)."""
 
@@ -533,6 +557,7 @@ async def serve(service: Service) -> None:
         on_hup()
     service.sync()  # the web form may be used before the first tick has run
     service.check_template()
+    _check_port(service.settings.http_host, service.settings.http_port)
     web = _WebServer(service)
     await web.start()
     sockets = [s.getsockname() for server in web.server.servers for s in server.sockets]

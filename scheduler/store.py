@@ -180,7 +180,9 @@ def load_facts(session: Session, config: Config, now: datetime) -> Facts:
         select(SendRow.period_key, SendRow.audience, SendRow.step, SendRow.kind, SendRow.scheduled_at)
     ).all():
         sent[(p, a, s)] = at
-        if kind != "receipt" and at <= now:  # a send planned after now came from a clock that ran ahead
+        # A send planned after now came from a clock that ran ahead; one that gave its step back
+        # after the clock was put right (ledger.void_premature, "step~id") stands for no step.
+        if kind != "receipt" and at <= now and "~" not in s:
             reached[(p, a)] = max(reached.get((p, a), at), at)
     units = session.exec(select(UnitRow)).all()
     joined = {u.code: u.joined_at for u in units if u.joined_at is not None}

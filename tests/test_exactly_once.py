@@ -241,3 +241,22 @@ def test_a_run_that_migrated_a_new_store_keeps_its_locks_while_other_commands_co
     with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert conn.execute("SELECT count(*) FROM send WHERE status = 'sent'").fetchone() == (18,)
+
+
+def test_a_second_run_on_a_busy_port_says_so_in_vietnamese(tmp_path, config_dir):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = dict(os.environ, BAOCAO_DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite'}",
+                   BAOCAO_CONFIG_DIR=str(config_dir), BAOCAO_OUTBOX_DIR=str(tmp_path / "outbox"),
+                   BAOCAO_TEMPLATES_DIR=str(ROOT / "templates"), BAOCAO_SECRET_KEY_FILE=str(tmp_path / "secret"),
+                   BAOCAO_HTTP_PORT=str(port))
+        env.pop("BAOCAO_SMTP_HOST", None)
+        done = subprocess.run([sys.executable, "-m", "scheduler", "run"], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=60)
+    assert done.returncode == 1
+    assert f"không mở được cổng 127.0.0.1:{port}" in done.stderr and "BAOCAO_HTTP_PORT" in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr

@@ -153,8 +153,17 @@ def test_a_first_start_on_a_wrong_date_holds_overdue_mail_and_the_corrected_cloc
     assert steps(smtp_server.recorder.take()) == {"reminder-1": 18, "digest-1": 1}
     tick_at(service, "2026-12-07T08:00:00+07:00")
     overdue = smtp_server.recorder.take()
-    assert steps(overdue)["overdue+1"] == 18
+    # the digest and the report that the wrong clock had sent early are owed again on their day
+    assert steps(overdue) == {"overdue+1": 18, "digest+1": 1, "report-v2": 1}
     assert all(m["Cc"] for m in overdue if m["X-Baocao-Step"] == "overdue+1")
+
+
+def test_a_machine_that_boots_before_08_00_on_its_first_day_holds_that_day_s_overdue_mail(smtp_server, make_service):
+    service = make_service(smtp_server.port)
+    tick_at(service, "2026-12-07T07:30:00+07:00")  # first start, before the sending hour
+    result = tick_at(service, "2026-12-07T08:05:00+07:00")
+    assert "overdue+1" not in steps(smtp_server.recorder.take())
+    assert result.held == 18
 
 
 def test_overdue_mail_held_at_a_first_start_goes_once_the_admin_confirms_the_date(smtp_server, make_service, db_url,
