@@ -234,13 +234,13 @@ def confirm_clock_cmd(app: App, today: str) -> None:
     machine = now.astimezone(TZ).date()
     if given != machine:
         raise click.ClickException(
-            f"đồng hồ máy đang báo ngày {machine:%d/%m/%Y}, không phải {given:%d/%m/%Y}: sửa đồng hồ máy "
-            "(timedatectl) rồi chạy lại; chưa xác nhận gì")
+            f"đồng hồ máy đang báo ngày {machine:%d/%m/%Y}, không phải {given:%d/%m/%Y}; chưa xác nhận gì. Nếu gõ "
+            "nhầm, nhập lại đúng ngày hôm nay; nếu đồng hồ máy sai, sửa đồng hồ (timedatectl) rồi chạy lại")
     with Session(app.engine()) as session:
         store.put_state(session, clockcheck.CONFIRMED, now, at=now, value=f"{given:%d/%m/%Y}")
         session.commit()
     click.echo(f"Đã xác nhận hôm nay là {given:%d/%m/%Y} ({short_datetime(now.astimezone(TZ))} theo đồng hồ máy). "
-               "Thư báo quá hạn đang giữ lại sẽ gửi ở lượt nhắc tới.")
+               "Thư báo quá hạn đang giữ lại (nếu có) sẽ gửi ở lượt nhắc tới.")
 
 
 STATE_LABELS = {"on_time": "Đã nộp đúng hạn", "late": "Nộp muộn", "missing": "Chưa nộp"}
