@@ -18,7 +18,6 @@ from sqlmodel import Session, select
 
 from scheduler import reports, store
 from scheduler.clock import TZ
-from scheduler.config import load_config
 from scheduler.consolidate import consolidate
 from scheduler.models import ReportRow, SendRow, Submission
 from scheduler.report import TEMPLATE, TemplateError, check_template, render
