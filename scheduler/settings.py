@@ -203,6 +203,25 @@ class Settings(BaseSettings):
                 raise ValueError(problem)
         return value
 
+    @field_validator("smtp_security", mode="before")
+    @classmethod
+    def _smtp_security_case(cls, value):
+        return value.strip().lower() if isinstance(value, str) else value  # TLS and tls are the same choice
+
+    @field_validator("outbox_dir")
+    @classmethod
+    def _outbox_dir(cls, value: Path) -> Path:
+        # Checked now, not when the first mail is written: a dry run whose outbox cannot exist
+        # would otherwise take every send and leave it waiting.
+        if value.exists():
+            if not value.is_dir():
+                raise ValueError(f"{value} không phải thư mục")
+            if not os.access(value, os.W_OK | os.X_OK):
+                raise ValueError(f"không có quyền ghi vào thư mục {value}")
+        elif problem := _creatable(value):
+            raise ValueError(problem)
+        return value
+
     @field_validator("smtp_host")
     @classmethod
     def _smtp_host(cls, value: str | None) -> str | None:

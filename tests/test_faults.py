@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-import time
 from collections import Counter
 from datetime import datetime
 
@@ -202,7 +201,7 @@ def test_a_clock_that_ran_ahead_strands_no_retry(smtp_server, make_service):
 # ---------------------------------------------------------------- the database locked while recording
 
 def test_a_database_locked_while_outcomes_are_recorded_repeats_nothing(smtp_server, make_service, db_url, caplog):
-    """Another process holds SQLite's write lock for longer than the 30 s busy timeout while
+    """Another writer holds SQLite's write lock for several times the busy timeout while
     delivery is under way: the outcomes wait in memory and are written once the lock goes."""
     service = make_service(smtp_server.port)
     path = db_url.removeprefix("sqlite:///")
@@ -214,16 +213,18 @@ def test_a_database_locked_while_outcomes_are_recorded_repeats_nothing(smtp_serv
 
     holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     locked = threading.Event()
+    accept = smtp_server.recorder.handle_DATA
 
-    def hold_after_first_mail():
-        while not smtp_server.recorder.messages:
-            time.sleep(0.01)
-        holder.execute("BEGIN IMMEDIATE")
-        locked.set()
-        time.sleep(3)
-        holder.execute("COMMIT")
+    async def handle_data_taking_the_lock_first(server, session, envelope):
+        # The first message is accepted only once the other writer holds the lock: its outcome
+        # (and the next ones) must then wait to be recorded.
+        if not locked.is_set():
+            holder.execute("BEGIN IMMEDIATE")
+            locked.set()
+            threading.Timer(3, lambda: holder.execute("COMMIT")).start()
+        return await accept(server, session, envelope)
 
-    threading.Thread(target=hold_after_first_mail, daemon=True).start()
+    smtp_server.recorder.handle_DATA = handle_data_taking_the_lock_first
     with caplog.at_level(logging.WARNING, logger="baocao.service"):
         result = tick_at(service, "2026-12-02T08:00:00+07:00")
     assert locked.is_set()

@@ -95,6 +95,8 @@ INVALID = [
     ("BAOCAO_SMTP_PORT", "0", "phải từ 1 đến 65535 (hiện là 0)"),
     ("BAOCAO_HTTP_PORT", "70000", "phải từ 0 đến 65535 (hiện là 70000)"),
     ("BAOCAO_SMTP_SECURITY", "ssl", "'ssl' không hợp lệ; chọn một trong: none, starttls, tls"),
+    ("BAOCAO_OUTBOX_DIR", "{tmp}/config/units.yaml", "{tmp}/config/units.yaml không phải thư mục"),
+    ("BAOCAO_OUTBOX_DIR", "{tmp}/config/units.yaml/outbox", "{tmp}/config/units.yaml không phải thư mục"),
     ("BAOCAO_SMTP_TIMEOUT", "0", "phải lớn hơn 0 (hiện là 0)"),
     ("BAOCAO_SMTP_TIMEOUT", "ba mươi", "'ba mươi' không phải số"),
     ("BAOCAO_SMTP_CONNECTIONS", "50", "phải từ 1 đến 10 (hiện là 50)"),
@@ -250,3 +252,10 @@ def test_links_follow_the_http_port_unless_a_public_address_is_set():
     assert load_settings(http_host="0.0.0.0", http_port=8081).public_url == "http://127.0.0.1:8081"
     assert load_settings(http_port=9090, public_url="https://baocao.example.gov.vn").public_url == \
         "https://baocao.example.gov.vn"
+
+
+def test_the_smtp_security_choice_is_taken_in_any_case():
+    from scheduler.settings import load_settings
+
+    assert load_settings(smtp_security="TLS").smtp_security == "tls"
+    assert load_settings(smtp_security=" StartTLS ").smtp_security == "starttls"
