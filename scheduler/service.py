@@ -231,7 +231,7 @@ class Service:
             return 0
         with Session(self.engine) as session:
             periods = store.all_periods(session, self.config)
-            closed = store.load_facts(session, self.config, now).closed
+            closed = store.closed_periods(session)
         made = 0
         for period in periods:
             if period.key in closed or not (period.deadline <= now <= period.deadline + REPORT_WINDOW):
@@ -269,7 +269,7 @@ class Service:
         now = self.clock()
         with Session(self.engine) as session:
             periods = {p.key: p for p in store.all_periods(session, self.config)}
-            closed = store.load_facts(session, self.config, now).closed
+            closed = store.closed_periods(session)
             reported = frozenset(store.reported_pairs(session))
             rows = session.exec(select(SendRow.period_key, SendRow.audience, SendRow.kind, SendRow.scheduled_at)
                                 .where(~SendRow.step.contains("~"))).all()  # see ledger.void_premature

@@ -171,6 +171,11 @@ def reported_pairs(session: Session) -> set[tuple[str, str]]:
     return set(session.exec(select(Submission.period_key, Submission.unit_code).distinct()).all())
 
 
+def closed_periods(session: Session) -> frozenset[str]:
+    """Keys of the periods the office has closed."""
+    return frozenset(session.exec(select(PeriodRow.key).where(PeriodRow.closed_at.is_not(None))).all())  # type: ignore[union-attr]
+
+
 def load_facts(session: Session, config: Config, now: datetime) -> Facts:
     """What the planner needs to know from the store, read in one go."""
     reported = reported_pairs(session)
@@ -190,7 +195,7 @@ def load_facts(session: Session, config: Config, now: datetime) -> Facts:
         # Units not synced yet (a preview before the service ran) join from now, as they will.
         known = {u.code for u in units}
         joined.update({u.code: now for u in config.units if u.code not in known})
-    closed = set(session.exec(select(PeriodRow.key).where(PeriodRow.closed_at.is_not(None))).all())  # type: ignore[union-attr]
+    closed = closed_periods(session)
     return Facts(reported=frozenset(reported), sent=sent, joined=joined, closed=frozenset(closed),
                  reached=reached)
 
