@@ -11,7 +11,6 @@ from sqlmodel import Session
 
 from scheduler import collection, store
 from scheduler.clock import TZ, to_local
-from scheduler.submission import validate
 from scheduler.text import long_date, short_datetime
 
 
@@ -66,15 +65,14 @@ def register(cli: click.Group, app_type, date_type) -> None:
         with Session(service.engine) as session:
             period = app.period(session, key)
             try:
-                if file.suffix.lower() == ".xlsx":
-                    entry, where = workbook.read_xlsx(file.read_bytes(), config, period, unit.code)
-                else:
-                    entry, where = workbook.read_yaml(file, config, period, unit.code)
+                imported = workbook.import_file(file, config, period, unit.code)
             except workbook.ImportError_ as exc:
-                _fail(file, exc.problems)
-            report, errors = validate(config, period, entry)
-            if report is None:
-                _fail(file, {where.get(k, k): v for k, v in errors.items()})
+                _fail(file, exc)
+            except OSError as exc:  # unreadable: permissions, a file vanishing mid-read
+                raise click.ClickException(f"không đọc được tệp {file}: {exc.strerror or exc}")
+            if imported.note:
+                click.echo(imported.note)
+            report = imported.report
             now = app.clock()
             try:
                 recorded = collection.record(session, config, period, unit, report, "file", now, received_at,
@@ -220,8 +218,16 @@ def write_file(output: Path, content: bytes) -> None:
         raise click.ClickException(f"không ghi được {output.resolve()}: {exc.strerror or exc}")
 
 
-def _fail(file: Path, problems: dict[str, str]) -> None:
-    click.echo(f"Không ghi được báo cáo từ {file}: có {len(problems)} lỗi, cần sửa:", err=True)
-    for where, message in problems.items():
-        click.echo(f"  {where}: {message}", err=True)
+def _fail(file: Path, exc) -> None:
+    """Every problem of a refused import at once, with the count its heading promises."""
+    problems = exc.problems
+    if exc.note:
+        click.echo(exc.note, err=True)
+    if len(problems) == 1 and not problems[0].where:
+        click.echo(f"Không ghi được báo cáo: {problems[0].message}", err=True)
+        raise SystemExit(1)
+    click.echo(f"Không ghi được báo cáo từ {file}: có {len(problems)} lỗi, cần sửa tất cả rồi nhập lại "
+               "(chưa ghi gì):", err=True)
+    for problem in problems:
+        click.echo(f"  {problem}", err=True)
     raise SystemExit(1)

@@ -23,6 +23,7 @@ MAX_TEXT = 20_000  # characters per heading: several pages, far above any real a
 MAX_COUNT = 10**9
 
 _NUMBER = re.compile(r"^\d{1,3}([. ]\d{3})+$|^\d+$")
+_PERCENT = re.compile(r"^\d+([.,]\d+)?\s*%$")
 
 
 def clean_text(value: str) -> str:
@@ -94,6 +95,8 @@ def validate(config: Config, period: Period, entry: Entry) -> tuple[Report | Non
         for key, text, value, label in ((".num", num_text, num, ind.numerator), (".den", den_text, den, ind.denominator)):
             if not text.strip():
                 errors[ind.id + key] = f"chưa nhập “{label}” (nếu không có, chọn “{NOT_APPLICABLE}”)"
+            elif _PERCENT.match(text.strip()):
+                errors[ind.id + key] = f"“{text.strip()}” là tỷ lệ; ghi số lượng “{label}” (số nguyên), không ghi tỷ lệ"
             elif value is None:
                 errors[ind.id + key] = f"“{text.strip()}” không phải số nguyên không âm"
         if num is None or den is None:
