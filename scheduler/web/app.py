@@ -20,7 +20,7 @@ from scheduler.calendar import Period
 from scheduler.clock import Clock
 from scheduler.config import Config
 from scheduler.settings import Settings
-from scheduler.web.security import Csrf, Sessions, Throttle
+from scheduler.web.security import Csrf, OfficeSessions, Throttle
 
 NOT_FOUND = ("Không tìm thấy trang", "Đường dẫn không đúng hoặc không còn tồn tại. Vui lòng kiểm tra lại "
              "đường dẫn trong thư của Văn phòng, hoặc liên hệ Văn phòng.")
@@ -33,8 +33,19 @@ class WebContext:
     engine: Engine
     config: Callable[[], Config]  # the current config: it changes on SIGHUP
     after_submit: Callable[[], Any] = lambda: None  # e.g. deliver the receipt now
-    throttle: Throttle = field(default_factory=Throttle)
-    sessions: Sessions = field(default_factory=Sessions)
+    # Two separate counters: an address that guessed unit links (perhaps a shared proxy, or a unit
+    # that mistyped one) is no reason to keep the office from logging in from it.
+    throttle: Throttle = field(default_factory=Throttle)  # bad /f/<token>, per address
+    # Failed logins, per user name and address: 3 free, then 0.25 s, 0.5 s, … up to 5 s per answer;
+    # after 10 within 5 minutes that pair is refused until the oldest has aged out (at most 5
+    # minutes). That caps guessing at ~3,000 a day per address, while the office, having mistyped
+    # ten times, waits minutes, not forever; and nobody elsewhere can lock the office out.
+    login_throttle: Throttle = field(default_factory=lambda: Throttle(window=300.0, free=3, block_after=10))
+    sessions: OfficeSessions | None = None  # made from the engine and clock unless given
+
+    def __post_init__(self) -> None:
+        if self.sessions is None:
+            self.sessions = OfficeSessions(self.engine, self.clock)
 
     def periods(self, session: Session) -> dict[str, Period]:
         return {p.key: p for p in store.all_periods(session, self.config())}
@@ -60,6 +71,39 @@ class Pages:
         return self.render(request, "error.html", status, heading=heading, message=message)
 
 
+# What a request body may weigh: a unit's whole report (see unit_form.MAX_BODY), and for every
+# other form (login, logout) a few kilobytes.
+FORM_BODY = 4 * 1024 * 1024
+SMALL_BODY = 16 * 1024
+DRAIN = 16 * 1024 * 1024  # beyond this, a refused body is not read to its end: the connection is closed
+
+
+def body_limit(path: str) -> int:
+    return FORM_BODY if path.startswith("/f/") else SMALL_BODY
+
+
+class BodyLimit:
+    """Refuses a request whose Content-Length is over its route's limit before anything else
+    runs: no token looked up, no byte of the body read. A body that is merely too large is read
+    and discarded by the server so the browser gets the page; a huge one closes the connection.
+    A body without a length (chunked) is read within the same limit by the routes (read_form)."""
+
+    def __init__(self, app, refuse: Callable[[Request, int], Any]):
+        self.app, self.refuse = app, refuse
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            length = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
+            limit = body_limit(scope["path"])
+            if length.isdigit() and int(length) > limit:
+                response = self.refuse(Request(scope), limit)
+                if int(length) > DRAIN:
+                    response.headers["Connection"] = "close"
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(ctx: WebContext) -> FastAPI:
     from scheduler.web import office, unit_form
 
@@ -72,6 +116,13 @@ def create_app(ctx: WebContext) -> FastAPI:
     csrf = Csrf(secret, secure)
     app.include_router(unit_form.router(ctx, pages, csrf))
     app.include_router(office.router(ctx, pages, csrf))
+
+    def too_large(request: Request, limit: int) -> HTMLResponse:
+        if limit == FORM_BODY:
+            return pages.error(request, 413, "Nội dung gửi quá lớn", unit_form.TOO_LARGE)
+        return pages.error(request, 413, "Nội dung gửi quá lớn", "Nội dung gửi lên quá lớn so với biểu mẫu này.")
+
+    app.add_middleware(BodyLimit, refuse=too_large)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):

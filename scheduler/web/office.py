@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -13,22 +12,14 @@ from scheduler import collection, exports
 from scheduler.clock import to_local
 from scheduler.submission import shown
 from scheduler.text import long_date, short_datetime
-from scheduler.web.app import Pages, WebContext
-from scheduler.web.security import CSRF_FIELD, Csrf, check_password, fingerprint
+from scheduler.web.app import SMALL_BODY, Pages, WebContext
+from scheduler.web.security import CSRF_FIELD, BodyTooLarge, Csrf, Verifier, fingerprint, read_form
 
 CHANNELS = {"form": "qua đường dẫn", "file": "Văn phòng nhập từ tệp", "office": "Văn phòng nhập"}
 
 
 def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
-    # argon2 costs ~0.2 s of CPU: in the thread pool, so the pages (and the mail being sent on the
-    # same loop) do not stall, and two at a time, so a burst of logins cannot take every core.
-    # One per app: an app serves on one event loop.
-    verifying = asyncio.Semaphore(2)
-
-    async def _verify(stored: str | None, password: str) -> bool:
-        async with verifying:
-            return await asyncio.to_thread(check_password, stored, password)
-
+    verifier = Verifier(concurrency=2)
     r = APIRouter(prefix="/vp")
 
     def current_hash() -> str | None:
@@ -38,7 +29,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         session = request.session
         return (session.get("office") == ctx.settings.office_user
                 and session.get("pw") == fingerprint(current_hash())
-                and not ctx.sessions.is_revoked(session.get("sid", "")))
+                and ctx.sessions.alive(session.get("sid"), ctx.settings.office_user))
 
     def to_login() -> Response:
         return RedirectResponse("/vp/dang-nhap", status_code=303)
@@ -54,31 +45,50 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         return page(request, "office_login.html", configured=bool(ctx.settings.office_password_hash), error=None,
                     user="")
 
+    async def small_form(request: Request) -> dict[str, str] | None:
+        try:
+            return await read_form(request, SMALL_BODY, max_fields=10)
+        except BodyTooLarge:
+            return None
+
     @r.post("/dang-nhap", response_class=HTMLResponse)
     async def login(request: Request) -> Response:
-        form = await request.form()
+        form = await small_form(request)
+        if form is None:
+            return pages.error(request, 413, "Nội dung gửi quá lớn", "Nội dung gửi lên quá lớn so với biểu mẫu này.")
         address = request.client.host if request.client else "?"
         configured = bool(ctx.settings.office_password_hash)
-        if ctx.throttle.blocked(address):
-            return pages.error(request, 429, "Thử quá nhiều lần", "Vui lòng thử lại sau ít phút.")
+        user, password = form.get("user", ""), form.get("password", "")
+        bucket = f"{user[:64]}|{address}"
+        blocked = pages.error(request, 429, "Thử quá nhiều lần",
+                              "Đã nhập sai mật khẩu nhiều lần. Vui lòng thử lại sau ít phút.")
+        if ctx.login_throttle.blocked(bucket):
+            return blocked
         if not csrf.valid(request, form.get(CSRF_FIELD), scope="vp"):
             return page(request, "office_login.html", 403, configured=configured, user="",
                         error="Phiên đăng nhập đã hết hạn, vui lòng đăng nhập lại.")
         stored = current_hash()
-        user, password = str(form.get("user", "")), str(form.get("password", ""))
-        if user != ctx.settings.office_user or not await _verify(stored, password):
-            await asyncio.sleep(ctx.throttle.fail(address))
+        async with verifier.turn(address):
+            # Asked again in turn: guesses sent all at once are counted as they fail, not let
+            # through together because none had failed yet when they arrived.
+            if ctx.login_throttle.blocked(bucket):
+                return blocked
+            # the password is checked even for a wrong name: the answer's delay tells nothing
+            right = await verifier.check(stored, password) and user == ctx.settings.office_user
+        if not right:
+            await asyncio.sleep(ctx.login_throttle.fail(bucket))
             return page(request, "office_login.html", 401, configured=configured, user=user,
                         error="Tên đăng nhập hoặc mật khẩu không đúng.")
+        ctx.login_throttle.forget(bucket)
         request.session.clear()
-        request.session.update({"office": user, "sid": secrets.token_urlsafe(16), "pw": fingerprint(stored)})
+        request.session.update({"office": user, "sid": ctx.sessions.start(user), "pw": fingerprint(stored)})
         return RedirectResponse("/vp/", status_code=303)
 
     @r.post("/dang-xuat")
     async def logout(request: Request) -> Response:
-        form = await request.form()
+        form = await small_form(request) or {}
         if csrf.valid(request, form.get(CSRF_FIELD), scope="vp"):
-            ctx.sessions.revoke(request.session.get("sid", ""))  # a copied cookie stops working too
+            ctx.sessions.end(request.session.get("sid"))  # a copied cookie stops working too, for good
             request.session.clear()
         return to_login()
 

@@ -15,8 +15,8 @@ from scheduler.config import Unit
 from scheduler.models import Submission
 from scheduler.submission import Entry, as_entry, headings_for, indicators_for, shown, validate
 from scheduler.text import long_date, remaining, requirement, short_datetime
-from scheduler.web.app import NOT_FOUND, Pages, WebContext
-from scheduler.web.security import CSRF_FIELD, Csrf
+from scheduler.web.app import FORM_BODY, NOT_FOUND, Pages, WebContext
+from scheduler.web.security import CSRF_FIELD, BodyTooLarge, Csrf, read_form
 
 EXPIRED = ("Đường dẫn đã hết hiệu lực", "Đường dẫn này không còn dùng được. Vui lòng dùng đường dẫn trong thư "
            "mới nhất của Văn phòng, hoặc liên hệ Văn phòng để được cấp lại.")
@@ -52,35 +52,12 @@ def field_ids(indicators, headings) -> tuple[dict[str, str], dict[str, str]]:
 
 # A whole report: about 45 fields, each heading at most MAX_TEXT characters (three bytes each in
 # UTF-8, tripled again by URL encoding) — well under this. A longer text still arrives and is
-# reported beside its field, what was typed kept; only a body no form can produce is refused.
-MAX_BODY = 4 * 1024 * 1024
+# reported beside its field, what was typed kept; only a body no form can produce is refused
+# (by its Content-Length before anything else, see app.BodyLimit, or while it is read).
+MAX_BODY = FORM_BODY
 MAX_FIELDS = 300
 TOO_LARGE = ("Báo cáo gửi lên vượt quá giới hạn của hệ thống (4 MB). Vui lòng bấm nút Quay lại của trình duyệt "
              "(nội dung đã nhập vẫn còn), rút gọn phần thuyết minh rồi gửi lại, hoặc liên hệ Văn phòng.")
-
-
-async def read_form(request: Request) -> dict[str, str] | str:
-    """The form's fields, read with a bound on size and count; or the reason it was refused.
-    Starlette's own parser answers an over-long field in English and loses the whole form."""
-    from urllib.parse import parse_qsl
-
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BODY:
-        return TOO_LARGE
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            return TOO_LARGE
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "multipart/form-data":  # not what our form sends, but a browser may
-        form = await request.form(max_files=0, max_fields=MAX_FIELDS, max_part_size=MAX_BODY)
-        return {k: v for k, v in form.items() if isinstance(v, str)}
-    try:
-        pairs = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True, max_num_fields=MAX_FIELDS)
-    except ValueError:
-        return TOO_LARGE
-    return dict(pairs)
 
 
 def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
@@ -168,9 +145,10 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         if isinstance(found, Response):
             return found
         period, unit, closed = found
-        form = await read_form(request)
-        if isinstance(form, str):
-            return pages.error(request, 413, "Nội dung gửi quá lớn", form)
+        try:
+            form = await read_form(request, MAX_BODY, MAX_FIELDS)
+        except BodyTooLarge:
+            return pages.error(request, 413, "Nội dung gửi quá lớn", TOO_LARGE)
         with Session(ctx.engine) as session:
             if not csrf.valid(request, form.get(CSRF_FIELD), scope=links.token_hash(token)):
                 return pages.error(request, 403, "Phiên làm việc không hợp lệ",
