@@ -79,9 +79,13 @@ class App:
                 "thư mục mã nguồn hoặc đặt BAOCAO_TEMPLATES_DIR")
         return path
 
-    def engine(self):
-        """The store, migrated and in step with the config (units and periods synced)."""
-        engine = store.open_store(self.settings.database_url)
+    def engine(self, create: bool = False):
+        """The store, in step with the config (units and periods synced). Only `run` creates or
+        upgrades it (create=True); every other command needs the service's existing store."""
+        try:
+            engine = (store.open_store if create else store.open_existing)(self.settings.database_url)
+        except store.StoreMissing as exc:
+            raise click.ClickException(str(exc))
         with Session(engine) as session:
             store.sync_config(session, self.config(), self.clock())
             session.commit()
@@ -94,11 +98,20 @@ class App:
             raise click.BadParameter(f"không có kỳ '{key}'; các kỳ hiện có: {', '.join(periods)}", param_hint="--period")
         return periods[key]
 
-    def service(self):
+    def secret(self, create: bool = False) -> None:
+        """The link-signing key must exist before mail with links goes out; only `run` makes it."""
+        try:
+            self.settings.secret(create=create)
+        except SettingsError as exc:
+            print_settings_error(exc)
+            raise SystemExit(1)
+
+    def service(self, create: bool = False):
         from scheduler.service import Service
 
         self.templates()
-        return Service(self.settings, self.clock, self.config(), self.engine())
+        self.secret(create=create)
+        return Service(self.settings, self.clock, self.config(), self.engine(create=create))
 
 
 def setup_logging(level: str) -> None:
@@ -200,7 +213,7 @@ def run_cmd(app: App) -> None:
 
     setup_logging(app.settings.log_level)
     try:
-        asyncio.run(serve(app.service()))
+        asyncio.run(serve(app.service(create=True)))
     except StartError as exc:
         raise click.ClickException(str(exc))
 

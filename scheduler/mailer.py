@@ -60,11 +60,14 @@ class OutboxTransport:
 
     async def send(self, item: Outgoing) -> Outcome:
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            # Private to the service's user: each message holds a unit's working form link.
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             safe = re.sub(r"[^A-Za-z0-9_.+-]", "_", item.name)
             final = self.directory / f"{safe}.eml"
             tmp = final.with_suffix(f".{os.getpid()}.eml.tmp")
-            tmp.write_bytes(item.message.as_bytes(policy=SMTP_POLICY))
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(item.message.as_bytes(policy=SMTP_POLICY))
             os.replace(tmp, final)  # a reader never sees half a message
         except OSError as exc:  # a full disk or a read-only folder: the admin fixes it, the mail waits
             return Outcome("transient", f"không ghi được thư vào {self.directory}: {exc}")

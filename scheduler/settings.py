@@ -383,18 +383,26 @@ class Settings(BaseSettings):
             self.smtp_password = SecretStr(_read_text(self.smtp_password_file))
         return self
 
-    def secret(self) -> bytes:
-        """The signing key; created on first use when none is configured.
+    def secret(self, create: bool = False) -> bytes:
+        """The signing key. Only `run` creates it (create=True) when none is configured: a
+        command run with another working folder would otherwise mail links signed with a new
+        key that the service refuses.
 
-        Raises SettingsError if the key file became unusable after the settings were built."""
+        Raises SettingsError if the key file is missing (and not to be created) or unusable."""
         if self.secret_key is not None:
             value = self.secret_key.get_secret_value()
             if len(value) < MIN_SECRET_LENGTH:  # only reachable through model_copy, which skips validation
                 raise SettingsError([f"{env_name('secret_key')}: {_key_too_short(len(value))}"])
             return value.encode()
         path = self.secret_key_file
+        if not path.exists() and not create:
+            raise SettingsError([
+                f"{env_name('secret_key_file')}: chưa có khoá ký đường dẫn tại {path.resolve()} (thư mục hiện tại "
+                f"{Path.cwd()}). Chạy lệnh với cùng thiết lập như dịch vụ (trong thư mục của dịch vụ, hoặc đặt "
+                f"{env_name('secret_key_file')} hay {env_name('secret_key')} như dịch vụ dùng); nếu mới cài đặt, khởi "
+                "động dịch vụ (baocao run) một lần để tạo khoá."])
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             # Written in full to a private temporary file, then linked into place: a reader in
             # another thread or process never sees the file empty, and of two creators the first
             # link wins and the other's key is dropped (link refuses to replace).

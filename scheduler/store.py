@@ -3,6 +3,7 @@ and reading the facts the planner decides from. Callers own the transactions."""
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +29,12 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(parsed.database)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not path.exists():
+                # Created private before SQLite opens it (its -wal and -shm files take the same
+                # mode): the store holds every unit's figures and the link tokens.
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         engine = sa.create_engine(url, connect_args={"timeout": 30})
 
         @sa.event.listens_for(engine, "connect")
@@ -93,7 +99,6 @@ def _migration_lock(engine: Engine):
         yield
         return
     import fcntl
-    import os
 
     fd = os.open(Path(database).resolve().parent, os.O_RDONLY)
     try:
@@ -101,6 +106,59 @@ def _migration_lock(engine: Engine):
         yield
     finally:
         os.close(fd)  # releases the flock
+
+
+class StoreMissing(Exception):
+    """The database a command was pointed at holds no baocao store, or one of another version.
+    The message says where it looked and how to point at the right one."""
+
+
+def _where(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"{Path(parsed.database).resolve()} (BAOCAO_DATABASE_URL={url}, thư mục hiện tại {Path.cwd()})"
+    return f"{parsed.render_as_string(hide_password=True)} (BAOCAO_DATABASE_URL)"
+
+
+POINT_AT_IT = ("Chạy lệnh với cùng thiết lập như dịch vụ (trong thư mục của dịch vụ, hoặc đặt BAOCAO_DATABASE_URL "
+               "trỏ tới cơ sở dữ liệu dịch vụ đang dùng); nếu mới cài đặt, khởi động dịch vụ (baocao run) một lần để "
+               "tạo cơ sở dữ liệu.")
+
+
+def open_existing(url: str) -> Engine:
+    """The store every command but `run` uses: it must exist and be at this code's version.
+
+    Only `run` creates or upgrades a store: a command typed in the wrong folder would otherwise
+    make a new empty database and report every unit missing, and one typed after an upgrade
+    would change the schema under the service still running the old code."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise StoreMissing(f"BAOCAO_DATABASE_URL={url} không trỏ tới tệp cơ sở dữ liệu nào. {POINT_AT_IT}")
+        path = Path(parsed.database)
+        if not path.is_file() or path.stat().st_size == 0:
+            raise StoreMissing(f"chưa có cơ sở dữ liệu tại {_where(url)}. {POINT_AT_IT}")
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            has_table = sa.inspect(conn).has_table("alembic_version")
+            revision = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() if has_table else None
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        raise StoreMissing(f"không mở được cơ sở dữ liệu {_where(url)}: {exc.orig}") from None
+    if revision is None:
+        engine.dispose()
+        raise StoreMissing(f"{_where(url)} chưa phải cơ sở dữ liệu của baocao. {POINT_AT_IT}")
+    if revision > SCHEMA_HEAD:  # revisions are zero-padded numbers
+        engine.dispose()
+        raise StoreMissing(f"cơ sở dữ liệu {_where(url)} ở phiên bản {revision}, mới hơn mã nguồn này ({SCHEMA_HEAD}): "
+                           "lệnh đang chạy từ bản cài đặt cũ; dùng đúng bản cài đặt của dịch vụ.")
+    if revision != SCHEMA_HEAD:
+        engine.dispose()
+        raise StoreMissing(
+            f"cơ sở dữ liệu {_where(url)} ở phiên bản {revision}, mã nguồn cần {SCHEMA_HEAD}: khởi động lại dịch vụ "
+            "(systemctl restart baocao, hoặc baocao run) để nó nâng cấp cơ sở dữ liệu, rồi chạy lại lệnh này.")
+    return engine
 
 
 def open_store(url: str) -> Engine:

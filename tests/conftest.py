@@ -35,8 +35,26 @@ def config_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'baocao.db'}"
+def db_url(tmp_path: Path, service_key) -> str:
+    """A new, empty store, as the service's first start leaves it: only `run` creates one, and
+    every other command refuses a missing database (issue 10)."""
+    from scheduler.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'baocao.db'}"
+    open_store(url).dispose()
+    return url
+
+
+@pytest.fixture
+def service_key(tmp_path: Path, monkeypatch) -> Path:
+    """The link-signing key `run` makes on its first start, at tmp_path/secret_key, and the
+    environment pointing every command of the test at it."""
+    from scheduler.settings import Settings
+
+    path = tmp_path / "secret_key"
+    Settings(secret_key_file=path).secret(create=True)
+    monkeypatch.setenv("BAOCAO_SECRET_KEY_FILE", str(path))
+    return path
 
 
 def edit(path: Path, old: str, new: str, count: int = 1) -> None:
@@ -282,7 +300,8 @@ def pg_url():
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_db_url(request, tmp_path):
-    """The same test on a SQLite file and on PostgreSQL."""
+    """The same test on a SQLite file and on PostgreSQL, both not yet holding a store (unlike
+    db_url, which another fixture of the same test may have created beside it)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'baocao.db'}"
+        return f"sqlite:///{tmp_path / 'any-backend.db'}"
     return request.getfixturevalue("pg_url")

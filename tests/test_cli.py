@@ -112,9 +112,8 @@ def test_click_s_own_messages_are_vietnamese_too(tmp_path, args, expected):
         assert run.returncode == 2 and "Cách dùng: baocao" in shown
 
 
-def test_run_away_from_the_templates_a_command_says_where_it_looked(tmp_path):
-    env = dict(os.environ, BAOCAO_DATABASE_URL=f"sqlite:///{tmp_path / 'b.db'}", BAOCAO_CONFIG_DIR=str(SHIPPED_CONFIG),
-               BAOCAO_SECRET_KEY_FILE=str(tmp_path / "key"))
+def test_run_away_from_the_templates_a_command_says_where_it_looked(tmp_path, db_url):
+    env = dict(os.environ, BAOCAO_DATABASE_URL=db_url, BAOCAO_CONFIG_DIR=str(SHIPPED_CONFIG))
     env.pop("BAOCAO_TEMPLATES_DIR", None)
     run = subprocess.run([sys.executable, "-m", "scheduler", "report", "--period", "2026-Q4"], cwd=tmp_path, env=env,
                          capture_output=True, text=True)
@@ -126,11 +125,16 @@ def test_run_away_from_the_templates_a_command_says_where_it_looked(tmp_path):
 @pytest.mark.parametrize("tz", ["UTC", "America/New_York", "Asia/Tokyo"])
 def test_plan_does_not_depend_on_the_host_timezone(tmp_path, tz):
     """The same preview whatever TZ the host runs in (a fresh interpreter for each)."""
+    from scheduler.store import open_store
+
     def plan_under(zone: str, name: str) -> str:
-        env = dict(os.environ, TZ=zone, BAOCAO_DATABASE_URL=f"sqlite:///{tmp_path / name}.db",
-                   BAOCAO_CONFIG_DIR=str(SHIPPED_CONFIG))
-        out = subprocess.run([sys.executable, "-m", "scheduler", "plan", "--from", "2026-08-01", "--to", "2026-12-31",
-                              "--json"], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+        url = f"sqlite:///{tmp_path / name}.db"
+        open_store(url).dispose()  # as the service's first start leaves it
+        env = dict(os.environ, TZ=zone, BAOCAO_DATABASE_URL=url, BAOCAO_CONFIG_DIR=str(SHIPPED_CONFIG))
+        # The clock pinned (before the range, so the preview does not depend on the day it runs).
+        out = subprocess.run([sys.executable, "tests/run_frozen.py", "2026-07-20T10:00:00+07:00", "plan", "--from",
+                              "2026-08-01", "--to", "2026-12-31", "--json"], cwd=ROOT, env=env, capture_output=True,
+                             text=True, check=True)
         return out.stdout
 
     reference = plan_under("Asia/Ho_Chi_Minh", "ref")
@@ -171,7 +175,7 @@ def test_status_works_after_the_report_mail_and_with_failed_and_waiting_sends(sm
 def test_output_into_a_missing_folder_is_a_message_not_a_traceback(db_url, tmp_path, args):
     args = [a.replace("{missing}", str(tmp_path / "khong-co")) for a in args]
     env = {"BAOCAO_DATABASE_URL": db_url, "BAOCAO_CONFIG_DIR": str(SHIPPED_CONFIG),
-           "BAOCAO_TEMPLATES_DIR": str(ROOT / "templates"), "BAOCAO_SECRET_KEY_FILE": str(tmp_path / "key")}
+           "BAOCAO_TEMPLATES_DIR": str(ROOT / "templates"), "BAOCAO_SECRET_KEY_FILE": str(tmp_path / "secret_key")}
     result = CliRunner().invoke(cli, args, env=env)
     assert result.exit_code == 1, result.output
     assert f"không có thư mục {tmp_path / 'khong-co'}" in result.output

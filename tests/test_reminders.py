@@ -241,7 +241,7 @@ def test_greylisting_of_one_recipient_retries_that_recipient_only(smtp_server, m
 
 def test_baocao_remind_run_twice_as_a_command_sends_nothing_twice(smtp_server, db_url, tmp_path):
     env = {"BAOCAO_DATABASE_URL": db_url, "BAOCAO_CONFIG_DIR": str(SHIPPED_CONFIG),
-           "BAOCAO_TEMPLATES_DIR": str(ROOT / "templates"), "BAOCAO_SECRET_KEY_FILE": str(tmp_path / "key"),
+           "BAOCAO_TEMPLATES_DIR": str(ROOT / "templates"), "BAOCAO_SECRET_KEY_FILE": str(tmp_path / "secret_key"),
            "BAOCAO_SMTP_HOST": "127.0.0.1", "BAOCAO_SMTP_PORT": str(smtp_server.port), "BAOCAO_SMTP_SECURITY": "none"}
     outputs = []
     for moment in ("2026-12-02T08:00:10+07:00", "2026-12-02T08:00:20+07:00"):

@@ -68,6 +68,9 @@ def test_a_too_short_secret_key_stops_remind_before_any_send_and_the_fixed_key_s
     assert "too-short" not in bad.stdout  # a key is never echoed
     assert send_rows(tmp_path) == [] and smtp_server.recorder.messages == []
 
+    from scheduler.store import open_store
+
+    open_store(env["BAOCAO_DATABASE_URL"]).dispose()  # the service's first start, which only `run` makes
     good = baocao(["remind"], env | {"BAOCAO_SECRET_KEY": GOOD_KEY})
     assert good.returncode == 0, good.stdout
     assert "Traceback" not in good.stdout
@@ -224,11 +227,14 @@ def test_good_values_are_accepted_and_tidied(no_env, monkeypatch, tmp_path):
     assert settings.forwarded_allow_ips == "127.0.0.1,10.0.0.0/24"
 
 
-def test_the_key_file_is_created_on_first_use_and_checked_again_when_read(no_env, tmp_path):
+def test_the_key_file_is_created_only_when_asked_by_run_and_checked_again_when_read(no_env, tmp_path):
     settings = load_settings()
     key_file = tmp_path / "secret_key"
+    with pytest.raises(SettingsError) as caught:
+        settings.secret()  # any command but `run`
+    assert caught.value.issues[0].startswith(f"BAOCAO_SECRET_KEY_FILE: chưa có khoá ký đường dẫn tại {key_file} ")
     assert not key_file.exists()
-    key = settings.secret()
+    key = settings.secret(create=True)
     assert len(key) >= 32 and key_file.stat().st_mode & 0o777 == 0o600
     assert settings.secret() == key  # links survive restarts
 
