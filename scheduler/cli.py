@@ -110,8 +110,12 @@ class App:
         from scheduler.service import Service
 
         self.templates()
-        self.secret(create=create)
-        return Service(self.settings, self.clock, self.config(), self.engine(create=create))
+        if create:
+            self.secret(create=True)
+            return Service(self.settings, self.clock, self.config(), self.engine(create=True))
+        engine = self.engine()  # the missing database is the first thing to tell, then the key
+        self.secret()
+        return Service(self.settings, self.clock, self.config(), engine)
 
 
 def setup_logging(level: str) -> None:
@@ -175,32 +179,76 @@ def check_config(app: App) -> None:
 
 
 @cli.command("plan")
-@click.option("--from", "start", type=_Date(), required=True, help="Từ ngày (YYYY-MM-DD).")
-@click.option("--to", "end", type=_Date(), required=True, help="Đến hết ngày (YYYY-MM-DD).")
+@click.option("--from", "start", type=_Date(), required=True, help="Từ ngày (YYYY-MM-DD hoặc DD/MM/YYYY).")
+@click.option("--to", "end", type=_Date(), required=True, help="Đến hết ngày (YYYY-MM-DD hoặc DD/MM/YYYY).")
 @click.option("--json", "as_json", is_flag=True, help="In dạng JSON cho máy đọc.")
 @click.pass_obj
 def plan_cmd(app: App, start: date, end: date, as_json: bool) -> None:
-    """Xem trước mọi thư sẽ gửi trong khoảng ngày, theo trạng thái hiện tại của cơ sở dữ liệu
-    (giả định từ nay không đơn vị nào nộp thêm)."""
+    """Xem trước mọi thư dịch vụ sẽ gửi trong khoảng ngày, kể cả thư gửi bù và báo cáo tổng hợp
+    gửi Văn phòng: tính đúng như dịch vụ tính ở mỗi lượt nhắc (lúc khởi động, 08:00 hằng ngày),
+    từ trạng thái hiện tại của cơ sở dữ liệu, giả định dịch vụ chạy liên tục từ bây giờ và từ nay
+    không đơn vị nào nộp thêm."""
+    from scheduler.service import preview
+
     if end < start:
         raise click.BadParameter("ngày kết thúc trước ngày bắt đầu", param_hint="--to")
     config = app.config()
     now = app.clock()
-    with Session(app.engine()) as session:
-        periods = store.all_periods(session, config)
-        facts = store.load_facts(session, config, now)
-    sends = planner.preview(config, periods, facts, local(start), local(end + timedelta(days=1)) - timedelta(microseconds=1))
+    first, last = local(start), local(end + timedelta(days=1)) - timedelta(microseconds=1)
+    planned = [p for p in preview(app.engine(), config, now, last) if p.at >= first]
     if as_json:
-        click.echo(json.dumps([s.as_json() for s in sends], ensure_ascii=False, indent=2))
+        click.echo(json.dumps([p.as_json() for p in planned], ensure_ascii=False, indent=2))
         return
-    if not sends:
-        click.echo(f"Không có thư nào sẽ gửi từ {start:%d/%m/%Y} đến {end:%d/%m/%Y}.")
+    if last < now:
+        click.echo(f"Từ {start:%d/%m/%Y} đến {end:%d/%m/%Y} đã qua: không còn thư nào sẽ gửi. Thư đã gửi: xem "
+                   "baocao status --period KỲ.")
         return
-    click.echo(f"{len(sends)} thư sẽ gửi từ {start:%d/%m/%Y} đến {end:%d/%m/%Y}:")
-    click.echo(f"{'Thời điểm':<26} {'Loại':<16} {'Kỳ':<9} {'Đơn vị':<8} Gửi tới")
-    for s in sends:
-        to = ", ".join(s.to) + (f" (CC: {', '.join(s.cc)})" if s.cc else "")
-        click.echo(f"{short_datetime(s.at):<26} {KIND_LABELS[s.kind]:<16} {s.period.key:<9} {s.unit or 'VP':<8} {to}")
+    sends = [p for p in planned if not p.held]
+    held = [p for p in planned if p.held]
+    today = now.astimezone(TZ).date()
+    since = f"{start:%d/%m/%Y}" if start >= today else f"bây giờ ({short_datetime(now.astimezone(TZ))})"
+    header = ("Thời điểm", "Loại", "Kỳ", "Đơn vị")
+
+    def cells(p: planner.Planned) -> tuple[str, ...]:
+        return (short_datetime(p.at.astimezone(TZ)), KIND_LABELS[p.send.kind], p.send.period.key, p.send.unit or "VP")
+
+    # Column widths from the data (an on-request key such as YC-20261220-2 is longer than 2026-Q4),
+    # never narrower than the usual layout.
+    widths = [max([least, len(title)] + [len(cells(p)[i]) for p in planned])
+              for i, (title, least) in enumerate(zip(header, (26, 16, 9, 8)))]
+
+    def line(values, rest: str) -> str:
+        return " ".join(f"{v:<{w}}" for v, w in zip(values, widths)) + f" {rest}"
+
+    def row(p: planner.Planned) -> str:
+        to = ", ".join(p.send.to) + (f" (CC: {', '.join(p.send.cc)})" if p.send.cc else "")
+        if p.caught_up:
+            to += f" — gửi bù, lẽ ra gửi {short_datetime(p.send.at.astimezone(TZ))}"
+        return line(cells(p), to)
+
+    if sends:
+        click.echo(f"{len(sends)} thư sẽ gửi từ {since} đến {end:%d/%m/%Y}:")
+        click.echo(line(header, "Gửi tới"))
+        for p in sends:
+            click.echo(row(p))
+        if any(p.at == now for p in sends):
+            click.echo(f"Thư ghi lúc {now.astimezone(TZ):%H:%M} hôm nay đã đến lúc gửi: dịch vụ đang chạy gửi ở lượt kiểm "
+                       f"tra tới (mỗi {app.settings.retry_minutes} phút), hoặc khi khởi động, hoặc khi chạy "
+                       "baocao remind.")
+    else:
+        click.echo(f"Không có thư nào sẽ gửi từ {since} đến {end:%d/%m/%Y}.")
+    if held:
+        day = f"{today:%d/%m/%Y}"
+        click.echo("")
+        click.echo(f"Giữ lại, không gửi: {len(held)} thư báo quá hạn (đồng gửi Thủ trưởng đơn vị). Lần chạy đầu tiên của "
+                   "dịch vụ trên cơ sở dữ liệu này đã sau hạn nộp, nên thư báo quá hạn chờ quản trị viên xác nhận đồng hồ "
+                   f"máy. Nếu hôm nay đúng là {day}, chạy: baocao confirm-clock {day} — các thư này sẽ gửi ở lượt "
+                   "nhắc tới.")
+        click.echo(line(header, "Gửi tới"))
+        for p in held:
+            click.echo(row(p))
+    if start < today:
+        click.echo("Thư đã gửi trước thời điểm này: xem baocao status --period KỲ.")
 
 
 @cli.command("run")
@@ -314,8 +362,56 @@ cli_collect.register(cli, App, _Date)
 clitext.name_metavars(cli)
 
 
-def main() -> None:
-    cli(prog_name="baocao")
+def _database_problem(exc: BaseException) -> str | None:
+    """What a person can do about a database that cannot be used, or None if it is not that."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(exc, DBAPIError):
+        return None
+    detail = str(exc.orig).strip()
+    lowered = detail.lower()
+    if "locked" in lowered or "busy" in lowered:
+        return (f"cơ sở dữ liệu đang bị một tiến trình khác khoá quá lâu ({detail}); thử lại sau ít phút. Nếu lỗi lặp "
+                "lại, kiểm tra tiến trình nào đang giữ tệp (fuser -v TỆP) — có thể một lệnh sao lưu hoặc sqlite3 đang mở.")
+    if "not a database" in lowered or "malformed" in lowered:
+        return (f"tệp cơ sở dữ liệu hỏng hoặc không phải SQLite ({detail}); kiểm tra BAOCAO_DATABASE_URL, hoặc khôi phục "
+                "từ bản sao lưu.")
+    if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered or "permission" in lowered:
+        return (f"không ghi được vào cơ sở dữ liệu ({detail}); người dùng chạy lệnh cần quyền ghi tệp cơ sở dữ liệu và "
+                "thư mục chứa nó (chạy bằng đúng người dùng của dịch vụ, ví dụ sudo -u baocao).")
+    return f"lỗi cơ sở dữ liệu: {detail}; kiểm tra BAOCAO_DATABASE_URL và máy chủ cơ sở dữ liệu."
+
+
+def main(args: list[str] | None = None) -> None:
+    """The entry point. Whatever escapes a command ends as a Vietnamese line and exit code 1;
+    the traceback goes to a file for whoever reports the bug, never to the person's screen."""
+    try:
+        code = cli(args, prog_name="baocao", standalone_mode=False)  # an int only from click's own exits (--help)
+        if isinstance(code, int) and code:
+            raise SystemExit(code)
+    except click.exceptions.Abort:
+        click.echo("Đã huỷ.", err=True)
+        raise SystemExit(1)
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code)
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the last resort: no traceback for a person
+        if message := _database_problem(exc):
+            click.echo(f"Lỗi: {message}", err=True)
+            raise SystemExit(1)
+        import tempfile
+        import traceback
+
+        fd, path = tempfile.mkstemp(prefix="baocao-loi-", suffix=".txt")
+        with open(fd, "w", encoding="utf-8") as fh:
+            traceback.print_exc(file=fh)
+        click.echo(f"Lỗi không lường trước ({type(exc).__name__}: {exc}). Chi tiết kỹ thuật đã ghi vào {path}; gửi tệp "
+                   "này cho người quản trị hệ thống.", err=True)
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -14,12 +14,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from scheduler.clock import to_local
-from scheduler.planner import OwedSend
+
+if TYPE_CHECKING:  # the planner imports this module for `held`
+    from scheduler.planner import OwedSend
 
 NEWEST_TICK = "newest_tick"
 FIRST_TICK = "first_tick"
@@ -41,6 +43,25 @@ def went_back(now: datetime, facts: ClockFacts) -> timedelta | None:
     if facts.newest_tick is not None and now < facts.newest_tick - TOLERANCE:
         return facts.newest_tick - now
     return None
+
+
+def at_tick(facts: ClockFacts, now: datetime) -> tuple[ClockFacts, timedelta | None]:
+    """The clock facts as a tick at `now` leaves them (the tick decides with these, and the
+    service stores whichever changed), and how far the clock jumped back (None: it did not).
+
+    - the first tick of a store is its first start, which the hold below is counted from;
+    - a first tick recorded at a false date later than now was a clock running ahead: the first
+      start is now, so the overdue steps between now and that false date are not held back;
+    - the newest tick is kept as the newest `now` seen, except after a jump back (logged once).
+    """
+    back = went_back(now, facts)
+    first = facts.first_tick if facts.first_tick is not None else now
+    if back is not None and now < first:
+        first = now
+    newest = facts.newest_tick
+    if newest is None or back is not None or now > newest:
+        newest = now
+    return replace(facts, newest_tick=newest, first_tick=first), back
 
 
 def held(owed: Iterable[OwedSend], facts: ClockFacts) -> list[OwedSend]:

@@ -1,7 +1,8 @@
 """What is owed now: a pure function of the config, the stored facts and `now`.
 
-The scheduler's tick, the `baocao plan` preview and the tests all call `owed_at`. It imports
-no database, SMTP or web code.
+The scheduler's tick, the `baocao plan` preview and the tests all call `owed_at` (through
+`decide`, with the first-start clock hold); the preview replays the tick's own decisions at the
+tick's instants (`preview`). It imports no database, SMTP or web code.
 
 Rules (DOMAIN.md, "Reminder policy"):
 - every step is placed on a working day at `send_at` local time (see `step_instant`);
@@ -18,13 +19,16 @@ Rules (DOMAIN.md, "Reminder policy"):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from scheduler.calendar import Period
 from scheduler.clock import local, to_local
 from scheduler.config import Config, ReminderStep
+
+if TYPE_CHECKING:
+    from scheduler.clockcheck import ClockFacts
 
 OFFICE = "*"  # the audience of a digest in the send ledger; unit codes cannot contain "*"
 CATCH_UP_WORKING_DAYS = 5
@@ -166,21 +170,112 @@ def _order(s: OwedSend) -> tuple:
     return (s.at, s.unit is None, s.period.due, s.period.key, s.unit or "")
 
 
-def preview(config: Config, periods: Iterable[Period], facts: Facts, start: datetime, end: datetime) -> list[OwedSend]:
-    """Every send the policy would make between `start` and `end` (inclusive) if nobody
-    reported from now on: the tick replayed at each planned instant, its sends fed back."""
+# A consolidated report is made (and remade on late figures) for this long after the deadline.
+# Anchored on the deadline, not the period's end: a yearly report due in February, or any
+# period due long after it ends, gets its report like a quarter does.
+REPORT_WINDOW = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one tick does with the sends owed at its `now`: claims some, holds the others back
+    (overdue mail of a first start whose clock nobody has confirmed, see clockcheck)."""
+
+    claim: tuple[OwedSend, ...]
+    held: tuple[OwedSend, ...]
+
+
+def decide(config: Config, periods: Iterable[Period], facts: Facts, clock: "ClockFacts", now: datetime) -> Decision:
+    """The tick's decision, shared by the service and `baocao plan`: what is owed (`owed_at`)
+    less what the first-start clock check holds. `clock` is as `clockcheck.at_tick` left it."""
+    from scheduler import clockcheck
+
+    owed = owed_at(config, periods, facts, now)
+    held = clockcheck.held(owed, clock)
+    return Decision(tuple(s for s in owed if s not in held), tuple(held))
+
+
+def reports_due(config: Config, periods: Iterable[Period], closed: frozenset[str] | set[str],
+                now: datetime) -> list[Period]:
+    """The periods whose consolidated report a tick at `now` (re)considers: sending hours, past
+    the deadline by at most REPORT_WINDOW, not closed. Whether a version is made is then up to
+    the figures (reports.make_version: none yet, or changed since the last one)."""
+    if not sending_hours(config, now):
+        return []
+    return [p for p in periods
+            if p.key not in closed and p.deadline <= now <= p.deadline + REPORT_WINDOW]
+
+
+def report_send(config: Config, period: Period, version: int, now: datetime) -> OwedSend:
+    """The mail of report version `version` to the office, made by the tick at `now`."""
+    return OwedSend(at=now, kind="report", step=f"report-v{version}", period=period, unit=None,
+                    to=tuple(config.plan.organisation.office_emails))
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One message of the preview: `at` is the tick that sends it (for a step the service
+    catches up, later than the step's own instant, `send.at`)."""
+
+    at: datetime
+    send: OwedSend
+    held: bool = False  # held back by the first-start clock check: goes only after confirm-clock
+
+    @property
+    def caught_up(self) -> bool:
+        return self.send.at < self.at and self.send.kind != "report"
+
+    def as_json(self) -> dict:
+        shown = self.send.as_json() | {"at": self.at.isoformat(timespec="seconds")}
+        if self.held:
+            shown["held"] = True
+        return shown
+
+
+def tick_instants(config: Config, now: datetime, end: datetime) -> list[datetime]:
+    """When a running service decides, from `now` to `end`: now (the service's start, or its
+    next check a few minutes away), then `send_at` every day. Between those instants nothing
+    new becomes owed unless someone acts (a unit reports, the office opens a request)."""
+    if now > end:
+        return []
+    ticks = [now]
+    day = to_local(now).date()
+    while True:
+        moment = local(day, config.plan.reminders.send_at)
+        if moment > end:
+            return ticks
+        if moment > now:
+            ticks.append(moment)
+        day += timedelta(days=1)
+
+
+def preview(config: Config, periods: Iterable[Period], facts: Facts, clock: "ClockFacts", now: datetime,
+            end: datetime, reports: Mapping[str, int] | None = None) -> list[Planned]:
+    """Every message a running service sends from `now` to `end` if no unit reports from now
+    on: the tick's own decisions (`decide`, `reports_due`) replayed at each of its instants,
+    each send counted as made at that instant. `clock`: the clock facts in the store now
+    (first tick None on a store never ticked: its first tick is `now`). `reports`: period key
+    → the report version the next tick in the report window would make (a period without a
+    version yet, or whose figures changed since its last one); no entry, no new version."""
+    from scheduler import clockcheck
+
     periods = list(periods)
-    instants = sorted({
-        step_instant(config, p, s)
-        for p in periods
-        for s in config.plan.reminders.steps
-        if start <= step_instant(config, p, s) <= end
-    })
-    planned: list[OwedSend] = []
-    for instant in instants:
-        due_now = owed_at(config, periods, facts, instant)
-        planned += due_now
-        facts = facts.with_sent(due_now)
+    pending = dict(reports or {})
+    held_seen: set[tuple[str, str, str]] = set()
+    planned: list[Planned] = []
+    for tick in tick_instants(config, now, end):
+        clock, _ = clockcheck.at_tick(clock, tick)
+        decision = decide(config, periods, facts, clock, tick)
+        planned += [Planned(tick, s) for s in decision.claim]
+        for s in decision.held:  # held again at every tick until confirmed: shown once
+            if s.ledger_key not in held_seen:
+                held_seen.add(s.ledger_key)
+                planned.append(Planned(tick, s, held=True))
+        facts = facts.with_sent(decision.claim)
+        for period in reports_due(config, periods, facts.closed, tick):
+            version = pending.pop(period.key, None)
+            if version is not None:
+                planned.append(Planned(tick, report_send(config, period, version, tick)))
     return planned
 
 

@@ -33,7 +33,7 @@ from scheduler.mail import BadAddress, Composer
 from scheduler.mailer import Connection, Outgoing, Transport, make_transport
 from scheduler.outcome import Outcome
 from scheduler.models import PeriodRow, ReportRow, SendRow, Submission
-from scheduler.planner import OFFICE, owed_at, sending_hours
+from scheduler.planner import OFFICE, sending_hours
 from scheduler.settings import Settings
 from scheduler.yamlsource import ConfigError
 
@@ -44,10 +44,7 @@ log = logging.getLogger("baocao.service")
 DB_PATIENCE = 60.0
 _DB_DOWN = (OperationalError, InterfaceError)
 
-# A consolidated report is made (and remade on late figures) for this long after the deadline.
-# Anchored on the deadline, not the period's end: a yearly report due in February, or any
-# period due long after it ends, gets its report like a quarter does.
-REPORT_WINDOW = timedelta(days=30)
+REPORT_WINDOW = planner.REPORT_WINDOW  # how long after the deadline reports are made (see planner)
 
 
 @dataclass
@@ -158,32 +155,21 @@ class Service:
             return report
 
     def _clock_facts(self, session: Session, now: datetime) -> clockcheck.ClockFacts:
-        """Read (and on a first tick, write) what the store knows about earlier clocks; log a
-        clock that went back. Caller commits."""
-        state = store.read_state(session)
-        newest = state.get(clockcheck.NEWEST_TICK)
-        first = state.get(clockcheck.FIRST_TICK)
-        confirmed = clockcheck.CONFIRMED in state
-        if first is None:  # a new store (one from before this check was marked by migration 0004)
-            store.put_state(session, clockcheck.FIRST_TICK, now, at=now)
-            first_at = now
-        else:
-            first_at = first.at
-        facts = clockcheck.ClockFacts(newest.at if newest else None, first_at, confirmed)
-        back = clockcheck.went_back(now, facts)
+        """Read what the store knows about earlier clocks, move it on to `now`
+        (clockcheck.at_tick) and write what changed; log a clock that went back. Caller commits."""
+        before = stored_clock_facts(store.read_state(session))
+        facts, back = clockcheck.at_tick(before, now)
         if back is not None:
             log.error("Đồng hồ máy chạy lùi: lượt nhắc gần nhất ghi lúc %s, bây giờ đồng hồ báo %s (lùi %s). "
                       "Kiểm tra đồng bộ thời gian (timedatectl); các thư chờ gửi lại không bị kẹt.",
-                      _when(facts.newest_tick), _when(now), _duration(back))
+                      _when(before.newest_tick), _when(now), _duration(back))
             ledger.void_premature(session, now, f"lập khi đồng hồ máy báo sai (sau {_when(now)}); bước này được "
                                                 "gửi lại đúng ngày")
-            if first_at is not None and now < first_at:
-                # The first tick itself ran on the wrong clock: the first start is now, so the
-                # overdue steps that fall between now and that false date are not held back.
-                store.put_state(session, clockcheck.FIRST_TICK, now, at=now)
-                facts = clockcheck.ClockFacts(facts.newest_tick, now, confirmed)
-        # Kept as the newest `now` seen, except after a jump back, which is logged once.
-        if newest is None or back is not None or now > facts.newest_tick:
+        # A new store (one from before this check was marked by migration 0004), or a first tick
+        # that itself ran on a clock ahead: the first start is now.
+        if facts.first_tick != before.first_tick:
+            store.put_state(session, clockcheck.FIRST_TICK, now, at=now)
+        if facts.newest_tick != before.newest_tick:
             store.put_state(session, clockcheck.NEWEST_TICK, now, at=now)
         return facts
 
@@ -196,14 +182,12 @@ class Service:
             session.commit()
             facts = store.load_facts(session, self.config, now)
             periods = store.all_periods(session, self.config)
-            owed = owed_at(self.config, periods, facts, now)
-            held = clockcheck.held(owed, facts_clock)
-            if held:
-                self._tell_held(held, now)
-                owed = [s for s in owed if s not in held]
-            claimed = ledger.claim(session, owed, now, self.settings.mail_from)
+            decision = planner.decide(self.config, periods, facts, facts_clock, now)
+            if decision.held:
+                self._tell_held(list(decision.held), now)
+            claimed = ledger.claim(session, list(decision.claim), now, self.settings.mail_from)
             session.commit()
-        return claimed, len(held)
+        return claimed, len(decision.held)
 
     def _tell_held(self, held: list, now: datetime) -> None:
         for key in sorted({s.period.key for s in held} - self._held_told):
@@ -233,9 +217,7 @@ class Service:
             periods = store.all_periods(session, self.config)
             closed = store.closed_periods(session)
         made = 0
-        for period in periods:
-            if period.key in closed or not (period.deadline <= now <= period.deadline + REPORT_WINDOW):
-                continue
+        for period in planner.reports_due(self.config, periods, closed, now):
             try:
                 with Session(self.engine) as session:
                     row = reports.make_version(session, self.config, period, now,
@@ -465,6 +447,48 @@ class Service:
             return composer.receipt(period, unit, to, sub.revision, sub.received_at, sub.on_time, sub.figures or {},
                                     sub.narrative or {}, now, row.message_id, link, sub.channel)
         return composer.unit_mail(row.kind, period, unit, to, cc, now, row.message_id, row.step, link)
+
+
+def stored_clock_facts(state: dict) -> clockcheck.ClockFacts:
+    """What the store's state rows say about earlier clocks (store.read_state)."""
+    newest, first = state.get(clockcheck.NEWEST_TICK), state.get(clockcheck.FIRST_TICK)
+    return clockcheck.ClockFacts(newest.at if newest else None, first.at if first else None,
+                                 clockcheck.CONFIRMED in state)
+
+
+def pending_reports(session: Session, config: Config, periods: list[Period], closed: frozenset[str],
+                    now: datetime, end: datetime) -> dict[str, int]:
+    """Period key → the report version the next tick in its window would make, as
+    reports.make_version decides: none made yet, the last one made by a clock that ran ahead,
+    or the figures changed since it (a late report, a correction). Only periods whose report
+    window meets [now, end]."""
+    pending: dict[str, int] = {}
+    for period in periods:
+        if period.key in closed or period.deadline > end or period.deadline + planner.REPORT_WINDOW < now:
+            continue
+        last = reports.latest_version(session, period.key)
+        if last is None:
+            pending[period.key] = 1
+            continue
+        if last.created_at <= now + ledger.EARLY:
+            prints = reports.fingerprints(session, period.key)
+            current = {code: r.revision for code, r in reports.latest_returns(session, period.key).items()}
+            if reports.digests(prints, last.sources or {}) == reports.digests(prints, current):
+                continue
+        pending[period.key] = last.version + 1
+    return pending
+
+
+def preview(engine: Engine, config: Config, now: datetime, end: datetime) -> list[planner.Planned]:
+    """What a running service will send from `now` to `end` if no unit reports from now on:
+    the tick's own decisions replayed on what the store knows now (planner.preview). Reads only."""
+    with Session(engine) as session:
+        periods = store.all_periods(session, config)
+        facts = store.load_facts(session, config, now)
+        clock = stored_clock_facts(store.read_state(session))
+        closed = store.closed_periods(session)
+        versions = pending_reports(session, config, periods, closed, now, end)
+    return planner.preview(config, periods, facts, clock, now, end, versions)
 
 
 class StartError(Exception):

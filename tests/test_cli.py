@@ -22,6 +22,8 @@ DEFAULT_STEPS = {
 }
 DIGESTS = {"2026-Q2": ["2026-06-04", "2026-06-05"], "2026-Q3": ["2026-09-04", "2026-09-07"],
            "2026-Q4": ["2026-12-04", "2026-12-07"]}
+# The consolidated report goes to the office at the first working-day tick from the deadline.
+REPORTS = {"2026-Q2": ["2026-06-05"], "2026-Q3": ["2026-09-07"], "2026-Q4": ["2026-12-07"]}
 
 
 def run(args, db_url, config_dir=SHIPPED_CONFIG):
@@ -43,8 +45,8 @@ def test_check_config_fails_naming_duplicate_code_and_bad_email(db_url, config_d
     result = CliRunner().invoke(cli, ["--config", str(config_dir), "check-config"], env={"BAOCAO_DATABASE_URL": db_url})
     assert result.exit_code == 1
     assert "Cấu hình có 2 lỗi" in result.output
-    assert f"{units}:{line_of(units, 'code: BPMC', 2)}: units[1].code: mã đơn vị 'BPMC' trùng" in result.output
-    assert f"{units}:{line_of(units, 'email: abc')}: units[2].focal_points[0].email: 'abc' không phải địa chỉ email hợp lệ" in result.output
+    assert f"{units}:{line_of(units, 'code: BPMC', 2)}: đơn vị BPMC (Thanh tra Sở) › code: mã đơn vị 'BPMC' trùng" in result.output
+    assert f"{units}:{line_of(units, 'email: abc')}: đơn vị KHTC › đầu mối Phạm Thu Hà › email: 'abc' không phải địa chỉ email hợp lệ" in result.output
 
 
 @freeze_time("2026-05-01 01:00:00")
@@ -63,13 +65,14 @@ def test_plan_json_on_a_fresh_database_lists_the_default_steps_for_every_active_
         for period, steps in DEFAULT_STEPS.items():
             assert by_unit[code, period] == steps, (code, period)
     for period, days in DIGESTS.items():
-        assert by_unit[None, period] == {"digest": days}
+        assert by_unit[None, period] == {"digest": days, "report": REPORTS[period]}
     assert {u for u, _ in by_unit} == active | {None}
     assert not [s for s in sends if s["at"].startswith("2026-11-24")]  # Ngày Văn hoá Việt Nam
     overdue = [s for s in sends if s["kind"] == "overdue" and s["unit"] == "KL"]
     assert all(s["cc"] == ["kiemlam.truongdonvi@example.org"] for s in overdue)
 
 
+@freeze_time("2026-11-01 01:00:00")
 def test_plan_human_form_is_a_vietnamese_table(db_url):
     result = run(["plan", "--from", "2026-11-01", "--to", "2026-11-30"], db_url)
     assert result.exit_code == 0, result.output

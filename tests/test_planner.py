@@ -7,11 +7,15 @@ from datetime import datetime, timedelta
 from freezegun import freeze_time
 from sqlmodel import Session
 
-from scheduler import store
+from scheduler import service, store
+from scheduler.clockcheck import ClockFacts
 from scheduler.clock import TZ, system_clock
 from scheduler.models import SendRow, Submission
 from scheduler.planner import Facts, owed_at, preview
 from tests.conftest import Q4_2026_DEADLINE
+
+
+NEVER_TICKED = ClockFacts(newest_tick=None, first_tick=None, confirmed=False)
 
 
 def at(text: str) -> datetime:
@@ -86,8 +90,10 @@ def test_overdue_copies_the_unit_head_and_digest_goes_to_the_office(shipped_conf
 def test_inactive_unit_gets_nothing(shipped_config):
     inactive = [u.code for u in shipped_config.units if not u.active]
     assert inactive == ["TTNS"]
-    everything = preview(shipped_config, shipped_config.periods, Facts(), at("01/05/2026 00:00"), at("31/12/2026 23:59"))
-    assert not [s for s in everything if s.unit == "TTNS"]
+    everything = preview(shipped_config, shipped_config.periods, Facts(), NEVER_TICKED, at("01/05/2026 00:00"),
+                         at("31/12/2026 23:59"), {"2026-Q2": 1, "2026-Q3": 1, "2026-Q4": 1})
+    assert {p.send.kind for p in everything} == {"notice", "reminder", "overdue", "digest", "report"}
+    assert not [p for p in everything if p.send.unit == "TTNS"]
 
 
 def test_unit_added_mid_period_joins_from_the_next_step(shipped_config):
@@ -120,12 +126,13 @@ def test_preview_reads_the_ledger_and_submissions_from_the_store(shipped_config,
         session.add(Submission(period_key="2026-Q4", unit_code="BPMC", revision=1, received_at=now,
                                on_time=True, channel="office"))
         session.commit()
-    with Session(engine) as session:
-        facts = store.load_facts(session, shipped_config, now)
-    sends = preview(shipped_config, shipped_config.periods, facts, at("01/12/2026 00:00"), at("31/12/2026 23:59"))
+    sends = [p.send for p in service.preview(engine, shipped_config, now, at("31/12/2026 23:59"))
+             if p.at >= at("01/12/2026 00:00")]
     assert not [s for s in sends if s.unit == "BPMC"]
     assert {s.step for s in sends if s.unit == "TTRA"} == {"reminder-1", "overdue+1", "overdue+3"}
     assert {s.step for s in sends if s.unit == "KHTC"} == {"reminder-3", "reminder-1", "overdue+1", "overdue+3"}
+    assert [(s.step, s.at) for s in sends if s.unit is None and s.kind == "report"] == [
+        ("report-v1", at("07/12/2026 08:00"))]
 
 
 def test_units_synced_after_the_first_sync_join_late(shipped_config, db_url):
