@@ -18,10 +18,22 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, ValidationError
 
 from scheduler.calendar import Period, PeriodType, WorkingCalendar, periods_in_window
-from scheduler.yamlsource import ConfigError, ConfigIssue, YamlDocument, load_yaml
+from scheduler.yamlsource import ConfigError, ConfigIssue, Entries, YamlDocument, load_yaml
 
 PLAN_FILE = "plan.yaml"
 UNITS_FILE = "units.yaml"
+
+# How messages name the entries of each list: as the admin finds them in the file.
+PLAN_NAMING = {
+    ("obligations",): Entries("nghĩa vụ", "id", "title"),
+    ("indicators",): Entries("chỉ tiêu", "id", "name"),
+    ("headings",): Entries("đề mục", "id", "title"),
+    ("reminders", "steps"): Entries("bước nhắc", None, "kind"),
+}
+UNITS_NAMING = {
+    ("units",): Entries("đơn vị", "code", "name"),
+    ("units", "*", "focal_points"): Entries("đầu mối", "name", "email"),
+}
 
 StepKind = Literal["notice", "reminder", "overdue", "digest"]
 UNIT_STEP_KINDS = ("notice", "reminder", "overdue")
@@ -90,6 +102,8 @@ class Campaign(_Strict):
 
 
 def _due_month(value: Any) -> Any:
+    if value is None:
+        raise ValueError("chưa có giá trị")
     if value == "last" or (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 24):
         return value
     raise ValueError(f"{value!r} không hợp lệ: dùng 'last' (tháng cuối kỳ) hoặc số tháng 1–24 tính từ tháng đầu kỳ")
@@ -136,6 +150,8 @@ class Target:
 def _target(value: Any) -> Target:
     if isinstance(value, Target):
         return value
+    if value is None:
+        raise ValueError("chưa có giá trị: viết như \"≥ 90%\"")
     match = _TARGET.match(value) if isinstance(value, str) else None
     if not match:
         raise ValueError(f"{value!r} không hợp lệ: viết như \"≥ 90%\", \"> 95%\" hoặc \"= 100%\"")
@@ -154,6 +170,8 @@ class Indicator(_Strict):
 
 
 def _required(value: Any) -> Any:
+    if value is None:
+        raise ValueError("chưa có giá trị")
     if value is True or value is False or value == "below_target":
         return value
     raise ValueError(f"{value!r} không hợp lệ: dùng true, false hoặc below_target")
@@ -293,8 +311,8 @@ class Config:
 def load_config(directory: Path | str) -> Config:
     """Load and validate both files; raise ConfigError with every problem found."""
     directory = Path(directory)
-    plan_doc, issues = load_yaml(directory / PLAN_FILE, _display(directory, PLAN_FILE))
-    units_doc, more = load_yaml(directory / UNITS_FILE, _display(directory, UNITS_FILE))
+    plan_doc, issues = load_yaml(directory / PLAN_FILE, _display(directory, PLAN_FILE), PLAN_NAMING)
+    units_doc, more = load_yaml(directory / UNITS_FILE, _display(directory, UNITS_FILE), UNITS_NAMING)
     issues += more
     plan = _validate(plan_doc, Plan, issues)
     units_file = _validate(units_doc, UnitsFile, issues)
@@ -322,20 +340,40 @@ def _validate(doc: YamlDocument | None, model: type[BaseModel], issues: list[Con
         return model.model_validate(doc.data)
     except ValidationError as exc:
         for err in exc.errors():
-            issues.append(doc.issue(err["loc"], describe_error(err)))
+            issues.append(doc.issue(err["loc"], describe_error(err, doc.source_of(err["loc"]))))
         return None
 
 
-def describe_error(err: dict[str, Any]) -> str:
-    """A pydantic error in words an admin can act on (Vietnamese)."""
+_EXPECTED = {
+    "string_type": "cần một dòng chữ",
+    "int_type": "cần một số nguyên",
+    "bool_type": "cần true hoặc false",
+    "list_type": "cần một danh sách (các dòng bắt đầu bằng '- ')",
+    "model_type": "cần các dòng khoá: giá trị",
+    "dict_type": "cần các dòng khoá: giá trị",
+    "model_attributes_type": "cần các dòng khoá: giá trị",
+}
+
+
+def describe_error(err: dict[str, Any], source: str | None = None) -> str:
+    """A pydantic error in words an admin can act on (Vietnamese). `source` is the value as
+    written when YAML did not read it as text (`012`, read as 12), shown instead of the value."""
     kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
     if kind == "missing":
         return "thiếu trường bắt buộc"
     if kind == "extra_forbidden":
         return "khoá không được phép (gõ nhầm tên khoá?)"
+    if value is None and kind != "value_error":  # `name:` with nothing after it
+        return "chưa có giá trị" + (f": {_EXPECTED[kind]}" if kind in _EXPECTED else "")
+    if source is not None and not isinstance(value, str) and isinstance(value, (int, float, bool)):
+        value = _Written(source)
     if kind == "string_type":
-        hint = " — YAML đọc giá trị này là số hoặc true/false; hãy đặt nó trong dấu nháy" if isinstance(value, (int, float, bool)) else ""
-        return f"{value!r} phải là chuỗi chữ{hint}"
+        if isinstance(value, _Written) or isinstance(value, (int, float, bool)):
+            last = err["loc"][-1] if err["loc"] else None
+            read_as = "true/false" if isinstance(err.get("input"), bool) else "số"
+            example = f'{last}: "{value}"' if isinstance(last, str) else f'"{value}"'
+            return f"{value} được YAML đọc là {read_as}, không phải chữ: đặt trong dấu nháy ({example})"
+        return f"{value!r} phải là chuỗi chữ"
     if kind == "bool_type":
         return f"{value!r} không hợp lệ: chỉ dùng true hoặc false"
     if kind in ("int_type", "int_parsing", "int_from_float"):
@@ -365,6 +403,13 @@ def describe_error(err: dict[str, Any]) -> str:
     return err["msg"]
 
 
+class _Written(str):
+    """A value as the admin wrote it, shown without quotes: 012, not '012' or 12."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 def _items(data: Any, *path: str) -> list[dict[str, Any]]:
     """The list at `path` in raw YAML data, tolerating anything malformed (already reported)."""
     for key in path:
@@ -372,7 +417,7 @@ def _items(data: Any, *path: str) -> list[dict[str, Any]]:
     return [item if isinstance(item, dict) else {} for item in data] if isinstance(data, list) else []
 
 
-def _unique(items: list[dict[str, Any]], key: str, loc: tuple, doc: YamlDocument, what: str) -> list[ConfigIssue]:
+def _unique(items: list[dict[str, Any]], key: str, loc: tuple, doc: YamlDocument, what: str, noun: str) -> list[ConfigIssue]:
     issues, seen = [], {}
     for index, item in enumerate(items):
         value = item.get(key)
@@ -380,10 +425,16 @@ def _unique(items: list[dict[str, Any]], key: str, loc: tuple, doc: YamlDocument
             continue
         norm = value.casefold() if isinstance(value, str) else value
         if norm in seen:
-            issues.append(doc.issue(loc + (index, key), f"{what} {value!r} trùng với mục [{seen[norm]}] ở dòng {doc.line_of(loc + (seen[norm], key))}"))
+            issues.append(doc.issue(loc + (index, key), f"{what} {value!r} trùng với {noun} ở dòng "
+                                                        f"{doc.line_of(loc + (seen[norm], key))}"))
         else:
             seen[norm] = index
     return issues
+
+
+def _other(doc: YamlDocument, loc: tuple) -> str:
+    """Another entry a message points to: 'bước nhắc thứ 1 (notice) ở dòng 45'."""
+    return f"{doc.entry(loc)} ở dòng {doc.line_of(loc)}"
 
 
 def _refs(items: Any, known: set[str], loc: tuple, doc: YamlDocument, message: str) -> list[ConfigIssue]:
@@ -397,9 +448,9 @@ def _plan_issues(plan: Plan | None, doc: YamlDocument) -> list[ConfigIssue]:
     other field of the same file is invalid."""
     raw = doc.data if isinstance(doc.data, dict) else {}
     issues: list[ConfigIssue] = []
-    issues += _unique(_items(raw, "obligations"), "id", ("obligations",), doc, "mã nghĩa vụ")
-    issues += _unique(_items(raw, "indicators"), "id", ("indicators",), doc, "mã chỉ tiêu")
-    issues += _unique(_items(raw, "headings"), "id", ("headings",), doc, "mã đề mục")
+    issues += _unique(_items(raw, "obligations"), "id", ("obligations",), doc, "mã nghĩa vụ", "nghĩa vụ")
+    issues += _unique(_items(raw, "indicators"), "id", ("indicators",), doc, "mã chỉ tiêu", "chỉ tiêu")
+    issues += _unique(_items(raw, "headings"), "id", ("headings",), doc, "mã đề mục", "đề mục")
     indicator_ids = {i.get("id") for i in _items(raw, "indicators")}
     heading_ids = {h.get("id") for h in _items(raw, "headings")}
     for i, ob in enumerate(_items(raw, "obligations")):
@@ -425,7 +476,7 @@ def _plan_issues(plan: Plan | None, doc: YamlDocument) -> list[ConfigIssue]:
             issues.append(doc.issue(loc + ("deadline",), "báo cáo định kỳ dùng 'due', không dùng 'deadline'"))
         shape = (ob.period, ob.key_prefix)
         if shape in keys:
-            issues.append(doc.issue(loc + ("key_prefix",), f"trùng kỳ báo cáo với obligations[{keys[shape]}]; đặt key_prefix khác nhau"))
+            issues.append(doc.issue(loc + ("key_prefix",), f"trùng kỳ báo cáo với {_other(doc, ('obligations', keys[shape]))}; đặt key_prefix khác nhau"))
         keys.setdefault(shape, i)
     days_off = set(plan.calendar.extra_days_off)
     for j, d in enumerate(plan.calendar.extra_working_days):
@@ -449,12 +500,12 @@ def _step_issues(steps: list[ReminderStep], doc: YamlDocument) -> list[ConfigIss
         if step.kind in ("notice", "reminder") and step.working_days_before is None:
             issues.append(doc.issue(loc, f"bước '{step.kind}' phải trước hạn: dùng working_days_before"))
         if (step.kind, step.offset) in seen:
-            issues.append(doc.issue(loc, f"bước nhắc trùng với steps[{seen[step.kind, step.offset]}]"))
+            issues.append(doc.issue(loc, f"bước nhắc trùng với {_other(doc, ('reminders', 'steps', seen[step.kind, step.offset]))}"))
         seen.setdefault((step.kind, step.offset), j)
         if step.kind in UNIT_STEP_KINDS:
             # One mail per unit per day: a second unit step on the same day would be noise.
             if step.offset in unit_days and unit_days[step.offset] != j:
-                issues.append(doc.issue(loc, f"trùng ngày gửi với steps[{unit_days[step.offset]}]"))
+                issues.append(doc.issue(loc, f"trùng ngày gửi với {_other(doc, ('reminders', 'steps', unit_days[step.offset]))}"))
             unit_days.setdefault(step.offset, j)
     return issues
 
@@ -462,11 +513,12 @@ def _step_issues(steps: list[ReminderStep], doc: YamlDocument) -> list[ConfigIss
 def _units_issues(doc: YamlDocument, plan_doc: YamlDocument | None) -> list[ConfigIssue]:
     raw = doc.data if isinstance(doc.data, dict) else {}
     units = _items(raw, "units")
-    issues = _unique(units, "code", ("units",), doc, "mã đơn vị")
+    issues = _unique(units, "code", ("units",), doc, "mã đơn vị", "đơn vị")
     plan_raw = plan_doc.data if plan_doc and isinstance(plan_doc.data, dict) else None
     obligation_ids = {o.get("id") for o in _items(plan_raw, "obligations")} if plan_raw else None
     for i, unit in enumerate(units):
-        issues += _unique(_items(unit, "focal_points"), "email", ("units", i, "focal_points"), doc, "email")
+        issues += _unique(_items(unit, "focal_points"), "email", ("units", i, "focal_points"), doc, "email",
+                          "đầu mối")
         if obligation_ids is not None:
             issues += _refs(unit.get("obligations"), obligation_ids, ("units", i, "obligations"), doc, "nghĩa vụ '{}' chưa được định nghĩa trong plan.yaml")
     return issues

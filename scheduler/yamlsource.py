@@ -7,14 +7,16 @@ report every duplicated key at once and can point each validation error at its l
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 from ruamel.yaml import YAML
 from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 
@@ -35,15 +37,21 @@ def _syntax_message(exc: MarkedYAMLError, text: str) -> tuple[int | None, str]:
     index = exc.problem_mark.index if exc.problem_mark else None
     if "tab" in problem or "\\t" in problem or (index is not None and text[index:index + 1] == "\t"):
         return at, "có ký tự Tab: YAML chỉ thụt lề bằng dấu cách"
+    if "escape" in problem or "hexdecimal" in problem:  # "C:\Users" in double quotes
+        return at, ("chuỗi trong dấu nháy kép có dấu '\\' không hợp lệ; dùng dấu nháy đơn ('C:\\Users') "
+                    "hoặc viết '\\\\'")
     if "quoted scalar" in context:
         return opened or at, "thiếu dấu nháy đóng cho chuỗi mở ở dòng này"
     if "flow sequence" in context or "flow mapping" in context:
         return opened or at, "thiếu dấu đóng ] hoặc } cho danh sách mở ở dòng này"
-    if "expected <block end>" in problem or "block mapping" in context or "block collection" in context:
-        return at, f"thụt lề không khớp với khối bắt đầu ở dòng {opened}" if opened else "thụt lề không khớp"
-    if "mapping values are not allowed" in problem:
-        return at, "dấu ':' không đúng chỗ: thụt lề sai, hoặc giá trị có dấu ':' cần đặt trong dấu nháy"
-    if "cannot start any token" in problem and index is not None:  # @ and ` are reserved in YAML
+    if ("expected <block end>" in problem or "did not find expected key" in problem
+            or "expected '-' indicator" in problem or "block mapping" in context or "block collection" in context):
+        return at, _INDENT
+    if "mapping values are not allowed" in problem and exc.problem_mark is not None:
+        return _stray_colon(text, exc.problem_mark.line, exc.problem_mark.column)
+    if "undefined alias" in problem:
+        return at, "ký tự '*' ở đầu giá trị được YAML hiểu là bí danh (alias); đặt cả giá trị trong dấu nháy"
+    if "cannot start any token" in problem and index is not None:  # @, ` and % are reserved in YAML
         return at, f"ký tự '{text[index:index + 1]}' không được đứng đầu một giá trị; đặt cả giá trị trong dấu nháy"
     if "constructor for the tag" in problem:
         tag = problem.rsplit(" ", 1)[-1]
@@ -52,7 +60,106 @@ def _syntax_message(exc: MarkedYAMLError, text: str) -> tuple[int | None, str]:
         return at, "tệp chỉ được chứa một tài liệu YAML: xoá dòng '---' ở đây và phần thừa sau nó"
     if "could not find expected ':'" in problem:
         return at, "thiếu dấu ':' sau tên khoá"
-    return at, f"lỗi cú pháp YAML ({problem or context})"
+    if "block scalar" in context:
+        return opened or at, "sau dấu | hoặc > chỉ được xuống dòng (nội dung viết từ dòng sau, thụt vào)"
+    if "anchor" in context or "alias" in context:
+        return at, "ký tự '&' hoặc '*' ở đầu giá trị có nghĩa riêng trong YAML; đặt cả giá trị trong dấu nháy"
+    # Never ruamel's English: the line, and what to look at there.
+    return at, "viết sai cú pháp YAML ở dòng này: kiểm tra thụt lề, dấu ':' sau tên khoá và các dấu nháy"
+
+
+_INDENT = ("thụt lề không khớp với các dòng trên: các khoá (và các mục '- ') cùng cấp phải thẳng cột, cùng số dấu "
+          "cách đầu dòng")
+
+
+def _stray_colon(text: str, line: int, column: int) -> tuple[int, str]:
+    """libyaml's "mapping values are not allowed here" (0-based line and column of the ':'),
+    told apart: a ':' inside a value, a line indented deeper than the one above (read as the
+    continuation of its value), or a key above left without its ':'."""
+    lines = text.splitlines()
+    current = lines[line] if line < len(lines) else ""
+    if re.search(r":(\s|$)", current[:column]):
+        return line + 1, "giá trị có dấu ':' phải đặt trong dấu nháy, ví dụ: \"Giờ: 08:00\""
+    above = next((n for n in range(line - 1, -1, -1)
+                  if lines[n].strip() and not lines[n].lstrip().startswith("#")), None)
+    if above is None:
+        return line + 1, _INDENT
+    before = lines[above]
+    item = before.strip()[2:] if before.strip().startswith("- ") else before.strip()
+    if not re.search(r":(\s|$)", item):
+        return above + 1, "thiếu dấu ':' sau tên khoá"
+    if _indent(current) > _indent(before):
+        return line + 1, f"thụt lề không khớp với các dòng trên: dòng này thụt vào sâu hơn dòng {above + 1}"
+    return line + 1, _INDENT
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+# Deeper than this is no config an admin writes, and libyaml composes by C recursion (a file
+# 200 000 levels deep overflows the stack), our conversions by Python recursion.
+MAX_DEPTH = 50
+# What aliases may expand to: a few anchors can stand for a billion values.
+MAX_VALUES = 100_000
+
+
+class _Shape(Exception):
+    def __init__(self, line: int | None, message: str):
+        self.line, self.message = line, message
+
+
+def _check_depth(yaml: YAML, text: str) -> None:
+    """Count the nesting in libyaml's event stream (a loop, no recursion) before composing."""
+    depth = 0
+    for event in yaml.parse(text):
+        if isinstance(event, CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _Shape(event.start_mark.line + 1, _too_deep())
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
+
+
+def _too_deep() -> str:
+    return (f"các khối lồng nhau quá sâu (hơn {MAX_DEPTH} cấp) từ dòng này; tệp chỉ cần vài cấp: kiểm tra các "
+            "dấu [ và { chưa đóng, và thụt lề")
+
+
+def _check_tree(root: Node) -> None:
+    """What aliases make of the tree: no cycle, not too deep, not too many values (post-order,
+    each node once)."""
+    done: dict[int, tuple[int, int]] = {}  # id → (depth, values)
+    active: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if not isinstance(node, (MappingNode, SequenceNode)):
+            done[key] = (0, 1)
+            continue
+        kids = [n for pair in node.value for n in pair] if isinstance(node, MappingNode) else list(node.value)
+        if children_done:
+            active.discard(key)
+            depth = 1 + max((done[id(k)][0] for k in kids), default=0)
+            values = 1 + sum(done[id(k)][1] for k in kids)
+            if depth > MAX_DEPTH:
+                raise _Shape(node.start_mark.line + 1, _too_deep())
+            if values > MAX_VALUES:
+                raise _Shape(node.start_mark.line + 1, f"các bí danh (*…) ở đây nhân lên thành hơn "
+                             f"{MAX_VALUES:,} giá trị".replace(",", ".") + "; viết thẳng các giá trị, không dùng bí danh")
+            done[key] = (depth, values)
+            continue
+        if key in done:
+            continue
+        active.add(key)
+        stack.append((node, True))
+        for kid in kids:
+            if id(kid) in active:
+                raise _Shape(kid.start_mark.line + 1, "một bí danh (*…) trỏ về chính khối chứa nó (lồng vô hạn); "
+                                                      "viết thẳng các giá trị")
+            if id(kid) not in done:
+                stack.append((kid, False))
 
 Loc = tuple[str | int, ...]
 
@@ -77,14 +184,28 @@ class ConfigError(Exception):
         super().__init__("\n".join(str(i) for i in self.issues))
 
 
-def format_loc(loc: Loc) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
+@dataclass(frozen=True)
+class Entries:
+    """How the entries of one list are named for the admin who looks for them in the file:
+    by `key` ("đơn vị TTRA"), with `detail` when the key is shared or unusable
+    ("đơn vị BPMC (Thanh tra Sở)"), otherwise by a 1-based ordinal ("bước nhắc thứ 3")."""
+
+    noun: str
+    key: str | None = None
+    detail: str | None = None
+
+
+# A list's path, "*" standing for each index above it: ("units", "*", "focal_points").
+Naming = dict[tuple[str, ...], Entries]
+
+
+def _usable(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and len(value) <= 60 and value.isprintable()
+
+
+def _shorten(text: str, width: int = 40) -> str:
+    text = text.strip()
+    return text if len(text) <= width else text[:width - 1].rstrip() + "…"
 
 
 def nfc(value: Any) -> Any:
@@ -106,6 +227,7 @@ class YamlDocument:
     file: str
     data: Any
     root: Node | None
+    naming: Naming = field(default_factory=dict)
 
     def line_of(self, loc: Loc) -> int | None:
         """1-based line of the deepest node that `loc` reaches (the parent when a key is missing)."""
@@ -127,13 +249,76 @@ class YamlDocument:
             line = node.start_mark.line + 1
         return line
 
+    def source_of(self, loc: Loc) -> str | None:
+        """The text as written for a scalar YAML did not read as a string (`012`, `1.10`, `yes`
+        is a string but `true` is not): the admin must see what they typed, not 12."""
+        node = self.root
+        for part in loc:
+            if isinstance(node, MappingNode):
+                node = next((v for k, v in node.value if isinstance(k, ScalarNode) and nfc(k.value) == part), None)
+            elif isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+                node = node.value[part]
+            else:
+                return None
+        if isinstance(node, ScalarNode) and node.tag != "tag:yaml.org,2002:str":
+            return node.value
+        return None
+
+    def names(self, loc: Loc) -> list[str]:
+        """`loc` as the admin finds it: keys as written in the file, entries of a list by name."""
+        parts: list[str] = []
+        data, pattern = self.data, ()
+        for part in loc:
+            if isinstance(part, int):
+                items = data if isinstance(data, list) else []
+                rule = self.naming.get(pattern)
+                if rule is None:
+                    parts.append(f"mục thứ {part + 1}")
+                else:
+                    if parts and pattern and parts[-1] == pattern[-1]:
+                        parts.pop()  # "đơn vị TTRA", not "units › đơn vị TTRA"
+                    parts.append(_entry_name(rule, items, part))
+                data = items[part] if 0 <= part < len(items) else None
+                pattern += ("*",)
+            else:
+                if re.fullmatch(r"[\w.-]+", str(part)):  # not pydantic's own parts (function-after[…])
+                    parts.append(str(part))
+                data = data.get(part) if isinstance(data, dict) else None
+                pattern += (str(part),)
+        return parts
+
+    def describe(self, loc: Loc) -> str:
+        """'đơn vị KHTC › đầu mối Phạm Thu Hà › email'"""
+        return " › ".join(self.names(loc))
+
+    def entry(self, loc: Loc) -> str:
+        """The entry `loc` ends at, for a message about another one: 'đơn vị ở dòng 15' reads
+        better than the path: 'bước nhắc thứ 1 (notice)'."""
+        names = self.names(loc)
+        return names[-1] if names else ""
+
     def issue(self, loc: Loc, message: str) -> ConfigIssue:
-        return ConfigIssue(self.file, self.line_of(loc), format_loc(loc), message)
+        return ConfigIssue(self.file, self.line_of(loc), self.describe(loc), message)
 
 
-def _duplicate_keys(node: Node | None, file: str) -> list[ConfigIssue]:
+def _entry_name(rule: Entries, items: list[Any], index: int) -> str:
+    item = items[index] if 0 <= index < len(items) and isinstance(items[index], dict) else {}
+    primary = item.get(rule.key) if rule.key else None
+    detail = item.get(rule.detail) if rule.detail else None
+    detail = _shorten(detail) if isinstance(detail, str) and detail.strip() and detail.isprintable() else None
+    if _usable(primary):
+        same = [o for o in items if isinstance(o, dict) and _usable(o.get(rule.key))
+                and o[rule.key].strip().casefold() == primary.strip().casefold()]
+        name = f"{rule.noun} {primary.strip()}"
+        if len(same) > 1:
+            name += f" ({detail})" if detail else f" (thứ {index + 1})"
+        return name
+    return f"{rule.noun} thứ {index + 1}" + (f" ({detail})" if detail else "")
+
+
+def _duplicate_keys(doc: YamlDocument) -> list[ConfigIssue]:
     issues: list[ConfigIssue] = []
-    stack = [(node, ())]
+    stack: list[tuple[Node | None, Loc]] = [(doc.root, ())]
     while stack:
         current, loc = stack.pop()
         if isinstance(current, MappingNode):
@@ -141,14 +326,9 @@ def _duplicate_keys(node: Node | None, file: str) -> list[ConfigIssue]:
             for key_node, value_node in current.value:
                 key = nfc(key_node.value) if isinstance(key_node, ScalarNode) else None
                 if key is not None and key in seen:
-                    issues.append(
-                        ConfigIssue(
-                            file,
-                            key_node.start_mark.line + 1,
-                            format_loc(loc + (key,)),
-                            f"khoá '{key}' bị lặp lại (đã có ở dòng {seen[key]}); xoá một trong hai dòng",
-                        )
-                    )
+                    issues.append(ConfigIssue(doc.file, key_node.start_mark.line + 1, doc.describe(loc + (key,)),
+                                              f"khoá '{key}' bị lặp lại (đã có ở dòng {seen[key]}); xoá một trong "
+                                              "hai dòng"))
                 elif key is not None:
                     seen[key] = key_node.start_mark.line + 1
                 stack.append((value_node, loc + (key,)))
@@ -158,35 +338,52 @@ def _duplicate_keys(node: Node | None, file: str) -> list[ConfigIssue]:
     return sorted(issues, key=lambda i: i.line or 0)
 
 
-def load_yaml(path: Path, display_name: str | None = None) -> tuple[YamlDocument | None, list[ConfigIssue]]:
-    """Parse one file. Returns the document (None if unreadable) and the issues found so far."""
+def load_yaml(path: Path, display_name: str | None = None,
+              naming: Naming | None = None) -> tuple[YamlDocument | None, list[ConfigIssue]]:
+    """Parse one file. Returns the document (None if unreadable) and the issues found so far.
+    `naming` says how the entries of its lists are named in messages (see Entries)."""
     name = display_name or str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None, [ConfigIssue(name, None, "", "không tìm thấy tệp")]
+    except IsADirectoryError:
+        return None, [ConfigIssue(name, None, "", "đây là thư mục, không phải tệp YAML")]
+    except PermissionError:
+        return None, [ConfigIssue(name, None, "", "không có quyền đọc tệp")]
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
         return None, [ConfigIssue(name, line, "", "tệp không phải UTF-8 (có thể đã lưu bằng mã Windows); "
                                                   "mở tệp và lưu lại với mã hoá UTF-8")]
+    except OSError as exc:
+        return None, [ConfigIssue(name, None, "", f"không đọc được tệp (mã lỗi hệ thống {exc.errno})")]
     # "safe" composes in C (libyaml, through ruamel.yaml.clib) yet resolves scalars by YAML 1.2
     # rules; ruamel's pure-Python round-trip scanner took ten times as long, on every command.
     yaml = YAML(typ="safe")
     yaml.Constructor = _Constructor
     yaml.allow_duplicate_keys = True  # we report them all ourselves, below
     try:
+        _check_depth(yaml, text)  # libyaml's events: a third of the time composing takes
         root = yaml.compose(text)
+        if root is not None:
+            _check_tree(root)
         # Built from the same node tree: parsing the text a second time cost as much again.
         data = yaml.constructor.construct_document(root) if root is not None else None
+        plain = nfc(_plain(data))
+    except _Shape as exc:
+        return None, [ConfigIssue(name, exc.line, "", exc.message)]
     except MarkedYAMLError as exc:
         line, message = _syntax_message(exc, text)
         return None, [ConfigIssue(name, line, "", message)]
-    except (ValueError, TypeError) as exc:  # e.g. a tag such as !!int on a word
-        return None, [ConfigIssue(name, None, "", f"có giá trị không đọc được ({exc}); kiểm tra các giá trị có thẻ !!")]
+    except (ValueError, TypeError):  # e.g. a tag such as !!int on a word
+        at = text.find("!!")
+        line = text.count("\n", 0, at) + 1 if at >= 0 else None
+        return None, [ConfigIssue(name, line, "", "có giá trị mang thẻ !! không đọc được (ví dụ !!int trước chữ); "
+                                                  "xoá thẻ, chỉ để giá trị")]
     if root is None:
         return None, [ConfigIssue(name, None, "", "tệp rỗng")]
-    doc = YamlDocument(name, nfc(_plain(data)), root)
-    return doc, _duplicate_keys(root, name)
+    doc = YamlDocument(name, plain, root, dict(naming or {}))
+    return doc, _duplicate_keys(doc)
 
 
 def _plain(value: Any) -> Any:

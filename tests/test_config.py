@@ -31,8 +31,8 @@ def test_duplicate_unit_code_and_bad_email_are_both_named_with_line(config_dir):
     edit(units, "code: TTRA", "code: BPMC")
     edit(units, "email: khtc.daumoi@example.org", "email: abc")
     errs = errors(config_dir)
-    assert f"{units}:{line_of(units, 'code: BPMC', 2)}: units[1].code: mã đơn vị 'BPMC' trùng với mục [0] ở dòng {line_of(units, 'code: BPMC')}" in errs
-    assert f"{units}:{line_of(units, 'email: abc')}: units[2].focal_points[0].email: 'abc' không phải địa chỉ email hợp lệ" in errs
+    assert f"{units}:{line_of(units, 'code: BPMC', 2)}: đơn vị BPMC (Thanh tra Sở) › code: mã đơn vị 'BPMC' trùng với đơn vị ở dòng {line_of(units, 'code: BPMC')}" in errs
+    assert f"{units}:{line_of(units, 'email: abc')}: đơn vị KHTC › đầu mối Phạm Thu Hà › email: 'abc' không phải địa chỉ email hợp lệ" in errs
 
 
 def test_unknown_key_is_an_error(config_dir):
@@ -40,8 +40,8 @@ def test_unknown_key_is_an_error(config_dir):
     edit(units, "        email: bpmc.daumoi@example.org", "        emial: bpmc.daumoi@example.org")
     errs = errors(config_dir)
     line = line_of(units, "emial:")
-    assert f"{units}:{line}: units[0].focal_points[0].emial: khoá không được phép (gõ nhầm tên khoá?)" in errs
-    assert f"{units}:{line - 1}: units[0].focal_points[0].email: thiếu trường bắt buộc" in errs
+    assert f"{units}:{line}: đơn vị BPMC › đầu mối Nguyễn Thị Hồng Nhung › emial: khoá không được phép (gõ nhầm tên khoá?)" in errs
+    assert f"{units}:{line - 1}: đơn vị BPMC › đầu mối Nguyễn Thị Hồng Nhung › email: thiếu trường bắt buộc" in errs
 
 
 def test_duplicated_key_is_an_error_not_a_silent_overwrite(config_dir):
@@ -50,7 +50,7 @@ def test_duplicated_key_is_an_error_not_a_silent_overwrite(config_dir):
          "        email: thanhtra.daumoi@example.org\n        email: nham@example.org")
     errs = errors(config_dir)
     first = line_of(units, "thanhtra.daumoi@example.org")
-    assert errs == [f"{units}:{first + 1}: units[1].focal_points[0].email: khoá 'email' bị lặp lại "
+    assert errs == [f"{units}:{first + 1}: đơn vị TTRA › đầu mối Lê Minh Tuấn › email: khoá 'email' bị lặp lại "
                     f"(đã có ở dòng {first}); xoá một trong hai dòng"]
 
 
@@ -61,9 +61,9 @@ def test_yaml_11_words_do_not_change_type(config_dir):
     edit(plan, 'send_at: "08:00"', "send_at: 08:00")  # YAML 1.1 would read 480
     errs = errors(config_dir)
     assert errs == [
-        f"{units}:{line_of(units, 'active: no')}: units[0].active: 'no' không hợp lệ: chỉ dùng true hoặc false",
-        f"{units}:{line_of(units, 'code: 012')}: units[1].code: 12 phải là chuỗi chữ — YAML đọc giá trị này là số "
-        "hoặc true/false; hãy đặt nó trong dấu nháy",
+        f"{units}:{line_of(units, 'active: no')}: đơn vị BPMC › active: 'no' không hợp lệ: chỉ dùng true hoặc false",
+        f"{units}:{line_of(units, 'code: 012')}: đơn vị thứ 2 (Thanh tra Sở) › code: 012 được YAML đọc là số, "
+        'không phải chữ: đặt trong dấu nháy (code: "012")',
     ]
     # unquoted 08:00 stays the time the admin meant
     edit(units, "active: no", "active: true")
@@ -75,8 +75,8 @@ def test_duplicate_emails_within_a_unit(config_dir):
     units = config_dir / "units.yaml"
     edit(units, "email: bpmc.tiepnhan@example.org", "email: BPMC.DauMoi@example.org")
     errs = errors(config_dir)
-    assert errs == [f"{units}:{line_of(units, 'BPMC.DauMoi')}: units[0].focal_points[1].email: "
-                    f"email 'BPMC.DauMoi@example.org' trùng với mục [0] ở dòng {line_of(units, 'bpmc.daumoi')}"]
+    assert errs == [f"{units}:{line_of(units, 'BPMC.DauMoi')}: đơn vị BPMC › đầu mối Nguyễn Văn An › email: "
+                    f"email 'BPMC.DauMoi@example.org' trùng với đầu mối ở dòng {line_of(units, 'bpmc.daumoi')}"]
 
 
 def test_references_to_undefined_obligation_indicator_heading(config_dir):
@@ -85,9 +85,9 @@ def test_references_to_undefined_obligation_indicator_heading(config_dir):
     edit(plan, "thanh_toan, ket_qua_dien_tu", "thanh_toan, ket_qua_dientu")
     edit(plan, "ton_tai, phuong_huong", "ton_tai, phuong_huongg")
     errs = errors(config_dir)
-    assert f"{plan}:{line_of(plan, 'ket_qua_dientu')}: obligations[0].indicators[7]: chỉ tiêu 'ket_qua_dientu' chưa được định nghĩa trong indicators" in errs
-    assert f"{plan}:{line_of(plan, 'phuong_huongg')}: obligations[0].headings[6]: đề mục 'phuong_huongg' chưa được định nghĩa trong headings" in errs
-    assert f"{units}:{line_of(units, '[quy, nam]')}: units[0].obligations[1]: nghĩa vụ 'nam' chưa được định nghĩa trong plan.yaml" in errs
+    assert f"{plan}:{line_of(plan, 'ket_qua_dientu')}: nghĩa vụ quy › indicators › mục thứ 8: chỉ tiêu 'ket_qua_dientu' chưa được định nghĩa trong indicators" in errs
+    assert f"{plan}:{line_of(plan, 'phuong_huongg')}: nghĩa vụ quy › headings › mục thứ 7: đề mục 'phuong_huongg' chưa được định nghĩa trong headings" in errs
+    assert f"{units}:{line_of(units, '[quy, nam]')}: đơn vị BPMC › obligations › mục thứ 2: nghĩa vụ 'nam' chưa được định nghĩa trong plan.yaml" in errs
     assert len(errs) == 3
 
 
@@ -99,7 +99,7 @@ def test_references_to_undefined_obligation_indicator_heading(config_dir):
 def test_target_outside_0_100_or_unreadable(config_dir, target, message):
     plan = config_dir / "plan.yaml"
     edit(plan, 'target: "> 95%"', f"target: {target}")
-    assert errors(config_dir) == [f"{plan}:{line_of(plan, target)}: indicators[8].target: {message}"]
+    assert errors(config_dir) == [f"{plan}:{line_of(plan, target)}: chỉ tiêu hai_long › target: {message}"]
 
 
 def test_targets_keep_their_own_operator(shipped_config):
@@ -114,8 +114,8 @@ def test_duplicate_ids_and_clashing_steps_in_the_plan(config_dir):
     edit(plan, "  - id: cam_tay_chi_viec", "  - id: quan_triet")
     edit(plan, "{kind: reminder, working_days_before: 1}", "{kind: reminder, working_days_before: 10}")
     errs = errors(config_dir)
-    assert f"{plan}:{line_of(plan, 'id: quan_triet', 2)}: indicators[1].id: mã chỉ tiêu 'quan_triet' trùng với mục [0] ở dòng {line_of(plan, 'id: quan_triet')}" in errs
-    assert f"{plan}:{line_of(plan, 'working_days_before: 10}', 2)}: reminders.steps[2]: trùng ngày gửi với steps[0]" in errs
+    assert f"{plan}:{line_of(plan, 'id: quan_triet', 2)}: chỉ tiêu quan_triet (Công chức tại Bộ phận Một cửa tham gia…) › id: mã chỉ tiêu 'quan_triet' trùng với chỉ tiêu ở dòng {line_of(plan, 'id: quan_triet')}" in errs
+    assert f"{plan}:{line_of(plan, 'working_days_before: 10}', 2)}: reminders › bước nhắc thứ 3 (reminder): trùng ngày gửi với bước nhắc thứ 1 (notice) ở dòng {line_of(plan, 'kind: notice')}" in errs
 
 
 def test_missing_file_is_reported(config_dir):
@@ -156,7 +156,7 @@ def test_one_off_request_in_the_plan_becomes_a_period(config_dir):
 
 @pytest.mark.parametrize("change, expected", [
     (("plan.yaml", "    - 2026-08-31 ", "    - 2026-02-30 "),
-     ("plan.yaml", "2026-02-30", "calendar.extra_days_off[0]: '2026-02-30' không phải ngày hợp lệ (viết YYYY-MM-DD)")),
+     ("plan.yaml", "2026-02-30", "calendar › extra_days_off › mục thứ 1: '2026-02-30' không phải ngày hợp lệ (viết YYYY-MM-DD)")),
     (("units.yaml", "    name: Thanh tra Sở", "\tname: Thanh tra Sở"),
      ("units.yaml", "\tname: Thanh tra Sở", "có ký tự Tab: YAML chỉ thụt lề bằng dấu cách")),
     (("units.yaml", "email: thanhtra.daumoi@example.org", 'email: "thanhtra.daumoi@example.org'),
@@ -164,7 +164,7 @@ def test_one_off_request_in_the_plan_becomes_a_period(config_dir):
     (("units.yaml", "obligations: [quy]", "obligations: [quy"),
      ("units.yaml", "obligations: [quy", "thiếu dấu đóng ] hoặc } cho danh sách mở ở dòng này")),
     (("units.yaml", "    name: Thanh tra Sở", "     name: Thanh tra Sở"),
-     ("units.yaml", "     name: Thanh tra Sở", "dấu ':' không đúng chỗ: thụt lề sai, hoặc giá trị có dấu ':' cần đặt trong dấu nháy")),
+     ("units.yaml", "     name: Thanh tra Sở", "thụt lề không khớp với các dòng trên: dòng này thụt vào sâu hơn dòng <code: TTRA>")),
     (("units.yaml", "    name: Thanh tra Sở", "    name: @Thanh tra Sở"),
      ("units.yaml", "@Thanh tra", "ký tự '@' không được đứng đầu một giá trị; đặt cả giá trị trong dấu nháy")),
     (("units.yaml", "    name: Thanh tra Sở", "    name: !ten Thanh tra Sở"),
@@ -175,6 +175,7 @@ def test_syntax_errors_and_impossible_dates_point_at_the_line_in_vietnamese(conf
     edit(config_dir / name, old, new)
     file, needle, message = expected
     path = config_dir / file
+    message = message.replace("<code: TTRA>", str(line_of(path, "code: TTRA")))
     errs = errors(config_dir)
     assert len(errs) == 1
     assert errs[0].startswith(f"{path}:{line_of(path, needle)}: ") and errs[0].endswith(message)
