@@ -433,7 +433,7 @@ def read_xlsx(data: bytes, config: Config, period: Period, unit_code: str | None
     for n, ind in enumerate(indicators, 1):
         r = rows.get(ind.id)
         if r is None:
-            flag(Loc(f"trang “{title}”, cột {code_col}", (0, 10 + n)),
+            flag(Loc(f"trang “{title}”", (0, 10 + n)),
                  f"thiếu dòng chỉ tiêu “{ind.name}” (mã {ind.id} ở cột {code_col})", ind.id, f"{ind.id}.num",
                  f"{ind.id}.den")
             continue
@@ -448,7 +448,7 @@ def read_xlsx(data: bytes, config: Config, period: Period, unit_code: str | None
         r = rows.get(f"h:{h.id}")
         if r is None:
             if h.required:
-                flag(Loc(f"trang “{title}”, cột {code_col}", (0, 100 + n)),
+                flag(Loc(f"trang “{title}”", (0, 100 + n)),
                      f"thiếu dòng đề mục “{h.title}” (mã h:{h.id} ở cột {code_col}), phần này {requirement(h.required)}",
                      f"h.{h.id}")
             continue
@@ -473,7 +473,9 @@ def read_yaml(path: Path, config: Config, period: Period, unit_code: str | None 
     if doc is None:
         raise ImportError_([Problem(f"{i.file}:{i.line}" if i.line else "", i.message if i.line else f"tệp {path}: {i.message}",
                                     (i.line or 0, 0)) for i in issues])
-    problems = [Problem(f"{i.file}:{i.line}: {i.loc}" if i.line else i.loc, i.message, (i.line or 0, 0)) for i in issues]
+    # Duplicated keys: the file can still be read (the last one counts), so its other problems
+    # are found too; the message names the key.
+    problems = [Problem(f"{i.file}:{i.line}" if i.line else str(i.file), i.message, (i.line or 0, 0)) for i in issues]
     covered: set[str] = set()
     data = doc.data
     if not isinstance(data, dict):
@@ -485,7 +487,7 @@ def read_yaml(path: Path, config: Config, period: Period, unit_code: str | None 
                                                             "indicators, narrative); xem ví dụ trong README", (1, 0))])
 
     def at(loc: tuple) -> Loc:
-        line = doc.line_of(loc)
+        line = _key_line(doc, loc)
         dotted = ".".join(map(str, loc))
         return Loc(f"{doc.file}:{line}: {dotted}" if line else dotted, (line or 0, len(loc)))
 
@@ -558,6 +560,23 @@ def read_yaml(path: Path, config: Config, period: Period, unit_code: str | None 
             entry.narrative[h.id] = narrative[h.id]
         where[f"h.{h.id}"] = at(("narrative", h.id))
     return entry, where, problems, covered
+
+
+def _key_line(doc: YamlDocument, loc: tuple) -> int | None:
+    """The line of the deepest key of `loc` present in the file: `indicators:` itself, not the
+    first line under it, and for a key that is missing the key it belongs under."""
+    from ruamel.yaml.nodes import MappingNode, ScalarNode
+
+    node, line = doc.root, None
+    for part in loc:
+        if not isinstance(node, MappingNode):
+            break
+        match = next(((k, v) for k, v in node.value if isinstance(k, ScalarNode)
+                      and unicodedata.normalize("NFC", str(k.value)) == part), None)
+        if match is None:
+            break
+        line, node = match[0].start_mark.line + 1, match[1]
+    return line or doc.line_of(loc)
 
 
 def _count(value: Any) -> str:
