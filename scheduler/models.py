@@ -142,7 +142,9 @@ class LinkRow(SQLModel, table=True):
 
 class StateRow(SQLModel, table=True):
     """Small facts about the service itself, one row per key: the newest tick, when the store
-    was first ticked and whether the admin confirmed that first clock."""
+    was first ticked and whether the admin confirmed that first clock. Rows keyed `vp-session:…`
+    are the office's live logins (scheduler/web/security.py, OfficeSessions): `at` is when each
+    ends, `value` the user."""
 
     __tablename__ = "service_state"
     key: str = Field(primary_key=True, max_length=40)
