@@ -14,8 +14,8 @@ if __name__ == "__main__":
     import pydantic.v1  # noqa: F401
     import scheduler.service  # noqa: F401
     import scheduler.web  # noqa: F401
-    from scheduler.cli import cli
+    from scheduler.cli import main
 
     moment, args = sys.argv[1], sys.argv[2:]
     with freeze_time(moment, tick=True, real_asyncio=True):
-        cli(args, prog_name="baocao")
+        main(args)
