@@ -60,10 +60,12 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         configured = bool(ctx.settings.office_password_hash)
         user, password = form.get("user", ""), form.get("password", "")
         bucket = f"{user[:64]}|{address}"
-        blocked = pages.error(request, 429, "Thử quá nhiều lần",
-                              "Đã nhập sai mật khẩu nhiều lần. Vui lòng thử lại sau ít phút.")
+        def blocked() -> Response:
+            return pages.error(request, 429, "Thử quá nhiều lần",
+                               "Đã nhập sai mật khẩu nhiều lần. Vui lòng thử lại sau ít phút.")
+
         if ctx.login_throttle.blocked(bucket):
-            return blocked
+            return blocked()
         if not csrf.valid(request, form.get(CSRF_FIELD), scope="vp"):
             return page(request, "office_login.html", 403, configured=configured, user="",
                         error="Phiên đăng nhập đã hết hạn, vui lòng đăng nhập lại.")
@@ -72,7 +74,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             # Asked again in turn: guesses sent all at once are counted as they fail, not let
             # through together because none had failed yet when they arrived.
             if ctx.login_throttle.blocked(bucket):
-                return blocked
+                return blocked()
             # the password is checked even for a wrong name: the answer's delay tells nothing
             right = await verifier.check(stored, password) and user == ctx.settings.office_user
         if not right:
