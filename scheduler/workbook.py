@@ -141,7 +141,7 @@ def import_file(path: Path, config: Config, period: Period, unit_code: str | Non
     note = _name_note(path, kind)
     try:
         if kind == "xlsx":
-            entry, where, problems, covered = read_xlsx(path.read_bytes(), config, period, unit_code)
+            entry, where, problems, covered = read_xlsx(path.read_bytes(), config, period, unit_code, str(path))
         else:
             entry, where, problems, covered = read_yaml(path, config, period, unit_code)
     except ImportError_ as exc:
@@ -287,7 +287,7 @@ MARKS = ("x", "có", "1", "true", "✓", "✔", "không phát sinh", "kps")
 _CODE_LIKE = re.compile(r"^(h:)?[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-def _find_sheet(book, config: Config, period: Period):
+def _find_sheet(book, config: Config, period: Period, name: str):
     """The template's sheet, and a problem if it had to be found under another name."""
     if SHEET in book.sheetnames:
         return book[SHEET], None
@@ -298,11 +298,12 @@ def _find_sheet(book, config: Config, period: Period):
             return ws, Problem(f"trang “{ws.title}”", f"trang tính phải tên là “{SHEET}” như trong mẫu; đổi lại tên "
                                                       "trang (tệp vẫn được kiểm tra hết dưới đây)", (0, 1))
     sheets = ", ".join(f"“{n}”" for n in book.sheetnames)
-    return None, Problem("", f"bảng tính không có trang “{SHEET}” của mẫu báo cáo (các trang trong tệp: {sheets}), "
-                             "cũng không trang nào có các mã chỉ tiêu ở cột A; hãy điền mẫu tạo bằng `baocao template`")
+    return None, Problem("", f"tệp {name} là bảng tính XLSX nhưng không có trang “{SHEET}” của mẫu báo cáo "
+                             f"(các trang trong tệp: {sheets}), cũng không trang nào có các mã chỉ tiêu ở cột A; hãy "
+                             "điền mẫu tạo bằng `baocao template`")
 
 
-def read_xlsx(data: bytes, config: Config, period: Period, unit_code: str | None = None
+def read_xlsx(data: bytes, config: Config, period: Period, unit_code: str | None = None, name: str = "XLSX"
               ) -> tuple[Entry, dict[str, Loc], list[Problem], set[str]]:
     """An Entry from a filled template; for each field key the cell it came from; every problem
     with the file's layout and cells; and the field keys those problems already cover."""
@@ -312,9 +313,9 @@ def read_xlsx(data: bytes, config: Config, period: Period, unit_code: str | None
             values = load_workbook(io.BytesIO(data), data_only=True)
             formulas = load_workbook(io.BytesIO(data), data_only=False)
     except Exception:  # noqa: BLE001 - openpyxl raises many types for a damaged workbook
-        raise ImportError_([Problem("", "tệp có dạng bảng tính XLSX nhưng bị hỏng, không đọc được; mở bằng Excel, "
-                                        "lưu lại rồi nhập lại")]) from None
-    ws, sheet_problem = _find_sheet(values, config, period)
+        raise ImportError_([Problem("", f"tệp {name} có dạng bảng tính XLSX nhưng bị hỏng, không đọc được; mở bằng "
+                                        "Excel, lưu lại rồi nhập lại")]) from None
+    ws, sheet_problem = _find_sheet(values, config, period, name)
     if ws is None:
         raise ImportError_([sheet_problem])
     wf = formulas[ws.title]
@@ -479,7 +480,7 @@ def read_yaml(path: Path, config: Config, period: Period, unit_code: str | None 
     covered: set[str] = set()
     data = doc.data
     if not isinstance(data, dict):
-        first = str(data).splitlines()[0] if str(data).strip() else ""
+        first = data.strip().splitlines()[0] if isinstance(data, str) and data.strip() else ""
         if path.suffix.lower() == ".csv" or first.count(",") + first.count(";") + first.count("\t") >= 2:
             raise ImportError_([Problem("", f"tệp {path} là bảng số liệu dạng CSV (các cột cách nhau bằng dấu phẩy), "
                                             f"{_NOT_OURS}; hãy điền mẫu XLSX tạo bằng `baocao template`")])
@@ -501,9 +502,9 @@ def read_yaml(path: Path, config: Config, period: Period, unit_code: str | None 
         if key not in allowed:
             flag((key,), f"khoá không được phép; dùng: {', '.join(sorted(allowed))}")
     if data.get("period") not in (None, period.key):
-        flag(("period",), f"tệp ghi kỳ “{data['period']}”, không phải kỳ {period.key}")
-    if unit_code and data.get("unit") is not None and str(data["unit"]).strip().upper() != unit_code:
-        flag(("unit",), f"tệp ghi đơn vị “{data['unit']}”, không phải {unit_code}")
+        flag(("period",), f"tệp ghi kỳ “{_scalar(data['period'])}”, không phải kỳ {period.key}")
+    if unit_code and data.get("unit") is not None and _scalar(data["unit"]).strip().upper() != unit_code:
+        flag(("unit",), f"tệp ghi đơn vị “{_scalar(data['unit'])}”, không phải {unit_code}")
     by = data.get("submitted_by")
     if by is not None and not isinstance(by, str):
         flag(("submitted_by",), "phải là một dòng chữ (họ tên, chức vụ người gửi)", "submitted_by")
@@ -560,6 +561,12 @@ def read_yaml(path: Path, config: Config, period: Period, unit_code: str | None 
             entry.narrative[h.id] = narrative[h.id]
         where[f"h.{h.id}"] = at(("narrative", h.id))
     return entry, where, problems, covered
+
+
+def _scalar(value: Any) -> str:
+    """A value as written, or a word for a list or table where one value belongs (never its
+    repr, which may be huge or nested thousands deep)."""
+    return "(danh sách hoặc bảng)" if isinstance(value, (list, dict)) else _text(value)
 
 
 def _key_line(doc: YamlDocument, loc: tuple) -> int | None:
