@@ -283,3 +283,16 @@ def test_a_workbook_named_yaml_is_read_as_the_workbook_it_is(web, tmp_path):
     assert lines[1].startswith("Đã ghi báo cáo Quý IV/2026 của Thanh tra Sở: bản thứ 1, nhận lúc ")
     (rev,) = stored(web, "TTRA")
     assert rev.figures["huong_dan"] == {"num": 1250, "den": 1250} and rev.figures["thanh_toan"] is None
+
+
+def test_a_yaml_file_named_xlsx_is_read_as_the_text_it_is(web, tmp_path):
+    path = yaml_report(tmp_path).rename(tmp_path / "kl.xlsx")
+
+    result = submit(web, "KL", path)
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == (f"Lưu ý: tệp {path} là tệp văn bản, không phải bảng tính (dù tên có đuôi “.xlsx”), "
+                        "đã đọc như tệp YAML/JSON.")
+    assert lines[1].startswith("Đã ghi báo cáo Quý IV/2026 của Chi cục Kiểm lâm: bản thứ 1, nhận lúc ")
+    assert stored(web, "KL")[0].figures["so_hoa"] == {"num": 930, "den": 930}
