@@ -158,14 +158,30 @@ def check_config(app: App) -> None:
     """Kiểm tra plan.yaml, units.yaml và mẫu báo cáo DOCX; in tóm tắt hoặc mọi lỗi kèm tệp, dòng, trường."""
     from scheduler.report import check_template
 
-    config = app.config()
+    try:
+        config: Config | None = load_config(app.settings.config_dir)
+        issues: list = []
+    except ConfigError as exc:
+        config, issues = None, exc.issues
     # A placeholder mistyped in Word would otherwise surface only on the deadline, in the report.
-    problems = check_template(config, app.templates() / "docx")
+    # With the YAML in error, the template's tags are still checked (their names need the plan).
+    try:
+        template_dir = app.templates() / "docx"
+    except click.ClickException as exc:  # no templates folder: said along with the YAML's errors
+        problems = [exc.message]
+    else:
+        problems = check_template(config, template_dir)
+    if issues:
+        click.echo(f"Cấu hình có {len(issues)} lỗi, cần sửa trước khi chạy:", err=True)
+        for issue in issues:
+            click.echo(f"  {issue}", err=True)
     if problems:
         click.echo(f"Mẫu báo cáo có {len(problems)} lỗi, cần sửa trước khi chạy:", err=True)
         for problem in problems:
             click.echo(f"  {problem}", err=True)
+    if issues or problems:
         raise SystemExit(1)
+    assert config is not None
     active = [u for u in config.units if u.active]
     plan = config.plan
     click.echo(f"Cấu hình hợp lệ ({config.directory}).")

@@ -330,14 +330,20 @@ def render(config: Config, result: Consolidation, today: date, template_dir: Pat
         raise TemplateError(path, problems or [_describe(exc, tpl)]) from exc
 
 
-def check_template(config: Config, template_dir: Path) -> list[str]:
+def check_template(config: Config | None, template_dir: Path) -> list[str]:
     """Every fault of the report template, each as "file: problem" (empty: fine). Run at start,
     on reload and by `baocao check-config`, so that a typo made in Word is found the day it is
-    made, not on the deadline when the report is due. Takes a few tenths of a second."""
+    made, not on the deadline when the report is due. Takes a few tenths of a second.
+    Without a config (the YAML files have errors) only the file and its tags' syntax are
+    checked: which names exist depends on the plan."""
     path = template_dir / TEMPLATE
     try:
         data = _read(path)
-        problems = _diagnose(path, data, config, _samples(config))
+        if config is None:
+            env = _env()
+            problems = [p for part in _parts(_load(path, data)) for p in _syntax(part, env)]
+        else:
+            problems = _diagnose(path, data, config, _samples(config))
     except TemplateError as exc:
         problems = exc.problems
     return [f"{path}: {p}" for p in problems]
@@ -486,6 +492,25 @@ def _inner(tag: str) -> tuple[str, str]:
     return match.group(1) or "", match.group(2).strip().translate(_QUOTES)
 
 
+# Jinja's names for what it met, as Word shows them (jinja2.lexer._describe_token_type).
+_TOKENS = {
+    "end of print statement": "dấu đóng }}",
+    "end of statement block": "dấu đóng %}",
+    "begin of print statement": "dấu mở {{",
+    "begin of statement block": "dấu mở {%",
+    "end of template": "cuối mẫu",
+    "template data / text": "chữ thường",
+    "string": "một chuỗi trong dấu nháy",
+    "integer": "một số",
+    "float": "một số",
+    "name": "một tên",
+}
+
+
+def _token(text: str) -> str:
+    return _TOKENS.get(text, f"'{text}'")
+
+
 def _jinja_reason(exc: jinja2.TemplateSyntaxError, env: Environment) -> str:
     """Jinja's English message, said in Vietnamese (with a suggestion where one is clear)."""
     message = exc.message or ""
@@ -499,15 +524,41 @@ def _jinja_reason(exc: jinja2.TemplateSyntaxError, env: Environment) -> str:
         close = difflib.get_close_matches(m.group(1), known, n=1)
         return f"không có lệnh '{m.group(1)}'" + (f" (có phải '{close[0]}'?)" if close else "")
     if m := re.match(r"""unexpected char (['"])(.+?)\1""", message):
+        if m.group(2) in ("'", '"'):
+            return f"dấu nháy {m.group(2)} chưa có dấu nháy đóng"
         return f"ký tự {m.group(2)} không đúng chỗ"
-    if m := re.match(r"unexpected '(.+)'", message):
-        return f"ký tự {m.group(1)} không đúng chỗ"
+    if m := re.match(r"unexpected '(.+)', expected '(.+)'$", message):  # a bracket left open
+        closing = m.group(2)
+        return f"dấu mở {dict(zip(')]}', '([{')).get(closing, '')} chưa có dấu đóng {closing}".replace("  ", " ")
+    if m := re.match(r"unexpected '(.+)'$", message):
+        met = m.group(1)
+        if met in ("end of print statement", "end of statement block"):
+            return f"thiếu giá trị (sau phép tính hoặc dấu phẩy) trước {_token(met)}"
+        return f"{_token(met) if met in _TOKENS else 'ký tự ' + met} không đúng chỗ"
     if message.startswith("Expected an expression"):
         return "thiếu biểu thức (tên biến hoặc giá trị)"
     if m := re.match(r"expected token '([^']+)', got '([^']+)'", message):
-        return f"viết sai ở chỗ '{m.group(2)}'" if m.group(1) != "in" else "thiếu từ khoá 'in'"
-    if message.startswith("Unexpected end of template"):
+        wanted, got = m.groups()
+        if wanted == "in":
+            return "thiếu từ khoá 'in'"
+        if got in ("end of print statement", "end of statement block"):
+            what = "tên (biến, bộ lọc hoặc thuộc tính)" if wanted == "name" else _token(wanted)
+            return f"thiếu {what} trước {_token(got)}"
+        if wanted in ("end of print statement", "end of statement block"):
+            return f"thừa {_token(got)} trước {_token(wanted)}"
+        return f"thiếu {_token(wanted)} trước {_token(got)}"
+    if message.lower().startswith("unexpected end of template"):
         return "thẻ chưa viết hết"
+    if message.startswith("tag name expected"):
+        return "thiếu tên lệnh sau {%"
+    if message.startswith("expected name or number"):
+        return "thiếu tên thuộc tính sau dấu chấm"
+    if message.startswith("expected subscript expression"):
+        return "thiếu giá trị trong dấu [ ]"
+    if message.startswith("invalid syntax for function call"):
+        return "lời gọi hàm viết sai (kiểm tra dấu phẩy và dấu ngoặc)"
+    if message.startswith("can't assign to"):
+        return "vế trái của dấu = phải là một tên"
     return "cú pháp không hợp lệ"
 
 

@@ -44,13 +44,14 @@ def _syntax_message(exc: MarkedYAMLError, text: str) -> tuple[int | None, str]:
         return opened or at, "thiếu dấu nháy đóng cho chuỗi mở ở dòng này"
     if "flow sequence" in context or "flow mapping" in context:
         return opened or at, "thiếu dấu đóng ] hoặc } cho danh sách mở ở dòng này"
+    if at is not None and _value_start(text, at - 1) in ("*", "&"):
+        # `name: *Thanh tra*`: an alias or an anchor, whatever libyaml then trips on
+        return at, "ký tự '*' hoặc '&' ở đầu giá trị có nghĩa riêng trong YAML (bí danh); đặt cả giá trị trong dấu nháy"
     if ("expected <block end>" in problem or "did not find expected key" in problem
             or "expected '-' indicator" in problem or "block mapping" in context or "block collection" in context):
         return at, _INDENT
     if "mapping values are not allowed" in problem and exc.problem_mark is not None:
         return _stray_colon(text, exc.problem_mark.line, exc.problem_mark.column)
-    if "undefined alias" in problem:
-        return at, "ký tự '*' ở đầu giá trị được YAML hiểu là bí danh (alias); đặt cả giá trị trong dấu nháy"
     if "cannot start any token" in problem and index is not None:  # @, ` and % are reserved in YAML
         return at, f"ký tự '{text[index:index + 1]}' không được đứng đầu một giá trị; đặt cả giá trị trong dấu nháy"
     if "constructor for the tag" in problem:
@@ -58,12 +59,12 @@ def _syntax_message(exc: MarkedYAMLError, text: str) -> tuple[int | None, str]:
         return at, f"thẻ {tag} không dùng trong tệp cấu hình; xoá thẻ, chỉ để giá trị"
     if "another document" in problem:
         return at, "tệp chỉ được chứa một tài liệu YAML: xoá dòng '---' ở đây và phần thừa sau nó"
-    if "could not find expected ':'" in problem:
-        return at, "thiếu dấu ':' sau tên khoá"
+    if "could not find expected ':'" in problem:  # libyaml gives up on the next line
+        return opened or at, "thiếu dấu ':' sau tên khoá"
     if "block scalar" in context:
         return opened or at, "sau dấu | hoặc > chỉ được xuống dòng (nội dung viết từ dòng sau, thụt vào)"
-    if "anchor" in context or "alias" in context:
-        return at, "ký tự '&' hoặc '*' ở đầu giá trị có nghĩa riêng trong YAML; đặt cả giá trị trong dấu nháy"
+    if "anchor" in context or "alias" in context or "undefined alias" in problem:
+        return at, "ký tự '*' hoặc '&' ở đầu giá trị có nghĩa riêng trong YAML (bí danh); đặt cả giá trị trong dấu nháy"
     # Never ruamel's English: the line, and what to look at there.
     return at, "viết sai cú pháp YAML ở dòng này: kiểm tra thụt lề, dấu ':' sau tên khoá và các dấu nháy"
 
@@ -91,6 +92,14 @@ def _stray_colon(text: str, line: int, column: int) -> tuple[int, str]:
     if _indent(current) > _indent(before):
         return line + 1, f"thụt lề không khớp với các dòng trên: dòng này thụt vào sâu hơn dòng {above + 1}"
     return line + 1, _INDENT
+
+
+def _value_start(text: str, line: int) -> str:
+    """The first character of the value on a 0-based line ("key: value" or "- value")."""
+    lines = text.splitlines()
+    content = lines[line].strip() if 0 <= line < len(lines) else ""
+    match = re.match(r"(?:-\s+)*(?:[^\s:#'\"][^:#]*:\s+)?(\S)", content)
+    return match.group(1) if match else ""
 
 
 def _indent(line: str) -> int:
