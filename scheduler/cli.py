@@ -291,6 +291,10 @@ def remind_cmd(app: App) -> None:
     setup_logging(app.settings.log_level)
     report = asyncio.run(app.service().tick())
     click.echo(f"Lượt nhắc xong — {report}.")
+    for key, message in report.report_errors.items():
+        click.echo(f"Lỗi: không lập được báo cáo tổng hợp kỳ {key}: {message}", err=True)
+    if report.report_errors:
+        raise SystemExit(1)  # cron and scripts see that the office's report is not there
 
 
 @cli.command("confirm-clock")
@@ -333,15 +337,30 @@ def status_cmd(app: App, period_key: str, as_json: bool) -> None:
     """Tình hình một kỳ: đơn vị nào đã nộp (đúng hạn / muộn), chưa nộp, và các thư đã gửi."""
     from scheduler.collection import standings
 
+    from scheduler.models import ReportRow
+    from scheduler.service import REPORT_ERROR, preview
+
     config = app.config()
-    with Session(app.engine()) as session:
+    now = app.clock()
+    engine = app.engine()
+    with Session(engine) as session:
         period = app.period(session, period_key)
         states = standings(session, config, period)
         sends = session.exec(select(SendRow).where(SendRow.period_key == period_key)
                              .order_by(col(SendRow.scheduled_at), col(SendRow.id))).all()
+        versions = session.exec(select(ReportRow.version, ReportRow.created_at)
+                                .where(ReportRow.period_key == period_key).order_by(col(ReportRow.version))).all()
+        problem = store.read_state(session).get(REPORT_ERROR + period_key)
+    # Overdue mail the first-start clock check holds back is in no ledger row yet: the tick's own
+    # decision, replayed for this instant, says which (the same as `baocao plan` shows).
+    held = [p.send for p in preview(engine, config, now, now) if p.held and p.send.period.key == period_key]
+    today = f"{now.astimezone(TZ):%d/%m/%Y}"
     by_audience: dict[str, list[SendRow]] = {}
     for row in sends:
         by_audience.setdefault(row.audience, []).append(row)
+    # Each version's mail to the office is the ledger's step report-vN.
+    mailed = {row.step: row.sent_at for row in by_audience.get(planner.OFFICE, []) if row.kind == "report"}
+    versions = [(v, created, mailed.get(f"report-v{v}")) for v, created in versions]
 
     def send_json(row: SendRow) -> dict:
         return {"step": row.step, "kind": row.kind, "status": row.status, "attempts": row.attempts,
@@ -356,6 +375,12 @@ def status_cmd(app: App, period_key: str, as_json: bool) -> None:
                        "reported_at": s.received_at.astimezone(TZ).isoformat() if s.received_at else None,
                        "sends": [send_json(r) for r in by_audience.get(s.code, [])]} for s in states],
             "digests": [send_json(r) for r in by_audience.get(planner.OFFICE, [])],
+            "reports": [{"version": v, "created_at": c.astimezone(TZ).isoformat(),
+                         "mailed_at": m.astimezone(TZ).isoformat() if m else None} for v, c, m in versions],
+            "report_error": None if problem is None else {"at": problem.at.astimezone(TZ).isoformat(),
+                                                          "message": problem.value},
+            "held": [{"unit": s.unit, "kind": s.kind, "step": s.step, "at": s.at.astimezone(TZ).isoformat(),
+                      "to": list(s.to), "cc": list(s.cc)} for s in held],
         }, ensure_ascii=False, indent=2))
         return
     counts = {k: sum(s.state == k for s in states) for k in STATE_LABELS}
@@ -370,6 +395,19 @@ def status_cmd(app: App, period_key: str, as_json: bool) -> None:
     for row in by_audience.get(planner.OFFICE, []):
         click.echo(f"  VP       {KIND_LABELS[row.kind]} ({row.step}): {STATUS_LABELS.get(row.status, row.status)}"
                    + (f" — {row.last_error}" if row.last_error else ""))
+    if held:
+        units = ", ".join(sorted({s.unit for s in held if s.unit}))
+        click.echo(f"  Giữ lại {len(held)} thư báo quá hạn ({units}): dịch vụ chạy lần đầu trên cơ sở dữ liệu này sau hạn "
+                   f"nộp, nên chờ xác nhận đồng hồ máy. Nếu hôm nay đúng là {today}, chạy: baocao confirm-clock {today}")
+    for version, created, mailed in versions:
+        click.echo(f"  Báo cáo tổng hợp bản {version}: lập lúc {short_datetime(created.astimezone(TZ))}, "
+                   + (f"đã gửi Văn phòng lúc {short_datetime(mailed.astimezone(TZ))}" if mailed else "chưa gửi Văn phòng"))
+    if problem is not None:
+        click.echo(f"  LỖI lập báo cáo tổng hợp lúc {short_datetime(problem.at.astimezone(TZ))}: {problem.value} — "
+                   "dịch vụ thử lại ở mỗi lượt kiểm tra; sửa nguyên nhân (thường là mẫu templates/docx) rồi chờ lượt "
+                   "tới, hoặc chạy baocao remind")
+    elif not versions and now >= period.deadline:
+        click.echo("  Báo cáo tổng hợp: chưa lập (dịch vụ lập ở lượt nhắc đầu tiên sau hạn, trong giờ gửi thư)")
 
 
 from scheduler import cli_collect  # noqa: E402  (registers the office's commands)

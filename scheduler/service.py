@@ -14,7 +14,7 @@ import contextlib
 import logging
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -43,6 +43,7 @@ log = logging.getLogger("baocao.service")
 # before a delivery pass gives up taking rows; nothing was taken meanwhile, so nothing is lost.
 DB_PATIENCE = 60.0
 _DB_DOWN = (OperationalError, InterfaceError)
+REPORT_ERROR = "report-error:"  # service_state key prefix: the newest failure to make a period's report
 
 REPORT_WINDOW = planner.REPORT_WINDOW  # how long after the deadline reports are made (see planner)
 
@@ -55,6 +56,7 @@ class TickReport:
     waiting: int = 0
     cancelled: int = 0
     held: int = 0  # overdue mail of a first start, waiting for `baocao confirm-clock`
+    report_errors: dict[str, str] = field(default_factory=dict)  # period key → why its report could not be made
 
     def __str__(self) -> str:
         return (f"mới: {self.claimed}, đã gửi: {self.sent}, lỗi vĩnh viễn: {self.failed}, "
@@ -142,7 +144,7 @@ class Service:
                          today.strftime("%d/%m/%Y"), reason)
             report = await self._deliver()
             report.claimed, report.held = claimed, held
-            made = await asyncio.to_thread(self._reports, now)
+            made, report.report_errors = await asyncio.to_thread(self._reports, now)
             if made:
                 report.claimed += made
                 report.add(await self._deliver())  # the new versions' mail to the office
@@ -205,31 +207,47 @@ class Service:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def _reports(self, now: datetime) -> int:
+    def _reports(self, now: datetime) -> tuple[int, dict[str, str]]:
         """Consolidated reports for periods past their deadline: version 1 at the first working-day
         tick after it, a new version whenever a late report or a correction changes the figures,
         for REPORT_WINDOW after the deadline (a service started in November does not mail June's
         report; `baocao report` still makes any period's on demand). One period at a time: a
         failure is logged and that period alone is retried at the next tick."""
         if not sending_hours(self.config, now):
-            return 0
+            return 0, {}
         with Session(self.engine) as session:
             periods = store.all_periods(session, self.config)
             closed = store.closed_periods(session)
-        made = 0
+            problems = {k.removeprefix(REPORT_ERROR): row for k, row in store.read_state(session).items()
+                        if k.startswith(REPORT_ERROR)}
+        made, errors = 0, {}
         for period in planner.reports_due(self.config, periods, closed, now):
             try:
                 with Session(self.engine) as session:
                     row = reports.make_version(session, self.config, period, now,
                                                self.settings.templates_dir / "docx", self.settings.mail_from)
+                    if period.key in problems:  # made at last: `status` no longer shows the old failure
+                        session.delete(session.merge(problems[period.key]))
                     session.commit()
                     if row is not None:
                         made += 1
                         log.info("Đã lập báo cáo tổng hợp %s, bản %d (%d đơn vị có số liệu)", period.key,
                                  row.version, len(row.sources or {}))
             except Exception as exc:  # noqa: BLE001 - one period's report must not stop the others, nor the mail
-                log.error("Không lập được báo cáo tổng hợp kỳ %s, sẽ thử lại ở lượt sau: %s", period.key, exc)
-        return made
+                errors[period.key] = str(exc) or type(exc).__name__
+                log.error("Không lập được báo cáo tổng hợp kỳ %s, sẽ thử lại ở lượt sau: %s", period.key,
+                          errors[period.key])
+                self._note_report_error(period.key, errors[period.key], now)
+        return made, errors
+
+    def _note_report_error(self, key: str, message: str, now: datetime) -> None:
+        """Kept in the store so that `baocao status` shows it to the office, not only the journal."""
+        try:
+            with Session(self.engine) as session:
+                store.put_state(session, REPORT_ERROR + key, now, at=now, value=message[:2000])
+                session.commit()
+        except _DB_DOWN as exc:
+            log.error("Không ghi được lỗi lập báo cáo kỳ %s vào cơ sở dữ liệu: %s", key, exc)
 
     async def retry(self) -> TickReport:
         """Deliver whatever is waiting (transient failures, crashed sends); plans nothing new."""

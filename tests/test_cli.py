@@ -183,3 +183,56 @@ def test_output_into_a_missing_folder_is_a_message_not_a_traceback(db_url, tmp_p
     assert result.exit_code == 1, result.output
     assert f"không có thư mục {tmp_path / 'khong-co'}" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_status_shows_the_report_versions_and_a_report_that_could_not_be_made(smtp_server, make_service, db_url,
+                                                                               tmp_path):
+    """The office learns from `status`, not only from the journal, that its report is missing and
+    why; `remind` exits 1 then, so a cron job notices too."""
+    from tests.conftest import tick_at
+    from tests.test_report_template import templates_with
+
+    broken = templates_with(tmp_path, "{{ title }}", "{{ titel }}")
+    service = make_service(smtp_server.port)
+    tick_at(service, "2026-12-04T08:00:00+07:00")
+    env = {"BAOCAO_DATABASE_URL": db_url, "BAOCAO_CONFIG_DIR": str(SHIPPED_CONFIG), "BAOCAO_TEMPLATES_DIR": str(broken),
+           "BAOCAO_SMTP_HOST": "127.0.0.1", "BAOCAO_SMTP_PORT": str(smtp_server.port), "BAOCAO_SMTP_SECURITY": "none"}
+    with freeze_time("2026-12-07T08:00:05+07:00", real_asyncio=True):
+        result = CliRunner().invoke(cli, ["remind"], env=env)
+    assert result.exit_code == 1, result.output
+    assert "Lỗi: không lập được báo cáo tổng hợp kỳ 2026-Q4:" in result.output and "titel" in result.output
+    with freeze_time("2026-12-07T09:00:00+07:00"):
+        status = run(["status", "--period", "2026-Q4"], db_url)
+        as_json = json.loads(run(["status", "--period", "2026-Q4", "--json"], db_url).output)
+    assert "  LỖI lập báo cáo tổng hợp lúc 08:00 Thứ Hai 07/12/2026:" in status.output, status.output
+    assert "titel" in as_json["report_error"]["message"] and as_json["reports"] == []
+
+    env["BAOCAO_TEMPLATES_DIR"] = str(ROOT / "templates")  # the office puts the template right
+    with freeze_time("2026-12-07T09:05:00+07:00", real_asyncio=True):
+        result = CliRunner().invoke(cli, ["remind"], env=env)
+    assert result.exit_code == 0, result.output
+    with freeze_time("2026-12-07T09:10:00+07:00"):
+        status = run(["status", "--period", "2026-Q4"], db_url)
+        as_json = json.loads(run(["status", "--period", "2026-Q4", "--json"], db_url).output)
+    assert "LỖI lập báo cáo" not in status.output
+    assert "  Báo cáo tổng hợp bản 1: lập lúc 09:05 Thứ Hai 07/12/2026, đã gửi Văn phòng lúc 09:05 Thứ Hai 07/12/2026" \
+        in status.output, status.output
+    assert as_json["report_error"] is None and [r["version"] for r in as_json["reports"]] == [1]
+
+
+def test_status_shows_overdue_mail_held_by_the_first_start_and_how_to_release_it(make_service, db_url):
+    from tests.conftest import tick_at
+
+    service = make_service()  # outbox: dry run
+    report = tick_at(service, "2026-12-07T08:00:00+07:00")  # the very first start is after the deadline
+    assert report.held > 0
+    with freeze_time("2026-12-07T09:00:00+07:00"):
+        status = run(["status", "--period", "2026-Q4"], db_url)
+        held = json.loads(run(["status", "--period", "2026-Q4", "--json"], db_url).output)["held"]
+    assert (f"  Giữ lại {report.held} thư báo quá hạn (") in status.output, status.output
+    assert "Nếu hôm nay đúng là 07/12/2026, chạy: baocao confirm-clock 07/12/2026" in status.output
+    assert len(held) == report.held and {h["kind"] for h in held} == {"overdue"}
+    with freeze_time("2026-12-07T09:01:00+07:00"):
+        assert run(["confirm-clock", "07/12/2026"], db_url).exit_code == 0
+        status = run(["status", "--period", "2026-Q4"], db_url)
+    assert "Giữ lại" not in status.output
