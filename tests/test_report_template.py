@@ -238,3 +238,42 @@ def test_two_processes_making_version_1_at_once_store_one_version_and_one_mail(t
     assert [(v.version, v.sources) for v in versions] == [(1, {"BPMC": 1})]
     assert [m.step for m in mails] == ["report-v1"]
     engine.dispose()
+
+
+# ---------------------------------------------------------------- issue 10: Jinja's English, said in Vietnamese
+
+@pytest.mark.parametrize("new, problem", [
+    ("{{ title | }}", "thẻ {{ title | }} viết sai: thiếu tên (biến, bộ lọc hoặc thuộc tính) trước dấu đóng }}"),
+    ("{{ title[ }}", "thẻ {{ title[ }} viết sai: dấu mở [ chưa có dấu đóng ]"),
+    ("{{ title + }}", "thẻ {{ title + }} viết sai: thiếu giá trị (sau phép tính hoặc dấu phẩy) trước dấu đóng }}"),
+    ("{{ title ‘x’ }}", "thẻ {{ title ‘x’ }} viết sai: thừa một chuỗi trong dấu nháy trước dấu đóng }}"),
+    ("{{ ‘title }}", "thẻ {{ ‘title }} viết sai: dấu nháy ' chưa có dấu nháy đóng"),
+    ("{{ title. }}", "thẻ {{ title. }} viết sai: thiếu tên thuộc tính sau dấu chấm"),
+])
+def test_a_broken_placeholder_reads_like_the_other_config_errors(tmp_path, shipped_config, new, problem):
+    templates = templates_with(tmp_path, "{{ title }}", new)
+    docx = templates / "docx" / TEMPLATE
+    problems = check_template(shipped_config, templates / "docx")
+    assert problems == [f"{docx}: {problem}"]
+    assert not any(word in problems[0] for word in ("statement", "expected", "unexpected", "token"))
+
+
+def test_check_config_lists_yaml_errors_and_template_errors_together(tmp_path, config_dir):
+    templates = templates_with(tmp_path, "{{ title }}", "{{ title | }}")
+    units = config_dir / "units.yaml"
+    text = units.read_text(encoding="utf-8")
+    units.write_text(text.replace("    name: Thanh tra Sở", "      name: Thanh tra Sở", 1), encoding="utf-8")
+    env = dict(os.environ, BAOCAO_CONFIG_DIR=str(config_dir), BAOCAO_TEMPLATES_DIR=str(templates))
+    run = subprocess.run([sys.executable, "-m", "scheduler", "check-config"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1
+    assert "Traceback" not in run.stdout + run.stderr
+    lines = text.splitlines()
+    ttra = next(n for n, line in enumerate(lines, 1) if "code: TTRA" in line)
+    assert run.stderr.splitlines() == [
+        "Cấu hình có 1 lỗi, cần sửa trước khi chạy:",
+        f"  {units}:{ttra + 1}: thụt lề không khớp với các dòng trên: dòng này thụt vào sâu hơn dòng {ttra}",
+        "Mẫu báo cáo có 1 lỗi, cần sửa trước khi chạy:",
+        f"  {templates / 'docx' / TEMPLATE}: thẻ {{{{ title | }}}} viết sai: thiếu tên (biến, bộ lọc hoặc thuộc tính) "
+        "trước dấu đóng }}",
+    ]
