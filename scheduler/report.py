@@ -264,15 +264,31 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
     }
 
 
+MATRIX_TITLE = "baocao:ma-tran-chi-tieu"  # the matrix's Alt Text title, set by templates/docx/make_template.py
+
+
+def _matrices(document) -> list:
+    """The appendix matrix, found by its Alt Text title, which Word keeps whatever the office
+    rewords in its cells; in a template made before the title existed, the table with the most
+    columns (the matrix has one per indicator: no other table comes near)."""
+    from docx.oxml.ns import qn
+
+    tables = [t for t in document.tables if t.rows and len(t.rows[0].cells) >= 4]
+    titled = [t for t in tables if (c := t._tbl.tblPr.find(qn("w:tblCaption"))) is not None
+              and c.get(qn("w:val")) == MATRIX_TITLE]
+    if titled:
+        return titled
+    widest = max(tables, key=lambda t: len(t.rows[0].cells), default=None)
+    return [widest] if widest is not None and len(widest.rows[0].cells) > 6 else []
+
+
 def _fit_matrix(document) -> None:
     """The appendix matrix has one column per indicator, repeated by {%tc %}; docxtpl leaves
     them all the same width. Give TT and the unit name their room and share the rest."""
     from docx.oxml.ns import qn
 
-    for table in document.tables:
-        first = [c.text.strip() for c in table.rows[0].cells] if table.rows else []
-        if len(first) < 4 or first[:2] != ["TT", "Đơn vị"] or first[-1] != "Số chỉ tiêu đạt":
-            continue
+    for table in _matrices(document):
+        first = table.rows[0].cells
         section = document.sections[-1]
         usable = int(section.page_width.twips - section.left_margin.twips - section.right_margin.twips)
         tt, name, last = 560, 3400, 1100

@@ -296,6 +296,38 @@ def test_the_office_edits_the_template_in_word_and_the_next_report_follows(shipp
     assert "I. KẾT QUẢ ĐẠT ĐƯỢC TRONG KỲ" in texts and "I. KẾT QUẢ THỰC HIỆN" not in texts
 
 
+def _matrix_widths(document) -> list[int]:
+    from docx.oxml.ns import qn
+
+    [matrix] = [t for t in document.tables if len(t.rows[0].cells) > 6]
+    return [int(c.get(qn("w:w"))) for c in matrix._tbl.find(qn("w:tblGrid")).findall(qn("w:gridCol"))]
+
+
+@pytest.mark.parametrize("how", ["reworded", "old-template"])
+def test_the_appendix_matrix_keeps_its_column_widths_when_its_headings_are_reworded(shipped_config, tmp_path, how):
+    """The unit name gets its room and the indicator columns share the rest, whatever the office
+    retypes in the heading row; and in a template made before the table carried its Alt Text."""
+    from docx.oxml.ns import qn
+
+    edited = tmp_path / "docx"
+    shutil.copytree(TEMPLATES, edited)
+    template = Document(str(edited / "bao-cao.docx"))
+    [matrix] = [t for t in template.tables if t.rows[0].cells[1].text == "Đơn vị" and "matrix" in t.rows[0].cells[2].text]
+    if how == "reworded":
+        for cell, text in zip(matrix.rows[0].cells[:2], ("STT", "Tên cơ quan, đơn vị")):
+            cell.paragraphs[0].runs[0].text = text
+        matrix.rows[0].cells[-1].paragraphs[0].runs[0].text = "Số chỉ tiêu hoàn thành"
+    else:
+        for tag in ("w:tblCaption", "w:tblDescription"):
+            matrix._tbl.tblPr.remove(matrix._tbl.tblPr.find(qn(tag)))
+    template.save(str(edited / "bao-cao.docx"))
+    _, content = sample_report(shipped_config, edited)
+    _, reference = sample_report(shipped_config)
+    widths = _matrix_widths(Document(io.BytesIO(content)))
+    assert widths == _matrix_widths(Document(io.BytesIO(reference)))
+    assert widths[1] == 3400 and len(set(widths[2:-1])) == 1 and widths[2] < widths[1]
+
+
 SOFFICE = shutil.which("soffice")
 
 

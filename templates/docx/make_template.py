@@ -120,6 +120,19 @@ def grid(table) -> None:
     table.style = "Table Grid"
 
 
+MATRIX_TITLE = "baocao:ma-tran-chi-tieu"  # scheduler/report.py finds the appendix matrix by it
+
+
+def alt_text(table, title: str, description: str) -> None:
+    """Word's Alt Text of a table (w:tblCaption, w:tblDescription): kept however the office rewords
+    the cells, so the code finds the table by it, not by its heading text."""
+    pr = table._tbl.tblPr
+    for tag, value in (("w:tblCaption", title), ("w:tblDescription", description)):
+        el = OxmlElement(tag)
+        el.set(qn("w:val"), value)
+        pr.append(el)
+
+
 def heading_row(table, data_row: int = 2) -> None:
     """The first row repeats on every page the table runs onto and stays with the row below
     it (no heading alone at a page's foot); the {%tr %}-repeated data row never splits."""
@@ -352,6 +365,8 @@ def build(path: Path) -> None:
     cell_text(matrix.rows[3].cells[0], "{%tr endfor %}", size=10)
     widths(matrix, [1.0, 6.0, 0.5, 1.8, 0.5, 2.0])
     heading_row(matrix)
+    alt_text(matrix, MATRIX_TITLE, "Bảng chỉ tiêu theo đơn vị: baocao chia lại độ rộng các cột khi lập báo cáo. "
+             "Giữ tiêu đề thay thế (Alt Text) này nếu sửa bảng.")
     para(doc, "{{ matrix_note }}", italic=True, size=11, indent=False)
 
     para(doc, "2. Xếp hạng các đơn vị (từ cao xuống thấp)", bold=True, size=13, indent=False, before=12, keep=True)
