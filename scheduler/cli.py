@@ -122,7 +122,9 @@ def setup_logging(level: str) -> None:
     """One line per event on stdout; journald adds the time stamp."""
     logging.basicConfig(stream=sys.stdout, level=level.upper(), format="%(levelname)s %(name)s: %(message)s",
                         force=True)
-    for chatty in ("apscheduler", "alembic"):  # their routine INFO lines are noise in journald
+    # Their routine INFO lines are English noise in journald; ours say the same in Vietnamese
+    # ("Biểu mẫu báo cáo và trang Văn phòng: … (nghe tại …)", "Đã dừng.").
+    for chatty in ("apscheduler", "alembic", "uvicorn", "uvicorn.error"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
 

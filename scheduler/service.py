@@ -26,6 +26,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, select
 
 from scheduler import clockcheck, collection, ledger, links, planner, reports, startup, store
+from scheduler.text import KIND_LABELS
 from scheduler.calendar import Period
 from scheduler.clock import TZ, Clock, to_local
 from scheduler.config import Config, load_config
@@ -338,8 +339,7 @@ class Service:
             try:
                 await asyncio.to_thread(self._extend, taken)
             except _DB_DOWN as exc:
-                log.warning("Chưa gia hạn được quyền gửi %s kỳ %s cho %s: %s", taken.step, taken.period_key,
-                            taken.audience, exc)
+                log.warning("Chưa gia hạn được quyền gửi %s: %s", _describe(taken), exc)
 
     def _extend(self, taken: ledger.Taken) -> None:
         with Session(self.engine) as session:
@@ -376,16 +376,15 @@ class Service:
         except BadAddress as exc:  # the row's own data: retrying cannot help
             return Outcome("permanent", f"không soạn được thư: {exc}")
         except Exception as exc:  # noqa: BLE001 - a template being edited, a setting, the database: fixable, so retried
-            log.error("Không soạn được %s kỳ %s cho %s (sẽ thử lại; cần kiểm tra): %s: %s", taken.step,
-                      taken.period_key, taken.audience, type(exc).__name__, exc)
+            log.error("Không soạn được %s (sẽ thử lại; cần kiểm tra): %s: %s", _describe(taken),
+                      type(exc).__name__, exc)
             return Outcome("transient", f"không soạn được thư: {exc}")
         item = Outgoing(taken.id, message, f"{taken.period_key}_{taken.audience}_{taken.step}",
                         recipients=list(taken.retry_rcpts) or None)
         try:
             return await connection.send(item)
         except Exception as exc:  # noqa: BLE001 - the transport promises not to raise; if it does, the row still settles
-            log.error("Lỗi không mong đợi khi gửi %s kỳ %s cho %s: %s: %s", taken.step, taken.period_key,
-                      taken.audience, type(exc).__name__, exc)
+            log.error("Lỗi không mong đợi khi gửi %s: %s: %s", _describe(taken), type(exc).__name__, exc)
             return Outcome("transient", f"lỗi khi gửi: {exc}")
 
     def _record(self, taken: ledger.Taken, outcome: Outcome) -> str | None:
@@ -400,7 +399,7 @@ class Service:
         # Never given up: the outcome is known, and recording it late is safe (the take's count
         # fences it), whereas dropping it would send the message again once the lease ran out.
         status = await self._db(self._record, taken, outcome, what="ghi kết quả gửi", patience=float("inf"))
-        what = f"{taken.step} kỳ {taken.period_key} cho {taken.audience}"
+        what = _describe(taken)
         if status is None:
             log.warning("Kết quả gửi %s không được ghi lại: thư không còn do tiến trình này giữ (đã ghi ở lần thử "
                         "trước, hoặc tiến trình khác đã nhận lại sau khi hết hạn giữ)", what)
@@ -624,6 +623,13 @@ async def serve(service: Service) -> None:
         pass
     service.engine.dispose()  # the last SQLite connection closes: WAL checkpointed, -wal/-shm removed
     log.info("Đã dừng.")
+
+
+def _describe(taken: ledger.Taken) -> str:
+    """A send as the journal names it: its kind in words, the step code `status` shows, the
+    period and who it goes to."""
+    who = "Văn phòng" if taken.audience == planner.OFFICE else taken.audience
+    return f"thư {KIND_LABELS.get(taken.kind, taken.kind)} ({taken.step}) kỳ {taken.period_key} cho {who}"
 
 
 def _when(moment: datetime) -> str:

@@ -74,6 +74,9 @@ def test_run_without_smtp_writes_eml_files_reloads_on_hup_and_stops_on_term(tmp_
         child.proc.send_signal(signal.SIGTERM)
         assert child.proc.wait(timeout=20) == 0
         assert child.saw("Đã dừng.")
+        # The journal names each send in words, and carries no routine English from uvicorn.
+        assert child.saw("INFO baocao.service: Đã gửi thư Thông báo (notice-10) kỳ 2026-Q4 cho KL (<")
+        assert not child.saw("Uvicorn running") and not child.saw("Started server process")
         assert sorted(p.name for p in tmp_path.glob("db.sqlite*")) == ["db.sqlite"]  # closed cleanly, no -wal/-shm
     finally:
         if child.proc.poll() is None:
