@@ -118,7 +118,7 @@ def register(cli: click.Group, app_type, date_type) -> None:
 
     @cli.command("request")
     @click.option("--title", required=True, help="Tên báo cáo đột xuất.")
-    @click.option("--deadline", type=date_type(), required=True, help="Nộp trước ngày (YYYY-MM-DD).")
+    @click.option("--deadline", type=date_type(), required=True, help="Nộp trước ngày (DD/MM/YYYY hoặc YYYY-MM-DD).")
     @click.option("--units", default=None, help="Mã các đơn vị, cách nhau dấu phẩy (mặc định: tất cả).")
     @click.option("--like", "like", default=None,
                   help="Dùng chỉ tiêu, đề mục của nghĩa vụ này trong plan.yaml (mặc định: nghĩa vụ đầu tiên).")
@@ -142,7 +142,9 @@ def register(cli: click.Group, app_type, date_type) -> None:
             # Counted as the reminders will count them: an inactive unit named in --units owes nothing.
             key, count = row.key, len(config.units_for(store.request_period(row)))
         click.echo(f"Đã mở báo cáo đột xuất {key}: “{title.strip()}”, nộp trước ngày {long_date(deadline)}, "
-                   f"{count} đơn vị. Thư thông báo sẽ gửi ở lượt nhắc tới (08:00 ngày làm việc).")
+                   f"{count} đơn vị. Dịch vụ đang chạy gửi thư thông báo trong vòng {app.settings.retry_minutes} phút "
+                   f"nếu đang là ngày làm việc sau {config.plan.reminders.send_at:%H:%M}, nếu không thì lúc "
+                   f"{config.plan.reminders.send_at:%H:%M} ngày làm việc tới; xem trước: baocao plan.")
 
     @cli.command("close")
     @click.option("--period", "key", required=True, help="Kỳ báo cáo, ví dụ 2026-Q4.")
