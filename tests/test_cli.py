@@ -236,3 +236,45 @@ def test_status_shows_overdue_mail_held_by_the_first_start_and_how_to_release_it
         assert run(["confirm-clock", "07/12/2026"], db_url).exit_code == 0
         status = run(["status", "--period", "2026-Q4"], db_url)
     assert "Giữ lại" not in status.output
+
+
+def test_status_works_in_every_state_of_a_period_human_and_json(smtp_server, make_service, db_url):
+    """From a store that never ticked to a closed period with its report mailed, and an on-request
+    report: `status` answers in each, and its JSON says the same as its text."""
+    from tests.conftest import Q4_2026_DEADLINE, tick_at
+    from tests.test_report import full, submit
+
+    service = make_service(smtp_server.port)
+
+    def both(moment: str, period: str = "2026-Q4") -> tuple[str, dict]:
+        with freeze_time(moment):
+            human = run(["status", "--period", period], db_url)
+            machine = run(["status", "--period", period, "--json"], db_url)
+        assert human.exit_code == 0 and machine.exit_code == 0, human.output + machine.output
+        return human.output, json.loads(machine.output)
+
+    text, data = both("2026-11-19T09:00:00+07:00")  # nothing sent yet
+    assert "Chưa nộp: 18 / 18 đơn vị" in text and all(u["sends"] == [] for u in data["units"])
+    tick_at(service, "2026-11-20T08:00:00+07:00")  # the notices
+    text, data = both("2026-11-20T09:00:00+07:00")
+    assert "- Thông báo (notice-10): đã gửi" in text and {u["sends"][0]["status"] for u in data["units"]} == {"sent"}
+    submit(service, "BPMC", Q4_2026_DEADLINE.replace(day=3), full())
+    text, data = both("2026-12-03T09:00:00+07:00")
+    assert "BPMC     Bộ phận Một cửa của Sở: Đã nộp đúng hạn lúc" in text
+    assert next(u for u in data["units"] if u["unit"] == "BPMC")["state"] == "on_time"
+    text, data = both("2026-12-05T09:00:00+07:00")  # deadline passed, no tick since: no report yet
+    assert "Báo cáo tổng hợp: chưa lập" in text and data["reports"] == []
+    tick_at(service, "2026-12-07T08:00:00+07:00")
+    text, data = both("2026-12-07T09:00:00+07:00")
+    assert "Báo cáo tổng hợp bản 1: lập lúc 08:00 Thứ Hai 07/12/2026, đã gửi Văn phòng" in text
+    assert data["reports"][0]["mailed_at"].startswith("2026-12-07T08:00")
+    with freeze_time("2026-12-08T09:00:00+07:00"):
+        assert run(["close", "--period", "2026-Q4"], db_url).exit_code == 0
+    text, data = both("2026-12-08T09:05:00+07:00")
+    assert "Báo cáo tổng hợp bản 1" in text and len(data["units"]) == 18
+    with freeze_time("2026-12-08T09:10:00+07:00"):
+        opened = run(["request", "--title", "Báo cáo đột xuất về rét đậm", "--deadline", "20/12/2026",
+                      "--units", "KL,TTBVTV"], db_url)
+    key = opened.output.split("báo cáo đột xuất ")[1].split(":")[0]
+    text, data = both("2026-12-08T09:15:00+07:00", key)
+    assert "Chưa nộp: 2 / 2 đơn vị" in text and {u["unit"] for u in data["units"]} == {"KL", "TTBVTV"}
