@@ -77,6 +77,16 @@ def ledger_rows(db_url: str) -> list[dict]:
         engine.dispose()
 
 
+def _store_ready(db_url: str) -> bool:
+    from scheduler.store import StoreMissing, open_existing
+
+    try:
+        open_existing(db_url).dispose()
+        return True
+    except StoreMissing:
+        return False
+
+
 def wait_until(predicate, timeout: float, what: str, children=()) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -102,8 +112,13 @@ def test_two_runs_and_two_reminds_at_once_deliver_each_message_exactly_once(tmp_
                                                                               slow_smtp):
     many_units(config_dir, 120)
     env = child_env(tmp_path, config_dir, any_db_url, slow_smtp.port)
-    children = [Process([MOMENT, command], env) for command in ("run", "remind", "run", "remind")]
+    # The two services race to create the store; the reminds (a cron job, the admin) join as soon
+    # as it exists: only `run` creates a store, and the others refuse a missing one (issue 10).
+    children = [Process([MOMENT, "run"], env) for _ in range(2)]
     try:
+        wait_until(lambda: _store_ready(any_db_url), timeout=60, what="the store", children=children)
+        children[1:1] = [Process([MOMENT, "remind"], env)]
+        children.append(Process([MOMENT, "remind"], env))
         # 120 reminders, everyone settled, nothing left waiting
         wait_until(lambda: len(slow_smtp.recorder.messages) >= 120 and all(
             r["status"] == "sent" for r in ledger_rows(any_db_url)) and len(ledger_rows(any_db_url)) == 120,
