@@ -4,6 +4,7 @@ ways it can go wrong: a Vietnamese message, exit code 1 or 2, never a traceback 
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -133,6 +134,10 @@ FAILURES = [
     ("run-busy-port", ["run"], {"BAOCAO_HTTP_PORT": "{busy}"}, "không mở được cổng 127.0.0.1:{busy}"),
     ("run-database-under-a-file", ["run"], {"BAOCAO_DATABASE_URL": "sqlite:///{tmp}/so-lieu.yaml/baocao.db"},
      "BAOCAO_DATABASE_URL: không tạo được {tmp}/so-lieu.yaml/baocao.db: {tmp}/so-lieu.yaml không phải thư mục"),
+    ("check-config-deep-yaml", ["check-config"], {"BAOCAO_CONFIG_DIR": "{tmp}/sau"},
+     "{tmp}/sau/units.yaml:1: các khối lồng nhau quá sâu (hơn 50 cấp)"),
+    ("submit-deep-yaml", ["submit", "--unit", "MT", "--period", "2026-Q4", "{tmp}/sau.yaml"], {},
+     "{tmp}/sau.yaml:1: các khối lồng nhau quá sâu (hơn 50 cấp)"),
     ("status-corrupt-database", ["status", "--period", "2026-Q4"], {"BAOCAO_DATABASE_URL": "sqlite:///{tmp}/hong.db"},
      "tệp cơ sở dữ liệu hỏng hoặc không phải SQLite"),
 ]
@@ -142,6 +147,10 @@ FAILURES = [
 def test_every_command_fails_in_vietnamese_without_a_traceback(db_url, tmp_path, args, extra, expected):
     (tmp_path / "so-lieu.yaml").write_text("so_lieu: {}\n", encoding="utf-8")
     (tmp_path / "hong.db").write_bytes(b"Day khong phai co so du lieu SQLite\n" * 200)
+    deep = "so_lieu: " + "[" * 20_000 + "]" * 20_000 + "\n"  # once a RecursionError
+    (tmp_path / "sau.yaml").write_text(deep, encoding="utf-8")
+    shutil.copytree(SHIPPED_CONFIG, tmp_path / "sau")
+    (tmp_path / "sau" / "units.yaml").write_text(deep.replace("so_lieu", "units"), encoding="utf-8")
     with _busy_port() as busy:
         port = str(busy.getsockname()[1])
 
