@@ -65,7 +65,7 @@ def test_a_mail_template_being_edited_delays_the_mail_and_does_not_lose_it(tmp_p
     with caplog.at_level(logging.ERROR, logger="baocao.service"):
         result = tick_at(service, "2026-12-02T08:00:00+07:00")
     assert (result.sent, result.failed, result.waiting) == (0, 0, 18)  # not "failed for good"
-    assert any("Không soạn được reminder-3" in r.getMessage() and "chua_co" in r.getMessage() for r in caplog.records)
+    assert any("Không soạn được thư Nhắc hạn (reminder-3)" in r.getMessage() and "chua_co" in r.getMessage() for r in caplog.records)
     (templates / "email" / "reminder.txt").write_text(good, encoding="utf-8")
     assert retry_at(service, "2026-12-02T08:10:00+07:00").sent == 18
     assert steps(smtp_server.recorder.take()) == {"reminder-3": 18}
