@@ -42,7 +42,7 @@ def timed(fn, repeat: int) -> tuple[float, float]:
 def make_config(directory: Path, units: int) -> None:
     """The shipped config; made-up units appended to units.yaml until there are `units`."""
     shutil.copytree(ROOT / "config", directory)
-    from scheduler.config import load_config
+    from scheduler.config.model import load_config
 
     have = len([u for u in load_config(directory).units if u.active])
     extra = "".join(
@@ -58,19 +58,19 @@ def fill_store(url: str, config_dir: Path, units: int) -> int:
     """Every unit has returned figures and a few paragraphs of narrative, on time."""
     from sqlmodel import Session
 
-    from scheduler import store
+    from scheduler.store import db
     from scheduler.clock import TZ
-    from scheduler.config import load_config
-    from scheduler.models import Submission
-    from scheduler.submission import headings_for, indicators_for
+    from scheduler.config.model import load_config
+    from scheduler.store.tables import Submission
+    from scheduler.collect.validate import headings_for, indicators_for
 
     config = load_config(config_dir)
-    engine = store.open_store(url)
+    engine = db.open_store(url)
     now = datetime(2026, 12, 3, 9, tzinfo=TZ)
     rng = random.Random(1)
     period = config.period(PERIOD)
     with Session(engine) as session:
-        store.sync_config(session, config, now)
+        db.sync_config(session, config, now)
         reporters = [u for u in config.units_for(period)][:units]
         for unit in reporters:
             figures = {}
@@ -104,24 +104,25 @@ def main() -> None:
         command = ["-m", "scheduler", "report", "--period", PERIOD, "-o", f"{tmp}/r.docx"]
         fresh(*command)()  # once untimed: bytecode caches, the key file
         bare = timed(fresh("-c", "pass"), args.repeat)
-        libraries = timed(fresh("-c", "import scheduler.cli, scheduler.report"), args.repeat)
+        libraries = timed(fresh("-c", "import scheduler.cli.main, scheduler.report"), args.repeat)
         whole = timed(fresh(*command), args.repeat)
         out = subprocess.run([sys.executable, *command], env=env, check=True, capture_output=True, text=True).stdout
 
         # The same steps in this (warm) process, to show where the work goes.
         from sqlmodel import Session
 
-        from scheduler import reports, store
-        from scheduler.config import load_config
-        from scheduler.report import render
+        from scheduler.report import versions
+        from scheduler.store import db
+        from scheduler.config.model import load_config
+        from scheduler.report.render import render
 
         config_time = timed(lambda: load_config(tmp_path / "config"), args.repeat)
         config = load_config(tmp_path / "config")
-        engine = store.open_store(url)
+        engine = db.open_store(url)
         period = config.period(PERIOD)
         with Session(engine) as session:
-            consolidation_time = timed(lambda: reports.consolidation(session, config, period), args.repeat)
-            result = reports.consolidation(session, config, period)
+            consolidation_time = timed(lambda: versions.consolidation(session, config, period), args.repeat)
+            result = versions.consolidation(session, config, period)
         template = ROOT / "templates" / "docx"
         render_time = timed(lambda: render(config, result, date(2026, 12, 7), template), args.repeat)
         size = len(render(config, result, date(2026, 12, 7), template))

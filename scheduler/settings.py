@@ -263,7 +263,7 @@ class Settings(BaseSettings):
         if "<" in value:
             raise ValueError(f"'{value}': chỉ ghi địa chỉ email, không kèm tên hiển thị; ví dụ baocao@example.org")
         try:
-            # The same rule as the units' addresses in units.yaml (scheduler/config.py).
+            # The same rule as the units' addresses in units.yaml (scheduler/config/model.py).
             valid = validate_email(value, check_deliverability=False, allow_smtputf8=False)
         except EmailNotValidError:
             raise ValueError(f"'{value}' không phải địa chỉ email hợp lệ; ví dụ baocao@example.org") from None

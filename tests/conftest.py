@@ -10,7 +10,7 @@ import pydantic.v1  # noqa: F401  (FastAPI imports it lazily; under freezegun th
 import pytest
 
 from scheduler.clock import TZ
-from scheduler.config import Config, load_config
+from scheduler.config.model import Config, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_CONFIG = ROOT / "config"
@@ -38,7 +38,7 @@ def config_dir(tmp_path: Path) -> Path:
 def db_url(tmp_path: Path, service_key) -> str:
     """A new, empty store, as the service's first start leaves it: only `run` creates one, and
     every other command refuses a missing database (issue 10)."""
-    from scheduler.store import open_store
+    from scheduler.store.db import open_store
 
     url = f"sqlite:///{tmp_path / 'baocao.db'}"
     open_store(url).dispose()
@@ -145,9 +145,9 @@ def smtp_server():
 def make_service(tmp_path, db_url):
     """Build a Service the way `baocao run` does, on a fresh SQLite file, mailing to a port."""
     from scheduler.clock import system_clock
-    from scheduler.service import Service
+    from scheduler.service.tick import Service
     from scheduler.settings import Settings
-    from scheduler.store import open_store
+    from scheduler.store.db import open_store
 
     engines = []
 
@@ -226,8 +226,8 @@ def web(tmp_path, db_url, smtp_server):
     import uvicorn
     from sqlmodel import Session
 
-    from scheduler import store
-    from scheduler.service import Service
+    from scheduler.store import db
+    from scheduler.service.tick import Service
     from scheduler.settings import Settings
     from scheduler.web import WebContext, create_app
     from scheduler.web.security import hash_password
@@ -240,10 +240,10 @@ def web(tmp_path, db_url, smtp_server):
         office_password_hash=hash_password(OFFICE_PASSWORD), smtp_host="127.0.0.1", smtp_port=smtp_server.port,
         smtp_security="none", smtp_retry_base=0.01,
     )
-    engine = store.open_store(db_url)
+    engine = db.open_store(db_url)
     service = Service(settings, clock, load_config(SHIPPED_CONFIG), engine)
     with Session(engine) as session:
-        store.sync_config(session, service.config, clock())
+        db.sync_config(session, service.config, clock())
         session.commit()
     ctx = WebContext(settings, clock, engine, lambda: service.config, after_submit=service.deliver_soon)
     server = uvicorn.Server(uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_config=None,

@@ -12,9 +12,9 @@ if __name__ == "__main__":
     # Import everything before the clock is pinned: pydantic.v1 (which FastAPI imports lazily,
     # when routes are built) defines subclasses of `date`, which fails against freezegun's FakeDate.
     import pydantic.v1  # noqa: F401
-    import scheduler.service  # noqa: F401
+    import scheduler.service.tick  # noqa: F401
     import scheduler.web  # noqa: F401
-    from scheduler.cli import main
+    from scheduler.cli.main import main
 
     moment, args = sys.argv[1], sys.argv[2:]
     with freeze_time(moment, tick=True, real_asyncio=True):

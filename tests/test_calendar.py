@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from scheduler.calendar import WorkingCalendar, due_date, periods_in_window
-from scheduler.planner import step_instant
+from scheduler.policy.periods import WorkingCalendar, due_date, periods_in_window
+from scheduler.policy.planner import step_instant
 
 
 def d(text: str) -> date:

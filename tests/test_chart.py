@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from scheduler.chart import Bar, Titles, chart_xml
+from scheduler.report.chart import Bar, Titles, chart_xml
 
 C = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"
 A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from freezegun import freeze_time
 
-from scheduler.cli import cli
+from scheduler.cli.main import cli
 from tests.conftest import ROOT, SHIPPED_CONFIG, edit, line_of
 
 DEFAULT_STEPS = {
@@ -128,7 +128,7 @@ def test_run_away_from_the_templates_a_command_says_where_it_looked(tmp_path, db
 @pytest.mark.parametrize("tz", ["UTC", "America/New_York", "Asia/Tokyo"])
 def test_plan_does_not_depend_on_the_host_timezone(tmp_path, tz):
     """The same preview whatever TZ the host runs in (a fresh interpreter for each)."""
-    from scheduler.store import open_store
+    from scheduler.store.db import open_store
 
     def plan_under(zone: str, name: str) -> str:
         url = f"sqlite:///{tmp_path / name}.db"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import unicodedata
 
 import pytest
 
-from scheduler.config import load_config
-from scheduler.yamlsource import ConfigError
+from scheduler.config.model import load_config
+from scheduler.config.source import ConfigError
 from tests.conftest import ROOT, edit, line_of
 
 
@@ -322,7 +323,7 @@ def test_an_alias_loop_or_an_alias_bomb_is_refused(config_dir):
 
 
 def test_submit_yaml_nested_too_deep_is_a_message_at_its_line(tmp_path, shipped_config):
-    from scheduler import workbook
+    from scheduler.collect import workbook
 
     report = tmp_path / "bao-cao.yaml"
     report.write_text("submitted_by: Hà Thị Thu Trang\nindicators:\n  so_hoa: " + "{a: " * 20_000 + "1" + "}" * 20_000
@@ -337,7 +338,7 @@ def test_submit_yaml_nested_too_deep_is_a_message_at_its_line(tmp_path, shipped_
 def check_config_process(config_dir) -> subprocess.CompletedProcess:
     """`baocao check-config` as an admin runs it: a real process, run away from the source folder."""
     env = dict(os.environ, BAOCAO_CONFIG_DIR=str(config_dir), BAOCAO_TEMPLATES_DIR=str(ROOT / "templates"))
-    return subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "scheduler", "check-config"],
+    return subprocess.run([sys.executable, "-m", "scheduler", "check-config"],
                           cwd=config_dir.parent, env=env, capture_output=True, text=True, timeout=120)
 
 

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 import httpx
 from sqlmodel import Session, select
 
-from scheduler.collection import DUPLICATE_WINDOW
-from scheduler.models import SendRow, Submission
+from scheduler.collect.record import DUPLICATE_WINDOW
+from scheduler.store.tables import SendRow, Submission
 from scheduler.clock import TZ
 from tests.conftest import SHIPPED_CONFIG
 from tests.test_office import BY, FIGURES, NARRATIVE, run
@@ -181,12 +181,13 @@ def _race_child(url: str, so_hoa: int, start, results) -> None:
     meet at `start` just before their first INSERT, so they really claim the same number."""
     import sqlalchemy as sa
 
-    from scheduler import collection, store
-    from scheduler.config import load_config
-    from scheduler.submission import Report
+    from scheduler.collect import record
+    from scheduler.store import db
+    from scheduler.config.model import load_config
+    from scheduler.collect.validate import Report
 
     config = load_config(SHIPPED_CONFIG)
-    engine = store.open_store(url)
+    engine = db.open_store(url)
     inserts = 0
 
     @sa.event.listens_for(engine, "before_cursor_execute")
@@ -203,8 +204,8 @@ def _race_child(url: str, so_hoa: int, start, results) -> None:
     now = datetime(2026, 12, 2, 9, 0, tzinfo=TZ)
     try:
         with Session(engine) as session:
-            period = {p.key: p for p in store.all_periods(session, config)}["2026-Q4"]
-            recorded = collection.record(session, config, period, config.unit("BPMC"), report, "form", now)
+            period = {p.key: p for p in db.all_periods(session, config)}["2026-Q4"]
+            recorded = record.record(session, config, period, config.unit("BPMC"), report, "form", now)
             session.commit()
             results.put((recorded.submission.revision, recorded.created, inserts, None))
     except BaseException as exc:  # noqa: BLE001 - the parent asserts there was none
@@ -214,12 +215,12 @@ def _race_child(url: str, so_hoa: int, start, results) -> None:
 
 
 def race(url: str, so_hoa: tuple[int, int]) -> list[tuple]:
-    from scheduler import store
-    from scheduler.config import load_config
+    from scheduler.store import db
+    from scheduler.config.model import load_config
 
-    engine = store.open_store(url)
+    engine = db.open_store(url)
     with Session(engine) as session:
-        store.sync_config(session, load_config(SHIPPED_CONFIG), datetime(2026, 12, 1, 8, 0, tzinfo=TZ))
+        db.sync_config(session, load_config(SHIPPED_CONFIG), datetime(2026, 12, 1, 8, 0, tzinfo=TZ))
         session.commit()
     engine.dispose()
     mp = multiprocessing.get_context("spawn")
@@ -235,9 +236,9 @@ def race(url: str, so_hoa: tuple[int, int]) -> list[tuple]:
 
 
 def stored_at(url: str) -> list[tuple[int, int]]:
-    from scheduler import store
+    from scheduler.store import db
 
-    engine = store.open_store(url)
+    engine = db.open_store(url)
     try:
         with Session(engine) as session:
             subs = session.exec(select(Submission).order_by(Submission.revision)).all()
@@ -264,9 +265,9 @@ def test_two_processes_storing_the_same_report_at_once_store_it_once(any_db_url)
 
 
 def receipts_in_ledger_at(url: str) -> list[str]:
-    from scheduler import store
+    from scheduler.store import db
 
-    engine = store.open_store(url)
+    engine = db.open_store(url)
     try:
         return receipts_in_ledger(engine, "BPMC")
     finally:

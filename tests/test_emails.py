@@ -12,7 +12,7 @@ from email.policy import default as default_policy
 import pytest
 
 from scheduler.clock import TZ
-from scheduler.mail import Composer, remaining
+from scheduler.mail.compose import Composer, remaining
 from tests.conftest import ROOT, edit, tick_at
 
 NOW = datetime(2026, 12, 2, 8, 0, tzinfo=TZ)
@@ -95,7 +95,7 @@ def test_quotes_and_angle_brackets_in_names_cannot_inject_headers(config_dir, sm
 ])
 def test_line_breaks_in_names_never_become_headers(shipped_config, hostile):
     """units.yaml refuses such names; the mail layer does not rely on that."""
-    from scheduler.config import Person, Unit
+    from scheduler.config.model import Person, Unit
 
     real = shipped_config.unit("BPMC")
     unit = Unit.model_construct(**(dict(real) | {
@@ -111,8 +111,8 @@ def test_line_breaks_in_names_never_become_headers(shipped_config, hostile):
 
 
 def test_names_with_line_breaks_are_refused_in_units_yaml(config_dir):
-    from scheduler.config import load_config
-    from scheduler.yamlsource import ConfigError
+    from scheduler.config.model import load_config
+    from scheduler.config.source import ConfigError
 
     # a YAML escape, as an admin pasting a two-line name might end up with
     edit(config_dir / "units.yaml", "      - name: Nguyễn Thị Hồng Nhung", '      - name: "Lê C\\nSubject: giả mạo"')

@@ -78,7 +78,7 @@ def ledger_rows(db_url: str) -> list[dict]:
 
 
 def _store_ready(db_url: str) -> bool:
-    from scheduler.store import StoreMissing, open_existing
+    from scheduler.store.db import StoreMissing, open_existing
 
     try:
         open_existing(db_url).dispose()
@@ -144,7 +144,7 @@ def test_two_runs_and_two_reminds_at_once_deliver_each_message_exactly_once(tmp_
 
 
 def test_a_run_killed_mid_batch_resends_after_the_lease_only_what_was_in_flight(tmp_path, config_dir, db_url):
-    from scheduler import ledger
+    from scheduler.store import ledger
     from scheduler.settings import Settings
 
     smtp = SmtpServer()

@@ -15,9 +15,9 @@ from click.testing import CliRunner
 from freezegun import freeze_time
 from sqlmodel import Session, select
 
-from scheduler import collection
+from scheduler.collect import record
 from scheduler.clock import TZ
-from scheduler.models import ReportRow, SendRow
+from scheduler.store.tables import ReportRow, SendRow
 from tests.conftest import ROOT, edit, retry_at, tick_at
 from tests.test_report_template import templates_with
 
@@ -44,7 +44,7 @@ def test_a_broken_placeholder_in_the_template_stops_no_reminder_nor_overdue_mail
     with Session(service.engine) as session:
         assert session.exec(select(ReportRow)).all() == []
     # check-config names it too
-    result = CliRunner().invoke(__import__("scheduler.cli", fromlist=["cli"]).cli, ["check-config"],
+    result = CliRunner().invoke(__import__("scheduler.cli.main", fromlist=["cli"]).cli, ["check-config"],
                                 env={"BAOCAO_TEMPLATES_DIR": str(templates), "BAOCAO_CONFIG_DIR": str(ROOT / "config")})
     assert result.exit_code == 1 and "{{ titel }}" in result.output
     # Fixed by the office: the next tick makes the report and mails it
@@ -122,7 +122,7 @@ def test_an_on_request_report_gets_its_report_after_its_deadline(smtp_server, ma
 
     service = make_service(smtp_server.port)
     with Session(service.engine) as session:
-        row = collection.open_request(session, service.config, "Báo cáo rà soát TTHC", date(2026, 12, 10), "quy",
+        row = record.open_request(session, service.config, "Báo cáo rà soát TTHC", date(2026, 12, 10), "quy",
                                       None, datetime(2026, 12, 1, 9, tzinfo=TZ))
         session.commit()
         key = row.key
@@ -167,7 +167,7 @@ def test_a_machine_that_boots_before_08_00_on_its_first_day_holds_that_day_s_ove
 
 def test_overdue_mail_held_at_a_first_start_goes_once_the_admin_confirms_the_date(smtp_server, make_service, db_url,
                                                                                    tmp_path):
-    from scheduler.cli import cli
+    from scheduler.cli.main import cli
 
     service = make_service(smtp_server.port)
     tick_at(service, "2026-12-08T09:00:00+07:00")  # installed for real after the deadline
@@ -245,7 +245,7 @@ def test_upgrading_a_store_that_already_sent_mail_holds_nothing_and_owes_again_w
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
-    from scheduler.store import MIGRATIONS, make_engine
+    from scheduler.store.db import MIGRATIONS, make_engine
 
     engine = make_engine(any_db_url)
     cfg = AlembicConfig()

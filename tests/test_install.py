@@ -214,7 +214,7 @@ def test_service_starts_from_a_read_only_code_copy_with_the_units_environment(tm
         "import scheduler, scheduler.service, scheduler.web\n"
         f"assert scheduler.__file__.startswith({str(code)!r}), scheduler.__file__\n"
         "from freezegun import freeze_time\n"
-        "from scheduler.cli import cli\n"
+        "from scheduler.cli.main import cli\n"
         "with freeze_time('2026-11-27T10:00:00+07:00', tick=True, real_asyncio=True):\n"
         "    cli(sys.argv[1:], prog_name='baocao')\n", encoding="utf-8")
     launcher.chmod(0o755)

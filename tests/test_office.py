@@ -12,7 +12,7 @@ import httpx
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from scheduler.cli import cli
+from scheduler.cli.main import cli
 from tests.conftest import OFFICE_PASSWORD
 from tests.test_web_form import HOSTILE, open_form, stored, valid_form
 
@@ -32,7 +32,7 @@ def login(client: httpx.Client, password: str = OFFICE_PASSWORD) -> httpx.Respon
 
 def run(web, *args):
     """The CLI as the office runs it, on the same database and clock as the web app."""
-    from scheduler.cli import App
+    from scheduler.cli.main import App
 
     return CliRunner().invoke(cli, list(args), obj=App(web.service.settings, web.clock), catch_exceptions=False)
 

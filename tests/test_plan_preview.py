@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from freezegun import freeze_time
 
-from scheduler.cli import cli
+from scheduler.cli.main import cli
 from scheduler.clock import TZ
 from tests.conftest import SHIPPED_CONFIG, tick_at
 

@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 from freezegun import freeze_time
 from sqlmodel import Session
 
-from scheduler import service, store
-from scheduler.clockcheck import ClockFacts
+from scheduler.service import tick
+from scheduler.store import db
+from scheduler.policy.clockcheck import ClockFacts
 from scheduler.clock import TZ, system_clock
-from scheduler.models import SendRow, Submission
-from scheduler.planner import Facts, owed_at, preview
+from scheduler.store.tables import SendRow, Submission
+from scheduler.policy.planner import Facts, owed_at, preview
 from tests.conftest import Q4_2026_DEADLINE
 
 
@@ -117,16 +118,16 @@ def test_final_step_is_caught_up_for_a_few_days_only(shipped_config):
 
 
 def test_preview_reads_the_ledger_and_submissions_from_the_store(shipped_config, db_url):
-    engine = store.open_store(db_url)
+    engine = db.open_store(db_url)
     now = Q4_2026_DEADLINE - timedelta(days=10)
     with Session(engine) as session:
-        store.sync_config(session, shipped_config, now)
+        db.sync_config(session, shipped_config, now)
         session.add(SendRow(period_key="2026-Q4", audience="TTRA", step="reminder-3", kind="reminder",
                             scheduled_at=at("02/12/2026 08:00"), created_at=now, status="sent"))
         session.add(Submission(period_key="2026-Q4", unit_code="BPMC", revision=1, received_at=now,
                                on_time=True, channel="office"))
         session.commit()
-    sends = [p.send for p in service.preview(engine, shipped_config, now, at("31/12/2026 23:59"))
+    sends = [p.send for p in tick.preview(engine, shipped_config, now, at("31/12/2026 23:59"))
              if p.at >= at("01/12/2026 00:00")]
     assert not [s for s in sends if s.unit == "BPMC"]
     assert {s.step for s in sends if s.unit == "TTRA"} == {"reminder-1", "overdue+1", "overdue+3"}
@@ -136,20 +137,20 @@ def test_preview_reads_the_ledger_and_submissions_from_the_store(shipped_config,
 
 
 def test_units_synced_after_the_first_sync_join_late(shipped_config, db_url):
-    engine = store.open_store(db_url)
+    engine = db.open_store(db_url)
     first = at("01/11/2026 09:00")
     smaller = type(shipped_config)(shipped_config.plan, shipped_config.units[1:], shipped_config.directory)
     with Session(engine) as session:
-        store.sync_config(session, smaller, first)
+        db.sync_config(session, smaller, first)
         session.commit()
-        store.sync_config(session, shipped_config, at("25/11/2026 10:00"))
+        db.sync_config(session, shipped_config, at("25/11/2026 10:00"))
         session.commit()
-        facts = store.load_facts(session, shipped_config, at("27/11/2026 10:00"))
+        facts = db.load_facts(session, shipped_config, at("27/11/2026 10:00"))
     assert dict(facts.joined) == {"BPMC": at("25/11/2026 10:00")}
 
 
 def test_changing_the_policy_mid_period_does_not_resend_a_step(shipped_config, config_dir):
-    from scheduler.config import load_config
+    from scheduler.config.model import load_config
     from tests.conftest import edit
 
     notices = owed_at(shipped_config, shipped_config.periods, Facts(), at("20/11/2026 08:00"))
@@ -165,7 +166,7 @@ def test_schema_head_constant_matches_the_migrations(db_url):
     from alembic.script import ScriptDirectory
 
     cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(store.MIGRATIONS))
-    assert ScriptDirectory.from_config(cfg).get_current_head() == store.SCHEMA_HEAD
-    engine = store.open_store(db_url)
-    assert store.schema_is_current(engine)
+    cfg.set_main_option("script_location", str(db.MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == db.SCHEMA_HEAD
+    engine = db.open_store(db_url)
+    assert db.schema_is_current(engine)

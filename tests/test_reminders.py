@@ -9,9 +9,9 @@ from click.testing import CliRunner
 from freezegun import freeze_time
 from sqlmodel import Session, select
 
-from scheduler.cli import cli
+from scheduler.cli.main import cli
 from scheduler.clock import TZ
-from scheduler.models import SendRow, Submission
+from scheduler.store.tables import SendRow, Submission
 from tests.conftest import Q4_2026_DEADLINE, ROOT, SHIPPED_CONFIG, retry_at, tick_at
 from tests.test_cli import run as run_cli
 
@@ -152,7 +152,7 @@ def test_550_for_one_recipient_does_not_block_the_others_and_shows_in_status(smt
 
 
 def test_a_send_left_sending_by_a_crash_goes_again_with_the_same_message_id(smtp_server, make_service):
-    from scheduler import ledger
+    from scheduler.store import ledger
 
     service = make_service(smtp_server.port)
     smtp_server.stop()
@@ -187,7 +187,7 @@ def test_unit_that_reports_while_its_reminder_waits_for_retry_is_not_mailed(smtp
 
 
 def test_one_unit_whose_mail_cannot_be_composed_does_not_stop_the_others(smtp_server, make_service):
-    from scheduler.config import Person
+    from scheduler.config.model import Person
 
     service = make_service(smtp_server.port)
     units = list(service.config.units)

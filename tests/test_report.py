@@ -14,12 +14,13 @@ from docx import Document
 from docx.oxml.ns import qn
 from sqlmodel import Session, select
 
-from scheduler import reports
+from scheduler.report import versions
 from scheduler.clock import TZ
-from scheduler.consolidate import Returned, consolidate
-from scheduler.models import ReportRow, Submission
-from scheduler.report import percent, render
-from scheduler.config import load_config
+from scheduler.report.consolidate import Returned, consolidate
+from scheduler.store.tables import ReportRow, Submission
+from scheduler.report.render import render
+from scheduler.report.wording import percent
+from scheduler.config.model import load_config
 from tests.conftest import Q4_2026_DEADLINE, ROOT, edit, tick_at
 
 TEMPLATES = ROOT / "templates" / "docx"
@@ -404,7 +405,7 @@ def test_a_late_report_after_the_first_version_makes_version_2_and_a_second_mail
 def test_baocao_report_writes_the_docx_and_stored_versions(make_service, smtp_server, tmp_path):
     from click.testing import CliRunner
 
-    from scheduler.cli import App, cli
+    from scheduler.cli.main import App, cli
 
     service = make_service(smtp_server.port)
     submit(service, "BPMC", datetime(2026, 12, 3, 10, tzinfo=TZ), full())
@@ -420,11 +421,11 @@ def test_baocao_report_writes_the_docx_and_stored_versions(make_service, smtp_se
                                 obj=App(service.settings, clock))
     assert result.exit_code == 0 and "bản số 1" in result.output
     with Session(service.engine) as session:
-        assert stored.read_bytes() == reports.latest_version(session, "2026-Q4").content
+        assert stored.read_bytes() == versions.latest_version(session, "2026-Q4").content
 
 
 def test_a_percentage_never_rounds_across_its_target():
-    from scheduler.config import Target
+    from scheduler.config.model import Target
 
     assert percent(90.3846) == "90,4%" and percent(100.0) == "100%" and percent(9.0909) == "9,1%"
     assert percent(99.96, Target("=", 100)) == "99,96%"   # not "100%" beside "Chưa đạt"

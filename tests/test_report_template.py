@@ -16,11 +16,13 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from scheduler import reports, store
+from scheduler.report import versions
+from scheduler.store import db
 from scheduler.clock import TZ
-from scheduler.consolidate import consolidate
-from scheduler.models import ReportRow, SendRow, Submission
-from scheduler.report import TEMPLATE, TemplateError, check_template, render
+from scheduler.report.consolidate import consolidate
+from scheduler.store.tables import ReportRow, SendRow, Submission
+from scheduler.report.docx import TEMPLATE, TemplateError
+from scheduler.report.render import check_template, render
 from tests.conftest import ROOT, SHIPPED_CONFIG
 
 SHIPPED_DOCX = ROOT / "templates" / "docx"
@@ -150,19 +152,19 @@ def test_a_missing_or_broken_file_is_a_template_error_not_a_zip_error(tmp_path, 
 
 def test_a_template_fault_leaves_no_version_and_the_session_usable(tmp_path, db_url, shipped_config):
     templates = templates_with(tmp_path, "{{ title }}", "{{ titel }}")
-    engine = store.open_store(db_url)
+    engine = db.open_store(db_url)
     now = datetime(2026, 12, 7, 8, tzinfo=TZ)
     with Session(engine) as session:
-        store.sync_config(session, shipped_config, now)
+        db.sync_config(session, shipped_config, now)
         session.commit()
         with pytest.raises(TemplateError):
-            reports.make_version(session, shipped_config, shipped_config.period("2026-Q4"), now,
+            versions.make_version(session, shipped_config, shipped_config.period("2026-Q4"), now,
                                  templates / "docx", "baocao@example.org")
         session.commit()
-        assert reports.version_count(session, "2026-Q4") == 0
+        assert versions.version_count(session, "2026-Q4") == 0
         assert not session.exec(select(SendRow).where(SendRow.step == "report-v1")).all()
         # once fixed, the next tick makes version 1 in the same session
-        row = reports.make_version(session, shipped_config, shipped_config.period("2026-Q4"), now, SHIPPED_DOCX,
+        row = versions.make_version(session, shipped_config, shipped_config.period("2026-Q4"), now, SHIPPED_DOCX,
                                    "baocao@example.org")
         session.commit()
         assert row is not None and row.version == 1
@@ -179,13 +181,14 @@ CHILD = textwrap.dedent("""
     from datetime import datetime
     from pathlib import Path
     from sqlmodel import Session
-    from scheduler import reports, store
+    from scheduler.report import versions
+    from scheduler.store import db
     from scheduler.clock import TZ
-    from scheduler.config import load_config
+    from scheduler.config.model import load_config
 
     url, barrier, me, config_dir, docx = sys.argv[1:]
     barrier = Path(barrier)
-    real_render = reports.render
+    real_render = versions.render
 
     def render_then_wait(*args, **kwargs):
         content = real_render(*args, **kwargs)
@@ -198,24 +201,24 @@ CHILD = textwrap.dedent("""
             time.sleep(0.005)
         return content
 
-    reports.render = render_then_wait
+    versions.render = render_then_wait
     config = load_config(config_dir)
-    engine = store.make_engine(url)
+    engine = db.make_engine(url)
     with Session(engine) as session:
-        row = reports.make_version(session, config, config.period("2026-Q4"), datetime(2026, 12, 7, 8, tzinfo=TZ),
+        row = versions.make_version(session, config, config.period("2026-Q4"), datetime(2026, 12, 7, 8, tzinfo=TZ),
                                    Path(docx), "baocao@example.org")
         session.commit()
         made = "none" if row is None else f"made {row.version}"
-        print(made, "seen", reports.version_count(session, "2026-Q4"), flush=True)  # the session still works
+        print(made, "seen", versions.version_count(session, "2026-Q4"), flush=True)  # the session still works
     engine.dispose()
 """)
 
 
 def test_two_processes_making_version_1_at_once_store_one_version_and_one_mail(tmp_path, any_db_url, shipped_config):
-    engine = store.open_store(any_db_url)
+    engine = db.open_store(any_db_url)
     now = datetime(2026, 12, 7, 8, tzinfo=TZ)
     with Session(engine) as session:
-        store.sync_config(session, shipped_config, now)
+        db.sync_config(session, shipped_config, now)
         session.add(Submission(period_key="2026-Q4", unit_code="BPMC", revision=1, received_at=datetime(2026, 12, 3, 9, tzinfo=TZ),
                                on_time=True, channel="form", figures={"so_hoa": {"num": 9, "den": 10}},
                                narrative={"tuyen_truyen": "Đã làm."}))

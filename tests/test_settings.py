@@ -68,7 +68,7 @@ def test_a_too_short_secret_key_stops_remind_before_any_send_and_the_fixed_key_s
     assert "too-short" not in bad.stdout  # a key is never echoed
     assert send_rows(tmp_path) == [] and smtp_server.recorder.messages == []
 
-    from scheduler.store import open_store
+    from scheduler.store.db import open_store
 
     open_store(env["BAOCAO_DATABASE_URL"]).dispose()  # the service's first start, which only `run` makes
     good = baocao(["remind"], env | {"BAOCAO_SECRET_KEY": GOOD_KEY})

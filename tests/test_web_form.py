@@ -9,7 +9,7 @@ from datetime import timedelta
 import httpx
 from sqlmodel import Session, select
 
-from scheduler.models import SendRow, Submission
+from scheduler.store.tables import SendRow, Submission
 from scheduler.web.security import Throttle
 from tests.conftest import Q4_2026_DEADLINE
 
@@ -183,13 +183,13 @@ def test_text_with_script_quotes_and_diacritics_round_trips_exactly_and_is_escap
 
 
 def test_after_closing_the_link_shows_the_last_revision_read_only(web):
-    from scheduler import collection
+    from scheduler.collect import record
 
     with httpx.Client(base_url=web.base) as client:
         _, csrf = open_form(client, web.link("BPMC"))
         client.post(web.link("BPMC"), data=valid_form(csrf=csrf))
         with Session(web.service.engine) as session:
-            collection.close(session, "2026-Q4", web.clock())
+            record.close(session, "2026-Q4", web.clock())
             session.commit()
         page = client.get(web.link("BPMC"))
         refused = client.post(web.link("BPMC"), data=valid_form(csrf=csrf, so_hoa__num="1"))
@@ -201,7 +201,7 @@ def test_after_closing_the_link_shows_the_last_revision_read_only(web):
 
 
 def test_a_revoked_link_says_it_has_expired(web):
-    from scheduler import links
+    from scheduler.collect import links
 
     path = web.link("BPMC")
     with Session(web.service.engine) as session:

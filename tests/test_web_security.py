@@ -9,7 +9,6 @@ import re
 import signal
 import socket
 import statistics
-import subprocess
 import threading
 import time
 

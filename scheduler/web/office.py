@@ -8,11 +8,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from scheduler import collection, exports
+from scheduler.collect import record
+from scheduler.collect import exports
 from scheduler.clock import to_local
-from scheduler.submission import shown
+from scheduler.collect.validate import shown
 from scheduler.text import long_date, short_datetime
-from scheduler.web.app import SMALL_BODY, Pages, WebContext
+from scheduler.web.context import SMALL_BODY, Pages, WebContext
 from scheduler.web.security import CSRF_FIELD, BodyTooLarge, Csrf, Verifier, fingerprint, read_form
 
 CHANNELS = {"form": "qua đường dẫn", "file": "Văn phòng nhập từ tệp", "office": "Văn phòng nhập"}
@@ -104,7 +105,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                 rows = exports.period_table(session, ctx.config(), period)
                 items.append({"key": period.key, "title": period.title, "due": f"{period.due:%d/%m/%Y}",
                               "reported": sum(x.state != "missing" for x in rows), "total": len(rows),
-                              "closed": collection.is_closed(session, period.key)})
+                              "closed": record.is_closed(session, period.key)})
         return page(request, "office_index.html", periods=items)
 
     @r.get("/ky/{key}", response_class=HTMLResponse)
@@ -116,7 +117,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             if period is None:
                 return pages.error(request, 404, "Không có kỳ báo cáo này", f"Không có kỳ “{key}”.")
             rows = exports.period_table(session, ctx.config(), period)
-            closed = collection.is_closed(session, key)
+            closed = record.is_closed(session, key)
         views = [{"code": x.code, "name": x.name, "state": x.state, "state_label": exports.STATE[x.state],
                   "count": len(x.history), "last": short_datetime(to_local(x.last.received_at)) if x.last else ""}
                  for x in rows]
@@ -131,7 +132,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         config = ctx.config()
         with Session(ctx.engine) as session:
             period = ctx.periods(session).get(key)
-            subs = collection.revisions(session, key, code) if period else []
+            subs = record.revisions(session, key, code) if period else []
         if period is None or not subs:
             return pages.error(request, 404, "Không có báo cáo", "Đơn vị chưa gửi báo cáo kỳ này.")
         unit = config.unit(code)

@@ -31,7 +31,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from scheduler.models import StateRow
+from scheduler.store.tables import StateRow
 
 CSRF_COOKIE = "baocao_csrf"
 CSRF_FIELD = "csrf"

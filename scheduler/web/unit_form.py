@@ -8,14 +8,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from scheduler import collection, links
-from scheduler.calendar import Period
+from scheduler.collect import record
+from scheduler.collect import links
+from scheduler.policy.periods import Period
 from scheduler.clock import to_local
-from scheduler.config import Unit
-from scheduler.models import Submission
-from scheduler.submission import Entry, as_entry, headings_for, indicators_for, shown, validate
+from scheduler.config.model import Unit
+from scheduler.store.tables import Submission
+from scheduler.collect.validate import Entry, as_entry, headings_for, indicators_for, shown, validate
 from scheduler.text import long_date, remaining, requirement, short_datetime
-from scheduler.web.app import FORM_BODY, NOT_FOUND, Pages, WebContext
+from scheduler.web.context import FORM_BODY, NOT_FOUND, Pages, WebContext
 from scheduler.web.security import CSRF_FIELD, BodyTooLarge, Csrf, read_form
 
 EXPIRED = ("Đường dẫn đã hết hiệu lực", "Đường dẫn này không còn dùng được. Vui lòng dùng đường dẫn trong thư "
@@ -76,7 +77,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                 unit = ctx.config().unit(link.unit_code)
                 if link.revoked_at is not None or period is None or unit is None:
                     return pages.error(request, 410, *EXPIRED)
-                found = period, unit, collection.is_closed(session, period.key)
+                found = period, unit, record.is_closed(session, period.key)
         if found is not None:
             return found
         if ctx.throttle.blocked(address):
@@ -128,7 +129,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             return found
         period, unit, closed = found
         with Session(ctx.engine) as session:
-            last = collection.latest(session, period.key, unit.code)
+            last = record.latest(session, period.key, unit.code)
         if closed:
             if last is None:
                 return pages.error(request, 410, "Kỳ báo cáo đã khoá",
@@ -161,12 +162,12 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             entry = entry_from_form(form, indicators_for(config, period), headings_for(config, period))
             report, errors = validate(config, period, entry)
             if report is None:
-                last = collection.latest(session, period.key, unit.code)
+                last = record.latest(session, period.key, unit.code)
                 return form_page(request, token, period, unit, entry, errors, last, status=422)
             try:
-                recorded = collection.record(session, config, period, unit, report, "form", ctx.clock(),
+                recorded = record.record(session, config, period, unit, report, "form", ctx.clock(),
                                              mail_from=ctx.settings.mail_from)
-            except collection.ClosedPeriod:  # closed between opening the link and storing
+            except record.ClosedPeriod:  # closed between opening the link and storing
                 return pages.error(request, 409, "Kỳ báo cáo đã khoá",
                                    f"Kỳ báo cáo {period.title} đã khoá; không nhận thêm bản sửa đổi.")
             session.commit()
@@ -184,7 +185,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             return found
         period, unit, closed = found
         with Session(ctx.engine) as session:
-            subs = collection.revisions(session, period.key, unit.code)
+            subs = record.revisions(session, period.key, unit.code)
         wanted = int(ban) if ban.isdigit() else 0
         sub = next((s for s in subs if s.revision == wanted), subs[-1] if subs else None)
         if sub is None:

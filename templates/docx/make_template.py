@@ -120,7 +120,7 @@ def grid(table) -> None:
     table.style = "Table Grid"
 
 
-MATRIX_TITLE = "baocao:ma-tran-chi-tieu"  # scheduler/report.py finds the appendix matrix by it
+MATRIX_TITLE = "baocao:ma-tran-chi-tieu"  # scheduler/report/docx.py finds the appendix matrix by it
 
 
 def alt_text(table, title: str, description: str) -> None:

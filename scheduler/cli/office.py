@@ -1,0 +1,237 @@
+"""Commands for the office's own channels: reports arriving on paper or by dispatch,
+the XLSX template, exports, on-request reports, closing a period."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+from sqlmodel import Session
+
+from scheduler.collect import record
+from scheduler.store import db
+from scheduler.clock import TZ, to_local
+from scheduler.text import long_date, short_datetime
+
+
+def register(cli: click.Group, app_type, date_type) -> None:
+    @cli.command("template")
+    @click.option("--period", "key", required=True, help="Kỳ báo cáo, ví dụ 2026-Q4.")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                  help="Tệp XLSX sẽ ghi.")
+    @click.pass_obj
+    def template_cmd(app, key: str, output: Path) -> None:
+        """Ghi mẫu XLSX để đơn vị điền số liệu, thuyết minh (gửi lại bằng `baocao submit`)."""
+        from scheduler.collect import workbook
+
+        config = app.config()
+        with Session(app.engine()) as session:
+            period = app.period(session, key)
+        write_file(output, workbook.template(config, period))
+        click.echo(f"Đã ghi mẫu báo cáo {period.title} vào {output}.")
+
+    @cli.command("submit")
+    @click.option("--unit", "code", required=True, help="Mã đơn vị, ví dụ TTBVTV.")
+    @click.option("--period", "key", required=True, help="Kỳ báo cáo, ví dụ 2026-Q4.")
+    @click.option("--received", "received", default=None,
+                  help="Thời điểm Văn phòng nhận văn bản, nếu khác lúc nhập: 'YYYY-MM-DD HH:MM' (giờ Việt Nam).")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.pass_obj
+    def submit_cmd(app, code: str, key: str, received: str | None, file: Path) -> None:
+        """Nhập báo cáo của một đơn vị từ tệp YAML/JSON hoặc mẫu XLSX đã điền."""
+        import asyncio
+
+        from scheduler.collect import workbook
+
+        config = app.config()
+        code = code.strip().upper()  # unit codes are upper case; `--unit mt` means MT
+        unit = config.unit(code)
+        if unit is None:
+            raise click.BadParameter(f"không có đơn vị '{code}' trong units.yaml", param_hint="--unit")
+        received_at = None
+        if received:
+            for pattern in ("%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"):
+                try:
+                    received_at = datetime.strptime(" ".join(received.split()), pattern).replace(tzinfo=TZ)
+                    break
+                except ValueError:
+                    pass
+            else:
+                raise click.BadParameter(f"'{received}' không đúng dạng 'YYYY-MM-DD HH:MM' hoặc 'DD/MM/YYYY HH:MM'",
+                                         param_hint="--received")
+            if received_at > app.clock():
+                raise click.BadParameter(f"'{received}' ở tương lai", param_hint="--received")
+        service = app.service()
+        with Session(service.engine) as session:
+            period = app.period(session, key)
+            try:
+                imported = workbook.import_file(file, config, period, unit.code)
+            except workbook.ImportError_ as exc:
+                _fail(file, exc)
+            except OSError as exc:  # unreadable: permissions, a file vanishing mid-read
+                raise click.ClickException(f"không đọc được tệp {file}: {exc.strerror or exc}")
+            if imported.note:
+                click.echo(imported.note)
+            report = imported.report
+            now = app.clock()
+            try:
+                recorded = record.record(session, config, period, unit, report, "file", now, received_at,
+                                             mail_from=app.settings.mail_from)
+            except record.ClosedPeriod:
+                raise click.ClickException(f"kỳ {period.title} đã khoá, không nhận thêm báo cáo")
+            session.commit()
+            sub = recorded.submission
+            if not recorded.created:
+                # The same file entered twice: its receipt went (or is queued) with the first.
+                click.echo(f"Báo cáo {period.title} của {unit.name} trong {file} giống hệt bản thứ {sub.revision} "
+                           f"đã nhận lúc {short_datetime(to_local(sub.received_at))}: không ghi thêm bản mới, "
+                           f"không gửi lại thư xác nhận.")
+                return
+            click.echo(f"Đã ghi báo cáo {period.title} của {unit.name}: bản thứ {sub.revision}, nhận lúc "
+                       f"{short_datetime(to_local(sub.received_at))} ({'đúng hạn' if sub.on_time else 'sau hạn'}).")
+        result = asyncio.run(service.retry())  # the receipt to the unit's focal points
+        if result.sent and app.settings.dry_run:
+            click.echo(f"Đã ghi thư xác nhận vào {app.settings.outbox_dir} (chưa cấu hình SMTP, thư chưa gửi đi).")
+        elif result.sent:
+            click.echo("Đã gửi thư xác nhận cho đầu mối của đơn vị.")
+        elif result.waiting:
+            click.echo("Chưa gửi được thư xác nhận; dịch vụ sẽ gửi lại.")
+
+    @cli.command("export")
+    @click.option("--period", "key", required=True, help="Kỳ báo cáo, ví dụ 2026-Q4.")
+    @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
+    @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="Tệp sẽ ghi (mặc định: so-lieu-KỲ.xlsx|csv).")
+    @click.pass_obj
+    def export_cmd(app, key: str, fmt: str, output: Path | None) -> None:
+        """Xuất số liệu một kỳ (bản gần nhất của mỗi đơn vị) ra XLSX hoặc CSV."""
+        from scheduler.collect import exports
+
+        config = app.config()
+        with Session(app.engine()) as session:
+            period = app.period(session, key)
+            rows = exports.period_table(session, config, period)
+        output = output or Path(f"so-lieu-{key}.{fmt}")
+        write_file(output, exports.to_xlsx(config, period, rows) if fmt == "xlsx" else exports.to_csv(config, period, rows))
+        click.echo(f"Đã xuất số liệu {period.title} ({sum(r.state != 'missing' for r in rows)}/{len(rows)} đơn vị "
+                   f"đã nộp) vào {output}.")
+
+    @cli.command("request")
+    @click.option("--title", required=True, help="Tên báo cáo đột xuất.")
+    @click.option("--deadline", type=date_type(), required=True, help="Nộp trước ngày (DD/MM/YYYY hoặc YYYY-MM-DD).")
+    @click.option("--units", default=None, help="Mã các đơn vị, cách nhau dấu phẩy (mặc định: tất cả).")
+    @click.option("--like", "like", default=None,
+                  help="Dùng chỉ tiêu, đề mục của nghĩa vụ này trong plan.yaml (mặc định: nghĩa vụ đầu tiên).")
+    @click.pass_obj
+    def request_cmd(app, title: str, deadline: date, units: str | None, like: str | None) -> None:
+        """Mở một báo cáo đột xuất ("khi có yêu cầu"): nhắc hạn và biểu mẫu như một kỳ báo cáo."""
+        config = app.config()
+        like = like or config.plan.obligations[0].id
+        if like not in {o.id for o in config.plan.obligations}:
+            raise click.BadParameter(f"không có nghĩa vụ '{like}' trong plan.yaml", param_hint="--like")
+        codes = [c.strip() for c in units.split(",") if c.strip()] if units else None
+        unknown = [c for c in codes or [] if config.unit(c) is None]
+        if unknown:
+            raise click.BadParameter(f"không có đơn vị: {', '.join(unknown)}", param_hint="--units")
+        now = app.clock()
+        if deadline <= to_local(now).date():
+            raise click.BadParameter("hạn nộp phải sau hôm nay", param_hint="--deadline")
+        with Session(app.engine()) as session:
+            row = record.open_request(session, config, title.strip(), deadline, like, codes, now)
+            session.commit()
+            # Counted as the reminders will count them: an inactive unit named in --units owes nothing.
+            key, count = row.key, len(config.units_for(db.request_period(row)))
+        click.echo(f"Đã mở báo cáo đột xuất {key}: “{title.strip()}”, nộp trước ngày {long_date(deadline)}, "
+                   f"{count} đơn vị. Dịch vụ đang chạy gửi thư thông báo trong vòng {app.settings.retry_minutes} phút "
+                   f"nếu đang là ngày làm việc sau {config.plan.reminders.send_at:%H:%M}, nếu không thì lúc "
+                   f"{config.plan.reminders.send_at:%H:%M} ngày làm việc tới; xem trước: baocao plan.")
+
+    @cli.command("close")
+    @click.option("--period", "key", required=True, help="Kỳ báo cáo, ví dụ 2026-Q4.")
+    @click.pass_obj
+    def close_cmd(app, key: str) -> None:
+        """Khoá một kỳ: không nhận thêm bản sửa đổi, không nhắc nữa; đường dẫn chỉ còn xem."""
+        with Session(app.engine()) as session:
+            period = app.period(session, key)
+            changed = record.close(session, period.key, app.clock())
+            session.commit()
+        click.echo(f"Đã khoá kỳ {period.title}." if changed else f"Kỳ {period.title} đã khoá từ trước.")
+
+    @cli.command("report")
+    @click.option("--period", "key", required=True, help="Kỳ báo cáo, ví dụ 2026-Q4.")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="Tệp DOCX sẽ ghi (mặc định: bao-cao-KỲ.docx).")
+    @click.option("--version", "version", type=int, default=None, metavar="N",
+                  help="Lấy bản đã lưu số N (bản dịch vụ đã gửi Văn phòng) thay vì lập từ số liệu hiện tại.")
+    @click.pass_obj
+    def report_cmd(app, key: str, output: Path | None, version: int | None) -> None:
+        """Lập báo cáo tổng hợp DOCX (thể thức Nghị định 30/2020/NĐ-CP) của một kỳ từ số liệu hiện có."""
+        from sqlmodel import select
+
+        from scheduler.report import versions
+        from scheduler.store.tables import ReportRow
+        from scheduler.report.docx import TemplateError
+        from scheduler.report.render import render
+
+        config = app.config()
+        with Session(app.engine()) as session:
+            period = app.period(session, key)
+            if version is not None:
+                row = session.exec(select(ReportRow).where(ReportRow.period_key == key,
+                                                           ReportRow.version == version)).first()
+                if row is None:
+                    raise click.BadParameter(f"kỳ {key} chưa có bản số {version} "
+                                             f"(đã có {versions.version_count(session, key)} bản)", param_hint="--version")
+                content, note = row.content, f"bản số {version}, lập lúc {short_datetime(to_local(row.created_at))}"
+            else:
+                result = versions.consolidation(session, config, period)
+                try:
+                    content = render(config, result, to_local(app.clock()).date(), app.templates() / "docx")
+                except TemplateError as exc:
+                    raise click.ClickException(f"không lập được báo cáo: {exc}")
+                note = (f"{len(result.on_time) + len(result.late)}/{len(result.units)} đơn vị có số liệu, "
+                        f"{len(result.missing)} đơn vị chưa báo cáo")
+        output = output or Path(f"bao-cao-{key}{'-ban-' + str(version) if version else ''}.docx")
+        write_file(output, content)
+        click.echo(f"Đã ghi báo cáo tổng hợp {period.title} ({note}) vào {output}.")
+
+    @cli.command("hash-password")
+    def hash_password_cmd() -> None:
+        """Tạo mã băm mật khẩu cho trang Văn phòng (đặt vào BAOCAO_OFFICE_PASSWORD_HASH)."""
+        from scheduler.web.security import hash_password
+
+        password = click.prompt("Mật khẩu mới", hide_input=True, confirmation_prompt="Nhập lại mật khẩu")
+        if len(password) < 10:
+            raise click.ClickException("mật khẩu cần ít nhất 10 ký tự")
+        click.echo(hash_password(password))
+
+
+def write_file(output: Path, content: bytes) -> None:
+    """Write a command's output file, or say in Vietnamese why it cannot be written."""
+    if not output.parent.is_dir():
+        raise click.ClickException(f"không có thư mục {output.parent.resolve()} để ghi {output.name}; tạo thư mục "
+                                   "trước hoặc chọn đường dẫn khác cho -o")
+    try:
+        output.write_bytes(content)
+    except IsADirectoryError:
+        raise click.ClickException(f"{output} là một thư mục; ghi rõ tên tệp sau -o")
+    except PermissionError:
+        raise click.ClickException(f"không có quyền ghi {output.resolve()}")
+    except OSError as exc:
+        raise click.ClickException(f"không ghi được {output.resolve()}: {exc.strerror or exc}")
+
+
+def _fail(file: Path, exc) -> None:
+    """Every problem of a refused import at once, with the count its heading promises."""
+    problems = exc.problems
+    if exc.note:
+        click.echo(exc.note, err=True)
+    if len(problems) == 1 and not problems[0].where:
+        click.echo(f"Không ghi được báo cáo: {problems[0].message}", err=True)
+        raise SystemExit(1)
+    click.echo(f"Không ghi được báo cáo từ {file}: có {len(problems)} lỗi, cần sửa tất cả rồi nhập lại "
+               "(chưa ghi gì):", err=True)
+    for problem in problems:
+        click.echo(f"  {problem}", err=True)
+    raise SystemExit(1)

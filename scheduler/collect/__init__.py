@@ -1,0 +1,1 @@
+"""Stage 5, collecting returns: validating (pure), recording revisions, personal links, XLSX/YAML import, exports."""

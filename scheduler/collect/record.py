@@ -1,0 +1,197 @@
+"""Recording what units return. A submission is a new revision, never an overwrite, and its
+receipt is claimed in the send ledger in the same transaction; the same report sent twice in
+quick succession is one revision. Callers commit."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from scheduler.store import ledger
+from scheduler.policy.periods import Period
+from scheduler.config.model import Config, Unit
+from scheduler.store.tables import PeriodRow, SendRow, Submission
+from scheduler.policy.planner import OwedSend
+from scheduler.collect.validate import Report
+
+
+class ClosedPeriod(Exception):
+    """The office has closed the period: the figures are final."""
+
+
+def is_closed(session: Session, period_key: str) -> bool:
+    row = session.get(PeriodRow, period_key)
+    return bool(row and row.closed_at)
+
+
+def revisions(session: Session, period_key: str, unit_code: str) -> list[Submission]:
+    return list(session.exec(
+        select(Submission).where(Submission.period_key == period_key, Submission.unit_code == unit_code)
+        .order_by(col(Submission.revision))
+    ).all())
+
+
+def histories(session: Session, period_key: str) -> dict[str, list[Submission]]:
+    """Every unit's revisions for a period, oldest first."""
+    found: dict[str, list[Submission]] = {}
+    for row in session.exec(select(Submission).where(Submission.period_key == period_key)
+                            .order_by(col(Submission.revision))).all():
+        found.setdefault(row.unit_code, []).append(row)
+    return found
+
+
+def standing(history: list[Submission]) -> str:
+    """on_time | late | missing. The first revision decides: a later correction does not make
+    a unit late, and a late unit does not become on time by correcting."""
+    return "missing" if not history else ("on_time" if history[0].on_time else "late")
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One unit's place in a period: its state and every revision it sent, oldest first."""
+
+    code: str
+    name: str
+    state: str  # on_time | late | missing, by the first revision
+    history: list[Submission]
+
+    @property
+    def received_at(self) -> datetime | None:
+        """When the first revision arrived: what made the unit on time or late."""
+        return self.history[0].received_at if self.history else None
+
+    @property
+    def last(self) -> Submission | None:
+        return self.history[-1] if self.history else None
+
+
+def standings(session: Session, config: Config, period: Period, former: bool = False) -> list[Standing]:
+    """Every unit that owes `period`, in config order; with `former`, also units that reported
+    but no longer owe it (removed from units.yaml or the obligation), so no figures vanish."""
+    by_unit = histories(session, period.key)
+    codes = [u.code for u in config.units_for(period)]
+    if former:
+        codes += [c for c in by_unit if c not in codes]
+    out = []
+    for code in codes:
+        unit, history = config.unit(code), by_unit.get(code, [])
+        out.append(Standing(code, unit.name if unit else code, standing(history), history))
+    return out
+
+
+def latest(session: Session, period_key: str, unit_code: str) -> Submission | None:
+    return session.exec(
+        select(Submission).where(Submission.period_key == period_key, Submission.unit_code == unit_code)
+        .order_by(col(Submission.revision).desc())
+    ).first()
+
+
+# An identical resubmission this soon after the last one is the same report sent twice: a
+# double tap on a phone, a browser resending a slow POST, the office running the same import
+# twice. Ten minutes covers those with room to spare, yet is short enough that a unit asked to
+# "send it again" later gets a new revision and a fresh receipt, as it expects.
+DUPLICATE_WINDOW = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What record() did: `submission` is the revision the sender should be shown; `created` is
+    False when it was already there (an identical resubmission) and nothing new was stored."""
+
+    submission: Submission
+    created: bool
+
+
+def _recorded_at(session: Session, sub: Submission) -> datetime:
+    """When a revision was stored. The office may date a paper report days back (--received),
+    so its receipt's claim time says when the import ran; a form's received_at is that time."""
+    claimed = session.exec(
+        select(SendRow.created_at).where(SendRow.period_key == sub.period_key, SendRow.audience == sub.unit_code,
+                                         SendRow.step == f"receipt#{sub.revision}")
+    ).first()
+    return claimed or sub.received_at
+
+
+def _same_as(session: Session, last: Submission | None, report: Report, channel: str,
+             received_at: datetime | None, now: datetime) -> bool:
+    """Whether `report` repeats `last` moments after it was stored. A stated received_at (a paper
+    report's date) must match too: re-entering it with a corrected date is a correction."""
+    return (last is not None and last.channel == channel and last.submitted_by == report.submitted_by
+            and (last.figures or {}) == report.figures and (last.narrative or {}) == report.narrative
+            and (received_at is None or last.received_at == received_at)
+            # Either way round: a revision stamped by a clock that ran ahead stops absorbing
+            # resends once the window is over, not only once the clock has caught up.
+            and abs(now - _recorded_at(session, last)) < DUPLICATE_WINDOW)
+
+
+def record(session: Session, config: Config, period: Period, unit: Unit, report: Report, channel: str,
+           now: datetime, received_at: datetime | None = None, mail_from: str = "baocao@example.org") -> Recorded:
+    """Store `report` as the unit's next revision and queue its receipt; or, if it repeats the
+    unit's latest revision within DUPLICATE_WINDOW, store nothing and return that revision. On
+    time means received before the deadline (00:00 on the due day). Raises ClosedPeriod when the
+    period is closed. Safe against a concurrent submit for the same unit, in this process or
+    another. Caller commits (on SQLite the savepoint below may already have committed the new
+    revision with its receipt; both or neither, never one without the other)."""
+    if is_closed(session, period.key):
+        raise ClosedPeriod(period.key)
+    received = received_at or now
+    while True:
+        last = latest(session, period.key, unit.code)
+        if _same_as(session, last, report, channel, received_at, now):
+            return Recorded(last, created=False)
+        revision = (last.revision if last else 0) + 1
+        sub = Submission(
+            period_key=period.key, unit_code=unit.code, revision=revision, received_at=received,
+            on_time=received < period.deadline, channel=channel, figures=report.figures,
+            narrative=report.narrative, submitted_by=report.submitted_by,
+        )
+        receipt = OwedSend(at=now, kind="receipt", step=f"receipt#{revision}", period=period, unit=unit.code,
+                           to=tuple(p.email for p in unit.focal_points))
+        try:
+            # The receipt is claimed inside the savepoint too: on SQLite (pysqlite) a savepoint
+            # opened outside a transaction is the transaction, and its release commits it, so
+            # the revision and its receipt must be in it together.
+            with session.begin_nested():
+                session.add(sub)
+                session.flush()
+                ledger.claim(session, [receipt], now, mail_from)
+        except sa.exc.IntegrityError:
+            # Another request or process stored this revision number first (the unique
+            # (period, unit, revision) key). Look again: it may be this very report.
+            winner = latest(session, period.key, unit.code)
+            if winner is None or winner.revision < revision:
+                raise  # not a lost race (a missing unit or period row): a bug, not a retry
+            continue
+        return Recorded(sub, created=True)
+
+
+def receipt_revision(step: str) -> int | None:
+    match = re.fullmatch(r"receipt#(\d+)", step)
+    return int(match.group(1)) if match else None
+
+
+def open_request(session: Session, config: Config, title: str, deadline: date, like: str,
+                 units: list[str] | None, now: datetime, key: str | None = None) -> PeriodRow:
+    """An on-request report ("khi có yêu cầu"): a period of its own that the planner, the
+    reminders and the form treat like any other. Caller commits."""
+    if key is None:
+        base = f"YC-{deadline:%Y%m%d}"
+        taken = set(session.exec(select(PeriodRow.key).where(col(PeriodRow.key).startswith(base))).all())
+        key = base if base not in taken else next(f"{base}-{n}" for n in range(2, 1000) if f"{base}-{n}" not in taken)
+    row = PeriodRow(key=key, obligation=like, title=title, start=now.date(), end=deadline, due=deadline,
+                    source="request", units=units, created_at=now)
+    session.add(row)
+    return row
+
+
+def close(session: Session, period_key: str, now: datetime) -> bool:
+    row = session.get(PeriodRow, period_key)
+    if row is None or row.closed_at is not None:
+        return False
+    row.closed_at = now
+    session.add(row)
+    return True

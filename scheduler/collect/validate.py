@@ -1,0 +1,156 @@
+"""What a unit returns, and whether it is acceptable. Pure: every channel (the web form, a
+YAML/JSON file, the XLSX template) turns its input into an `Entry` of texts and gets back
+either a clean `Report` or errors keyed by field, which the channel words as its own
+location (a form field, a cell, a key).
+
+Field keys: "<indicator>.num", "<indicator>.den", "<indicator>" (the pair), "h.<heading>",
+"submitted_by".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from scheduler.policy.periods import Period
+from scheduler.config.model import Config, Heading, Indicator
+from scheduler.text import CONTROL, number
+
+NOT_APPLICABLE = "Không phát sinh"
+MAX_TEXT = 20_000  # characters per heading: several pages, far above any real answer
+MAX_COUNT = 10**9
+
+_NUMBER = re.compile(r"^\d{1,3}([. ]\d{3})+$|^\d+$")
+_PERCENT = re.compile(r"^\d+([.,]\d+)?\s*%$")
+
+
+def clean_text(value: str) -> str:
+    """NFC, unified newlines, no control characters, no trailing blanks."""
+    value = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
+    return CONTROL.sub("", value).strip()
+
+
+@dataclass
+class Entry:
+    """What a person typed, as text, before any judgement."""
+
+    figures: dict[str, tuple[str, str, bool]] = field(default_factory=dict)  # id → (num, den, không phát sinh)
+    narrative: dict[str, str] = field(default_factory=dict)
+    submitted_by: str = ""
+
+
+@dataclass(frozen=True)
+class Report:
+    """A valid report: counts (None = không phát sinh) and narrative texts."""
+
+    figures: dict[str, dict[str, int] | None]
+    narrative: dict[str, str]
+    submitted_by: str
+
+    def below_target(self, config: Config) -> list[str]:
+        """Names of indicators whose own ratio misses its target."""
+        missed = []
+        for ind in config.plan.indicators:
+            value = self.figures.get(ind.id)
+            if value and value["den"] and not ind.target.met(100.0 * value["num"] / value["den"]):
+                missed.append(ind.name)
+        return missed
+
+
+def indicators_for(config: Config, period: Period) -> list[Indicator]:
+    ob = config.obligation_of(period)
+    wanted = set(ob.indicators) if ob else set()
+    return [i for i in config.plan.indicators if i.id in wanted]
+
+
+def headings_for(config: Config, period: Period) -> list[Heading]:
+    ob = config.obligation_of(period)
+    wanted = set(ob.headings) if ob else set()
+    return [h for h in config.plan.headings if h.id in wanted]
+
+
+def parse_count(text: str) -> int | None:
+    """A whole number ≥ 0 as people write it: "1234", "1.234" or "1 234" (also with the
+    non-breaking space Word and Excel put in "1 234"); None if it is not one."""
+    text = text.replace("\u00a0", " ").replace("\u202f", " ").strip()
+    if not _NUMBER.match(text):
+        return None
+    value = int(re.sub(r"[. ]", "", text))
+    return value if value <= MAX_COUNT else None
+
+
+def validate(config: Config, period: Period, entry: Entry) -> tuple[Report | None, dict[str, str]]:
+    errors: dict[str, str] = {}
+    figures: dict[str, dict[str, int] | None] = {}
+    for ind in indicators_for(config, period):
+        num_text, den_text, not_applicable = entry.figures.get(ind.id, ("", "", False))
+        if not_applicable:
+            if num_text.strip() or den_text.strip():
+                errors[ind.id] = f"đã chọn “{NOT_APPLICABLE}” thì để trống hai ô số liệu"
+            figures[ind.id] = None
+            continue
+        num, den = parse_count(num_text), parse_count(den_text)
+        for key, text, value, label in ((".num", num_text, num, ind.numerator), (".den", den_text, den, ind.denominator)):
+            if not text.strip():
+                errors[ind.id + key] = f"chưa nhập “{label}” (nếu không có, chọn “{NOT_APPLICABLE}”)"
+            elif _PERCENT.match(text.strip()):
+                errors[ind.id + key] = f"“{text.strip()}” là tỷ lệ; ghi số lượng “{label}” (số nguyên), không ghi tỷ lệ"
+            elif value is None:
+                errors[ind.id + key] = f"“{text.strip()}” không phải số nguyên không âm"
+        if num is None or den is None:
+            continue
+        if den == 0:
+            errors[ind.id + ".den"] = f"mẫu số bằng 0: nếu trong kỳ không có, chọn “{NOT_APPLICABLE}”"
+        elif num > den:
+            errors[ind.id] = f"“{ind.numerator}” ({number(num)}) lớn hơn “{ind.denominator}” ({number(den)})"
+        else:
+            figures[ind.id] = {"num": num, "den": den}
+    narrative = {}
+    for heading in headings_for(config, period):
+        text = clean_text(entry.narrative.get(heading.id, ""))
+        if len(text) > MAX_TEXT:
+            errors["h." + heading.id] = f"quá dài ({len(text)} ký tự; tối đa {MAX_TEXT})"
+        narrative[heading.id] = text
+    submitted_by = clean_text(entry.submitted_by).replace("\n", " ")
+    if not submitted_by:
+        errors["submitted_by"] = "chưa nhập họ tên người gửi báo cáo"
+    elif len(submitted_by) > 200:
+        errors["submitted_by"] = "họ tên quá dài"
+    report = Report(figures, narrative, submitted_by)
+    missed = report.below_target(config)
+    for heading in headings_for(config, period):
+        if narrative[heading.id] or "h." + heading.id in errors:
+            continue
+        if heading.required is True:
+            errors["h." + heading.id] = "phần này bắt buộc"
+        elif heading.required == "below_target" and missed:
+            errors["h." + heading.id] = "bắt buộc vì có chỉ tiêu chưa đạt mục tiêu: " + "; ".join(missed)
+    return (None, errors) if errors else (report, {})
+
+
+def figure_text(value: dict[str, int] | None | str) -> str:
+    """A stored figure as people read it: "1.234 / 1.300", "Không phát sinh", or "" if absent."""
+    if value is None:
+        return NOT_APPLICABLE
+    if not value:
+        return ""
+    return f"{number(value['num'])} / {number(value['den'])}"
+
+
+def as_entry(figures: dict[str, Any] | None, narrative: dict[str, str] | None, submitted_by: str | None) -> Entry:
+    """An Entry from stored values: a form pre-filled with the last revision."""
+    entry = Entry(narrative=dict(narrative or {}), submitted_by=submitted_by or "")
+    for key, value in (figures or {}).items():
+        entry.figures[key] = ("", "", True) if value is None else (str(value["num"]), str(value["den"]), False)
+    return entry
+
+
+def shown(config: Config, period: Period, figures: dict[str, Any] | None,
+          narrative: dict[str, str] | None) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """A stored revision as the pages show it: each figure with its target, then each text
+    under its heading."""
+    return ([{"name": ind.name, "value": figure_text((figures or {}).get(ind.id, "")), "target": str(ind.target)}
+             for ind in indicators_for(config, period)],
+            [{"title": h.title, "text": (narrative or {}).get(h.id, "")} for h in headings_for(config, period)])

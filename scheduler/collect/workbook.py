@@ -1,0 +1,596 @@
+"""The XLSX template a unit can fill offline, and reading it (or a YAML/JSON file) back.
+
+openpyxl writes data validation but does not enforce it, and formulas read back as None
+unless Excel saved the file (PITFALLS): every value is validated again on import, and a
+formula without a stored value is reported, never read as empty.
+
+An import reports every problem in one pass: the file's kind (judged by its content, not its
+name), the sheet's layout (sheet name, headers, rows), each cell, and then the values as the
+form would judge them, each at its sheet and cell or file and line. A problem already told at
+a cell is not told again as a missing value.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import re
+import unicodedata
+import warnings
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from scheduler.policy.periods import Period
+from scheduler.config.model import Config
+from scheduler.collect.validate import NOT_APPLICABLE, Entry, Report, headings_for, indicators_for, validate
+from scheduler.text import long_date, requirement
+from scheduler.config.source import YamlDocument, load_yaml
+
+SHEET = "Báo cáo"
+HEADER_ROW = 7
+FIRST_ROW = 8  # first indicator row
+PERIOD_CELL, UNIT_CELL, BY_CELL = "C3", "C4", "C5"
+NUM, DEN, KPS = "D", "E", "F"
+HEADERS = ("Mã", "Chỉ tiêu", "Mục tiêu", "Tử số", "Mẫu số", NOT_APPLICABLE)  # columns A–F
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing to fix. `where` is a sheet and cell, a file and line, or "" for the file as a
+    whole (its message then names the file); `order` sorts problems as the reader meets them."""
+
+    where: str
+    message: str
+    order: tuple[int, int] = (0, 0)
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+class ImportError_(Exception):
+    """A file that cannot be read as a report: every problem found in it, in reading order."""
+
+    def __init__(self, problems: list[Problem], note: str = ""):
+        self.problems = sorted(problems, key=lambda p: p.order)
+        self.note = note
+        super().__init__("; ".join(map(str, self.problems)))
+
+
+def template(config: Config, period: Period) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = SHEET
+    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+    fill = PatternFill("solid", fgColor="FFF2CC")  # the cells to fill in
+    thin = Side(style="thin", color="999999")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+    ws["A1"] = f"BÁO CÁO {period.title.upper()}"
+    ws["A1"].font = Font(bold=True, size=14)
+    ws["A2"] = f"Gửi {config.plan.organisation.office_name} trước ngày {long_date(period.due)}"
+    ws["B3"], ws[PERIOD_CELL] = "Kỳ báo cáo (không sửa)", period.key
+    ws["B4"], ws[UNIT_CELL] = "Đơn vị", ""
+    ws["B5"], ws[BY_CELL] = "Người gửi (họ tên, chức vụ)", ""
+    for ref in (UNIT_CELL, BY_CELL):
+        ws[ref].fill, ws[ref].border = fill, box
+    ws["A6"] = f"Ghi số lượng, không ghi tỷ lệ. Nếu không phát sinh, ghi x ở cột “{NOT_APPLICABLE}”."
+    for col, text in zip("ABCDEF", HEADERS):
+        ws[f"{col}{HEADER_ROW}"] = text
+        ws[f"{col}{HEADER_ROW}"].font, ws[f"{col}{HEADER_ROW}"].alignment = bold, wrap
+        ws[f"{col}{HEADER_ROW}"].border = box
+    counts = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
+                            showErrorMessage=True, error="Nhập số nguyên không âm", errorTitle="Số liệu")
+    marks = DataValidation(type="list", formula1='"x"', allow_blank=True)
+    ws.add_data_validation(counts)
+    ws.add_data_validation(marks)
+    row = FIRST_ROW
+    for ind in indicators_for(config, period):
+        ws[f"A{row}"] = ind.id
+        ws[f"B{row}"] = f"{ind.name}\nTử số: {ind.numerator}\nMẫu số: {ind.denominator}"
+        ws[f"C{row}"] = str(ind.target)
+        for col in "ABCDEF":
+            ws[f"{col}{row}"].border, ws[f"{col}{row}"].alignment = box, wrap
+        for col in (NUM, DEN, KPS):
+            ws[f"{col}{row}"].fill = fill
+        counts.add(f"{NUM}{row}:{DEN}{row}")
+        marks.add(f"{KPS}{row}")
+        row += 1
+    row += 1
+    ws[f"B{row}"] = "THUYẾT MINH"
+    ws[f"B{row}"].font = bold
+    row += 1
+    for h in headings_for(config, period):
+        ws[f"A{row}"] = f"h:{h.id}"
+        ws[f"B{row}"] = h.title + (f" ({requirement(h.required)})" if h.required else "")
+        ws.merge_cells(f"C{row}:F{row}")
+        ws[f"C{row}"].fill, ws[f"C{row}"].alignment, ws[f"B{row}"].alignment = fill, wrap, wrap
+        ws.row_dimensions[row].height = 90
+        row += 1
+    for col, width in zip("ABCDEF", (14, 60, 10, 14, 14, 14)):
+        ws.column_dimensions[col].width = width
+    ws.column_dimensions["A"].hidden = False
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------- reading a file back
+
+@dataclass(frozen=True)
+class Imported:
+    """A report read from a file. `note` remarks on a name that misled (an XLSX named .yaml)."""
+
+    report: Report
+    kind: str  # "xlsx" | "yaml"
+    note: str = ""
+
+
+def import_file(path: Path, config: Config, period: Period, unit_code: str | None = None) -> Imported:
+    """Read `path` as whatever its content is (the XLSX template or YAML/JSON), and judge its
+    values as the form would. Raises ImportError_ with every problem at once."""
+    kind, what = sniff(path)
+    if kind == "other":
+        raise ImportError_([Problem("", f"tệp {path} là {what}")])
+    note = _name_note(path, kind)
+    try:
+        if kind == "xlsx":
+            entry, where, problems, covered = read_xlsx(path.read_bytes(), config, period, unit_code, str(path))
+        else:
+            entry, where, problems, covered = read_yaml(path, config, period, unit_code)
+    except ImportError_ as exc:
+        raise ImportError_(exc.problems, note) from None
+    report, errors = validate(config, period, entry)
+    for key, message in errors.items():
+        if key in covered:
+            continue  # already told at its cell or key, in the reader's own words
+        loc = where.get(key)
+        problems.append(Problem(loc.text, message, loc.order) if loc else Problem(key, message, (10**9, 0)))
+    if problems or report is None:
+        raise ImportError_(problems, note)
+    return Imported(report, kind, note)
+
+
+@dataclass(frozen=True)
+class Loc:
+    """Where a field came from, as the person who fixes the file finds it."""
+
+    text: str
+    order: tuple[int, int]
+
+
+# ---- what a file is, by its content
+
+_OFFICE_ADVICE = ("nếu đây là văn bản báo cáo của đơn vị, hãy gõ lại số liệu vào tệp YAML (xem README, mục "
+                  "“Đơn vị nộp báo cáo”), hoặc đề nghị đơn vị điền mẫu XLSX tạo bằng `baocao template`")
+_RESAVE = ("mở tệp bằng Excel hoặc LibreOffice, chọn Lưu thành (Save As) dạng “Excel Workbook (.xlsx)” "
+           "rồi nhập lại tệp .xlsx đó")
+_NOT_OURS = "không phải bảng tính XLSX hay tệp YAML"
+
+
+def sniff(path: Path) -> tuple[str, str]:
+    """("xlsx", ""), ("text", "") or ("other", what the file looks like and what to do). Judged
+    by the content: a Word document renamed .xlsx is still a Word document."""
+    with path.open("rb") as fh:
+        head = fh.read(8192)
+    if not head:
+        return "other", "tệp rỗng (0 byte); có thể tệp chưa tải xong hoặc chép nhầm, hãy lấy lại tệp"
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return _sniff_zip(path)
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):  # OLE2: Office 97–2003 or an encrypted OOXML
+        data = head + path.read_bytes()[8192:2_000_000] if path.stat().st_size > 8192 else head
+
+        def has(name: str) -> bool:
+            return name.encode("utf-16-le") in data
+
+        if has("EncryptedPackage"):
+            return "other", ("bảng tính (hoặc tài liệu Office) được đặt mật khẩu, không đọc được; mở bằng Excel, bỏ "
+                             "mật khẩu (Tệp › Thông tin › Bảo vệ sổ làm việc › Mã hoá bằng mật khẩu, xoá mật khẩu), "
+                             "lưu lại rồi nhập lại")
+        if has("Workbook") or has("Book"):
+            return "other", f"bảng tính Excel 97–2003 (.xls), {_NOT_OURS}; {_RESAVE}"
+        if has("WordDocument"):
+            return "other", f"tài liệu Word 97–2003 (.doc), {_NOT_OURS}; {_OFFICE_ADVICE}"
+        return "other", f"tệp Office 97–2003 (không phải .xlsx), {_NOT_OURS}; {_RESAVE}"
+    for magic, what in ((b"%PDF-", "tài liệu PDF"), (b"\x89PNG", "ảnh PNG"), (b"\xff\xd8\xff", "ảnh JPEG"),
+                        (b"GIF8", "ảnh GIF"), (b"II*\x00", "ảnh TIFF"), (b"MM\x00*", "ảnh TIFF"),
+                        (b"{\\rtf", "văn bản RTF")):
+        if head.startswith(magic):
+            return "other", f"{what}, {_NOT_OURS}; {_OFFICE_ADVICE}"
+    for magic, what in ((b"Rar!", "tệp nén RAR"), (b"7z\xbc\xaf\x27\x1c", "tệp nén 7z"), (b"\x1f\x8b", "tệp nén gzip")):
+        if head.startswith(magic):
+            return "other", f"{what}, {_NOT_OURS}; giải nén rồi nhập tệp báo cáo bên trong"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "other", ("tệp văn bản mã hoá UTF-16, không đọc được như tệp YAML; mở bằng trình soạn thảo (Notepad, "
+                         "VS Code…) và lưu lại với mã hoá UTF-8")
+    if b"\x00" in head:
+        return "other", f"tệp nhị phân không rõ loại, {_NOT_OURS}; kiểm tra lại đúng tệp cần nhập chưa"
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if start.startswith((b"<!doctype html", b"<html", b"<table", b"<meta")):
+        return "other", (f"trang web (HTML) — có thể là tệp “Excel” tải về từ một phần mềm khác —, {_NOT_OURS}; "
+                         f"{_RESAVE}")
+    if start.startswith(b"<?xml"):
+        if b"urn:schemas-microsoft-com:office:spreadsheet" in head:
+            return "other", f"bảng tính Excel 2003 XML, {_NOT_OURS}; {_RESAVE}"
+        return "other", f"tệp XML, {_NOT_OURS}; {_OFFICE_ADVICE}"
+    return "text", ""
+
+
+def _sniff_zip(path: Path) -> tuple[str, str]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            mimetype = archive.read("mimetype").decode("ascii", "replace").strip() if "mimetype" in names else ""
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return "other", ("tệp nén ZIP (có thể là bảng tính XLSX) bị hỏng hoặc chưa tải xong, không mở được; "
+                         "lấy lại tệp, hoặc mở bằng Excel và lưu lại")
+    members = set(names)
+    if "xl/workbook.xml" in members:
+        return "xlsx", ""
+    if "xl/workbook.bin" in members:
+        return "other", f"bảng tính Excel dạng nhị phân (.xlsb), {_NOT_OURS}; {_RESAVE}"
+    if "word/document.xml" in members:
+        return "other", f"tài liệu Word (.docx), {_NOT_OURS}; {_OFFICE_ADVICE}"
+    if "ppt/presentation.xml" in members:
+        return "other", f"bản trình chiếu PowerPoint (.pptx), {_NOT_OURS}; {_OFFICE_ADVICE}"
+    if mimetype == "application/vnd.oasis.opendocument.spreadsheet":
+        return "other", f"bảng tính OpenDocument (.ods, của LibreOffice), {_NOT_OURS}; {_RESAVE}"
+    if mimetype.startswith("application/vnd.oasis.opendocument"):
+        return "other", f"tài liệu OpenDocument (.odt, của LibreOffice), {_NOT_OURS}; {_OFFICE_ADVICE}"
+    shown = ", ".join(names[:5]) + (f" và {len(names) - 5} tệp khác" if len(names) > 5 else "")
+    return "other", (f"tệp nén ZIP (chứa: {shown or 'không có tệp nào'}), {_NOT_OURS}; giải nén rồi nhập "
+                     "tệp báo cáo bên trong")
+
+
+def _name_note(path: Path, kind: str) -> str:
+    suffix = path.suffix.lower()
+    if kind == "xlsx" and suffix not in (".xlsx", ".xlsm"):
+        return f"Lưu ý: tệp {path} là bảng tính XLSX (dù tên có đuôi “{path.suffix}”), đã đọc như mẫu XLSX."
+    if kind == "text" and suffix in (".xlsx", ".xlsm", ".xls"):
+        return f"Lưu ý: tệp {path} là tệp văn bản, không phải bảng tính (dù tên có đuôi “{path.suffix}”), đã đọc như tệp YAML/JSON."
+    return ""
+
+
+# ---- the XLSX template
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value)
+    if isinstance(value, datetime):
+        return f"{value:%d/%m/%Y %H:%M}" if value.time() != time(0) else f"{value:%d/%m/%Y}"
+    if isinstance(value, date):
+        return f"{value:%d/%m/%Y}"
+    return str(value)
+
+
+def _percent(value: float) -> str:
+    """0.95 as a person saw it in a cell formatted as a percentage: "95%"; 0.9534 → "95,34%"."""
+    shown = f"{value * 100:.2f}".rstrip("0").rstrip(".")
+    return shown.replace(".", ",") + "%"
+
+
+def _fold(value: Any) -> str:
+    return " ".join(unicodedata.normalize("NFC", _text(value)).split()).casefold()
+
+
+MARKS = ("x", "có", "1", "true", "✓", "✔", "không phát sinh", "kps")
+_CODE_LIKE = re.compile(r"^(h:)?[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _find_sheet(book, config: Config, period: Period, name: str):
+    """The template's sheet, and a problem if it had to be found under another name."""
+    if SHEET in book.sheetnames:
+        return book[SHEET], None
+    codes = {i.id for i in indicators_for(config, period)} | {f"h:{h.id}" for h in headings_for(config, period)}
+    for ws in book.worksheets:
+        found = {_text(c.value).strip() for (c,) in ws.iter_rows(min_col=1, max_col=1, max_row=min(ws.max_row, 500))}
+        if found & codes:
+            return ws, Problem(f"trang “{ws.title}”", f"trang tính phải tên là “{SHEET}” như trong mẫu; đổi lại tên "
+                                                      "trang (tệp vẫn được kiểm tra hết dưới đây)", (0, 1))
+    sheets = ", ".join(f"“{n}”" for n in book.sheetnames)
+    return None, Problem("", f"tệp {name} là bảng tính XLSX nhưng không có trang “{SHEET}” của mẫu báo cáo "
+                             f"(các trang trong tệp: {sheets}), cũng không trang nào có các mã chỉ tiêu ở cột A; hãy "
+                             "điền mẫu tạo bằng `baocao template`")
+
+
+def read_xlsx(data: bytes, config: Config, period: Period, unit_code: str | None = None, name: str = "XLSX"
+              ) -> tuple[Entry, dict[str, Loc], list[Problem], set[str]]:
+    """An Entry from a filled template; for each field key the cell it came from; every problem
+    with the file's layout and cells; and the field keys those problems already cover."""
+    try:
+        with warnings.catch_warnings():  # openpyxl warns in English about extensions it drops
+            warnings.simplefilter("ignore")
+            values = load_workbook(io.BytesIO(data), data_only=True)
+            formulas = load_workbook(io.BytesIO(data), data_only=False)
+    except Exception:  # noqa: BLE001 - openpyxl raises many types for a damaged workbook
+        raise ImportError_([Problem("", f"tệp {name} có dạng bảng tính XLSX nhưng bị hỏng, không đọc được; mở bằng "
+                                        "Excel, lưu lại rồi nhập lại")]) from None
+    ws, sheet_problem = _find_sheet(values, config, period, name)
+    if ws is None:
+        raise ImportError_([sheet_problem])
+    wf = formulas[ws.title]
+    problems: list[Problem] = [sheet_problem] if sheet_problem else []
+    covered: set[str] = set()
+    title = ws.title
+
+    def at(ref: str) -> Loc:
+        col, row = re.match(r"([A-Z]+)(\d+)", ref).groups()
+        return Loc(f"trang “{title}”, ô {ref}", (int(row), _col_index(col)))
+
+    def row_at(r: int) -> Loc:
+        return Loc(f"trang “{title}”, dòng {r}", (r, 0))
+
+    def flag(loc: Loc, message: str, *keys: str) -> None:
+        problems.append(Problem(loc.text, message, loc.order))
+        covered.update(keys)
+
+    def raw(ref: str, *keys: str) -> Any:
+        """A cell's value; a formula without a stored value, or one that failed, is a problem."""
+        value = ws[ref].value
+        if wf[ref].data_type == "f" and value is None:
+            flag(at(ref), "ô chứa công thức nhưng chưa có giá trị đã tính (tệp không được lưu bằng Excel); mở tệp "
+                          "bằng Excel, lưu lại rồi gửi, hoặc ghi thẳng số liệu vào ô", *keys)
+            return None
+        if ws[ref].data_type == "e":
+            flag(at(ref), f"công thức trong ô báo lỗi {value}; sửa công thức hoặc ghi thẳng số liệu vào ô", *keys)
+            return None
+        return value
+
+    def text(ref: str, *keys: str) -> str:
+        return _text(raw(ref, *keys)).strip()
+
+    def count(ref: str, label: str, key: str) -> str:
+        value = raw(ref, key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and "%" in (ws[ref].number_format or ""):
+            flag(at(ref), f"“{_percent(value)}” là tỷ lệ phần trăm (ô định dạng %); ghi số lượng “{label}” "
+                          "(số nguyên), không ghi tỷ lệ", key)
+            return ""
+        if isinstance(value, (datetime, date, time)):
+            flag(at(ref), f"“{_text(value)}” là ngày tháng (ô định dạng ngày); ghi số lượng “{label}” (số nguyên) "
+                          "và đặt định dạng ô là Số (Number) hoặc Chung (General)", key)
+            return ""
+        if isinstance(value, float) and not value.is_integer():
+            return f"{value!r} (số thập phân)"  # fails validation: 1.234 here is a decimal, not 1234
+        return _text(value).strip()
+
+    # The header row and the columns, found by their titles: an inserted column moves them.
+    header_row = next((r for r in range(1, min(ws.max_row, FIRST_ROW + 10) + 1)
+                       if any(_fold(ws.cell(r, c).value) == _fold(HEADERS[0]) for c in range(1, 4))), None)
+    columns = dict(zip(HEADERS, range(1, 7)))
+    if header_row is None:
+        header_row = HEADER_ROW
+        flag(row_at(HEADER_ROW), "không thấy dòng tiêu đề của bảng chỉ tiêu (" + ", ".join(HEADERS) + "); "
+                                 "giữ nguyên dòng tiêu đề như trong mẫu")
+    else:
+        titles = {_fold(ws.cell(header_row, c).value): c for c in range(1, max(ws.max_column, 6) + 1)}
+        for n, name in enumerate(HEADERS, 1):
+            if _fold(name) in titles:
+                columns[name] = titles[_fold(name)]
+                continue
+            ref = f"{get_column_letter(n)}{header_row}"
+            found = text(ref)
+            flag(at(ref), f"tiêu đề cột phải là “{name}”" + (f" (tệp ghi “{found}”)" if found else " (ô trống)")
+                 + "; giữ nguyên tiêu đề như trong mẫu")
+    code_col, text_col = get_column_letter(columns["Mã"]), get_column_letter(columns["Mục tiêu"])
+    num_col, den_col, kps_col = (get_column_letter(columns[h]) for h in HEADERS[3:])
+
+    # The cells above the table, found by their labels in column B.
+    labels = {"kỳ báo cáo": PERIOD_CELL, "đơn vị": UNIT_CELL, "người gửi": BY_CELL}
+    for r in range(1, header_row):
+        label = _fold(ws.cell(r, 2).value)
+        for start in labels:
+            if label.startswith(start):
+                labels[start] = f"C{r}"
+    period_ref, unit_ref, by_ref = labels.values()
+
+    written = text(period_ref)
+    if not written:
+        flag(at(period_ref), f"ô mã kỳ báo cáo bị xoá; ghi lại {period.key} như trong mẫu")
+    elif written != period.key:
+        flag(at(period_ref), f"tệp là mẫu của kỳ “{written}”, không phải kỳ {period.key}")
+    named = text(unit_ref)
+    unit = config.unit(unit_code) if unit_code else None
+    if named and unit is not None and named.casefold() not in (unit.code.casefold(), unit.name.casefold()):
+        flag(at(unit_ref), f"tệp ghi đơn vị “{named}”, không phải {unit.name} ({unit.code})")
+    entry, where = Entry(submitted_by=text(by_ref, "submitted_by")), {"submitted_by": at(by_ref)}
+
+    # The rows, found by their code in column A.
+    indicators, headings = indicators_for(config, period), headings_for(config, period)
+    known = {i.id for i in indicators} | {f"h:{h.id}" for h in headings}
+    elsewhere = {i.id for i in config.plan.indicators} | {f"h:{h.id}" for h in config.plan.headings}
+    rows: dict[str, int] = {}
+    for r in range(header_row + 1, ws.max_row + 1):
+        key = _text(ws[f"{code_col}{r}"].value).strip()
+        if not key:
+            continue
+        if key in rows:
+            flag(at(f"{code_col}{r}"), f"mã “{key}” đã có ở dòng {rows[key]}; mỗi chỉ tiêu, đề mục chỉ một dòng "
+                                       "(xoá dòng thừa)")
+            continue
+        if key in known:
+            rows[key] = r
+            continue
+        filled = any(_text(ws[f"{c}{r}"].value).strip() for c in (num_col, den_col, kps_col))
+        if not (_CODE_LIKE.match(key) or filled):
+            continue  # a note typed beside the table, not a row of figures
+        if key in elsewhere:
+            message = f"mã “{key}” không thuộc {period.title}; xoá dòng này (số liệu của nó không được nhập)"
+        else:
+            message = f"mã “{key}” không phải chỉ tiêu hay đề mục của mẫu {period.title}"
+            guess = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
+            message += f"; có phải “{guess[0]}”?" if guess else "; sửa lại mã như trong mẫu hoặc xoá dòng này"
+        flag(at(f"{code_col}{r}"), message)
+
+    for n, ind in enumerate(indicators, 1):
+        r = rows.get(ind.id)
+        if r is None:
+            flag(Loc(f"trang “{title}”", (0, 10 + n)),
+                 f"thiếu dòng chỉ tiêu “{ind.name}” (mã {ind.id} ở cột {code_col})", ind.id, f"{ind.id}.num",
+                 f"{ind.id}.den")
+            continue
+        num, den = count(f"{num_col}{r}", ind.numerator, f"{ind.id}.num"), count(f"{den_col}{r}", ind.denominator, f"{ind.id}.den")
+        mark = text(f"{kps_col}{r}", ind.id).lower()
+        if mark and mark not in MARKS:
+            keys = (ind.id,) + ((f"{ind.id}.num", f"{ind.id}.den") if not (num or den) else ())
+            flag(at(f"{kps_col}{r}"), f"“{mark}”: ghi x nếu không phát sinh, hoặc để trống", *keys)
+        entry.figures[ind.id] = (num, den, mark in MARKS)
+        where |= {ind.id: row_at(r), f"{ind.id}.num": at(f"{num_col}{r}"), f"{ind.id}.den": at(f"{den_col}{r}")}
+    for n, h in enumerate(headings, 1):
+        r = rows.get(f"h:{h.id}")
+        if r is None:
+            if h.required:
+                flag(Loc(f"trang “{title}”", (0, 100 + n)),
+                     f"thiếu dòng đề mục “{h.title}” (mã h:{h.id} ở cột {code_col}), phần này {requirement(h.required)}",
+                     f"h.{h.id}")
+            continue
+        entry.narrative[h.id] = text(f"{text_col}{r}", f"h.{h.id}")
+        where[f"h.{h.id}"] = at(f"{text_col}{r}")
+    return entry, where, problems, covered
+
+
+def _col_index(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+# ---- YAML / JSON
+
+def read_yaml(path: Path, config: Config, period: Period, unit_code: str | None = None
+              ) -> tuple[Entry, dict[str, Loc], list[Problem], set[str]]:
+    """An Entry from a YAML or JSON file (JSON is YAML 1.2); locations are `file:line: key`."""
+    doc, issues = load_yaml(path)
+    if doc is None:
+        raise ImportError_([Problem(f"{i.file}:{i.line}" if i.line else "", i.message if i.line else f"tệp {path}: {i.message}",
+                                    (i.line or 0, 0)) for i in issues])
+    # Duplicated keys: the file can still be read (the last one counts), so its other problems
+    # are found too; the message names the key.
+    problems = [Problem(f"{i.file}:{i.line}" if i.line else str(i.file), i.message, (i.line or 0, 0)) for i in issues]
+    covered: set[str] = set()
+    data = doc.data
+    if not isinstance(data, dict):
+        first = data.strip().splitlines()[0] if isinstance(data, str) and data.strip() else ""
+        if path.suffix.lower() == ".csv" or first.count(",") + first.count(";") + first.count("\t") >= 2:
+            raise ImportError_([Problem("", f"tệp {path} là bảng số liệu dạng CSV (các cột cách nhau bằng dấu phẩy), "
+                                            f"{_NOT_OURS}; hãy điền mẫu XLSX tạo bằng `baocao template`")])
+        raise ImportError_(problems + [Problem(f"{path}:1", "tệp phải là một bảng khoá: giá trị (submitted_by, "
+                                                            "indicators, narrative); xem ví dụ trong README", (1, 0))])
+
+    def at(loc: tuple) -> Loc:
+        line = _key_line(doc, loc)
+        dotted = ".".join(map(str, loc))
+        return Loc(f"{doc.file}:{line}: {dotted}" if line else dotted, (line or 0, len(loc)))
+
+    def flag(loc: tuple, message: str, *keys: str) -> None:
+        place = at(loc)
+        problems.append(Problem(place.text, message, place.order))
+        covered.update(keys)
+
+    allowed = {"submitted_by", "indicators", "narrative", "period", "unit"}
+    for key in data:
+        if key not in allowed:
+            flag((key,), f"khoá không được phép; dùng: {', '.join(sorted(allowed))}")
+    if data.get("period") not in (None, period.key):
+        flag(("period",), f"tệp ghi kỳ “{_scalar(data['period'])}”, không phải kỳ {period.key}")
+    if unit_code and data.get("unit") is not None and _scalar(data["unit"]).strip().upper() != unit_code:
+        flag(("unit",), f"tệp ghi đơn vị “{_scalar(data['unit'])}”, không phải {unit_code}")
+    by = data.get("submitted_by")
+    if by is not None and not isinstance(by, str):
+        flag(("submitted_by",), "phải là một dòng chữ (họ tên, chức vụ người gửi)", "submitted_by")
+    entry = Entry(submitted_by=by if isinstance(by, str) else "")
+    where = {"submitted_by": at(("submitted_by",))}
+
+    wanted = indicators_for(config, period)
+    indicators = data.get("indicators")
+    if not isinstance(indicators, dict):
+        what = ("thiếu phần indicators" if "indicators" not in data else
+                "phần indicators trống" if indicators is None else "phần indicators viết sai dạng")
+        flag(("indicators",), f"{what}: ghi mỗi chỉ tiêu một dòng “mã chỉ tiêu: {{num: …, den: …}}” hoặc "
+                              f"“mã chỉ tiêu: {NOT_APPLICABLE}” (xem ví dụ trong README)",
+             *(k for i in wanted for k in (i.id, f"{i.id}.num", f"{i.id}.den")))
+        indicators = {}
+    known = {i.id for i in wanted}
+    for key in indicators:
+        if key not in known:
+            guess = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.75)
+            flag(("indicators", key), f"chỉ tiêu “{key}” không có trong kỳ này" + (f"; có phải “{guess[0]}”?" if guess else ""))
+    for ind in wanted:
+        loc = ("indicators", ind.id)
+        where |= {ind.id: at(loc), f"{ind.id}.num": at(loc + ("num",)), f"{ind.id}.den": at(loc + ("den",))}
+        keys = (ind.id, f"{ind.id}.num", f"{ind.id}.den")
+        if ind.id not in indicators:
+            if isinstance(data.get("indicators"), dict):
+                flag(("indicators",), f"thiếu chỉ tiêu {ind.id} (“{ind.name}”): ghi {ind.id}: {{num: …, den: …}} "
+                                      f"hoặc {ind.id}: {NOT_APPLICABLE}", *keys)
+            continue
+        value = indicators[ind.id]
+        if isinstance(value, str) and value.strip().lower() in ("không phát sinh", "khong_phat_sinh", "kps"):
+            entry.figures[ind.id] = ("", "", True)
+        elif isinstance(value, dict):
+            extra = set(value) - {"num", "den"}
+            if extra:
+                flag(loc, f"chỉ dùng num và den (thừa: {', '.join(sorted(map(str, extra)))})")
+            entry.figures[ind.id] = (_count(value.get("num")), _count(value.get("den")), False)
+        else:
+            flag(loc, f"viết {{num: …, den: …}} hoặc \"{NOT_APPLICABLE}\"", *keys)
+
+    narrative = data.get("narrative")
+    if narrative is not None and not isinstance(narrative, dict):
+        flag(("narrative",), "phải là các dòng “mã đề mục: nội dung”", *(f"h.{h.id}" for h in headings_for(config, period)))
+    narrative = narrative if isinstance(narrative, dict) else {}
+    known_headings = {h.id for h in headings_for(config, period)}
+    for key, value in narrative.items():
+        if key not in known_headings:
+            # a typo must not drop a unit's text without a word
+            flag(("narrative", key), f"đề mục “{key}” không có trong kỳ này; dùng: {', '.join(sorted(known_headings))}")
+        elif value is not None and not isinstance(value, str):
+            flag(("narrative", key), "nội dung phải là chữ (dùng | để viết nhiều dòng)", f"h.{key}")
+    for h in headings_for(config, period):
+        if isinstance(narrative.get(h.id), str):
+            entry.narrative[h.id] = narrative[h.id]
+        where[f"h.{h.id}"] = at(("narrative", h.id))
+    return entry, where, problems, covered
+
+
+def _scalar(value: Any) -> str:
+    """A value as written, or a word for a list or table where one value belongs (never its
+    repr, which may be huge or nested thousands deep)."""
+    return "(danh sách hoặc bảng)" if isinstance(value, (list, dict)) else _text(value)
+
+
+def _key_line(doc: YamlDocument, loc: tuple) -> int | None:
+    """The line of the deepest key of `loc` present in the file: `indicators:` itself, not the
+    first line under it, and for a key that is missing the key it belongs under."""
+    from ruamel.yaml.nodes import MappingNode, ScalarNode
+
+    node, line = doc.root, None
+    for part in loc:
+        if not isinstance(node, MappingNode):
+            break
+        match = next(((k, v) for k, v in node.value if isinstance(k, ScalarNode)
+                      and unicodedata.normalize("NFC", str(k.value)) == part), None)
+        if match is None:
+            break
+        line, node = match[0].start_mark.line + 1, match[1]
+    return line or doc.line_of(loc)
+
+
+def _count(value: Any) -> str:
+    """A count from YAML as text. Floats must fail: `1.234` in YAML is the decimal 1,234 and
+    must not be read as the Vietnamese-written 1.234 (one thousand two hundred thirty-four)."""
+    if isinstance(value, bool):
+        return "true"
+    if isinstance(value, float):
+        return f"{value!r} (số thập phân)"
+    return _text(value)

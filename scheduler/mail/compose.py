@@ -1,0 +1,200 @@
+"""Composing the messages: Jinja2 templates in templates/email/ → an EmailMessage.
+
+Composition is pure apart from reading the templates; sending is transport.py's job.
+Anything that reaches a header (names, subject) is stripped of control characters and
+passed through email.headerregistry, so a name like `"A" <x@y>\nBcc: z` cannot add headers.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from email.header import Header
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from scheduler.policy.periods import Period
+from scheduler.clock import to_local
+from scheduler.config.model import Config, Unit
+from scheduler.collect.validate import figure_text, headings_for, indicators_for
+from scheduler.text import long_date, remaining, requirement, short_datetime
+
+if TYPE_CHECKING:  # collection imports the ledger, which imports this module
+    from scheduler.collect.record import Standing
+
+class BadAddress(ValueError):
+    """An address of the send's own that cannot be put in a header: retrying cannot help,
+    unlike every other failure to compose (a template being edited, a bad setting)."""
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def header_text(value: str) -> str:
+    """One line of NFC text, safe to put in a header."""
+    return " ".join(_CONTROL.sub(" ", unicodedata.normalize("NFC", value)).split())
+
+
+def _address(a: Address) -> str:
+    if not a.display_name:
+        return f"<{a.addr_spec}>"
+    if a.display_name.isascii():
+        name = formataddr((a.display_name, a.addr_spec)).rpartition(" <")[0]  # quoted when needed
+    else:
+        name = Header(a.display_name, "utf-8", maxlinelen=70).encode(linesep="\n")
+    return f"{name}\n <{a.addr_spec}>"
+
+
+def address_list(addresses: list[Address]) -> str:
+    """An address header value, encoded and folded here so that every line stays short and
+    the email package emits it untouched: Python 3.11's refolder can wrap the comma between
+    two UTF-8 names into an encoded word (`=?utf-8?q?=2C?=`), and mail clients then see one
+    recipient instead of two."""
+    return ",\n ".join(_address(a) for a in addresses)
+
+
+def _tag(msg: EmailMessage, period: Period, step: str) -> EmailMessage:
+    """Machine-readable tags, so a mail client rule (or a test) can sort messages by step."""
+    msg["X-Baocao-Period"] = header_text(period.key)
+    msg["X-Baocao-Step"] = header_text(step)
+    return msg
+
+
+class Composer:
+    def __init__(self, templates_dir: Path, config: Config, mail_from: str):
+        self.config = config
+        self.mail_from = mail_from
+        loader = FileSystemLoader(str(templates_dir / "email"))
+        self.text_env = Environment(loader=loader, undefined=StrictUndefined, autoescape=False,
+                                    trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+        self.html_env = Environment(loader=loader, undefined=StrictUndefined,
+                                    autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+
+    # -- contexts ---------------------------------------------------------------------------
+
+    def _base(self, period: Period, now: datetime) -> dict[str, Any]:
+        org = self.config.plan.organisation
+        return {
+            "office_name": org.office_name,
+            "contact": org.contact,
+            "period_title": period.title,
+            "due_short": f"{period.due:%d/%m/%Y}",
+            "due_long": long_date(period.due),
+            "remaining": remaining(period.due, to_local(now).date()),
+        }
+
+    def _what(self, period: Period, link: str | None) -> dict[str, Any]:
+        plan = self.config.plan
+        ob = self.config.obligation_of(period)
+        return {
+            "obligation_title": ob.title if ob else period.title,
+            "indicators": [
+                {"name": i.name, "numerator": i.numerator, "denominator": i.denominator, "target": str(i.target)}
+                for i in indicators_for(self.config, period)
+            ],
+            "headings": [{"title": h.title, "requirement": requirement(h.required)}
+                         for h in headings_for(self.config, period)],
+            "link": link,
+            "how_to_submit": link or (
+                f"gửi báo cáo về {plan.organisation.office_name} qua email "
+                f"{', '.join(plan.organisation.office_emails)}"
+            ),
+        }
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def unit_mail(self, kind: str, period: Period, unit: Unit, to: Iterable[str], cc: Iterable[str],
+                  now: datetime, message_id: str, step: str | None = None, link: str | None = None) -> EmailMessage:
+        context = self._base(period, now) | self._what(period, link) | {"unit_name": unit.name, "head_copied": bool(cc)}
+        msg = self._build(kind, context, self._addresses(to, unit), self._addresses(cc, unit), now, message_id)
+        return _tag(msg, period, step or kind)
+
+    def digest(self, period: Period, states: list[Standing], to: Iterable[str], now: datetime,
+               message_id: str, step: str = "digest") -> EmailMessage:
+        def row(s: Standing) -> dict[str, str]:
+            return {"name": s.name, "received": short_datetime(to_local(s.received_at)) if s.received_at else ""}
+
+        context = self._base(period, now) | {
+            "as_of": short_datetime(to_local(now)),
+            # "đã quá hạn" would read as if the office were late: say the deadline has passed.
+            "remaining_office": remaining(period.due, to_local(now).date(), late="đã qua hạn"),
+            "total": len(states),
+            "reported": [row(s) for s in states if s.state != "missing"],
+            "on_time": [row(s) for s in states if s.state == "on_time"],
+            "late": [row(s) for s in states if s.state == "late"],
+            "missing": [row(s) for s in states if s.state == "missing"],
+        }
+        return _tag(self._build("digest", context, self._addresses(to, None), [], now, message_id), period, step)
+
+    def receipt(self, period: Period, unit: Unit, to: Iterable[str], revision: int, received_at: datetime,
+                on_time: bool, figures: dict[str, Any], narrative: dict[str, str], now: datetime,
+                message_id: str, link: str | None = None, channel: str = "form") -> EmailMessage:
+        plan = self.config.plan
+        rows = []
+        for i in plan.indicators:
+            if i.id in figures:
+                rows.append({"name": i.name, "value": figure_text(figures[i.id])})
+        texts = [{"title": h.title, "text": narrative[h.id]} for h in plan.headings if narrative.get(h.id)]
+        context = self._base(period, now) | {
+            "unit_name": unit.name, "revision": revision, "received": short_datetime(to_local(received_at)),
+            "on_time": on_time, "figures": rows, "narrative": texts, "link": link,
+            "by_office": channel != "form",
+        }
+        return _tag(self._build("receipt", context, self._addresses(to, unit), [], now, message_id), period,
+                    f"receipt#{revision}")
+
+    def report(self, period: Period, version: int, filename: str, content: bytes, made: datetime, counts: dict,
+               changes: list[str], to: Iterable[str], now: datetime, message_id: str) -> EmailMessage:
+        context = self._base(period, now) | counts | {
+            "version": version, "filename": filename, "made": short_datetime(to_local(made)), "changes": changes}
+        msg = self._build("report", context, self._addresses(to, None), [], now, message_id)
+        msg.add_attachment(content, maintype="application",
+                           subtype="vnd.openxmlformats-officedocument.wordprocessingml.document", filename=filename)
+        return _tag(msg, period, f"report-v{version}")
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _addresses(self, emails: Iterable[str], unit: Unit | None) -> list[Address]:
+        names: dict[str, str] = {}
+        if unit is not None:
+            names = {p.email: p.name for p in unit.focal_points} | {unit.head.email: unit.head.name}
+        found = []
+        for e in emails:
+            try:
+                found.append(Address(display_name=header_text(names.get(e, "")), addr_spec=e))
+            except (ValueError, TypeError, IndexError) as exc:  # email.errors defects are ValueErrors
+                raise BadAddress(f"địa chỉ '{e}' không dùng được trong thư: {exc}") from exc
+        return found
+
+    def _build(self, kind: str, context: dict[str, Any], to: list[Address], cc: list[Address],
+               now: datetime, message_id: str) -> EmailMessage:
+        subject = header_text(self.text_env.get_template(f"{kind}.subject.txt").render(context))
+        context = context | {"subject": subject}
+        text = self.text_env.get_template(f"{kind}.txt").render(context)
+        html = self.html_env.get_template(f"{kind}.html").render(context)
+        msg = EmailMessage()
+        # Encoded here, not by the email package: Python 3.11's folder drops the space between
+        # two encoded words of a long UTF-8 subject ("rà soát" arrives as "ràsoát").
+        msg.set_raw("Subject", Header(subject, "utf-8", header_name="Subject").encode(linesep="\n"))
+        msg.set_raw("From", address_list([Address(display_name=header_text(self.config.plan.organisation.office_name),
+                                                  addr_spec=self.mail_from)]))
+        msg.set_raw("To", address_list(to))  # stored as is: see address_list
+        if cc:
+            msg.set_raw("Cc", address_list(cc))
+        msg["Date"] = format_datetime(to_local(now))
+        msg["Message-ID"] = message_id
+        msg["Auto-Submitted"] = "auto-generated"
+        msg["X-Auto-Response-Suppress"] = "All"  # stops Exchange out-of-office replies
+        text = unicodedata.normalize("NFC", text)
+        # 8bit keeps the .eml in the outbox readable in any editor; a line too long for SMTP
+        # (a unit's long paragraph in a receipt) needs quoted-printable instead.
+        long_line = max((len(line.encode()) for line in text.splitlines()), default=0) > 900
+        msg.set_content(text, charset="utf-8", cte="quoted-printable" if long_line else "8bit")
+        msg.add_alternative(unicodedata.normalize("NFC", html), subtype="html", charset="utf-8")
+        return msg

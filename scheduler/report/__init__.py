@@ -1,0 +1,1 @@
+"""Stage 6, the consolidated report: pure consolidation, the DOCX and its chart, stored versions."""

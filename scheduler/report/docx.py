@@ -1,0 +1,262 @@
+"""The consolidated report as a DOCX: the office's docxtpl template loaded and filled from a
+Consolidation, with its native chart and the appendix matrix fitted to the page.
+
+The wording and layout live in templates/docx/bao-cao.docx, which the office edits in Word;
+this module only prepares values (see wording.py) and the chart. Finding what is wrong with a
+template the office broke is render.py's.
+"""
+
+
+import io
+import re
+import zipfile
+from datetime import date
+from pathlib import Path
+
+from docxtpl import DocxTemplate
+from jinja2 import Environment, StrictUndefined, Undefined
+
+from scheduler.report.chart import Bar, Titles, chart_xml, xml_escape
+from scheduler.config.model import Config
+from scheduler.report.consolidate import Consolidation
+from scheduler.text import document_month
+from scheduler.report.wording import (STATUS, balanced_lines, date_line, entry_lines, percent, period_phrase,
+                                      ratio_text, sentence_case, trend_text)
+
+
+TEMPLATE = "bao-cao.docx"
+
+
+class WordChart:
+    """A native chart placed where the template says `{{ chart }}`.
+
+    docxtpl inserts whatever `__html__` returns as raw WordprocessingML (that is how its own
+    InlineImage works), so this adds the chart part to the document being rendered and
+    returns the run that shows it."""
+
+    def __init__(self, tpl: DocxTemplate, xml: bytes, width_mm: float, height_mm: float, description: str):
+        self.tpl, self.xml, self.description = tpl, xml, description
+        self.cx, self.cy = int(width_mm * 36000), int(height_mm * 36000)  # EMU
+
+    def __html__(self) -> str:
+        from docx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
+        from docx.opc.part import Part
+
+        story = self.tpl.current_rendering_part
+        package = story.package
+        part = Part(package.next_partname("/word/charts/chart%d.xml"), CONTENT_TYPE.DML_CHART, self.xml, package)
+        rid = story.relate_to(part, RELATIONSHIP_TYPE.CHART)
+        shape_id = story.next_id
+        return ('</w:t></w:r><w:r><w:drawing>'
+                f'<wp:inline distT="0" distB="0" distL="0" distR="0" '
+                'xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing">'
+                f'<wp:extent cx="{self.cx}" cy="{self.cy}"/><wp:effectExtent l="0" t="0" r="0" b="0"/>'
+                f'<wp:docPr id="{shape_id}" name="Biểu đồ" descr="{xml_escape(self.description)}"/>'
+                '<wp:cNvGraphicFramePr/>'
+                '<a:graphic xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">'
+                '<a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/chart">'
+                '<c:chart xmlns:c="http://schemas.openxmlformats.org/drawingml/2006/chart" '
+                'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" '
+                f'r:id="{rid}"/></a:graphicData></a:graphic></wp:inline></w:drawing></w:r><w:r>'
+                '<w:t xml:space="preserve">')
+
+    __str__ = __html__
+
+
+def chart(tpl: DocxTemplate, result: Consolidation) -> WordChart:
+    """Each indicator's result against its target; the numbers under the bars are the rows
+    of the indicator table above."""
+    bars = [Bar(str(n), r.total.percent if r.total else None, r.indicator.target.percent, r.met,
+                percent(r.total.percent, r.indicator.target) if r.total else "—")
+            for n, r in enumerate(result.indicators, 1)]
+    titles = Titles(value_axis="Tỷ lệ (%)", category_axis="Chỉ tiêu (số thứ tự như bảng trên)", met="Đạt",
+                    missed="Chưa đạt", no_figures="Chưa có số liệu", target="Mục tiêu")
+    return WordChart(tpl, chart_xml(bars, titles), 150, 80,
+                     "Biểu đồ cột: kết quả từng chỉ tiêu so với mục tiêu")
+
+
+def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplate) -> dict:
+    org = config.plan.organisation
+    period = result.period
+    headings = {h.id: h for h in config.plan.headings}
+    order = list(result.narratives)
+    reported = len(result.on_time) + len(result.late)
+    total = len(result.units)
+    results_items = []
+    for hid in order:
+        if headings[hid].section in ("results", "good_practices"):
+            results_items.append({"number": len(results_items) + 1, "title": headings[hid].title,
+                                  "lines": entry_lines(result.narratives[hid], "Chưa có đơn vị báo cáo nội dung này.")})
+
+    def section(kind: str) -> list[tuple[str, str]]:
+        return [e for hid in order if headings[hid].section == kind for e in result.narratives[hid]]
+
+    missed = [r.indicator.name for r in result.indicators if r.met is False]
+    shortcomings = ["- Các chỉ tiêu chưa đạt mục tiêu: " + "; ".join(missed) + "."] if missed else []
+    if section("shortcomings") or not missed:  # say "nothing reported" only when there is nothing at all
+        shortcomings += entry_lines(section("shortcomings"), "Chưa có đơn vị báo cáo nội dung này.")
+    met = sum(1 for r in result.indicators if r.met)
+    assessed = sum(1 for r in result.indicators if r.met is not None)
+    rank_rows = []
+    for place, unit in enumerate(result.ranking, 1):
+        rank_rows.append({"rank": place, "name": unit.name, "met": f"{unit.met}/{unit.assessed}",
+                          "mean": (percent(100 * unit.mean_achievement) if unit.mean_achievement is not None else "—"),
+                          "status": STATUS[unit.state]})
+    matrix_rows = []
+    for place, unit in enumerate(result.units, 1):
+        cells = []
+        for r in result.indicators:
+            if unit.state == "missing":
+                cells.append("")
+            elif r.indicator.id not in unit.ratios:
+                cells.append("—")
+            elif unit.ratios[r.indicator.id] is None:
+                cells.append("KPS")
+            else:
+                cells.append(percent(unit.ratios[r.indicator.id].percent, r.indicator.target))
+        matrix_rows.append({"tt": place, "name": unit.name + (" (chưa báo cáo)" if unit.state == "missing" else ""),
+                            "cells": cells, "met": f"{unit.met}/{unit.assessed}" if unit.state != "missing" else ""})
+    number_line = f"Số:      /BC-{org.abbreviation}"
+    body_name = org.issuing_body_name or org.issuing_body
+    recurring = config.is_recurring(period)
+    phrase = period_phrase(period) if recurring else ""
+    title = (f"{config.plan.campaign.title} {phrase}" if recurring
+             else sentence_case(re.sub(r"^(Báo cáo|BÁO CÁO)\s+", "", period.title)) if period.title else period.key)
+    return {
+        "org": {"parent_body": org.parent_body, "issuing_body": balanced_lines(org.issuing_body),
+                "office_abbreviation": org.office_abbreviation},
+        "number_line": number_line,
+        "date_line": date_line(org.place, today),
+        "title": title,
+        "intro": (f"Thực hiện Kế hoạch triển khai phong trào thi đua năm {period.due.year}, {org.office_name} tổng hợp "
+                  f"kết quả {phrase or period.title} từ báo cáo của {reported}/{total} đơn vị ({len(result.on_time)} đơn vị báo cáo "
+                  f"đúng hạn, {len(result.late)} đơn vị báo cáo muộn, {len(result.missing)} đơn vị chưa báo cáo), "
+                  f"như sau:"),
+        "results": results_items,
+        "indicators_intro": (f"Kết quả chung của các đơn vị (tổng tử số trên tổng mẫu số của các đơn vị có phát sinh): "
+                             f"đạt {met}/{assessed} chỉ tiêu có số liệu." if result.indicators
+                             else "Báo cáo này không yêu cầu số liệu chỉ tiêu."),
+        "indicators": [{"tt": n, "name": r.indicator.name, "result": ratio_text(r.total, r.indicator.target),
+                        "target": str(r.indicator.target),
+                        "verdict": {True: "Đạt", False: "Chưa đạt", None: "Chưa có số liệu"}[r.met],
+                        "trend": trend_text(r.change)} for n, r in enumerate(result.indicators, 1)],
+        "chart": chart(tpl, result) if result.indicators else "",
+        "chart_caption": "Biểu đồ: kết quả từng chỉ tiêu so với mục tiêu (vạch ngang)",
+        "shortcomings": shortcomings,
+        "next_period_phrase": "quý tiếp theo" if period.key[-3:-1] == "-Q" else "thời gian tới",
+        "next_steps": entry_lines(section("next_steps"), "Chưa có đơn vị báo cáo nội dung này."),
+        "proposals": entry_lines(section("proposals"), "Không có đề xuất, kiến nghị."),
+        "appendix_note": ("Kết quả các chỉ tiêu của từng đơn vị, xếp hạng các đơn vị và danh sách đơn vị báo cáo muộn, "
+                          "chưa báo cáo tại Phụ lục kèm theo Báo cáo này." if result.indicators else
+                          "Danh sách đơn vị báo cáo muộn, chưa báo cáo tại Phụ lục kèm theo Báo cáo này."),
+        "appendix_title": ("KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU, XẾP HẠNG CÁC ĐƠN VỊ" if result.indicators
+                           else "TÌNH HÌNH BÁO CÁO CỦA CÁC ĐƠN VỊ"),
+        "lateness_number": 3 if result.indicators else 1,
+        "closing": (f"Trên đây là báo cáo kết quả thực hiện phong trào thi đua {phrase} của {body_name}" if recurring
+                    else f"Trên đây là báo cáo {title[0].lower() + title[1:]} của {body_name}"),
+        "recipients": list(org.recipients),
+        "signer_authority": org.signer.authority or "",
+        "signer_title": org.signer.title,
+        "signer_name": org.signer.name,
+        "appendix_ref": (f"(Kèm theo Báo cáo số      /BC-{org.abbreviation} ngày      tháng {document_month(today)} "
+                         f"năm {today.year} của {body_name})"),
+        "matrix_heads": [str(n) for n in range(1, len(result.indicators) + 1)],
+        "matrix_rows": matrix_rows,
+        "matrix_note": ("Số thứ tự cột là số thứ tự chỉ tiêu tại mục II. KPS: không phát sinh; —: không báo cáo "
+                        "chỉ tiêu này."),
+        "ranking": rank_rows,
+        "ranking_rule": ("Xếp hạng theo số chỉ tiêu đạt mục tiêu, sau đó theo mức hoàn thành bình quân (mỗi chỉ tiêu "
+                         "tính kết quả chia mục tiêu, tối đa 100%), cùng mức thì theo tên đơn vị."),
+        "late_line": "- Báo cáo muộn: " + (", ".join(u.name for u in result.late) or "không có") + ".",
+        "missing_line": "- Chưa báo cáo: " + (", ".join(u.name for u in result.missing) or "không có") + ".",
+    }
+
+
+MATRIX_TITLE = "baocao:ma-tran-chi-tieu"  # the matrix's Alt Text title, set by templates/docx/make_template.py
+
+
+def _matrices(document) -> list:
+    """The appendix matrix, found by its Alt Text title, which Word keeps whatever the office
+    rewords in its cells; in a template made before the title existed, the table with the most
+    columns (the matrix has one per indicator: no other table comes near)."""
+    from docx.oxml.ns import qn
+
+    tables = [t for t in document.tables if t.rows and len(t.rows[0].cells) >= 4]
+    titled = [t for t in tables if (c := t._tbl.tblPr.find(qn("w:tblCaption"))) is not None
+              and c.get(qn("w:val")) == MATRIX_TITLE]
+    if titled:
+        return titled
+    widest = max(tables, key=lambda t: len(t.rows[0].cells), default=None)
+    return [widest] if widest is not None and len(widest.rows[0].cells) > 6 else []
+
+
+def _fit_matrix(document) -> None:
+    """The appendix matrix has one column per indicator, repeated by {%tc %}; docxtpl leaves
+    them all the same width. Give TT and the unit name their room and share the rest."""
+    from docx.oxml.ns import qn
+
+    for table in _matrices(document):
+        first = table.rows[0].cells
+        section = document.sections[-1]
+        usable = int(section.page_width.twips - section.left_margin.twips - section.right_margin.twips)
+        tt, name, last = 560, 3400, 1100
+        each = max(500, (usable - tt - name - last) // (len(first) - 3))
+        widths = [tt, name] + [each] * (len(first) - 3) + [last]
+        grid = table._tbl.find(qn("w:tblGrid"))
+        for col, w in zip(grid.findall(qn("w:gridCol")), widths):
+            col.set(qn("w:w"), str(w))
+        table._tbl.tblPr.find(qn("w:tblW")).set(qn("w:w"), str(sum(widths)))
+        for row in table._tbl.findall(qn("w:tr")):
+            for tc, w in zip(row.findall(qn("w:tc")), widths):
+                tc.get_or_add_tcPr().get_or_add_tcW().set(qn("w:w"), str(w))
+
+
+class TemplateError(Exception):
+    """A fault in the office's Word template (a mistyped placeholder, a broken tag, a file that
+    is not a DOCX). str() is the Vietnamese message an admin reads: the file, and the tag to
+    retype. `problems` holds each fault on its own, for a log line or a list."""
+
+    def __init__(self, template: Path, problems: list[str]):
+        self.template = template
+        self.problems = list(problems)
+        super().__init__(f"mẫu báo cáo {template}: " + "; ".join(self.problems))
+
+
+def jinja_env(undefined: type[Undefined] = StrictUndefined) -> Environment:
+    return Environment(undefined=undefined, autoescape=True)
+
+
+def fill(tpl: DocxTemplate, config: Config, result: Consolidation, today: date, env: Environment) -> bytes:
+    tpl.render(context(config, result, today, tpl), jinja_env=env, autoescape=True)
+    _fit_matrix(tpl.docx)
+    out = io.BytesIO()
+    tpl.save(out)
+    return out.getvalue()
+
+
+def read_template(path: Path) -> bytes:
+    # Read once: Word may be saving the file while the service renders from it.
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise TemplateError(path, ["không tìm thấy tệp"]) from None
+    except IsADirectoryError:
+        raise TemplateError(path, ["đây là thư mục, không phải tệp Word .docx"]) from None
+    except PermissionError:
+        raise TemplateError(path, ["không có quyền đọc tệp"]) from None
+    except OSError as exc:
+        raise TemplateError(path, [f"không đọc được tệp (mã lỗi hệ thống {exc.errno})"]) from None
+
+
+def load(path: Path, data: bytes) -> DocxTemplate:
+    from docx.opc.exceptions import PackageNotFoundError
+    from lxml.etree import XMLSyntaxError
+
+    tpl = DocxTemplate(io.BytesIO(data))
+    try:
+        tpl.init_docx()
+    # A .doc, an .xlsx or a half-copied file renamed .docx: python-docx says so in many ways.
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, XMLSyntaxError):
+        raise TemplateError(path, ["tệp không phải tài liệu Word .docx hoặc đã bị hỏng; mở bằng Word rồi lưu lại "
+                                   "dạng Word Document (*.docx)"]) from None
+    return tpl

@@ -1,0 +1,1 @@
+"""The running service: the tick that plans, delivers and reports; the daemon around it."""

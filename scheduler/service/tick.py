@@ -1,0 +1,538 @@
+"""The service: the tick (plan → claim → deliver → reports), retries, and the long-running loop.
+
+One tick: read the clock once, check it against the store, sync the config into the store, ask
+the planner what is owed, claim those sends in the ledger in one transaction, then deliver every
+waiting row — each taken by one conditional UPDATE and its outcome recorded as soon as SMTP has
+answered for it. Reports are built after the day's mail has gone, one period at a time: a broken
+Word template must never hold back a reminder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlmodel import Session, select
+
+from scheduler.policy import clockcheck
+from scheduler.collect import record
+from scheduler.store import ledger
+from scheduler.collect import links
+from scheduler.policy import planner
+from scheduler.report import versions
+from scheduler.store import db
+from scheduler.text import KIND_LABELS
+from scheduler.policy.periods import Period
+from scheduler.clock import TZ, Clock, to_local
+from scheduler.config.model import Config, load_config
+from scheduler.mail.compose import BadAddress, Composer
+from scheduler.mail.transport import Connection, Outgoing, Transport, make_transport
+from scheduler.store.sends import Outcome
+from scheduler.store.tables import PeriodRow, ReportRow, SendRow, Submission
+from scheduler.policy.planner import OFFICE, sending_hours
+from scheduler.settings import Settings
+from scheduler.config.source import ConfigError
+
+log = logging.getLogger("baocao.service")
+
+# A database that is locked (SQLite) or restarting (PostgreSQL) is waited for, this long at most,
+# before a delivery pass gives up taking rows; nothing was taken meanwhile, so nothing is lost.
+DB_PATIENCE = 60.0
+_DB_DOWN = (OperationalError, InterfaceError)
+REPORT_ERROR = "report-error:"  # service_state key prefix: the newest failure to make a period's report
+
+REPORT_WINDOW = planner.REPORT_WINDOW  # how long after the deadline reports are made (see planner)
+
+
+@dataclass
+class TickReport:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    waiting: int = 0
+    cancelled: int = 0
+    held: int = 0  # overdue mail of a first start, waiting for `baocao confirm-clock`
+    report_errors: dict[str, str] = field(default_factory=dict)  # period key → why its report could not be made
+
+    def __str__(self) -> str:
+        return (f"mới: {self.claimed}, đã gửi: {self.sent}, lỗi vĩnh viễn: {self.failed}, "
+                f"chờ gửi lại: {self.waiting}, huỷ: {self.cancelled}"
+                + (f", giữ lại chờ xác nhận đồng hồ: {self.held}" if self.held else ""))
+
+    def add(self, other: "TickReport") -> None:
+        self.claimed += other.claimed
+        self.sent += other.sent
+        self.failed += other.failed
+        self.waiting += other.waiting
+        self.cancelled += other.cancelled
+
+
+@dataclass(frozen=True)
+class _View:
+    """What one delivery pass reads once to decide whether a taken row is still owed."""
+
+    periods: dict[str, Period]
+    closed: frozenset[str]
+    reported: frozenset[tuple[str, str]]
+    newest: dict[tuple[str, str, str], datetime]
+
+
+class Service:
+    def __init__(self, settings: Settings, clock: Clock, config: Config, engine: Engine,
+                 transport: Transport | None = None):
+        self.settings = settings
+        self.clock = clock
+        self.config = config
+        self.engine = engine
+        self.transport = transport or make_transport(settings)
+        self.lock = asyncio.Lock()
+        self._ticked = False
+        self._background: set[asyncio.Task] = set()
+        self._held_told: set[str] = set()
+
+    @property
+    def lease(self) -> timedelta:
+        s = self.settings
+        return ledger.lease_for(s.smtp_timeout, s.smtp_attempts, s.smtp_retry_base)
+
+    def sync(self) -> None:
+        """Mirror the current config into the store (units, periods)."""
+        with Session(self.engine) as session:
+            db.sync_config(session, self.config, self.clock())
+            session.commit()
+
+    def check_template(self) -> list[str]:
+        """The office's Word template, checked at start and on SIGHUP, long before a deadline needs it."""
+        from scheduler.report.render import check_template
+
+        problems = check_template(self.config, self.settings.templates_dir / "docx")
+        for problem in problems:
+            log.error("Mẫu báo cáo tổng hợp có lỗi (thư nhắc vẫn gửi bình thường; sửa mẫu trước hạn nộp): %s",
+                      problem)
+        return problems
+
+    def reload(self) -> bool:
+        """Re-read the YAML (SIGHUP). A broken file is logged and the running config kept."""
+        try:
+            config = load_config(self.settings.config_dir)
+        except ConfigError as exc:
+            log.error("Cấu hình mới có %d lỗi, vẫn dùng cấu hình cũ:", len(exc.issues))
+            for issue in exc.issues:
+                log.error("  %s", issue)
+            return False
+        except Exception:  # noqa: BLE001 - whatever is wrong with the file, keep running on the old one
+            log.exception("Không đọc được cấu hình mới, vẫn dùng cấu hình cũ")
+            return False
+        self.config = config
+        self.sync()
+        log.info("Đã nạp lại cấu hình: %d đơn vị đang theo dõi", sum(u.active for u in config.units))
+        self.check_template()
+        return True
+
+    async def tick(self) -> TickReport:
+        async with self.lock:
+            now = self.clock()
+            claimed, held = await asyncio.to_thread(self._plan, now)
+            today = now.astimezone(TZ).date()
+            if not self.config.calendar.is_working_day(today) and not self._ticked:
+                reason = self.config.calendar.holiday_name(today) or "ngày nghỉ cuối tuần"
+                log.info("Hôm nay %s không phải ngày làm việc (%s): không gửi thư nhắc mới.",
+                         today.strftime("%d/%m/%Y"), reason)
+            report = await self._deliver()
+            report.claimed, report.held = claimed, held
+            made, report.report_errors = await asyncio.to_thread(self._reports, now)
+            if made:
+                report.claimed += made
+                report.add(await self._deliver())  # the new versions' mail to the office
+            quiet = not (report.claimed or report.sent or report.failed or report.waiting or report.cancelled
+                         or report.held)
+            # The periodic re-check runs every few minutes: only say something when it did something.
+            log.log(logging.DEBUG if quiet and self._ticked else logging.INFO, "Lượt nhắc %s: %s",
+                    now.astimezone(TZ).strftime("%d/%m/%Y %H:%M"), report)
+            self._ticked = True
+            return report
+
+    def _clock_facts(self, session: Session, now: datetime) -> clockcheck.ClockFacts:
+        """Read what the store knows about earlier clocks, move it on to `now`
+        (clockcheck.at_tick) and write what changed; log a clock that went back. Caller commits."""
+        before = stored_clock_facts(db.read_state(session))
+        facts, back = clockcheck.at_tick(before, now)
+        if back is not None:
+            log.error("Đồng hồ máy chạy lùi: lượt nhắc gần nhất ghi lúc %s, bây giờ đồng hồ báo %s (lùi %s). "
+                      "Kiểm tra đồng bộ thời gian (timedatectl); các thư chờ gửi lại không bị kẹt.",
+                      _when(before.newest_tick), _when(now), _duration(back))
+            ledger.void_premature(session, now, f"lập khi đồng hồ máy báo sai (sau {_when(now)}); bước này được "
+                                                "gửi lại đúng ngày")
+        # A new store (one from before this check was marked by migration 0004), or a first tick
+        # that itself ran on a clock ahead: the first start is now.
+        if facts.first_tick != before.first_tick:
+            db.put_state(session, clockcheck.FIRST_TICK, now, at=now)
+        if facts.newest_tick != before.newest_tick:
+            db.put_state(session, clockcheck.NEWEST_TICK, now, at=now)
+        return facts
+
+    def _plan(self, now: datetime) -> tuple[int, int]:
+        """Sync, check the clock, ask the planner, claim: one transaction. Returns how many sends
+        are new and how many were held back."""
+        with Session(self.engine) as session:
+            db.sync_config(session, self.config, now)
+            facts_clock = self._clock_facts(session, now)
+            session.commit()
+            facts = db.load_facts(session, self.config, now)
+            periods = db.all_periods(session, self.config)
+            decision = planner.decide(self.config, periods, facts, facts_clock, now)
+            if decision.held:
+                self._tell_held(list(decision.held), now)
+            claimed = ledger.claim(session, list(decision.claim), now, self.settings.mail_from)
+            session.commit()
+        return claimed, len(decision.held)
+
+    def _tell_held(self, held: list, now: datetime) -> None:
+        for key in sorted({s.period.key for s in held} - self._held_told):
+            sends = [s for s in held if s.period.key == key]
+            log.error("Lần chạy đầu tiên: đồng hồ máy báo %s, đã sau hạn nộp kỳ %s (%s). Chưa gửi %d thư báo quá hạn "
+                      "(đồng gửi Thủ trưởng đơn vị) vì chưa thể kiểm tra đồng hồ máy. Nếu hôm nay đúng là %s, chạy: "
+                      "baocao confirm-clock %s — nếu sai, sửa đồng hồ máy; thư nhắc khác vẫn gửi bình thường.",
+                      _when(now), key, f"{sends[0].period.due:%d/%m/%Y}", len(sends),
+                      f"{to_local(now):%d/%m/%Y}", f"{to_local(now):%d/%m/%Y}")
+            self._held_told.add(key)
+
+    def deliver_soon(self) -> None:
+        """After a submission: send its receipt now rather than at the next periodic tick."""
+        task = asyncio.get_running_loop().create_task(_guarded(self.retry)())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _reports(self, now: datetime) -> tuple[int, dict[str, str]]:
+        """Consolidated reports for periods past their deadline: version 1 at the first working-day
+        tick after it, a new version whenever a late report or a correction changes the figures,
+        for REPORT_WINDOW after the deadline (a service started in November does not mail June's
+        report; `baocao report` still makes any period's on demand). One period at a time: a
+        failure is logged and that period alone is retried at the next tick."""
+        if not sending_hours(self.config, now):
+            return 0, {}
+        with Session(self.engine) as session:
+            periods = db.all_periods(session, self.config)
+            closed = db.closed_periods(session)
+            problems = {k.removeprefix(REPORT_ERROR): row for k, row in db.read_state(session).items()
+                        if k.startswith(REPORT_ERROR)}
+        made, errors = 0, {}
+        for period in planner.reports_due(self.config, periods, closed, now):
+            try:
+                with Session(self.engine) as session:
+                    row = versions.make_version(session, self.config, period, now,
+                                               self.settings.templates_dir / "docx", self.settings.mail_from)
+                    if period.key in problems:  # made at last: `status` no longer shows the old failure
+                        session.delete(session.merge(problems[period.key]))
+                    session.commit()
+                    if row is not None:
+                        made += 1
+                        log.info("Đã lập báo cáo tổng hợp %s, bản %d (%d đơn vị có số liệu)", period.key,
+                                 row.version, len(row.sources or {}))
+            except Exception as exc:  # noqa: BLE001 - one period's report must not stop the others, nor the mail
+                errors[period.key] = str(exc) or type(exc).__name__
+                log.error("Không lập được báo cáo tổng hợp kỳ %s, sẽ thử lại ở lượt sau: %s", period.key,
+                          errors[period.key])
+                self._note_report_error(period.key, errors[period.key], now)
+        return made, errors
+
+    def _note_report_error(self, key: str, message: str, now: datetime) -> None:
+        """Kept in the store so that `baocao status` shows it to the office, not only the journal."""
+        try:
+            with Session(self.engine) as session:
+                db.put_state(session, REPORT_ERROR + key, now, at=now, value=message[:2000])
+                session.commit()
+        except _DB_DOWN as exc:
+            log.error("Không ghi được lỗi lập báo cáo kỳ %s vào cơ sở dữ liệu: %s", key, exc)
+
+    async def retry(self) -> TickReport:
+        """Deliver whatever is waiting (transient failures, crashed sends); plans nothing new."""
+        async with self.lock:
+            return await self._deliver()
+
+    # -- delivery ---------------------------------------------------------------------------
+
+    def _due(self) -> list[int]:
+        now = self.clock()
+        with Session(self.engine) as session:
+            given_up = ledger.give_up_exhausted(session, now)
+            if given_up:
+                log.error("Bỏ %d thư: tiến trình gửi đã dừng giữa chừng %d lần với mỗi thư", given_up,
+                          ledger.MAX_ATTEMPTS)
+            return ledger.due(session, now)
+
+    def _view(self) -> _View:
+        now = self.clock()
+        with Session(self.engine) as session:
+            periods = {p.key: p for p in db.all_periods(session, self.config)}
+            closed = db.closed_periods(session)
+            reported = frozenset(db.reported_pairs(session))
+            rows = session.exec(select(SendRow.period_key, SendRow.audience, SendRow.kind, SendRow.scheduled_at)
+                                .where(~SendRow.step.contains("~"))).all()  # see ledger.void_premature
+        return _View(periods, closed, reported, planner.newest_steps(rows, now))
+
+    async def _deliver(self) -> TickReport:
+        """Every waiting row whose time has come, through a few SMTP connections at once."""
+        report = TickReport()
+        ids = await asyncio.to_thread(self._due)
+        if not ids:
+            return report
+        view = await asyncio.to_thread(self._view)
+        composer = Composer(self.settings.templates_dir, self.config, self.settings.mail_from)
+        pending = iter(ids)  # shared by the workers: each id is tried by one of them
+
+        async def worker() -> None:
+            connection = self.transport.connection()
+            try:
+                for row_id in pending:
+                    try:
+                        taken = await self._db(self._take, row_id, what="nhận thư để gửi", patience=DB_PATIENCE)
+                    except _DB_DOWN as exc:
+                        log.error("Cơ sở dữ liệu không trả lời, dừng lượt gửi này (thư còn lại gửi ở lượt sau): %s", exc)
+                        return
+                    if taken is not None:  # None: another deliverer has it, or it is no longer waiting
+                        await self._deliver_one(taken, connection, composer, view, report)
+            finally:
+                await connection.close()
+
+        await asyncio.gather(*(worker() for _ in range(min(self.settings.smtp_connections, len(ids)))))
+        return report
+
+    def _take(self, row_id: int) -> ledger.Taken | None:
+        with Session(self.engine) as session:
+            return ledger.take(session, row_id, self.clock(), self.lease)
+
+    async def _db(self, fn, *args, what: str, patience: float):
+        """`fn(*args)` in a worker thread, waited for while the database is locked or restarting."""
+        started, delay = time.monotonic(), 0.5
+        while True:
+            try:
+                return await asyncio.to_thread(fn, *args)
+            except _DB_DOWN as exc:
+                if time.monotonic() - started > patience:
+                    raise
+                log.warning("Cơ sở dữ liệu đang bận hoặc không kết nối được (%s), thử lại sau %.1f giây: %s", what,
+                            delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def _deliver_one(self, taken: ledger.Taken, connection: Connection, composer: Composer, view: _View,
+                           report: TickReport) -> None:
+        keeper = asyncio.create_task(self._keep_lease(taken))
+        try:
+            outcome = await self._attempt(taken, connection, composer, view)
+            await self._settle(taken, outcome, report)
+        finally:
+            keeper.cancel()
+
+    async def _keep_lease(self, taken: ledger.Taken) -> None:
+        """While this process holds a row, push its lease forward: a slow server or a busy
+        database must not let another deliverer think this one died and send the message again."""
+        interval = self.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await asyncio.to_thread(self._extend, taken)
+            except _DB_DOWN as exc:
+                log.warning("Chưa gia hạn được quyền gửi %s: %s", _describe(taken), exc)
+
+    def _extend(self, taken: ledger.Taken) -> None:
+        with Session(self.engine) as session:
+            ledger.extend(session, taken, self.clock() + self.lease)
+
+    def _fresh(self, taken: ledger.Taken) -> tuple[frozenset, frozenset]:
+        """Whether the unit has reported and the period was closed, read after the take: a unit
+        that reports during a long pass must not get its reminder anyway."""
+        with Session(self.engine) as session:
+            reported = frozenset()
+            if taken.audience != OFFICE and session.exec(
+                    select(Submission.id).where(Submission.period_key == taken.period_key,
+                                                Submission.unit_code == taken.audience).limit(1)).first() is not None:
+                reported = frozenset({(taken.period_key, taken.audience)})
+            row = session.get(PeriodRow, taken.period_key)
+            closed = frozenset({taken.period_key}) if row is not None and row.closed_at is not None else frozenset()
+        return reported, closed
+
+    async def _attempt(self, taken: ledger.Taken, connection: Connection, composer: Composer, view: _View) -> Outcome:
+        """What became of one taken row: not owed any more, not composable, or SMTP's answer."""
+        try:
+            reported, closed = await self._db(self._fresh, taken, what="đọc tình hình đơn vị", patience=DB_PATIENCE)
+        except _DB_DOWN as exc:
+            return Outcome("transient", f"không đọc được cơ sở dữ liệu: {exc}")
+        waiting = planner.Waiting(taken.period_key, taken.audience, taken.kind, taken.scheduled_at, taken.created_at,
+                                  partial=bool(taken.retry_rcpts))
+        verdict = planner.no_longer_owed(self.config, waiting, frozenset(view.periods), view.closed | closed,
+                                         view.reported | reported, view.newest, self.clock(), ledger.GIVE_UP_AFTER)
+        if verdict is not None:
+            return Outcome(*verdict)
+        try:
+            message = await self._db(self._compose, composer, taken, view.periods[taken.period_key],
+                                     what="soạn thư", patience=DB_PATIENCE)
+        except BadAddress as exc:  # the row's own data: retrying cannot help
+            return Outcome("permanent", f"không soạn được thư: {exc}")
+        except Exception as exc:  # noqa: BLE001 - a template being edited, a setting, the database: fixable, so retried
+            log.error("Không soạn được %s (sẽ thử lại; cần kiểm tra): %s: %s", _describe(taken),
+                      type(exc).__name__, exc)
+            return Outcome("transient", f"không soạn được thư: {exc}")
+        item = Outgoing(taken.id, message, f"{taken.period_key}_{taken.audience}_{taken.step}",
+                        recipients=list(taken.retry_rcpts) or None)
+        try:
+            return await connection.send(item)
+        except Exception as exc:  # noqa: BLE001 - the transport promises not to raise; if it does, the row still settles
+            log.error("Lỗi không mong đợi khi gửi %s: %s: %s", _describe(taken), type(exc).__name__, exc)
+            return Outcome("transient", f"lỗi khi gửi: {exc}")
+
+    def _record(self, taken: ledger.Taken, outcome: Outcome) -> str | None:
+        with Session(self.engine) as session:
+            status = ledger.record(session, taken, outcome, self.clock())
+            session.commit()
+            return status
+
+    async def _settle(self, taken: ledger.Taken, outcome: Outcome, report: TickReport) -> None:
+        """Record the outcome now, durably, before the next message goes. The database may be
+        locked or restarting: the outcome is kept and written as soon as it can be."""
+        # Never given up: the outcome is known, and recording it late is safe (the take's count
+        # fences it), whereas dropping it would send the message again once the lease ran out.
+        status = await self._db(self._record, taken, outcome, what="ghi kết quả gửi", patience=float("inf"))
+        what = _describe(taken)
+        if status is None:
+            log.warning("Kết quả gửi %s không được ghi lại: thư không còn do tiến trình này giữ (đã ghi ở lần thử "
+                        "trước, hoặc tiến trình khác đã nhận lại sau khi hết hạn giữ)", what)
+        elif status == "sent":
+            report.sent += 1
+            log.info("Đã gửi %s (%s)%s", what, taken.message_id, f" — {outcome.error}" if outcome.error else "")
+        elif status == "cancelled":
+            report.cancelled += 1
+            log.info("Huỷ %s: %s", what, outcome.error)
+        elif status == "failed":
+            report.failed += 1
+            log.error("Không gửi được %s: %s", what, outcome.error)
+        else:
+            report.waiting += 1
+            log.warning("Chưa gửi được %s, sẽ thử lại: %s", what, outcome.error)
+
+    def _report_mail(self, session: Session, composer: Composer, row: ledger.Taken, period: Period, now: datetime):
+        version = int(row.step.rpartition("-v")[2])
+        made = {r.version: r for r in session.exec(select(ReportRow).where(ReportRow.period_key == period.key)).all()}
+        report_row = made[version]
+        sources = report_row.sources or {}
+        states = {s.code: s for s in record.standings(session, self.config, period)}
+        prints = versions.fingerprints(session, period.key)
+        on_time = {code: states[code].state == "on_time" for code in sources if code in states}
+        total = len(self.config.units_for(period))
+        counts = {"reported": len(sources), "total": total, "on_time": sum(on_time.values()),
+                  "late": len(sources) - sum(on_time.values()), "missing": max(0, total - len(sources))}
+        before = made[version - 1].sources or {} if version - 1 in made else {}
+        changes = versions.changes(self.config, versions.digests(prints, before), versions.digests(prints, sources),
+                                  sources, on_time)
+        return composer.report(period, version, report_row.filename, report_row.content, report_row.created_at, counts,
+                               changes, list(row.to_addrs), now, row.message_id)
+
+    def link(self, session: Session, period_key: str, unit_code: str, now: datetime) -> str:
+        """The unit's own form address for the period (created on first use; caller commits)."""
+        token = links.link_token(session, self.settings.secret(), period_key, unit_code, now)
+        return f"{self.settings.public_url.rstrip('/')}/f/{token}"
+
+    def _compose(self, composer: Composer, row: ledger.Taken, period: Period):
+        """The message for a taken row; a link created for it is committed."""
+        now = self.clock()
+        with Session(self.engine) as session:
+            message = self._message(session, composer, row, period, now)
+            session.commit()
+        return message
+
+    def _message(self, session: Session, composer: Composer, row: ledger.Taken, period: Period, now: datetime):
+        to, cc = list(row.to_addrs), list(row.cc_addrs)
+        if row.kind == "report":
+            return self._report_mail(session, composer, row, period, now)
+        if row.audience == OFFICE:
+            return composer.digest(period, record.standings(session, self.config, period), to, now, row.message_id,
+                                   row.step)
+        unit = self.config.unit(row.audience)
+        assert unit is not None
+        link = self.link(session, period.key, unit.code, now)
+        if row.kind == "receipt":
+            revision = record.receipt_revision(row.step)
+            sub = session.exec(select(Submission).where(Submission.period_key == period.key,
+                                                        Submission.unit_code == unit.code,
+                                                        Submission.revision == revision)).one()
+            return composer.receipt(period, unit, to, sub.revision, sub.received_at, sub.on_time, sub.figures or {},
+                                    sub.narrative or {}, now, row.message_id, link, sub.channel)
+        return composer.unit_mail(row.kind, period, unit, to, cc, now, row.message_id, row.step, link)
+
+
+def stored_clock_facts(state: dict) -> clockcheck.ClockFacts:
+    """What the store's state rows say about earlier clocks (db.read_state)."""
+    newest, first = state.get(clockcheck.NEWEST_TICK), state.get(clockcheck.FIRST_TICK)
+    return clockcheck.ClockFacts(newest.at if newest else None, first.at if first else None,
+                                 clockcheck.CONFIRMED in state)
+
+
+def pending_reports(session: Session, config: Config, periods: list[Period], closed: frozenset[str],
+                    now: datetime, end: datetime) -> dict[str, int]:
+    """Period key → the report version the next tick in its window would make, as
+    versions.make_version decides: none made yet, the last one made by a clock that ran ahead,
+    or the figures changed since it (a late report, a correction). Only periods whose report
+    window meets [now, end]."""
+    pending: dict[str, int] = {}
+    for period in periods:
+        if period.key in closed or period.deadline > end or period.deadline + planner.REPORT_WINDOW < now:
+            continue
+        last = versions.latest_version(session, period.key)
+        if last is None:
+            pending[period.key] = 1
+            continue
+        if last.created_at <= now + ledger.EARLY:
+            prints = versions.fingerprints(session, period.key)
+            current = {code: r.revision for code, r in versions.latest_returns(session, period.key).items()}
+            if versions.digests(prints, last.sources or {}) == versions.digests(prints, current):
+                continue
+        pending[period.key] = last.version + 1
+    return pending
+
+
+def preview(engine: Engine, config: Config, now: datetime, end: datetime) -> list[planner.Planned]:
+    """What a running service will send from `now` to `end` if no unit reports from now on:
+    the tick's own decisions replayed on what the store knows now (planner.preview). Reads only."""
+    with Session(engine) as session:
+        periods = db.all_periods(session, config)
+        facts = db.load_facts(session, config, now)
+        clock = stored_clock_facts(db.read_state(session))
+        closed = db.closed_periods(session)
+        versions = pending_reports(session, config, periods, closed, now, end)
+    return planner.preview(config, periods, facts, clock, now, end, versions)
+
+
+def _describe(taken: ledger.Taken) -> str:
+    """A send as the journal names it: its kind in words, the step code `status` shows, the
+    period and who it goes to."""
+    who = "Văn phòng" if taken.audience == planner.OFFICE else taken.audience
+    return f"thư {KIND_LABELS.get(taken.kind, taken.kind)} ({taken.step}) kỳ {taken.period_key} cho {who}"
+
+
+def _when(moment: datetime) -> str:
+    return f"{to_local(moment):%H:%M ngày %d/%m/%Y}"
+
+
+def _duration(delta: timedelta) -> str:
+    if delta >= timedelta(days=1):
+        return f"{delta.days} ngày {delta.seconds // 3600} giờ"
+    if delta >= timedelta(hours=1):
+        return f"{delta.seconds // 3600} giờ {delta.seconds % 3600 // 60} phút"
+    return f"{max(1, delta.seconds // 60)} phút"
+
+
+def _guarded(job):
+    """A failing tick is logged and the service goes on; the next tick retries."""
+    async def run() -> None:
+        try:
+            await job()
+        except Exception:  # noqa: BLE001 - the loop must survive a bad day
+            log.exception("Lỗi trong lượt chạy %s", job.__name__)
+    run.__name__ = job.__name__
+    return run
