@@ -16,7 +16,6 @@ import os
 import re
 import secrets
 import ssl
-import typing
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -24,6 +23,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from scheduler.settings_text import setting_issues
 
 ENV_PREFIX = "BAOCAO_"
 MIN_SECRET_LENGTH = 32
@@ -423,6 +424,15 @@ class Settings(BaseSettings):
             raise SettingsError([f"{env_name('secret_key_file')}: {problem}"])
         return path.read_text(encoding="utf-8").strip().encode()
 
+    def link_warning(self) -> str | None:
+        """Mail goes out for real but its links lead to this machine only: said at `run` and at
+        every `remind`, since each step is mailed once and a dead link is never repaired."""
+        host = urlsplit(self.public_url).hostname or ""
+        if self.dry_run or not (host == "localhost" or host.startswith("127.") or host == "::1"):
+            return None
+        return (f"Đường dẫn trong thư dẫn tới {self.public_url}: chỉ mở được trên chính máy này, đơn vị sẽ không mở "
+                "được. Đặt BAOCAO_PUBLIC_URL là địa chỉ đơn vị truy cập được, ví dụ https://baocao.example.gov.vn")
+
     @property
     def dry_run(self) -> bool:
         return not self.smtp_host
@@ -430,79 +440,6 @@ class Settings(BaseSettings):
     @property
     def port(self) -> int:
         return self.smtp_port or {"none": 25, "starttls": 587, "tls": 465}[self.smtp_security]
-
-
-# ---------------------------------------------------------------- pydantic's errors, in Vietnamese
-
-
-def _number(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).replace(".", ",") if isinstance(value, float) else str(value)
-
-
-def _bounds(field: str) -> str | None:
-    """The whole allowed range of a numeric field, e.g. 'từ 1 đến 65535'."""
-    limits = {}
-    for item in Settings.model_fields[field].metadata:
-        for name in ("gt", "ge", "lt", "le"):
-            if getattr(item, name, None) is not None:
-                limits[name] = _number(getattr(item, name))
-    low = f"từ {limits['ge']}" if "ge" in limits else f"lớn hơn {limits['gt']}" if "gt" in limits else None
-    high = f"đến {limits['le']}" if "le" in limits else f"nhỏ hơn {limits['lt']}" if "lt" in limits else None
-    if low and high:
-        return f"{low} {high}" if "ge" in limits and "le" in limits else f"{low} và {high}"
-    if low:
-        return f"{low} trở lên" if "ge" in limits else low
-    return high
-
-
-def _choices(field: str) -> list[str]:
-    def walk(annotation) -> list[str]:
-        if typing.get_origin(annotation) is Literal:
-            return [str(a) for a in typing.get_args(annotation)]
-        return [c for arg in typing.get_args(annotation) for c in walk(arg)]
-
-    return walk(Settings.model_fields[field].annotation)
-
-
-def _explain(error: dict, field: str | None) -> str:
-    kind, ctx = error["type"], error.get("ctx") or {}
-    if kind == "baocao_other":
-        return ctx["message"]
-    shown = "" if field in SECRET_FIELDS else f"'{error.get('input')}' "
-    if kind in ("value_error", "assertion_error"):
-        return str(ctx.get("error", "giá trị không hợp lệ"))
-    if kind in ("int_parsing", "int_from_float", "int_type"):
-        return f"{shown}không phải số nguyên"
-    if kind in ("float_parsing", "float_type"):
-        return f"{shown}không phải số; viết dấu chấm cho phần thập phân, ví dụ 2.5"
-    if kind == "finite_number":
-        return f"{shown}phải là một số hữu hạn"
-    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal") and field:
-        return f"phải {_bounds(field)} (hiện là {error.get('input')})"
-    if kind == "literal_error" and field:
-        return f"{shown}không hợp lệ; chọn một trong: {', '.join(_choices(field))}"
-    if kind in ("bool_parsing", "bool_type"):
-        return f"{shown}không phải giá trị đúng/sai; dùng true hoặc false"
-    if kind == "string_too_short":
-        return "không được để trống"
-    if kind == "missing":
-        return "chưa đặt; biến này là bắt buộc"
-    if kind in ("string_type", "path_type"):
-        return "phải là một chuỗi ký tự"
-    return f"{shown}không hợp lệ".strip()  # a type this module's fields do not produce today
-
-
-def _issues(exc: ValidationError) -> list[str]:
-    issues = []
-    for error in exc.errors():
-        field = next((part for part in error["loc"] if isinstance(part, str) and part in Settings.model_fields), None)
-        message = _explain(error, field)
-        if error["type"] == "baocao_other":
-            field = error["ctx"]["field"]
-        issues.append(f"{env_name(field)}: {message}" if field else message)
-    return issues
 
 
 def load_settings(**overrides) -> Settings:
@@ -514,6 +451,6 @@ def load_settings(**overrides) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        raise SettingsError(_issues(exc)) from None
+        raise SettingsError(setting_issues(exc, Settings, SECRET_FIELDS, env_name)) from None
     except EnvParsingError as exc:  # pragma: no cover - only complex (JSON) fields, none today
         raise SettingsError([f"không đọc được biến môi trường: {exc}"]) from None

@@ -278,3 +278,30 @@ def test_status_works_in_every_state_of_a_period_human_and_json(smtp_server, mak
     key = opened.output.split("báo cáo đột xuất ")[1].split(":")[0]
     text, data = both("2026-12-08T09:15:00+07:00", key)
     assert "Chưa nộp: 2 / 2 đơn vị" in text and {u["unit"] for u in data["units"]} == {"KL", "TTBVTV"}
+
+
+def test_request_says_when_its_first_notice_really_goes_as_plan_does(db_url):
+    with freeze_time("2026-12-01T20:15:00+07:00"):
+        opened = run(["request", "--title", "Báo cáo nhanh", "--deadline", "20/12/2026"], db_url)
+        planned = json.loads(run(["plan", "--from", "01/12/2026", "--to", "20/12/2026", "--json"], db_url).output)
+    key = opened.output.split("báo cáo đột xuất ")[1].split(":")[0]
+    first = min(p["at"] for p in planned if p["period"] == key)
+    assert first == "2026-12-07T08:00:00+07:00"
+    assert "Thư thông báo đầu tiên dịch vụ gửi lúc 08:00 Thứ Hai 07/12/2026" in opened.output, opened.output
+
+
+def test_status_of_a_period_past_the_report_window_says_how_to_make_its_report(db_url):
+    with freeze_time("2026-12-01T09:00:00+07:00"):
+        result = run(["status", "--period", "2026-Q3"], db_url)
+    assert ("  Báo cáo tổng hợp: chưa lập; đã quá 30 ngày sau hạn nên dịch vụ không tự lập. Lập bằng lệnh: "
+            "baocao report --period 2026-Q3") in result.output
+
+
+def test_remind_with_real_smtp_warns_when_links_lead_to_this_machine_only(db_url, smtp_server):
+    env = {"BAOCAO_DATABASE_URL": db_url, "BAOCAO_CONFIG_DIR": str(SHIPPED_CONFIG), "BAOCAO_SMTP_HOST": "127.0.0.1",
+           "BAOCAO_SMTP_PORT": str(smtp_server.port), "BAOCAO_SMTP_SECURITY": "none"}
+    with freeze_time("2026-12-02T08:00:10+07:00", real_asyncio=True):
+        result = CliRunner().invoke(cli, ["remind"], env=env)
+    assert result.exit_code == 0, result.output
+    assert ("Cảnh báo: Đường dẫn trong thư dẫn tới http://127.0.0.1:8080: chỉ mở được trên chính máy này, đơn vị sẽ "
+            "không mở được. Đặt BAOCAO_PUBLIC_URL") in result.output

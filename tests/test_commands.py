@@ -205,3 +205,58 @@ def test_the_quick_start_keeps_the_database_and_the_outbox_private(tmp_path):
     assert set(modes.values()) == {0o600}, modes
     assert (tmp_path / "var").stat().st_mode & 0o777 == 0o700
     assert outbox.stat().st_mode & 0o777 == 0o700
+
+
+# ---------------------------------------------------------------- found by trying it as a new admin
+
+
+def test_ctrl_c_while_a_command_loads_is_a_quiet_cancel(db_url):
+    import signal
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("BAOCAO_")}
+    child = subprocess.Popen([sys.executable, "-m", "scheduler", "status", "--period", "2026-Q4"], cwd=ROOT,
+                             env=clean | {"BAOCAO_DATABASE_URL": db_url, "BAOCAO_CONFIG_DIR": str(SHIPPED_CONFIG)},
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(0.15)  # still importing
+    child.send_signal(signal.SIGINT)
+    output = child.communicate(timeout=30)[0]
+    assert child.returncode == 130 and "Traceback" not in output and "KeyboardInterrupt" not in output, output
+    assert output.strip().endswith("Đã huỷ.")
+
+
+def test_a_missing_config_folder_says_where_it_looked(db_url, elsewhere):
+    result = baocao(["status", "--period", "2026-Q4"], elsewhere, BAOCAO_DATABASE_URL=db_url)
+    assert_refused(result, f"không có thư mục cấu hình {elsewhere / 'config'} (thư mục hiện tại {elsewhere})",
+                   "đặt BAOCAO_CONFIG_DIR (hay --config THƯ_MỤC)")
+
+
+def test_a_received_date_before_the_period_began_is_refused_as_day_and_month_swapped(db_url, tmp_path):
+    (tmp_path / "kl.yaml").write_text("so_lieu: {}\n", encoding="utf-8")
+    env = dict(BAOCAO_DATABASE_URL=db_url, BAOCAO_CONFIG_DIR=str(SHIPPED_CONFIG), BAOCAO_SECRET_KEY_FILE=str(
+        tmp_path / "secret_key"))
+    result = baocao(["submit", "--unit", "mt", "--period", "2026-Q4", "--received", "12/04/2026 16:30",
+                     str(tmp_path / "kl.yaml")], ROOT, **env)
+    assert_refused(result, "ngày nhận 12/04/2026 trước khi kỳ Quý IV/2026 bắt đầu (01/10/2026); kiểm tra lại "
+                           "ngày/tháng (viết DD/MM/YYYY)")
+    result = baocao(["submit", "--unit", "mt", "--period", "2026-Q4", "--received", "31/11/2026",
+                     str(tmp_path / "kl.yaml")], ROOT, **env)
+    assert_refused(result, "'31/11/2026' không phải thời điểm hợp lệ", "(ngày phải có thật)")
+
+
+def test_a_tick_that_meets_a_locked_database_logs_it_in_vietnamese_without_a_traceback(caplog):
+    import asyncio
+    import logging
+
+    from sqlalchemy.exc import OperationalError
+
+    from scheduler.service.tick import _guarded
+
+    async def tick():
+        raise OperationalError("INSERT INTO service_state …", {}, sqlite3.OperationalError("database is locked"))
+
+    with caplog.at_level(logging.ERROR, logger="baocao.service"):
+        asyncio.run(_guarded(tick)())
+    [record] = caplog.records
+    assert record.exc_info is None  # no traceback in the journal
+    assert record.getMessage().startswith("Lượt nhắc không chạy được, thử lại ở lượt kiểm tra tới: cơ sở dữ liệu "
+                                          "đang bị một tiến trình khác khoá quá lâu (database is locked)")

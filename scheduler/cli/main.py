@@ -215,6 +215,8 @@ def remind_cmd(app: App) -> None:
     import asyncio
 
     setup_logging(app.settings.log_level)
+    if warning := app.settings.link_warning():
+        click.echo(f"Cảnh báo: {warning}", err=True)
     report = asyncio.run(app.service().tick())
     click.echo(f"Lượt nhắc xong — {report}.")
     for key, message in report.report_errors.items():
@@ -257,45 +259,28 @@ overview.register(cli, App, _Date)
 clitext.name_metavars(cli)
 
 
-def _database_problem(exc: BaseException) -> str | None:
-    """What a person can do about a database that cannot be used, or None if it is not that."""
-    from sqlalchemy.exc import DBAPIError
-
-    if not isinstance(exc, DBAPIError):
-        return None
-    detail = str(exc.orig).strip()
-    lowered = detail.lower()
-    if "locked" in lowered or "busy" in lowered:
-        return (f"cơ sở dữ liệu đang bị một tiến trình khác khoá quá lâu ({detail}); thử lại sau ít phút. Nếu lỗi lặp "
-                "lại, kiểm tra tiến trình nào đang giữ tệp (fuser -v TỆP) — có thể một lệnh sao lưu hoặc sqlite3 đang mở.")
-    if "not a database" in lowered or "malformed" in lowered:
-        return (f"tệp cơ sở dữ liệu hỏng hoặc không phải SQLite ({detail}); kiểm tra BAOCAO_DATABASE_URL, hoặc khôi phục "
-                "từ bản sao lưu.")
-    if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered or "permission" in lowered:
-        return (f"không ghi được vào cơ sở dữ liệu ({detail}); người dùng chạy lệnh cần quyền ghi tệp cơ sở dữ liệu và "
-                "thư mục chứa nó (chạy bằng đúng người dùng của dịch vụ, ví dụ sudo -u baocao).")
-    return f"lỗi cơ sở dữ liệu: {detail}; kiểm tra BAOCAO_DATABASE_URL và máy chủ cơ sở dữ liệu."
-
-
 def main(args: list[str] | None = None) -> None:
     """The entry point. Whatever escapes a command ends as a Vietnamese line and exit code 1;
     the traceback goes to a file for whoever reports the bug, never to the person's screen."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # loaded: Ctrl+C is caught below
     try:
         code = cli(args, prog_name="baocao", standalone_mode=False)  # an int only from click's own exits (--help)
         if isinstance(code, int) and code:
             raise SystemExit(code)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("Đã huỷ.", err=True)
-        raise SystemExit(1)
+        raise SystemExit(130)  # as a shell reports a command stopped by Ctrl+C
     except click.ClickException as exc:
         exc.show()
         raise SystemExit(exc.exit_code)
     except click.exceptions.Exit as exc:
         raise SystemExit(exc.exit_code)
-    except (SystemExit, KeyboardInterrupt):
+    except SystemExit:
         raise
     except Exception as exc:  # noqa: BLE001 - the last resort: no traceback for a person
-        if message := _database_problem(exc):
+        if message := db.database_problem(exc):
             click.echo(f"Lỗi: {message}", err=True)
             raise SystemExit(1)
         import tempfile

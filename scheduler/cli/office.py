@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from scheduler.collect import record
 from scheduler.store import db
-from scheduler.clock import TZ, to_local
+from scheduler.clock import TZ, local, to_local
 from scheduler.text import long_date, short_datetime
 
 
@@ -35,7 +35,7 @@ def register(cli: click.Group, app_type, date_type) -> None:
     @click.option("--unit", "code", required=True, help="Mã đơn vị, ví dụ TTBVTV.")
     @click.option("--period", "key", required=True, help="Kỳ báo cáo, ví dụ 2026-Q4.")
     @click.option("--received", "received", default=None,
-                  help="Thời điểm Văn phòng nhận văn bản, nếu khác lúc nhập: 'YYYY-MM-DD HH:MM' (giờ Việt Nam).")
+                  help="Thời điểm Văn phòng nhận văn bản, nếu khác lúc nhập: 'DD/MM/YYYY HH:MM' (giờ Việt Nam).")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.pass_obj
     def submit_cmd(app, code: str, key: str, received: str | None, file: Path) -> None:
@@ -51,20 +51,29 @@ def register(cli: click.Group, app_type, date_type) -> None:
             raise click.BadParameter(f"không có đơn vị '{code}' trong units.yaml", param_hint="--unit")
         received_at = None
         if received:
-            for pattern in ("%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"):
+            # A date alone means the office's working day opened with it: 07:30.
+            for pattern in ("%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%Y-%m-%d", "%d/%m/%Y"):
                 try:
                     received_at = datetime.strptime(" ".join(received.split()), pattern).replace(tzinfo=TZ)
+                    if "%H" not in pattern:
+                        received_at = received_at.replace(hour=7, minute=30)
                     break
                 except ValueError:
                     pass
             else:
-                raise click.BadParameter(f"'{received}' không đúng dạng 'YYYY-MM-DD HH:MM' hoặc 'DD/MM/YYYY HH:MM'",
+                raise click.BadParameter(f"'{received}' không phải thời điểm hợp lệ; viết 'DD/MM/YYYY HH:MM' hoặc "
+                                         "'YYYY-MM-DD HH:MM', ví dụ '04/12/2026 16:30' (ngày phải có thật)",
                                          param_hint="--received")
             if received_at > app.clock():
                 raise click.BadParameter(f"'{received}' ở tương lai", param_hint="--received")
         service = app.service()
         with Session(service.engine) as session:
             period = app.period(session, key)
+            if received_at is not None and received_at.date() < period.start:
+                # Before the period it reports on even began: almost always day and month swapped.
+                raise click.BadParameter(
+                    f"ngày nhận {received_at:%d/%m/%Y} trước khi kỳ {period.title} bắt đầu ({period.start:%d/%m/%Y}); "
+                    "kiểm tra lại ngày/tháng (viết DD/MM/YYYY)", param_hint="--received")
             try:
                 imported = workbook.import_file(file, config, period, unit.code)
             except workbook.ImportError_ as exc:
@@ -142,10 +151,15 @@ def register(cli: click.Group, app_type, date_type) -> None:
             session.commit()
             # Counted as the reminders will count them: an inactive unit named in --units owes nothing.
             key, count = row.key, len(config.units_for(db.request_period(row)))
+        from scheduler.service.tick import preview
+
+        first = next((p for p in preview(app.engine(), config, now, local(deadline))
+                      if p.send.period.key == key and p.send.kind != "report"), None)
+        when = (f"Thư thông báo đầu tiên dịch vụ gửi lúc {short_datetime(first.at.astimezone(TZ))}"
+                if first else "Theo lịch nhắc trong plan.yaml, không còn thư nào để gửi trước hạn")
         click.echo(f"Đã mở báo cáo đột xuất {key}: “{title.strip()}”, nộp trước ngày {long_date(deadline)}, "
-                   f"{count} đơn vị. Dịch vụ đang chạy gửi thư thông báo trong vòng {app.settings.retry_minutes} phút "
-                   f"nếu đang là ngày làm việc sau {config.plan.reminders.send_at:%H:%M}, nếu không thì lúc "
-                   f"{config.plan.reminders.send_at:%H:%M} ngày làm việc tới; xem trước: baocao plan.")
+                   f"{count} đơn vị. {when}; xem cả lịch: baocao plan --from {to_local(now):%d/%m/%Y} "
+                   f"--to {deadline:%d/%m/%Y}.")
 
     @cli.command("close")
     @click.option("--period", "key", required=True, help="Kỳ báo cáo, ví dụ 2026-Q4.")

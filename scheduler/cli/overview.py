@@ -175,5 +175,8 @@ def register(cli: click.Group, App: type, _Date: type) -> None:
             click.echo(f"  LỖI lập báo cáo tổng hợp lúc {short_datetime(problem.at.astimezone(TZ))}: {problem.value} — "
                        "dịch vụ thử lại ở mỗi lượt kiểm tra; sửa nguyên nhân (thường là mẫu templates/docx) rồi chờ lượt "
                        "tới, hoặc chạy baocao remind")
+        elif not versions and now >= period.deadline + planner.REPORT_WINDOW:
+            click.echo(f"  Báo cáo tổng hợp: chưa lập; đã quá {planner.REPORT_WINDOW.days} ngày sau hạn nên dịch vụ không "
+                       f"tự lập. Lập bằng lệnh: baocao report --period {period.key}")
         elif not versions and now >= period.deadline:
             click.echo("  Báo cáo tổng hợp: chưa lập (dịch vụ lập ở lượt nhắc đầu tiên sau hạn, trong giờ gửi thư)")

@@ -311,6 +311,11 @@ class Config:
 def load_config(directory: Path | str) -> Config:
     """Load and validate both files; raise ConfigError with every problem found."""
     directory = Path(directory)
+    if not directory.is_dir():  # a command typed away from the service's folder, most likely
+        raise ConfigError([ConfigIssue(str(directory), None, "", (
+            f"không có thư mục cấu hình {directory.resolve()} (thư mục hiện tại {Path.cwd()}); chạy lệnh trong thư mục "
+            "của dịch vụ, hoặc đặt BAOCAO_CONFIG_DIR (hay --config THƯ_MỤC) trỏ tới thư mục chứa plan.yaml và "
+            "units.yaml"))])
     plan_doc, issues = load_yaml(directory / PLAN_FILE, _display(directory, PLAN_FILE), PLAN_NAMING)
     units_doc, more = load_yaml(directory / UNITS_FILE, _display(directory, UNITS_FILE), UNITS_NAMING)
     issues += more

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-from urllib.parse import urlsplit
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -117,11 +116,8 @@ async def serve(service: Service) -> None:
     sockets = [s.getsockname() for server in web.server.servers for s in server.sockets]
     log.info("Biểu mẫu báo cáo và trang Văn phòng: %s (nghe tại %s)", service.settings.public_url,
              ", ".join(f"{host}:{port}" for host, port, *_ in sockets))
-    link_host = urlsplit(service.settings.public_url).hostname or ""
-    if not service.settings.dry_run and (link_host == "localhost" or link_host.startswith("127.") or link_host == "::1"):
-        log.warning("Đường dẫn trong thư dẫn tới %s: chỉ mở được trên chính máy này, đơn vị sẽ không mở được. "
-                    "Đặt BAOCAO_PUBLIC_URL là địa chỉ đơn vị truy cập được, ví dụ https://baocao.example.gov.vn",
-                    service.settings.public_url)
+    if warning := service.settings.link_warning():
+        log.warning("%s", warning)
     scheduler.start()
     log.info("baocao đang chạy: nhắc lúc %s hằng ngày (giờ Việt Nam), gửi thư %s",
              send_at.strftime("%H:%M"),

@@ -9,6 +9,7 @@ start-up cleanly. Imported first by the command module, before anything slow."""
 from __future__ import annotations
 
 import signal
+import sys
 
 _hup_pending = False
 
@@ -29,9 +30,17 @@ def _on_stop(signum, frame) -> None:
     raise StopDuringStart()
 
 
+def _on_interrupt(signum, frame) -> None:
+    # Ctrl+C while the modules load: Python would print a KeyboardInterrupt traceback from
+    # whichever import it hit. cli.main() puts the usual handler back once they are loaded.
+    sys.stderr.write("Đã huỷ.\n")
+    raise SystemExit(130)
+
+
 def install(argv: list[str]) -> None:
-    """Take SIGHUP and SIGTERM over at once, for `baocao run` only: a one-shot command keeps
-    the usual meaning of a hang-up."""
+    """Ctrl+C is quiet from the first instant, for every command. SIGHUP and SIGTERM are taken
+    over at once for `baocao run` only: a one-shot command keeps the usual meaning of a hang-up."""
+    signal.signal(signal.SIGINT, _on_interrupt)
     if "run" not in argv[1:]:
         return
     signal.signal(signal.SIGHUP, _on_hup)

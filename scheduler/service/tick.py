@@ -527,12 +527,19 @@ def _duration(delta: timedelta) -> str:
     return f"{max(1, delta.seconds // 60)} phút"
 
 
+_JOBS = {"tick": "nhắc", "retry": "gửi lại"}  # the journal's names for the jobs
+
+
 def _guarded(job):
     """A failing tick is logged and the service goes on; the next tick retries."""
     async def run() -> None:
         try:
             await job()
-        except Exception:  # noqa: BLE001 - the loop must survive a bad day
-            log.exception("Lỗi trong lượt chạy %s", job.__name__)
+        except Exception as exc:  # noqa: BLE001 - the loop must survive a bad day
+            if problem := db.database_problem(exc):  # the admin's to fix, not a bug: no traceback
+                log.error("Lượt %s không chạy được, thử lại ở lượt kiểm tra tới: %s", _JOBS.get(job.__name__, job.__name__),
+                          problem)
+            else:
+                log.exception("Lỗi trong lượt %s", _JOBS.get(job.__name__, job.__name__))
     run.__name__ = job.__name__
     return run

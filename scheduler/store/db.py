@@ -277,3 +277,23 @@ def put_state(session: Session, key: str, now: datetime, at: datetime | None = N
     stmt = _insert(session)(StateRow).values(key=key, at=at, value=value, updated_at=now)
     session.execute(stmt.on_conflict_do_update(index_elements=["key"],
                                                set_={"at": at, "value": value, "updated_at": now}))
+
+
+def database_problem(exc: BaseException) -> str | None:
+    """What a person can do about a database that cannot be used, or None if it is not that."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(exc, DBAPIError):
+        return None
+    detail = str(exc.orig).strip()
+    lowered = detail.lower()
+    if "locked" in lowered or "busy" in lowered:
+        return (f"cơ sở dữ liệu đang bị một tiến trình khác khoá quá lâu ({detail}); thử lại sau ít phút. Nếu lỗi lặp "
+                "lại, kiểm tra tiến trình nào đang giữ tệp (fuser -v TỆP) — có thể một lệnh sao lưu hoặc sqlite3 đang mở.")
+    if "not a database" in lowered or "malformed" in lowered:
+        return (f"tệp cơ sở dữ liệu hỏng hoặc không phải SQLite ({detail}); kiểm tra BAOCAO_DATABASE_URL, hoặc khôi phục "
+                "từ bản sao lưu.")
+    if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered or "permission" in lowered:
+        return (f"không ghi được vào cơ sở dữ liệu ({detail}); người dùng chạy lệnh cần quyền ghi tệp cơ sở dữ liệu và "
+                "thư mục chứa nó (chạy bằng đúng người dùng của dịch vụ, ví dụ sudo -u baocao).")
+    return f"lỗi cơ sở dữ liệu: {detail}; kiểm tra BAOCAO_DATABASE_URL và máy chủ cơ sở dữ liệu."
