@@ -24,6 +24,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from scheduler.text import os_error
 from scheduler.settings_text import setting_issues
 
 ENV_PREFIX = "BAOCAO_"
@@ -105,7 +106,7 @@ def _read_text(path: Path) -> str:
     except UnicodeDecodeError:
         raise ValueError(f"tệp {path} không phải văn bản UTF-8") from None
     except OSError as exc:
-        raise ValueError(f"không đọc được tệp {path}: {exc.strerror or exc}") from None
+        raise ValueError(f"không đọc được tệp {path}: {os_error(exc)}") from None
 
 
 def _key_too_short(length: int) -> str:

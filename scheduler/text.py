@@ -69,3 +69,22 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\u
 def number(n: int) -> str:
     """Vietnamese digit grouping: 1234567 → '1.234.567'."""
     return f"{n:,}".replace(",", ".")
+
+
+# What the operating system says, in Vietnamese: its own strerror is English whatever the locale.
+_OS_ERRORS = {
+    "EACCES": "không có quyền", "EPERM": "không được phép", "ENOENT": "không có tệp hoặc thư mục này",
+    "EROFS": "ổ đĩa chỉ đọc", "ENOSPC": "hết chỗ trên ổ đĩa", "EDQUOT": "hết hạn mức dung lượng",
+    "EEXIST": "đã có tệp cùng tên", "ENOTDIR": "một phần của đường dẫn không phải thư mục",
+    "EISDIR": "đây là thư mục", "EADDRINUSE": "cổng đang được chương trình khác dùng",
+    "EADDRNOTAVAIL": "máy này không có địa chỉ đó", "ECONNREFUSED": "máy chủ từ chối kết nối",
+    "ETIMEDOUT": "hết thời gian chờ", "EHOSTUNREACH": "không tới được máy chủ", "ENAMETOOLONG": "tên tệp quá dài",
+}
+
+
+def os_error(exc: OSError) -> str:
+    """An OSError as a person reads it: the Vietnamese for its errno, else what Python says."""
+    import errno
+
+    name = errno.errorcode.get(exc.errno or -1, "")
+    return _OS_ERRORS.get(name) or exc.strerror or str(exc)

@@ -260,3 +260,17 @@ def test_a_tick_that_meets_a_locked_database_logs_it_in_vietnamese_without_a_tra
     assert record.exc_info is None  # no traceback in the journal
     assert record.getMessage().startswith("Lượt nhắc không chạy được, thử lại ở lượt kiểm tra tới: cơ sở dữ liệu "
                                           "đang bị một tiến trình khác khoá quá lâu (database is locked)")
+
+
+def test_a_period_typed_in_lower_case_is_the_period(db_url):
+    result = baocao(["status", "--period", "2026-q4"], ROOT, BAOCAO_DATABASE_URL=db_url,
+                    BAOCAO_CONFIG_DIR=str(SHIPPED_CONFIG))
+    assert result.returncode == 0 and result.stdout.startswith("Quý IV/2026 (2026-Q4)"), result.stdout
+
+
+def test_what_the_system_says_is_said_in_vietnamese(db_url):
+    """The operating system's own words (strerror) are English whatever the locale."""
+    result = baocao(["export", "--period", "2026-Q4", "-o", "/proc/so-lieu.xlsx"], ROOT, BAOCAO_DATABASE_URL=db_url,
+                    BAOCAO_CONFIG_DIR=str(SHIPPED_CONFIG))
+    assert_refused(result, "không ghi được /proc/so-lieu.xlsx: ")
+    assert "No such file" not in result.stdout and "Read-only" not in result.stdout and "denied" not in result.stdout

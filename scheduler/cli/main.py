@@ -46,6 +46,15 @@ class _Date(click.ParamType):
                   "31/12/2026", param, ctx)
 
 
+def _parse_date(text: str, pattern: str) -> date | None:
+    from datetime import datetime as _dt
+
+    try:
+        return _dt.strptime(text.strip(), pattern).date()
+    except ValueError:
+        return None
+
+
 class App:
     """What every command needs: settings, the clock, and on demand the config and the store."""
 
@@ -91,9 +100,10 @@ class App:
     def period(self, session: Session, key: str) -> Period:
         """A period of the plan or an on-request report, or the list of those there are."""
         periods = {p.key: p for p in db.all_periods(session, self.config())}
-        if key not in periods:
+        found = periods.get(key) or {k.upper(): p for k, p in periods.items()}.get(key.strip().upper())  # 2026-q4
+        if found is None:
             raise click.BadParameter(f"không có kỳ '{key}'; các kỳ hiện có: {', '.join(periods)}", param_hint="--period")
-        return periods[key]
+        return found
 
     def secret(self, create: bool = False) -> None:
         """The link-signing key must exist before mail with links goes out; only `run` makes it."""
@@ -230,13 +240,11 @@ def remind_cmd(app: App) -> None:
 @click.pass_obj
 def confirm_clock_cmd(app: App, today: str) -> None:
     """Xác nhận ngày hôm nay đúng với đồng hồ máy, để lần chạy đầu tiên gửi các thư báo quá hạn đang giữ lại."""
-    from datetime import datetime as _dt
-
     from scheduler.policy import clockcheck
 
     try:
-        given = _dt.strptime(today.strip(), "%d/%m/%Y").date()
-    except ValueError:
+        given = next(d for d in (_parse_date(today, p) for p in ("%d/%m/%Y", "%Y-%m-%d")) if d is not None)
+    except StopIteration:
         raise click.BadParameter(f"'{today}' không phải ngày hợp lệ; viết theo dạng DD/MM/YYYY, ví dụ 10/12/2026",
                                  param_hint="DD/MM/YYYY")
     now = app.clock()

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from scheduler.collect import record
 from scheduler.store import db
 from scheduler.clock import TZ, local, to_local
-from scheduler.text import long_date, short_datetime
+from scheduler.text import long_date, os_error, short_datetime
 
 
 def register(cli: click.Group, app_type, date_type) -> None:
@@ -28,6 +28,7 @@ def register(cli: click.Group, app_type, date_type) -> None:
         config = app.config()
         with Session(app.engine()) as session:
             period = app.period(session, key)
+            key = period.key  # as stored (the office may type 2026-q4)
         write_file(output, workbook.template(config, period))
         click.echo(f"Đã ghi mẫu báo cáo {period.title} vào {output}.")
 
@@ -69,6 +70,7 @@ def register(cli: click.Group, app_type, date_type) -> None:
         service = app.service()
         with Session(service.engine) as session:
             period = app.period(session, key)
+            key = period.key  # as stored (the office may type 2026-q4)
             if received_at is not None and received_at.date() < period.start:
                 # Before the period it reports on even began: almost always day and month swapped.
                 raise click.BadParameter(
@@ -79,7 +81,7 @@ def register(cli: click.Group, app_type, date_type) -> None:
             except workbook.ImportError_ as exc:
                 _fail(file, exc)
             except OSError as exc:  # unreadable: permissions, a file vanishing mid-read
-                raise click.ClickException(f"không đọc được tệp {file}: {exc.strerror or exc}")
+                raise click.ClickException(f"không đọc được tệp {file}: {os_error(exc)}")
             if imported.note:
                 click.echo(imported.note)
             report = imported.report
@@ -120,6 +122,7 @@ def register(cli: click.Group, app_type, date_type) -> None:
         config = app.config()
         with Session(app.engine()) as session:
             period = app.period(session, key)
+            key = period.key  # as stored (the office may type 2026-q4)
             rows = exports.period_table(session, config, period)
         output = output or Path(f"so-lieu-{key}.{fmt}")
         write_file(output, exports.to_xlsx(config, period, rows) if fmt == "xlsx" else exports.to_csv(config, period, rows))
@@ -168,6 +171,7 @@ def register(cli: click.Group, app_type, date_type) -> None:
         """Khoá một kỳ: không nhận thêm bản sửa đổi, không nhắc nữa; đường dẫn chỉ còn xem."""
         with Session(app.engine()) as session:
             period = app.period(session, key)
+            key = period.key  # as stored (the office may type 2026-q4)
             changed = record.close(session, period.key, app.clock())
             session.commit()
         click.echo(f"Đã khoá kỳ {period.title}." if changed else f"Kỳ {period.title} đã khoá từ trước.")
@@ -191,6 +195,7 @@ def register(cli: click.Group, app_type, date_type) -> None:
         config = app.config()
         with Session(app.engine()) as session:
             period = app.period(session, key)
+            key = period.key  # as stored (the office may type 2026-q4)
             if version is not None:
                 row = session.exec(select(ReportRow).where(ReportRow.period_key == key,
                                                            ReportRow.version == version)).first()
@@ -233,7 +238,7 @@ def write_file(output: Path, content: bytes) -> None:
     except PermissionError:
         raise click.ClickException(f"không có quyền ghi {output.resolve()}")
     except OSError as exc:
-        raise click.ClickException(f"không ghi được {output.resolve()}: {exc.strerror or exc}")
+        raise click.ClickException(f"không ghi được {output.resolve()}: {os_error(exc)}")
 
 
 def _fail(file: Path, exc) -> None:

@@ -114,6 +114,7 @@ def register(cli: click.Group, App: type, _Date: type) -> None:
         engine = app.engine()
         with Session(engine) as session:
             period = app.period(session, period_key)
+            period_key = period.key  # as stored (the office may type 2026-q4)
             states = standings(session, config, period)
             sends = session.exec(select(SendRow).where(SendRow.period_key == period_key)
                                  .order_by(col(SendRow.scheduled_at), col(SendRow.id))).all()

@@ -23,6 +23,7 @@ from typing import Protocol
 
 import aiosmtplib
 
+from scheduler.text import os_error
 from scheduler.store.sends import Outcome
 from scheduler.settings import Settings
 
@@ -70,7 +71,7 @@ class OutboxTransport:
                 fh.write(item.message.as_bytes(policy=SMTP_POLICY))
             os.replace(tmp, final)  # a reader never sees half a message
         except OSError as exc:  # a full disk or a read-only folder: the admin fixes it, the mail waits
-            return Outcome("transient", f"không ghi được thư vào {self.directory}: {exc}")
+            return Outcome("transient", f"không ghi được thư vào {self.directory}: {os_error(exc)}")
         return Outcome("sent")
 
     async def close(self) -> None:

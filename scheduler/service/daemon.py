@@ -13,6 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from scheduler.text import os_error
 from scheduler.service import startup
 from scheduler.clock import TZ
 from scheduler.service.tick import Service, _guarded
@@ -37,7 +38,7 @@ def _check_port(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError as exc:
             raise StartError(f"không mở được cổng {host}:{port} cho biểu mẫu và trang Văn phòng "
-                             f"({exc.strerror or exc}): có thể baocao (hoặc chương trình khác) đang chạy trên cổng "
+                             f"({os_error(exc)}): có thể baocao (hoặc chương trình khác) đang chạy trên cổng "
                              "này; dừng nó, hoặc đặt BAOCAO_HTTP_PORT khác") from None
 
 
