@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 import secrets
 import ssl
 from pathlib import Path
@@ -24,17 +23,16 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from scheduler.text import os_error
+from scheduler.settings_checks import (MIN_SECRET_LENGTH, creatable, host_problem, key_file_problem, key_too_short, 
+                                       read_text, readable_file)
 from scheduler.settings_text import setting_issues
 
 ENV_PREFIX = "BAOCAO_"
-MIN_SECRET_LENGTH = 32
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 DATABASE_BACKENDS = ("sqlite", "postgresql")
 # Values never repeated in a message: they end up in journald and in terminals over shoulders.
 SECRET_FIELDS = {"secret_key", "smtp_password", "office_password_hash"}
 
-_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")  # "_" is seen in internal DNS names
 
 
 class SettingsError(ValueError):
@@ -49,82 +47,6 @@ class SettingsError(ValueError):
 
 def env_name(field: str) -> str:
     return f"{ENV_PREFIX}{field.upper()}"
-
-
-def _host_problem(value: str, example: str) -> str | None:
-    """Why `value` is not a bare host name or IP address, or None when it is one."""
-    if "://" in value:
-        host = urlsplit(value).hostname or example
-        return f"'{value}' là một URL; chỉ ghi tên máy chủ, ví dụ {host}"
-    try:
-        ipaddress.ip_address(value.strip("[]"))
-        return None
-    except ValueError:
-        pass
-    if ":" in value:
-        return f"'{value}' có kèm cổng; chỉ ghi tên máy chủ, ví dụ {value.rsplit(':', 1)[0]}"
-    try:
-        # A Vietnamese domain name (thư.vn) is fine: it is checked in its ASCII (punycode) form.
-        ascii_name = value.rstrip(".").encode("idna").decode("ascii")
-    except UnicodeError:
-        ascii_name = ""
-    if not ascii_name or len(ascii_name) > 253 or not all(_LABEL.match(p) for p in ascii_name.split(".")):
-        return f"'{value}' không phải tên máy chủ hay địa chỉ IP hợp lệ; ví dụ {example}"
-    return None
-
-
-def _nearest_existing(path: Path) -> Path:
-    path = path.absolute()
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return path
-
-
-def _creatable(path: Path) -> str | None:
-    """Why a file at `path` could not be created later, or None."""
-    parent = _nearest_existing(path.parent)
-    if not parent.is_dir():
-        return f"không tạo được {path}: {parent} không phải thư mục"
-    if not os.access(parent, os.W_OK | os.X_OK):
-        return f"không tạo được {path}: không có quyền ghi vào thư mục {parent}"
-    return None
-
-
-def _readable_file(path: Path) -> Path:
-    if not path.exists():
-        raise ValueError(f"tệp {path} không tồn tại")
-    if not path.is_file():
-        raise ValueError(f"{path} không phải một tệp")
-    if not os.access(path, os.R_OK):
-        raise ValueError(f"không có quyền đọc tệp {path}")
-    return path
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except UnicodeDecodeError:
-        raise ValueError(f"tệp {path} không phải văn bản UTF-8") from None
-    except OSError as exc:
-        raise ValueError(f"không đọc được tệp {path}: {os_error(exc)}") from None
-
-
-def _key_too_short(length: int) -> str:
-    return f"phải dài ít nhất {MIN_SECRET_LENGTH} ký tự (hiện có {length})"
-
-
-def _key_file_problem(path: Path) -> str | None:
-    """Why the key file (existing or to be created) cannot serve as the signing key, or None."""
-    if not path.exists():
-        return _creatable(path)
-    try:
-        length = len(_read_text(_readable_file(path)))
-    except ValueError as exc:
-        return str(exc)
-    if length < MIN_SECRET_LENGTH:
-        return (f"khoá trong tệp {path} {_key_too_short(length)}; thay bằng khoá dài hơn hoặc xoá tệp để "
-                "baocao tự tạo khoá mới (đường dẫn trong thư đã gửi sẽ hết hiệu lực)")
-    return None
 
 
 def _other(field: str, message: str) -> PydanticCustomError:
@@ -199,7 +121,7 @@ class Settings(BaseSettings):
         if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
             # The store creates the file (and its folder) on first open: say now if it cannot.
             path = Path(url.database)
-            problem = _creatable(path) if not path.exists() else (
+            problem = creatable(path) if not path.exists() else (
                 None if os.access(path, os.R_OK | os.W_OK) else f"không có quyền đọc và ghi tệp {path}")
             if problem:
                 raise ValueError(problem)
@@ -220,7 +142,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"{value} không phải thư mục")
             if not os.access(value, os.W_OK | os.X_OK):
                 raise ValueError(f"không có quyền ghi vào thư mục {value}")
-        elif problem := _creatable(value):
+        elif problem := creatable(value):
             raise ValueError(problem)
         return value
 
@@ -230,7 +152,7 @@ class Settings(BaseSettings):
         if value is None:
             return None
         value = value.strip()
-        if problem := _host_problem(value, "mail.example.org"):
+        if problem := host_problem(value, "mail.example.org"):
             if "://" in value:
                 problem += " (cổng đặt ở BAOCAO_SMTP_PORT, mã hoá ở BAOCAO_SMTP_SECURITY)"
             raise ValueError(problem)
@@ -240,7 +162,7 @@ class Settings(BaseSettings):
     @classmethod
     def _http_host(cls, value: str) -> str:
         value = value.strip()
-        if problem := _host_problem(value, "127.0.0.1"):
+        if problem := host_problem(value, "127.0.0.1"):
             raise ValueError(problem + " (cổng đặt ở BAOCAO_HTTP_PORT)" if "://" in value else problem)
         return value
 
@@ -249,7 +171,7 @@ class Settings(BaseSettings):
     def _smtp_ca_file(cls, value: Path | None) -> Path | None:
         if value is None:
             return None
-        _readable_file(value)
+        readable_file(value)
         try:
             ssl.create_default_context(cafile=value)  # what the mailer does with it
         except (ssl.SSLError, ValueError):
@@ -319,7 +241,7 @@ class Settings(BaseSettings):
     @classmethod
     def _secret_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
-            raise ValueError(_key_too_short(len(value.get_secret_value())))
+            raise ValueError(key_too_short(len(value.get_secret_value())))
         return value
 
     @field_validator("office_user")
@@ -349,14 +271,14 @@ class Settings(BaseSettings):
     def _secret_key_file(cls, value: Path, info: ValidationInfo) -> Path:
         # The file is used only when no key is configured (a configured key that failed its own
         # check is absent from info.data: then the file does not matter either).
-        if info.data.get("secret_key", "failed") is None and (problem := _key_file_problem(value)):
+        if info.data.get("secret_key", "failed") is None and (problem := key_file_problem(value)):
             raise ValueError(problem)
         return value
 
     @field_validator("smtp_password_file", mode="after")
     @classmethod
     def _smtp_login(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        if value is not None and not _read_text(_readable_file(value)):
+        if value is not None and not read_text(readable_file(value)):
             raise ValueError(f"tệp {value} rỗng; cần chứa mật khẩu SMTP")
         if "smtp_username" not in info.data or "smtp_password" not in info.data:
             return value  # already reported
@@ -382,7 +304,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _password_from_file(self) -> "Settings":
         if self.smtp_password is None and self.smtp_password_file is not None:
-            self.smtp_password = SecretStr(_read_text(self.smtp_password_file))
+            self.smtp_password = SecretStr(read_text(self.smtp_password_file))
         return self
 
     def secret(self, create: bool = False) -> bytes:
@@ -394,7 +316,7 @@ class Settings(BaseSettings):
         if self.secret_key is not None:
             value = self.secret_key.get_secret_value()
             if len(value) < MIN_SECRET_LENGTH:  # only reachable through model_copy, which skips validation
-                raise SettingsError([f"{env_name('secret_key')}: {_key_too_short(len(value))}"])
+                raise SettingsError([f"{env_name('secret_key')}: {key_too_short(len(value))}"])
             return value.encode()
         path = self.secret_key_file
         if not path.exists() and not create:
@@ -421,7 +343,7 @@ class Settings(BaseSettings):
                     pass
             finally:
                 tmp.unlink(missing_ok=True)
-        if problem := _key_file_problem(path):
+        if problem := key_file_problem(path):
             raise SettingsError([f"{env_name('secret_key_file')}: {problem}"])
         return path.read_text(encoding="utf-8").strip().encode()
 

@@ -96,8 +96,6 @@ def register(cli: click.Group, App: type, _Date: type) -> None:
             click.echo("Thư đã gửi trước thời điểm này: xem baocao status --period KỲ.")
 
 
-
-
     @cli.command("status")
     @click.option("--period", "period_key", required=True, help="Kỳ báo cáo, ví dụ 2026-Q4.")
     @click.option("--json", "as_json", is_flag=True, help="In dạng JSON cho máy đọc.")

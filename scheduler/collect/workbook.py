@@ -17,7 +17,6 @@ import io
 import re
 import unicodedata
 import warnings
-import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -28,11 +27,13 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from scheduler.collect.filetype import name_note, sniff
+from scheduler.collect.problems import ImportError_, Loc, Problem, shown_value
+from scheduler.collect.yamlfile import read_yaml
 from scheduler.policy.periods import Period
 from scheduler.config.model import Config
 from scheduler.collect.validate import NOT_APPLICABLE, Entry, Report, headings_for, indicators_for, validate
 from scheduler.text import long_date, requirement
-from scheduler.config.source import YamlDocument, load_yaml
 
 SHEET = "Báo cáo"
 HEADER_ROW = 7
@@ -40,28 +41,6 @@ FIRST_ROW = 8  # first indicator row
 PERIOD_CELL, UNIT_CELL, BY_CELL = "C3", "C4", "C5"
 NUM, DEN, KPS = "D", "E", "F"
 HEADERS = ("Mã", "Chỉ tiêu", "Mục tiêu", "Tử số", "Mẫu số", NOT_APPLICABLE)  # columns A–F
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing to fix. `where` is a sheet and cell, a file and line, or "" for the file as a
-    whole (its message then names the file); `order` sorts problems as the reader meets them."""
-
-    where: str
-    message: str
-    order: tuple[int, int] = (0, 0)
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.message}" if self.where else self.message
-
-
-class ImportError_(Exception):
-    """A file that cannot be read as a report: every problem found in it, in reading order."""
-
-    def __init__(self, problems: list[Problem], note: str = ""):
-        self.problems = sorted(problems, key=lambda p: p.order)
-        self.note = note
-        super().__init__("; ".join(map(str, self.problems)))
 
 
 def template(config: Config, period: Period) -> bytes:
@@ -138,7 +117,7 @@ def import_file(path: Path, config: Config, period: Period, unit_code: str | Non
     kind, what = sniff(path)
     if kind == "other":
         raise ImportError_([Problem("", f"tệp {path} là {what}")])
-    note = _name_note(path, kind)
+    note = name_note(path, kind)
     try:
         if kind == "xlsx":
             entry, where, problems, covered = read_xlsx(path.read_bytes(), config, period, unit_code, str(path))
@@ -157,121 +136,7 @@ def import_file(path: Path, config: Config, period: Period, unit_code: str | Non
     return Imported(report, kind, note)
 
 
-@dataclass(frozen=True)
-class Loc:
-    """Where a field came from, as the person who fixes the file finds it."""
-
-    text: str
-    order: tuple[int, int]
-
-
-# ---- what a file is, by its content
-
-_OFFICE_ADVICE = ("nếu đây là văn bản báo cáo của đơn vị, hãy gõ lại số liệu vào tệp YAML (xem README, mục "
-                  "“Đơn vị nộp báo cáo”), hoặc đề nghị đơn vị điền mẫu XLSX tạo bằng `baocao template`")
-_RESAVE = ("mở tệp bằng Excel hoặc LibreOffice, chọn Lưu thành (Save As) dạng “Excel Workbook (.xlsx)” "
-           "rồi nhập lại tệp .xlsx đó")
-_NOT_OURS = "không phải bảng tính XLSX hay tệp YAML"
-
-
-def sniff(path: Path) -> tuple[str, str]:
-    """("xlsx", ""), ("text", "") or ("other", what the file looks like and what to do). Judged
-    by the content: a Word document renamed .xlsx is still a Word document."""
-    with path.open("rb") as fh:
-        head = fh.read(8192)
-    if not head:
-        return "other", "tệp rỗng (0 byte); có thể tệp chưa tải xong hoặc chép nhầm, hãy lấy lại tệp"
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        return _sniff_zip(path)
-    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):  # OLE2: Office 97–2003 or an encrypted OOXML
-        data = head + path.read_bytes()[8192:2_000_000] if path.stat().st_size > 8192 else head
-
-        def has(name: str) -> bool:
-            return name.encode("utf-16-le") in data
-
-        if has("EncryptedPackage"):
-            return "other", ("bảng tính (hoặc tài liệu Office) được đặt mật khẩu, không đọc được; mở bằng Excel, bỏ "
-                             "mật khẩu (Tệp › Thông tin › Bảo vệ sổ làm việc › Mã hoá bằng mật khẩu, xoá mật khẩu), "
-                             "lưu lại rồi nhập lại")
-        if has("Workbook") or has("Book"):
-            return "other", f"bảng tính Excel 97–2003 (.xls), {_NOT_OURS}; {_RESAVE}"
-        if has("WordDocument"):
-            return "other", f"tài liệu Word 97–2003 (.doc), {_NOT_OURS}; {_OFFICE_ADVICE}"
-        return "other", f"tệp Office 97–2003 (không phải .xlsx), {_NOT_OURS}; {_RESAVE}"
-    for magic, what in ((b"%PDF-", "tài liệu PDF"), (b"\x89PNG", "ảnh PNG"), (b"\xff\xd8\xff", "ảnh JPEG"),
-                        (b"GIF8", "ảnh GIF"), (b"II*\x00", "ảnh TIFF"), (b"MM\x00*", "ảnh TIFF"),
-                        (b"{\\rtf", "văn bản RTF")):
-        if head.startswith(magic):
-            return "other", f"{what}, {_NOT_OURS}; {_OFFICE_ADVICE}"
-    for magic, what in ((b"Rar!", "tệp nén RAR"), (b"7z\xbc\xaf\x27\x1c", "tệp nén 7z"), (b"\x1f\x8b", "tệp nén gzip")):
-        if head.startswith(magic):
-            return "other", f"{what}, {_NOT_OURS}; giải nén rồi nhập tệp báo cáo bên trong"
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "other", ("tệp văn bản mã hoá UTF-16, không đọc được như tệp YAML; mở bằng trình soạn thảo (Notepad, "
-                         "VS Code…) và lưu lại với mã hoá UTF-8")
-    if b"\x00" in head:
-        return "other", f"tệp nhị phân không rõ loại, {_NOT_OURS}; kiểm tra lại đúng tệp cần nhập chưa"
-    start = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if start.startswith((b"<!doctype html", b"<html", b"<table", b"<meta")):
-        return "other", (f"trang web (HTML) — có thể là tệp “Excel” tải về từ một phần mềm khác —, {_NOT_OURS}; "
-                         f"{_RESAVE}")
-    if start.startswith(b"<?xml"):
-        if b"urn:schemas-microsoft-com:office:spreadsheet" in head:
-            return "other", f"bảng tính Excel 2003 XML, {_NOT_OURS}; {_RESAVE}"
-        return "other", f"tệp XML, {_NOT_OURS}; {_OFFICE_ADVICE}"
-    return "text", ""
-
-
-def _sniff_zip(path: Path) -> tuple[str, str]:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            mimetype = archive.read("mimetype").decode("ascii", "replace").strip() if "mimetype" in names else ""
-    except (zipfile.BadZipFile, OSError, KeyError):
-        return "other", ("tệp nén ZIP (có thể là bảng tính XLSX) bị hỏng hoặc chưa tải xong, không mở được; "
-                         "lấy lại tệp, hoặc mở bằng Excel và lưu lại")
-    members = set(names)
-    if "xl/workbook.xml" in members:
-        return "xlsx", ""
-    if "xl/workbook.bin" in members:
-        return "other", f"bảng tính Excel dạng nhị phân (.xlsb), {_NOT_OURS}; {_RESAVE}"
-    if "word/document.xml" in members:
-        return "other", f"tài liệu Word (.docx), {_NOT_OURS}; {_OFFICE_ADVICE}"
-    if "ppt/presentation.xml" in members:
-        return "other", f"bản trình chiếu PowerPoint (.pptx), {_NOT_OURS}; {_OFFICE_ADVICE}"
-    if mimetype == "application/vnd.oasis.opendocument.spreadsheet":
-        return "other", f"bảng tính OpenDocument (.ods, của LibreOffice), {_NOT_OURS}; {_RESAVE}"
-    if mimetype.startswith("application/vnd.oasis.opendocument"):
-        return "other", f"tài liệu OpenDocument (.odt, của LibreOffice), {_NOT_OURS}; {_OFFICE_ADVICE}"
-    shown = ", ".join(names[:5]) + (f" và {len(names) - 5} tệp khác" if len(names) > 5 else "")
-    return "other", (f"tệp nén ZIP (chứa: {shown or 'không có tệp nào'}), {_NOT_OURS}; giải nén rồi nhập "
-                     "tệp báo cáo bên trong")
-
-
-def _name_note(path: Path, kind: str) -> str:
-    suffix = path.suffix.lower()
-    if kind == "xlsx" and suffix not in (".xlsx", ".xlsm"):
-        return f"Lưu ý: tệp {path} là bảng tính XLSX (dù tên có đuôi “{path.suffix}”), đã đọc như mẫu XLSX."
-    if kind == "text" and suffix in (".xlsx", ".xlsm", ".xls"):
-        return f"Lưu ý: tệp {path} là tệp văn bản, không phải bảng tính (dù tên có đuôi “{path.suffix}”), đã đọc như tệp YAML/JSON."
-    return ""
-
-
 # ---- the XLSX template
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else str(value)
-    if isinstance(value, datetime):
-        return f"{value:%d/%m/%Y %H:%M}" if value.time() != time(0) else f"{value:%d/%m/%Y}"
-    if isinstance(value, date):
-        return f"{value:%d/%m/%Y}"
-    return str(value)
-
 
 def _percent(value: float) -> str:
     """0.95 as a person saw it in a cell formatted as a percentage: "95%"; 0.9534 → "95,34%"."""
@@ -280,7 +145,7 @@ def _percent(value: float) -> str:
 
 
 def _fold(value: Any) -> str:
-    return " ".join(unicodedata.normalize("NFC", _text(value)).split()).casefold()
+    return " ".join(unicodedata.normalize("NFC", shown_value(value)).split()).casefold()
 
 
 MARKS = ("x", "có", "1", "true", "✓", "✔", "không phát sinh", "kps")
@@ -293,7 +158,7 @@ def _find_sheet(book, config: Config, period: Period, name: str):
         return book[SHEET], None
     codes = {i.id for i in indicators_for(config, period)} | {f"h:{h.id}" for h in headings_for(config, period)}
     for ws in book.worksheets:
-        found = {_text(c.value).strip() for (c,) in ws.iter_rows(min_col=1, max_col=1, max_row=min(ws.max_row, 500))}
+        found = {shown_value(c.value).strip() for (c,) in ws.iter_rows(min_col=1, max_col=1, max_row=min(ws.max_row, 500))}
         if found & codes:
             return ws, Problem(f"trang “{ws.title}”", f"trang tính phải tên là “{SHEET}” như trong mẫu; đổi lại tên "
                                                       "trang (tệp vẫn được kiểm tra hết dưới đây)", (0, 1))
@@ -347,7 +212,7 @@ def read_xlsx(data: bytes, config: Config, period: Period, unit_code: str | None
         return value
 
     def text(ref: str, *keys: str) -> str:
-        return _text(raw(ref, *keys)).strip()
+        return shown_value(raw(ref, *keys)).strip()
 
     def count(ref: str, label: str, key: str) -> str:
         value = raw(ref, key)
@@ -356,12 +221,12 @@ def read_xlsx(data: bytes, config: Config, period: Period, unit_code: str | None
                           "(số nguyên), không ghi tỷ lệ", key)
             return ""
         if isinstance(value, (datetime, date, time)):
-            flag(at(ref), f"“{_text(value)}” là ngày tháng (ô định dạng ngày); ghi số lượng “{label}” (số nguyên) "
+            flag(at(ref), f"“{shown_value(value)}” là ngày tháng (ô định dạng ngày); ghi số lượng “{label}” (số nguyên) "
                           "và đặt định dạng ô là Số (Number) hoặc Chung (General)", key)
             return ""
         if isinstance(value, float) and not value.is_integer():
             return f"{value!r} (số thập phân)"  # fails validation: 1.234 here is a decimal, not 1234
-        return _text(value).strip()
+        return shown_value(value).strip()
 
     # The header row and the columns, found by their titles: an inserted column moves them.
     header_row = next((r for r in range(1, min(ws.max_row, FIRST_ROW + 10) + 1)
@@ -410,7 +275,7 @@ def read_xlsx(data: bytes, config: Config, period: Period, unit_code: str | None
     elsewhere = {i.id for i in config.plan.indicators} | {f"h:{h.id}" for h in config.plan.headings}
     rows: dict[str, int] = {}
     for r in range(header_row + 1, ws.max_row + 1):
-        key = _text(ws[f"{code_col}{r}"].value).strip()
+        key = shown_value(ws[f"{code_col}{r}"].value).strip()
         if not key:
             continue
         if key in rows:
@@ -420,7 +285,7 @@ def read_xlsx(data: bytes, config: Config, period: Period, unit_code: str | None
         if key in known:
             rows[key] = r
             continue
-        filled = any(_text(ws[f"{c}{r}"].value).strip() for c in (num_col, den_col, kps_col))
+        filled = any(shown_value(ws[f"{c}{r}"].value).strip() for c in (num_col, den_col, kps_col))
         if not (_CODE_LIKE.match(key) or filled):
             continue  # a note typed beside the table, not a row of figures
         if key in elsewhere:
@@ -463,134 +328,3 @@ def _col_index(letters: str) -> int:
     for ch in letters:
         n = n * 26 + ord(ch) - 64
     return n
-
-
-# ---- YAML / JSON
-
-def read_yaml(path: Path, config: Config, period: Period, unit_code: str | None = None
-              ) -> tuple[Entry, dict[str, Loc], list[Problem], set[str]]:
-    """An Entry from a YAML or JSON file (JSON is YAML 1.2); locations are `file:line: key`."""
-    doc, issues = load_yaml(path)
-    if doc is None:
-        raise ImportError_([Problem(f"{i.file}:{i.line}" if i.line else "", i.message if i.line else f"tệp {path}: {i.message}",
-                                    (i.line or 0, 0)) for i in issues])
-    # Duplicated keys: the file can still be read (the last one counts), so its other problems
-    # are found too; the message names the key.
-    problems = [Problem(f"{i.file}:{i.line}" if i.line else str(i.file), i.message, (i.line or 0, 0)) for i in issues]
-    covered: set[str] = set()
-    data = doc.data
-    if not isinstance(data, dict):
-        first = data.strip().splitlines()[0] if isinstance(data, str) and data.strip() else ""
-        if path.suffix.lower() == ".csv" or first.count(",") + first.count(";") + first.count("\t") >= 2:
-            raise ImportError_([Problem("", f"tệp {path} là bảng số liệu dạng CSV (các cột cách nhau bằng dấu phẩy), "
-                                            f"{_NOT_OURS}; hãy điền mẫu XLSX tạo bằng `baocao template`")])
-        raise ImportError_(problems + [Problem(f"{path}:1", "tệp phải là một bảng khoá: giá trị (submitted_by, "
-                                                            "indicators, narrative); xem ví dụ trong README", (1, 0))])
-
-    def at(loc: tuple) -> Loc:
-        line = _key_line(doc, loc)
-        dotted = ".".join(map(str, loc))
-        return Loc(f"{doc.file}:{line}: {dotted}" if line else dotted, (line or 0, len(loc)))
-
-    def flag(loc: tuple, message: str, *keys: str) -> None:
-        place = at(loc)
-        problems.append(Problem(place.text, message, place.order))
-        covered.update(keys)
-
-    allowed = {"submitted_by", "indicators", "narrative", "period", "unit"}
-    for key in data:
-        if key not in allowed:
-            flag((key,), f"khoá không được phép; dùng: {', '.join(sorted(allowed))}")
-    if data.get("period") not in (None, period.key):
-        flag(("period",), f"tệp ghi kỳ “{_scalar(data['period'])}”, không phải kỳ {period.key}")
-    if unit_code and data.get("unit") is not None and _scalar(data["unit"]).strip().upper() != unit_code:
-        flag(("unit",), f"tệp ghi đơn vị “{_scalar(data['unit'])}”, không phải {unit_code}")
-    by = data.get("submitted_by")
-    if by is not None and not isinstance(by, str):
-        flag(("submitted_by",), "phải là một dòng chữ (họ tên, chức vụ người gửi)", "submitted_by")
-    entry = Entry(submitted_by=by if isinstance(by, str) else "")
-    where = {"submitted_by": at(("submitted_by",))}
-
-    wanted = indicators_for(config, period)
-    indicators = data.get("indicators")
-    if not isinstance(indicators, dict):
-        what = ("thiếu phần indicators" if "indicators" not in data else
-                "phần indicators trống" if indicators is None else "phần indicators viết sai dạng")
-        flag(("indicators",), f"{what}: ghi mỗi chỉ tiêu một dòng “mã chỉ tiêu: {{num: …, den: …}}” hoặc "
-                              f"“mã chỉ tiêu: {NOT_APPLICABLE}” (xem ví dụ trong README)",
-             *(k for i in wanted for k in (i.id, f"{i.id}.num", f"{i.id}.den")))
-        indicators = {}
-    known = {i.id for i in wanted}
-    for key in indicators:
-        if key not in known:
-            guess = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.75)
-            flag(("indicators", key), f"chỉ tiêu “{key}” không có trong kỳ này" + (f"; có phải “{guess[0]}”?" if guess else ""))
-    for ind in wanted:
-        loc = ("indicators", ind.id)
-        where |= {ind.id: at(loc), f"{ind.id}.num": at(loc + ("num",)), f"{ind.id}.den": at(loc + ("den",))}
-        keys = (ind.id, f"{ind.id}.num", f"{ind.id}.den")
-        if ind.id not in indicators:
-            if isinstance(data.get("indicators"), dict):
-                flag(("indicators",), f"thiếu chỉ tiêu {ind.id} (“{ind.name}”): ghi {ind.id}: {{num: …, den: …}} "
-                                      f"hoặc {ind.id}: {NOT_APPLICABLE}", *keys)
-            continue
-        value = indicators[ind.id]
-        if isinstance(value, str) and value.strip().lower() in ("không phát sinh", "khong_phat_sinh", "kps"):
-            entry.figures[ind.id] = ("", "", True)
-        elif isinstance(value, dict):
-            extra = set(value) - {"num", "den"}
-            if extra:
-                flag(loc, f"chỉ dùng num và den (thừa: {', '.join(sorted(map(str, extra)))})")
-            entry.figures[ind.id] = (_count(value.get("num")), _count(value.get("den")), False)
-        else:
-            flag(loc, f"viết {{num: …, den: …}} hoặc \"{NOT_APPLICABLE}\"", *keys)
-
-    narrative = data.get("narrative")
-    if narrative is not None and not isinstance(narrative, dict):
-        flag(("narrative",), "phải là các dòng “mã đề mục: nội dung”", *(f"h.{h.id}" for h in headings_for(config, period)))
-    narrative = narrative if isinstance(narrative, dict) else {}
-    known_headings = {h.id for h in headings_for(config, period)}
-    for key, value in narrative.items():
-        if key not in known_headings:
-            # a typo must not drop a unit's text without a word
-            flag(("narrative", key), f"đề mục “{key}” không có trong kỳ này; dùng: {', '.join(sorted(known_headings))}")
-        elif value is not None and not isinstance(value, str):
-            flag(("narrative", key), "nội dung phải là chữ (dùng | để viết nhiều dòng)", f"h.{key}")
-    for h in headings_for(config, period):
-        if isinstance(narrative.get(h.id), str):
-            entry.narrative[h.id] = narrative[h.id]
-        where[f"h.{h.id}"] = at(("narrative", h.id))
-    return entry, where, problems, covered
-
-
-def _scalar(value: Any) -> str:
-    """A value as written, or a word for a list or table where one value belongs (never its
-    repr, which may be huge or nested thousands deep)."""
-    return "(danh sách hoặc bảng)" if isinstance(value, (list, dict)) else _text(value)
-
-
-def _key_line(doc: YamlDocument, loc: tuple) -> int | None:
-    """The line of the deepest key of `loc` present in the file: `indicators:` itself, not the
-    first line under it, and for a key that is missing the key it belongs under."""
-    from ruamel.yaml.nodes import MappingNode, ScalarNode
-
-    node, line = doc.root, None
-    for part in loc:
-        if not isinstance(node, MappingNode):
-            break
-        match = next(((k, v) for k, v in node.value if isinstance(k, ScalarNode)
-                      and unicodedata.normalize("NFC", str(k.value)) == part), None)
-        if match is None:
-            break
-        line, node = match[0].start_mark.line + 1, match[1]
-    return line or doc.line_of(loc)
-
-
-def _count(value: Any) -> str:
-    """A count from YAML as text. Floats must fail: `1.234` in YAML is the decimal 1,234 and
-    must not be read as the Vietnamese-written 1.234 (one thousand two hundred thirty-four)."""
-    if isinstance(value, bool):
-        return "true"
-    if isinstance(value, float):
-        return f"{value!r} (số thập phân)"
-    return _text(value)

@@ -13,7 +13,6 @@ from docxtpl import DocxTemplate
 from jinja2 import Environment
 
 
-
 # What Word shows: the text of each paragraph, and the tags in it.
 TAG = re.compile(r"\{\{(?:(?!\{\{|\{%|\}\}).)*\}\}|\{%(?:(?!\{%|\{\{|%\}).)*%\}|\{#.*?#\}", re.S)
 _STRAY = re.compile(r"\{\{|\{%|\}\}|%\}")
