@@ -10,7 +10,8 @@ import pydantic.v1  # noqa: F401  (FastAPI imports it lazily; under freezegun th
 import pytest
 
 from scheduler.clock import TZ
-from scheduler.config.model import Config, load_config
+from scheduler.config.load import load_config
+from scheduler.config.model import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_CONFIG = ROOT / "config"

@@ -249,13 +249,13 @@ def test_a_tick_that_meets_a_locked_database_logs_it_in_vietnamese_without_a_tra
 
     from sqlalchemy.exc import OperationalError
 
-    from scheduler.service.tick import _guarded
+    from scheduler.service.journal import guarded
 
     async def tick():
         raise OperationalError("INSERT INTO service_state …", {}, sqlite3.OperationalError("database is locked"))
 
     with caplog.at_level(logging.ERROR, logger="baocao.service"):
-        asyncio.run(_guarded(tick)())
+        asyncio.run(guarded(tick)())
     [record] = caplog.records
     assert record.exc_info is None  # no traceback in the journal
     assert record.getMessage().startswith("Lượt nhắc không chạy được, thử lại ở lượt kiểm tra tới: cơ sở dữ liệu "

@@ -9,7 +9,7 @@ import unicodedata
 
 import pytest
 
-from scheduler.config.model import load_config
+from scheduler.config.load import load_config
 from scheduler.config.source import ConfigError
 from tests.conftest import ROOT, edit, line_of
 

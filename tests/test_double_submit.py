@@ -183,7 +183,7 @@ def _race_child(url: str, so_hoa: int, start, results) -> None:
 
     from scheduler.collect import record
     from scheduler.store import db
-    from scheduler.config.model import load_config
+    from scheduler.config.load import load_config
     from scheduler.collect.validate import Report
 
     config = load_config(SHIPPED_CONFIG)
@@ -216,7 +216,7 @@ def _race_child(url: str, so_hoa: int, start, results) -> None:
 
 def race(url: str, so_hoa: tuple[int, int]) -> list[tuple]:
     from scheduler.store import db
-    from scheduler.config.model import load_config
+    from scheduler.config.load import load_config
 
     engine = db.open_store(url)
     with Session(engine) as session:

@@ -111,7 +111,7 @@ def test_line_breaks_in_names_never_become_headers(shipped_config, hostile):
 
 
 def test_names_with_line_breaks_are_refused_in_units_yaml(config_dir):
-    from scheduler.config.model import load_config
+    from scheduler.config.load import load_config
     from scheduler.config.source import ConfigError
 
     # a YAML escape, as an admin pasting a two-line name might end up with

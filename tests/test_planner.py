@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from freezegun import freeze_time
 from sqlmodel import Session
 
-from scheduler.service import tick
+from scheduler.service import preview as tick  # the preview the tick follows
 from scheduler.store import db
 from scheduler.policy.clockcheck import ClockFacts
 from scheduler.clock import TZ, system_clock
@@ -150,7 +150,7 @@ def test_units_synced_after_the_first_sync_join_late(shipped_config, db_url):
 
 
 def test_changing_the_policy_mid_period_does_not_resend_a_step(shipped_config, config_dir):
-    from scheduler.config.model import load_config
+    from scheduler.config.load import load_config
     from tests.conftest import edit
 
     notices = owed_at(shipped_config, shipped_config.periods, Facts(), at("20/11/2026 08:00"))

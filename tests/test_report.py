@@ -20,7 +20,7 @@ from scheduler.report.consolidate import Returned, consolidate
 from scheduler.store.tables import ReportRow, Submission
 from scheduler.report.render import render
 from scheduler.report.wording import percent
-from scheduler.config.model import load_config
+from scheduler.config.load import load_config
 from tests.conftest import Q4_2026_DEADLINE, ROOT, edit, tick_at
 
 TEMPLATES = ROOT / "templates" / "docx"

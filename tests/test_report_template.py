@@ -184,7 +184,7 @@ CHILD = textwrap.dedent("""
     from scheduler.report import versions
     from scheduler.store import db
     from scheduler.clock import TZ
-    from scheduler.config.model import load_config
+    from scheduler.config.load import load_config
 
     url, barrier, me, config_dir, docx = sys.argv[1:]
     barrier = Path(barrier)

@@ -23,7 +23,8 @@ clitext.install()  # before any command is declared: click translates some words
 from scheduler.store import db
 from scheduler.policy.periods import Period
 from scheduler.clock import TZ, Clock, system_clock
-from scheduler.config.model import Config, load_config
+from scheduler.config.load import load_config
+from scheduler.config.model import Config
 from scheduler.settings import Settings, SettingsError, load_settings
 from scheduler.text import long_date, short_datetime
 from scheduler.config.source import ConfigError

@@ -154,7 +154,7 @@ def register(cli: click.Group, app_type, date_type) -> None:
             session.commit()
             # Counted as the reminders will count them: an inactive unit named in --units owes nothing.
             key, count = row.key, len(config.units_for(db.request_period(row)))
-        from scheduler.service.tick import preview
+        from scheduler.service.preview import preview
 
         first = next((p for p in preview(app.engine(), config, now, local(deadline))
                       if p.send.period.key == key and p.send.kind != "report"), None)

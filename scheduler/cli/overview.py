@@ -33,7 +33,7 @@ def register(cli: click.Group, App: type, _Date: type) -> None:
         gửi Văn phòng: tính đúng như dịch vụ tính ở mỗi lượt nhắc (lúc khởi động, 08:00 hằng ngày),
         từ trạng thái hiện tại của cơ sở dữ liệu, giả định dịch vụ chạy liên tục từ bây giờ và từ nay
         không đơn vị nào nộp thêm."""
-        from scheduler.service.tick import preview
+        from scheduler.service.preview import preview
 
         if end < start:
             raise click.BadParameter("ngày kết thúc trước ngày bắt đầu", param_hint="--to")
@@ -105,7 +105,8 @@ def register(cli: click.Group, App: type, _Date: type) -> None:
         from scheduler.collect.record import standings
 
         from scheduler.store.tables import ReportRow
-        from scheduler.service.tick import REPORT_ERROR, preview
+        from scheduler.service.preview import preview
+        from scheduler.service.tick import REPORT_ERROR
 
         config = app.config()
         now = app.clock()

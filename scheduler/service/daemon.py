@@ -16,7 +16,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from scheduler.text import os_error
 from scheduler.service import startup
 from scheduler.clock import TZ
-from scheduler.service.tick import Service, _guarded
+from scheduler.service.journal import guarded
+from scheduler.service.tick import Service
 
 log = logging.getLogger("baocao.service")
 
@@ -90,12 +91,12 @@ async def serve(service: Service) -> None:
         # these only keep APScheduler from dropping a run that is a little late.
         job_defaults={"coalesce": True, "misfire_grace_time": 3600, "max_instances": 1},
     )
-    scheduler.add_job(_guarded(service.tick), CronTrigger(hour=send_at.hour, minute=send_at.minute, timezone=TZ),
+    scheduler.add_job(guarded(service.tick), CronTrigger(hour=send_at.hour, minute=send_at.minute, timezone=TZ),
                       id="tick", name="lượt nhắc hằng ngày", replace_existing=True)
     # Every few minutes a full tick too: it retries waiting sends and, should the machine have
     # slept through 08:00, catches the day's step up at once. The planner and the ledger make
     # an extra tick harmless: nothing is owed twice.
-    scheduler.add_job(_guarded(service.tick), IntervalTrigger(minutes=service.settings.retry_minutes, timezone=TZ),
+    scheduler.add_job(guarded(service.tick), IntervalTrigger(minutes=service.settings.retry_minutes, timezone=TZ),
                       id="recheck", name="kiểm tra định kỳ", replace_existing=True)
 
     def on_hup() -> None:
@@ -124,7 +125,7 @@ async def serve(service: Service) -> None:
              send_at.strftime("%H:%M"),
              f"qua {service.settings.smtp_host}:{service.settings.port}" if not service.settings.dry_run
              else f"vào thư mục {service.settings.outbox_dir} (chưa cấu hình SMTP)")
-    await _guarded(service.tick)()
+    await guarded(service.tick)()
     await stop.wait()
     log.info("Nhận tín hiệu dừng; chờ lượt gửi đang chạy kết thúc")
     scheduler.shutdown(wait=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
@@ -20,22 +20,24 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, select
 
 from scheduler.policy import clockcheck
-from scheduler.collect import record
 from scheduler.store import ledger
 from scheduler.collect import links
 from scheduler.policy import planner
 from scheduler.report import versions
 from scheduler.store import db
-from scheduler.text import KIND_LABELS
 from scheduler.policy.periods import Period
 from scheduler.clock import TZ, Clock, to_local
-from scheduler.config.model import Config, load_config
+from scheduler.config.load import load_config
+from scheduler.config.model import Config
 from scheduler.mail.compose import BadAddress, Composer
 from scheduler.mail.transport import Connection, Outgoing, Transport, make_transport
 from scheduler.store.sends import Outcome
-from scheduler.store.tables import PeriodRow, ReportRow, SendRow, Submission
+from scheduler.store.tables import PeriodRow, SendRow, Submission
 from scheduler.policy.planner import OFFICE, sending_hours
 from scheduler.settings import Settings
+from scheduler.service import messages
+from scheduler.service.journal import TickReport, describe_send, duration, guarded, when
+from scheduler.service.preview import stored_clock_facts
 from scheduler.config.source import ConfigError
 
 log = logging.getLogger("baocao.service")
@@ -47,29 +49,6 @@ _DB_DOWN = (OperationalError, InterfaceError)
 REPORT_ERROR = "report-error:"  # service_state key prefix: the newest failure to make a period's report
 
 REPORT_WINDOW = planner.REPORT_WINDOW  # how long after the deadline reports are made (see planner)
-
-
-@dataclass
-class TickReport:
-    claimed: int = 0
-    sent: int = 0
-    failed: int = 0
-    waiting: int = 0
-    cancelled: int = 0
-    held: int = 0  # overdue mail of a first start, waiting for `baocao confirm-clock`
-    report_errors: dict[str, str] = field(default_factory=dict)  # period key → why its report could not be made
-
-    def __str__(self) -> str:
-        return (f"mới: {self.claimed}, đã gửi: {self.sent}, lỗi vĩnh viễn: {self.failed}, "
-                f"chờ gửi lại: {self.waiting}, huỷ: {self.cancelled}"
-                + (f", giữ lại chờ xác nhận đồng hồ: {self.held}" if self.held else ""))
-
-    def add(self, other: "TickReport") -> None:
-        self.claimed += other.claimed
-        self.sent += other.sent
-        self.failed += other.failed
-        self.waiting += other.waiting
-        self.cancelled += other.cancelled
 
 
 @dataclass(frozen=True)
@@ -165,8 +144,8 @@ class Service:
         if back is not None:
             log.error("Đồng hồ máy chạy lùi: lượt nhắc gần nhất ghi lúc %s, bây giờ đồng hồ báo %s (lùi %s). "
                       "Kiểm tra đồng bộ thời gian (timedatectl); các thư chờ gửi lại không bị kẹt.",
-                      _when(before.newest_tick), _when(now), _duration(back))
-            ledger.void_premature(session, now, f"lập khi đồng hồ máy báo sai (sau {_when(now)}); bước này được "
+                      when(before.newest_tick), when(now), duration(back))
+            ledger.void_premature(session, now, f"lập khi đồng hồ máy báo sai (sau {when(now)}); bước này được "
                                                 "gửi lại đúng ngày")
         # A new store (one from before this check was marked by migration 0004), or a first tick
         # that itself ran on a clock ahead: the first start is now.
@@ -198,13 +177,13 @@ class Service:
             log.error("Lần chạy đầu tiên: đồng hồ máy báo %s, đã sau hạn nộp kỳ %s (%s). Chưa gửi %d thư báo quá hạn "
                       "(đồng gửi Thủ trưởng đơn vị) vì chưa thể kiểm tra đồng hồ máy. Nếu hôm nay đúng là %s, chạy: "
                       "baocao confirm-clock %s — nếu sai, sửa đồng hồ máy; thư nhắc khác vẫn gửi bình thường.",
-                      _when(now), key, f"{sends[0].period.due:%d/%m/%Y}", len(sends),
+                      when(now), key, f"{sends[0].period.due:%d/%m/%Y}", len(sends),
                       f"{to_local(now):%d/%m/%Y}", f"{to_local(now):%d/%m/%Y}")
             self._held_told.add(key)
 
     def deliver_soon(self) -> None:
         """After a submission: send its receipt now rather than at the next periodic tick."""
-        task = asyncio.get_running_loop().create_task(_guarded(self.retry)())
+        task = asyncio.get_running_loop().create_task(guarded(self.retry)())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
@@ -339,7 +318,7 @@ class Service:
             try:
                 await asyncio.to_thread(self._extend, taken)
             except _DB_DOWN as exc:
-                log.warning("Chưa gia hạn được quyền gửi %s: %s", _describe(taken), exc)
+                log.warning("Chưa gia hạn được quyền gửi %s: %s", describe_send(taken), exc)
 
     def _extend(self, taken: ledger.Taken) -> None:
         with Session(self.engine) as session:
@@ -376,7 +355,7 @@ class Service:
         except BadAddress as exc:  # the row's own data: retrying cannot help
             return Outcome("permanent", f"không soạn được thư: {exc}")
         except Exception as exc:  # noqa: BLE001 - a template being edited, a setting, the database: fixable, so retried
-            log.error("Không soạn được %s (sẽ thử lại; cần kiểm tra): %s: %s", _describe(taken),
+            log.error("Không soạn được %s (sẽ thử lại; cần kiểm tra): %s: %s", describe_send(taken),
                       type(exc).__name__, exc)
             return Outcome("transient", f"không soạn được thư: {exc}")
         item = Outgoing(taken.id, message, f"{taken.period_key}_{taken.audience}_{taken.step}",
@@ -384,7 +363,7 @@ class Service:
         try:
             return await connection.send(item)
         except Exception as exc:  # noqa: BLE001 - the transport promises not to raise; if it does, the row still settles
-            log.error("Lỗi không mong đợi khi gửi %s: %s: %s", _describe(taken), type(exc).__name__, exc)
+            log.error("Lỗi không mong đợi khi gửi %s: %s: %s", describe_send(taken), type(exc).__name__, exc)
             return Outcome("transient", f"lỗi khi gửi: {exc}")
 
     def _record(self, taken: ledger.Taken, outcome: Outcome) -> str | None:
@@ -399,7 +378,7 @@ class Service:
         # Never given up: the outcome is known, and recording it late is safe (the take's count
         # fences it), whereas dropping it would send the message again once the lease ran out.
         status = await self._db(self._record, taken, outcome, what="ghi kết quả gửi", patience=float("inf"))
-        what = _describe(taken)
+        what = describe_send(taken)
         if status is None:
             log.warning("Kết quả gửi %s không được ghi lại: thư không còn do tiến trình này giữ (đã ghi ở lần thử "
                         "trước, hoặc tiến trình khác đã nhận lại sau khi hết hạn giữ)", what)
@@ -416,23 +395,6 @@ class Service:
             report.waiting += 1
             log.warning("Chưa gửi được %s, sẽ thử lại: %s", what, outcome.error)
 
-    def _report_mail(self, session: Session, composer: Composer, row: ledger.Taken, period: Period, now: datetime):
-        version = int(row.step.rpartition("-v")[2])
-        made = {r.version: r for r in session.exec(select(ReportRow).where(ReportRow.period_key == period.key)).all()}
-        report_row = made[version]
-        sources = report_row.sources or {}
-        states = {s.code: s for s in record.standings(session, self.config, period)}
-        prints = versions.fingerprints(session, period.key)
-        on_time = {code: states[code].state == "on_time" for code in sources if code in states}
-        total = len(self.config.units_for(period))
-        counts = {"reported": len(sources), "total": total, "on_time": sum(on_time.values()),
-                  "late": len(sources) - sum(on_time.values()), "missing": max(0, total - len(sources))}
-        before = made[version - 1].sources or {} if version - 1 in made else {}
-        changes = versions.changes(self.config, versions.digests(prints, before), versions.digests(prints, sources),
-                                  sources, on_time)
-        return composer.report(period, version, report_row.filename, report_row.content, report_row.created_at, counts,
-                               changes, list(row.to_addrs), now, row.message_id)
-
     def link(self, session: Session, period_key: str, unit_code: str, now: datetime) -> str:
         """The unit's own form address for the period (created on first use; caller commits)."""
         token = links.link_token(session, self.settings.secret(), period_key, unit_code, now)
@@ -442,104 +404,6 @@ class Service:
         """The message for a taken row; a link created for it is committed."""
         now = self.clock()
         with Session(self.engine) as session:
-            message = self._message(session, composer, row, period, now)
+            message = messages.message(session, composer, self.config, row, period, now, self.link)
             session.commit()
         return message
-
-    def _message(self, session: Session, composer: Composer, row: ledger.Taken, period: Period, now: datetime):
-        to, cc = list(row.to_addrs), list(row.cc_addrs)
-        if row.kind == "report":
-            return self._report_mail(session, composer, row, period, now)
-        if row.audience == OFFICE:
-            return composer.digest(period, record.standings(session, self.config, period), to, now, row.message_id,
-                                   row.step)
-        unit = self.config.unit(row.audience)
-        assert unit is not None
-        link = self.link(session, period.key, unit.code, now)
-        if row.kind == "receipt":
-            revision = record.receipt_revision(row.step)
-            sub = session.exec(select(Submission).where(Submission.period_key == period.key,
-                                                        Submission.unit_code == unit.code,
-                                                        Submission.revision == revision)).one()
-            return composer.receipt(period, unit, to, sub.revision, sub.received_at, sub.on_time, sub.figures or {},
-                                    sub.narrative or {}, now, row.message_id, link, sub.channel)
-        return composer.unit_mail(row.kind, period, unit, to, cc, now, row.message_id, row.step, link)
-
-
-def stored_clock_facts(state: dict) -> clockcheck.ClockFacts:
-    """What the store's state rows say about earlier clocks (db.read_state)."""
-    newest, first = state.get(clockcheck.NEWEST_TICK), state.get(clockcheck.FIRST_TICK)
-    return clockcheck.ClockFacts(newest.at if newest else None, first.at if first else None,
-                                 clockcheck.CONFIRMED in state)
-
-
-def pending_reports(session: Session, config: Config, periods: list[Period], closed: frozenset[str],
-                    now: datetime, end: datetime) -> dict[str, int]:
-    """Period key → the report version the next tick in its window would make, as
-    versions.make_version decides: none made yet, the last one made by a clock that ran ahead,
-    or the figures changed since it (a late report, a correction). Only periods whose report
-    window meets [now, end]."""
-    pending: dict[str, int] = {}
-    for period in periods:
-        if period.key in closed or period.deadline > end or period.deadline + planner.REPORT_WINDOW < now:
-            continue
-        last = versions.latest_version(session, period.key)
-        if last is None:
-            pending[period.key] = 1
-            continue
-        if last.created_at <= now + ledger.EARLY:
-            prints = versions.fingerprints(session, period.key)
-            current = {code: r.revision for code, r in versions.latest_returns(session, period.key).items()}
-            if versions.digests(prints, last.sources or {}) == versions.digests(prints, current):
-                continue
-        pending[period.key] = last.version + 1
-    return pending
-
-
-def preview(engine: Engine, config: Config, now: datetime, end: datetime) -> list[planner.Planned]:
-    """What a running service will send from `now` to `end` if no unit reports from now on:
-    the tick's own decisions replayed on what the store knows now (planner.preview). Reads only."""
-    with Session(engine) as session:
-        periods = db.all_periods(session, config)
-        facts = db.load_facts(session, config, now)
-        clock = stored_clock_facts(db.read_state(session))
-        closed = db.closed_periods(session)
-        versions = pending_reports(session, config, periods, closed, now, end)
-    return planner.preview(config, periods, facts, clock, now, end, versions)
-
-
-def _describe(taken: ledger.Taken) -> str:
-    """A send as the journal names it: its kind in words, the step code `status` shows, the
-    period and who it goes to."""
-    who = "Văn phòng" if taken.audience == planner.OFFICE else taken.audience
-    return f"thư {KIND_LABELS.get(taken.kind, taken.kind)} ({taken.step}) kỳ {taken.period_key} cho {who}"
-
-
-def _when(moment: datetime) -> str:
-    return f"{to_local(moment):%H:%M ngày %d/%m/%Y}"
-
-
-def _duration(delta: timedelta) -> str:
-    if delta >= timedelta(days=1):
-        return f"{delta.days} ngày {delta.seconds // 3600} giờ"
-    if delta >= timedelta(hours=1):
-        return f"{delta.seconds // 3600} giờ {delta.seconds % 3600 // 60} phút"
-    return f"{max(1, delta.seconds // 60)} phút"
-
-
-_JOBS = {"tick": "nhắc", "retry": "gửi lại"}  # the journal's names for the jobs
-
-
-def _guarded(job):
-    """A failing tick is logged and the service goes on; the next tick retries."""
-    async def run() -> None:
-        try:
-            await job()
-        except Exception as exc:  # noqa: BLE001 - the loop must survive a bad day
-            if problem := db.database_problem(exc):  # the admin's to fix, not a bug: no traceback
-                log.error("Lượt %s không chạy được, thử lại ở lượt kiểm tra tới: %s", _JOBS.get(job.__name__, job.__name__),
-                          problem)
-            else:
-                log.exception("Lỗi trong lượt %s", _JOBS.get(job.__name__, job.__name__))
-    run.__name__ = job.__name__
-    return run
