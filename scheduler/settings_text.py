@@ -8,11 +8,13 @@ from typing import Callable, Literal
 
 from pydantic import ValidationError
 
+from scheduler.text import decimal_comma
+
 
 def _number(value) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).replace(".", ",") if isinstance(value, float) else str(value)
+    return decimal_comma(str(value)) if isinstance(value, float) else str(value)
 
 
 def _bounds(model, field: str) -> str | None:

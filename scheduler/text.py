@@ -8,6 +8,16 @@ from datetime import date, datetime
 
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
 
+# A unit's standing in a period, worded for each place it shows: a sentence (`status`, the
+# office's page), a table cell (exports, the office's table), and the report the Sở signs,
+# where a unit that sent nothing "chưa báo cáo".
+STATE_LABELS = {"on_time": "Đã nộp đúng hạn", "late": "Nộp muộn", "missing": "Chưa nộp"}
+STATE_SHORT = {"on_time": "Đúng hạn", "late": "Muộn", "missing": "Chưa nộp"}
+REPORT_STATE = STATE_SHORT | {"missing": "Chưa báo cáo"}
+# Where a send stands in the ledger.
+SEND_STATUS_LABELS = {"pending": "chờ gửi", "sending": "đang gửi", "sent": "đã gửi", "failed": "LỖI",
+                      "cancelled": "đã huỷ"}
+
 KIND_LABELS = {
     "notice": "Thông báo",
     "reminder": "Nhắc hạn",
@@ -64,6 +74,16 @@ def without_marks(text: str) -> str:
 # Characters that are invalid in XML 1.0 (the DOCX) or mean nothing in a report's text; tab
 # and newline stay (PITFALLS: strip them when data comes in, and again when writing XML).
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
+
+
+# A header (subject, name) must be one line: every control character, tab and newline
+# included, becomes a space there.
+HEADER_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def decimal_comma(text: str) -> str:
+    """A number already formatted, with the Vietnamese decimal comma: '2.5' → '2,5'."""
+    return text.replace(".", ",")
 
 
 def number(n: int) -> str:

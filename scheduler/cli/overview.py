@@ -14,12 +14,7 @@ from scheduler.clock import TZ, local
 from scheduler.policy import planner
 from scheduler.store import db
 from scheduler.store.tables import SendRow
-from scheduler.text import KIND_LABELS, long_date, short_datetime
-
-STATE_LABELS = {"on_time": "Đã nộp đúng hạn", "late": "Nộp muộn", "missing": "Chưa nộp"}
-STATUS_LABELS = {"pending": "chờ gửi", "sending": "đang gửi", "sent": "đã gửi", "failed": "LỖI",
-                 "cancelled": "đã huỷ"}
-
+from scheduler.text import KIND_LABELS, SEND_STATUS_LABELS, STATE_LABELS, long_date, short_datetime
 
 def register(cli: click.Group, App: type, _Date: type) -> None:
     """Adds `plan` and `status` to the `baocao` group; App and _Date are main.py's."""
@@ -159,10 +154,10 @@ def register(cli: click.Group, App: type, _Date: type) -> None:
             when = f" lúc {short_datetime(s.received_at.astimezone(TZ))}" if s.received_at else ""
             click.echo(f"  {s.code:<8} {s.name}: {STATE_LABELS[s.state]}{when}")
             for row in by_audience.get(s.code, []):
-                click.echo(f"           - {KIND_LABELS[row.kind]} ({row.step}): {STATUS_LABELS.get(row.status, row.status)}"
+                click.echo(f"           - {KIND_LABELS[row.kind]} ({row.step}): {SEND_STATUS_LABELS.get(row.status, row.status)}"
                            f", {row.attempts} lần thử" + (f" — {row.last_error}" if row.last_error else ""))
         for row in by_audience.get(planner.OFFICE, []):
-            click.echo(f"  VP       {KIND_LABELS[row.kind]} ({row.step}): {STATUS_LABELS.get(row.status, row.status)}"
+            click.echo(f"  VP       {KIND_LABELS[row.kind]} ({row.step}): {SEND_STATUS_LABELS.get(row.status, row.status)}"
                        + (f" — {row.last_error}" if row.last_error else ""))
         if held:
             units = ", ".join(sorted({s.unit for s in held if s.unit}))

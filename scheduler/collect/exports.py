@@ -10,13 +10,13 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from sqlmodel import Session
 
+from scheduler.text import STATE_SHORT
 from scheduler.collect import record
 from scheduler.policy.periods import Period
 from scheduler.clock import to_local
 from scheduler.config.model import Config
 from scheduler.collect.validate import NOT_APPLICABLE, headings_for, indicators_for
 
-STATE = {"on_time": "Đúng hạn", "late": "Muộn", "missing": "Chưa nộp"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -49,7 +49,7 @@ def _header(config: Config, period: Period) -> list[str]:
 def _values(config: Config, period: Period, row: record.Standing) -> list:
     sub = row.last
     received = to_local(sub.received_at).replace(tzinfo=None) if sub else None
-    values: list = [row.code, row.name, STATE[row.state], sub.revision if sub else None, received,
+    values: list = [row.code, row.name, STATE_SHORT[row.state], sub.revision if sub else None, received,
                     sub.submitted_by if sub else None]
     for ind in indicators_for(config, period):
         value = (sub.figures or {}).get(ind.id, "") if sub else ""

@@ -33,7 +33,7 @@ from scheduler.collect.yamlfile import read_yaml
 from scheduler.policy.periods import Period
 from scheduler.config.model import Config
 from scheduler.collect.validate import NOT_APPLICABLE, Entry, Report, headings_for, indicators_for, validate
-from scheduler.text import long_date, requirement
+from scheduler.text import decimal_comma, long_date, requirement
 
 SHEET = "Báo cáo"
 HEADER_ROW = 7
@@ -141,7 +141,7 @@ def import_file(path: Path, config: Config, period: Period, unit_code: str | Non
 def _percent(value: float) -> str:
     """0.95 as a person saw it in a cell formatted as a percentage: "95%"; 0.9534 → "95,34%"."""
     shown = f"{value * 100:.2f}".rstrip("0").rstrip(".")
-    return shown.replace(".", ",") + "%"
+    return decimal_comma(shown) + "%"
 
 
 def _fold(value: Any) -> str:

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
+from scheduler.text import decimal_comma
 from scheduler.policy.periods import Period, PeriodType, WorkingCalendar, periods_in_window
 from scheduler.config.source import Entries
 
@@ -143,7 +144,7 @@ class Target:
 
     def __str__(self) -> str:
         sign = {">=": "≥", ">": ">", "=": "="}[self.op]
-        value = f"{self.percent:g}".replace(".", ",")
+        value = decimal_comma(f"{self.percent:g}")
         return f"{sign} {value}%"
 
 

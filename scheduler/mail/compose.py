@@ -7,7 +7,6 @@ passed through email.headerregistry, so a name like `"A" <x@y>\nBcc: z` cannot a
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from datetime import datetime
 from email.header import Header
@@ -23,7 +22,7 @@ from scheduler.policy.periods import Period
 from scheduler.clock import to_local
 from scheduler.config.model import Config, Unit
 from scheduler.collect.validate import figure_text, headings_for, indicators_for
-from scheduler.text import long_date, remaining, requirement, short_datetime
+from scheduler.text import HEADER_CONTROL, long_date, remaining, requirement, short_datetime
 
 if TYPE_CHECKING:  # collection imports the ledger, which imports this module
     from scheduler.collect.record import Standing
@@ -33,12 +32,11 @@ class BadAddress(ValueError):
     unlike every other failure to compose (a template being edited, a bad setting)."""
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
 def header_text(value: str) -> str:
     """One line of NFC text, safe to put in a header."""
-    return " ".join(_CONTROL.sub(" ", unicodedata.normalize("NFC", value)).split())
+    return " ".join(HEADER_CONTROL.sub(" ", unicodedata.normalize("NFC", value)).split())
 
 
 def _address(a: Address) -> str:

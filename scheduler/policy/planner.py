@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 
 from scheduler.policy.periods import Period
 from scheduler.clock import local, to_local
-from scheduler.config.model import Config, ReminderStep
+from scheduler.config.model import UNIT_STEP_KINDS, Config, ReminderStep
 
 if TYPE_CHECKING:
     from scheduler.policy.clockcheck import ClockFacts
@@ -330,6 +330,6 @@ def no_longer_owed(config: Config, row: Waiting, periods: frozenset[str], closed
     unit = config.unit(row.audience)
     if unit is None or not unit.active:
         return "cancelled", "đơn vị không còn được theo dõi"
-    if row.kind in ("notice", "reminder", "overdue") and (row.period_key, row.audience) in reported:
+    if row.kind in UNIT_STEP_KINDS and (row.period_key, row.audience) in reported:
         return "cancelled", "đơn vị đã nộp báo cáo"
     return None

@@ -19,8 +19,8 @@ from jinja2 import Environment, StrictUndefined, Undefined
 from scheduler.report.chart import Bar, Titles, chart_xml, xml_escape
 from scheduler.config.model import Config
 from scheduler.report.consolidate import Consolidation
-from scheduler.text import document_month
-from scheduler.report.wording import (STATUS, balanced_lines, date_line, entry_lines, percent, period_phrase,
+from scheduler.text import REPORT_STATE, document_month
+from scheduler.report.wording import (balanced_lines, date_line, entry_lines, percent, period_phrase,
                                       ratio_text, sentence_case, trend_text)
 
 
@@ -101,7 +101,7 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
     for place, unit in enumerate(result.ranking, 1):
         rank_rows.append({"rank": place, "name": unit.name, "met": f"{unit.met}/{unit.assessed}",
                           "mean": (percent(100 * unit.mean_achievement) if unit.mean_achievement is not None else "—"),
-                          "status": STATUS[unit.state]})
+                          "status": REPORT_STATE[unit.state]})
     matrix_rows = []
     for place, unit in enumerate(result.units, 1):
         cells = []

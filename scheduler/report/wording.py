@@ -10,10 +10,9 @@ from datetime import date
 from scheduler.policy.periods import Period
 from scheduler.config.model import Target
 from scheduler.report.consolidate import Ratio
-from scheduler.text import CONTROL, document_month, number, without_marks
+from scheduler.text import CONTROL, decimal_comma, document_month, number, without_marks
 
 
-STATUS = {"on_time": "Đúng hạn", "late": "Muộn", "missing": "Chưa báo cáo"}
 
 
 def clean(text: str) -> str:
@@ -32,7 +31,7 @@ def percent(value: float, target: Target | None = None) -> str:
     text = f"{shown:.{decimals}f}"
     if decimals == 1 and text.endswith(".0"):
         text = text[:-2]
-    return f"{text.replace('.', ',')}%"
+    return f"{decimal_comma(text)}%"
 
 
 def ratio_text(ratio: Ratio | None, target: Target | None = None) -> str:
@@ -44,7 +43,7 @@ def trend_text(change: float | None) -> str:
         return "—"
     if abs(change) < 0.05:
         return "Không đổi"
-    points = f"{abs(change):.1f}".replace(".", ",")
+    points = decimal_comma(f"{abs(change):.1f}")
     return f"{'Tăng' if change > 0 else 'Giảm'} {points} điểm phần trăm"
 
 

@@ -12,7 +12,7 @@ from scheduler.collect import record
 from scheduler.collect import exports
 from scheduler.clock import to_local
 from scheduler.collect.validate import shown
-from scheduler.text import long_date, short_datetime
+from scheduler.text import STATE_SHORT, long_date, short_datetime
 from scheduler.web.context import SMALL_BODY, Pages, WebContext
 from scheduler.web.security import CSRF_FIELD, BodyTooLarge, Csrf, Verifier, fingerprint, read_form
 
@@ -118,7 +118,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                 return pages.error(request, 404, "Không có kỳ báo cáo này", f"Không có kỳ “{key}”.")
             rows = exports.period_table(session, ctx.config(), period)
             closed = record.is_closed(session, key)
-        views = [{"code": x.code, "name": x.name, "state": x.state, "state_label": exports.STATE[x.state],
+        views = [{"code": x.code, "name": x.name, "state": x.state, "state_label": STATE_SHORT[x.state],
                   "count": len(x.history), "last": short_datetime(to_local(x.last.received_at)) if x.last else ""}
                  for x in rows]
         counts = {s: sum(v["state"] == s for v in views) for s in ("on_time", "late", "missing")}
