@@ -270,3 +270,33 @@ def test_upgrading_a_store_that_already_sent_mail_holds_nothing_and_owes_again_w
     with Session(service.engine) as session:
         stale = session.exec(select(SendRow).where(SendRow.step == "reminder-1")).one()
     assert (stale.status, stale.last_error) == ("cancelled", "đã có thư mới hơn cho bước sau")
+
+
+def test_upgrading_a_store_gives_its_receipts_and_report_mails_their_revision_and_version(smtp_server, make_service,
+                                                                                          any_db_url):
+    """Migration 0005: what was read back out of the step's name (receipt#N, report-vN) is a
+    column; a receipt or a report mail waiting at the upgrade still goes, with the right one."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    from scheduler.store.db import MIGRATIONS, make_engine
+
+    engine = make_engine(any_db_url)
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0004")
+        for audience, step, kind in (("KL", "receipt#3", "receipt"), ("*", "report-v12", "report"),
+                                     ("KL", "notice-10", "notice")):
+            conn.execute(sa.text(
+                "INSERT INTO send (period_key, audience, step, kind, scheduled_at, created_at, status, attempts, "
+                "message_id, to_addrs, cc_addrs) VALUES ('2026-Q4', :audience, :step, :kind, '2026-11-20 01:00:00', "
+                "'2026-11-20 01:00:00', 'sent', 1, :mid, '[\"a@example.org\"]', '[]')"),
+                {"audience": audience, "step": step, "kind": kind, "mid": f"<{step}@example.org>"})
+    engine.dispose()
+    service = make_service(smtp_server.port, database_url=any_db_url)  # migrates to the newest revision
+    with Session(service.engine) as session:
+        refs = {row.step: row.ref for row in session.exec(select(SendRow)).all()}
+    assert refs == {"receipt#3": 3, "report-v12": 12, "notice-10": None}
+

@@ -431,3 +431,20 @@ def test_a_percentage_never_rounds_across_its_target():
     assert percent(99.96, Target("=", 100)) == "99,96%"   # not "100%" beside "Chưa đạt"
     assert percent(89.96, Target(">=", 90)) == "89,96%"   # not "90%" beside "Chưa đạt"
     assert percent(95.04, Target(">", 95)) == "95,04%"    # not "95%" beside "Đạt"
+
+
+def test_the_trich_yeu_names_the_period_by_its_kind_not_by_parsing_its_title():
+    from scheduler.policy.periods import Period, periods_in_window
+    from scheduler.report.wording import period_phrase
+
+    def first(kind, month, day):
+        return periods_in_window("ob", kind, month, day, date(2026, 1, 1), date(2027, 12, 31))[0]
+
+    assert period_phrase(first("quarter", "last", 5)) == "quý I năm 2026"
+    assert period_phrase(first("month", 1, 3)) == "tháng 01/2026"
+    assert period_phrase(first("year", 14, 15)) == "năm 2025"  # due 15/02/2026
+    assert period_phrase(first("half_year", "last", 10)) == "6 tháng đầu năm 2026"
+    # an on-request report keeps the title the office gave it, whatever it starts with
+    asked = Period("YC-20261220", "quy", "Quý này: báo cáo nhanh", date(2026, 12, 1), date(2026, 12, 19),
+                   date(2026, 12, 20))
+    assert period_phrase(asked) == "Quý này: báo cáo nhanh"

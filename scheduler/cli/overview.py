@@ -122,9 +122,9 @@ def register(cli: click.Group, App: type, _Date: type) -> None:
         by_audience: dict[str, list[SendRow]] = {}
         for row in sends:
             by_audience.setdefault(row.audience, []).append(row)
-        # Each version's mail to the office is the ledger's step report-vN.
-        mailed = {row.step: row.sent_at for row in by_audience.get(planner.OFFICE, []) if row.kind == "report"}
-        versions = [(v, created, mailed.get(f"report-v{v}")) for v, created in versions]
+        # Each version's mail to the office: the ledger's report row carrying that version.
+        mailed = {row.ref: row.sent_at for row in by_audience.get(planner.OFFICE, []) if row.kind == "report"}
+        versions = [(v, created, mailed.get(v)) for v, created in versions]
 
         def send_json(row: SendRow) -> dict:
             return {"step": row.step, "kind": row.kind, "status": row.status, "attempts": row.attempts,

@@ -4,7 +4,6 @@ quick succession is one revision. Callers commit."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -149,7 +148,7 @@ def record(session: Session, config: Config, period: Period, unit: Unit, report:
             on_time=received < period.deadline, channel=channel, figures=report.figures,
             narrative=report.narrative, submitted_by=report.submitted_by,
         )
-        receipt = OwedSend(at=now, kind="receipt", step=f"receipt#{revision}", period=period, unit=unit.code,
+        receipt = OwedSend(at=now, kind="receipt", step=f"receipt#{revision}", period=period, unit=unit.code, ref=revision,
                            to=tuple(p.email for p in unit.focal_points))
         try:
             # The receipt is claimed inside the savepoint too: on SQLite (pysqlite) a savepoint
@@ -167,11 +166,6 @@ def record(session: Session, config: Config, period: Period, unit: Unit, report:
                 raise  # not a lost race (a missing unit or period row): a bug, not a retry
             continue
         return Recorded(sub, created=True)
-
-
-def receipt_revision(step: str) -> int | None:
-    match = re.fullmatch(r"receipt#(\d+)", step)
-    return int(match.group(1)) if match else None
 
 
 def open_request(session: Session, config: Config, title: str, deadline: date, like: str,

@@ -18,7 +18,7 @@ from scheduler.clock import local
 
 PeriodType = Literal["month", "quarter", "half_year", "year"]
 
-_ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
+ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}  # quarters as Vietnamese documents number them
 _MONTHS = {"month": 1, "quarter": 3, "half_year": 6, "year": 12}
 
 
@@ -33,6 +33,7 @@ class Period:
     end: date
     due: date  # the report is due *before* this day
     units: frozenset[str] | None = None  # None: every unit the obligation applies to
+    kind: PeriodType | None = None  # None: an on-request report or a one-off obligation
 
     @property
     def deadline(self) -> datetime:
@@ -72,7 +73,7 @@ def period_key(kind: PeriodType, start: date, prefix: str = "") -> str:
 
 def period_title(kind: PeriodType, start: date) -> str:
     if kind == "quarter":
-        return f"Quý {_ROMAN[(start.month - 1) // 3 + 1]}/{start.year}"
+        return f"Quý {ROMAN[(start.month - 1) // 3 + 1]}/{start.year}"
     if kind == "half_year":
         half = "đầu năm" if start.month == 1 else "cuối năm"
         return f"6 tháng {half} {start.year}"
@@ -108,6 +109,7 @@ def periods_in_window(
                     start=start,
                     end=end,
                     due=due,
+                    kind=kind,
                 )
             )
         start = add_months(start, length)

@@ -70,6 +70,7 @@ class OwedSend:
     unit: str | None  # None for the office digest
     to: tuple[str, ...]
     cc: tuple[str, ...] = ()
+    ref: int | None = None  # the revision a receipt confirms, the version a report mail carries
 
     @property
     def audience(self) -> str:
@@ -208,7 +209,7 @@ def reports_due(config: Config, periods: Iterable[Period], closed: frozenset[str
 
 def report_send(config: Config, period: Period, version: int, now: datetime) -> OwedSend:
     """The mail of report version `version` to the office, made by the tick at `now`."""
-    return OwedSend(at=now, kind="report", step=f"report-v{version}", period=period, unit=None,
+    return OwedSend(at=now, kind="report", step=f"report-v{version}", period=period, unit=None, ref=version,
                     to=tuple(config.plan.organisation.office_emails))
 
 

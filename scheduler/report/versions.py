@@ -115,7 +115,7 @@ def make_version(session: Session, config: Config, period: Period, now: datetime
     ).first()
     if claimed is None:
         return None  # another process made this version first; it mails it
-    ledger.claim(session, [OwedSend(at=now, kind="report", step=f"report-v{version}", period=period, unit=None,
+    ledger.claim(session, [OwedSend(at=now, kind="report", step=f"report-v{version}", period=period, unit=None, ref=version,
                                     to=tuple(config.plan.organisation.office_emails))], now, mail_from)
     return session.get(ReportRow, claimed.id)
 

@@ -7,7 +7,7 @@ import re
 from datetime import date
 
 
-from scheduler.policy.periods import Period
+from scheduler.policy.periods import ROMAN, Period
 from scheduler.config.model import Target
 from scheduler.report.consolidate import Ratio
 from scheduler.text import CONTROL, decimal_comma, document_month, number, without_marks
@@ -83,11 +83,11 @@ def sentence_case(text: str) -> str:
 
 
 def period_phrase(period: Period) -> str:
-    """'Quý IV/2026' → 'quý IV năm 2026' for the trích yếu; other titles as they are."""
-    match = re.fullmatch(r"Quý ([IV]+)/(\d{4})", period.title)
-    if match:
-        return f"quý {match.group(1)} năm {match.group(2)}"
-    if period.title.startswith(("Năm ", "Tháng ")):  # "Năm 2026" → "năm 2026" inside a sentence
+    """'Quý IV/2026' → 'quý IV năm 2026' for the trích yếu; a year or a month in lower case
+    inside a sentence ('năm 2026', 'tháng 11/2026'); other titles as they are."""
+    if period.kind == "quarter":
+        return f"quý {ROMAN[(period.start.month - 1) // 3 + 1]} năm {period.start.year}"
+    if period.kind in ("year", "month"):
         return period.title[0].lower() + period.title[1:]
     return period.title
 

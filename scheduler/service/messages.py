@@ -31,7 +31,7 @@ def message(session: Session, composer: Composer, config: Config, row: ledger.Ta
     assert unit is not None
     link = link_for(session, period.key, unit.code, now)
     if row.kind == "receipt":
-        revision = record.receipt_revision(row.step)
+        revision = row.ref
         sub = session.exec(select(Submission).where(Submission.period_key == period.key,
                                                     Submission.unit_code == unit.code,
                                                     Submission.revision == revision)).one()
@@ -42,7 +42,7 @@ def message(session: Session, composer: Composer, config: Config, row: ledger.Ta
 
 def report_mail(session: Session, composer: Composer, config: Config, row: ledger.Taken, period: Period, now: datetime):
     """The office's mail for report version N: the DOCX attached, and what changed since N-1."""
-    version = int(row.step.rpartition("-v")[2])
+    version = row.ref
     made = {r.version: r for r in session.exec(select(ReportRow).where(ReportRow.period_key == period.key)).all()}
     report_row = made[version]
     sources = report_row.sources or {}

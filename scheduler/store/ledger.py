@@ -59,6 +59,7 @@ class Taken:
     cc_addrs: tuple[str, ...]
     retry_rcpts: tuple[str, ...]
     sent_at: datetime | None
+    ref: int | None = None  # the revision a receipt confirms, the version a report mail carries
 
 
 def lease_for(smtp_timeout: float, smtp_attempts: int, smtp_retry_base: float) -> timedelta:
@@ -84,7 +85,7 @@ def claim(session: Session, owed: list[OwedSend], now: datetime, mail_from: str)
         stmt = insert(SendRow).values(
             period_key=send.period.key, audience=send.audience, step=send.step, kind=send.kind,
             scheduled_at=send.at, created_at=now, status="pending", attempts=0,
-            message_id=new_message_id(mail_from), to_addrs=list(send.to), cc_addrs=list(send.cc),
+            message_id=new_message_id(mail_from), to_addrs=list(send.to), cc_addrs=list(send.cc), ref=send.ref,
         ).on_conflict_do_nothing(index_elements=["period_key", "audience", "step"]).returning(SendRow.id)
         # rowcount is -1 on PostgreSQL with RETURNING; a returned id is the honest count.
         created += session.execute(stmt).first() is not None
@@ -133,7 +134,7 @@ def take(session: Session, row_id: int, now: datetime, lease: timedelta) -> Take
                  kind=row["kind"], scheduled_at=row["scheduled_at"], created_at=row["created_at"],
                  attempts=row["attempts"], message_id=row["message_id"], to_addrs=tuple(row["to_addrs"] or ()),
                  cc_addrs=tuple(row["cc_addrs"] or ()), retry_rcpts=tuple(row["retry_rcpts"] or ()),
-                 sent_at=row["sent_at"])
+                 sent_at=row["sent_at"], ref=row["ref"])
 
 
 def extend(session: Session, taken: Taken, until: datetime) -> bool:

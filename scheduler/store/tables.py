@@ -108,6 +108,7 @@ class SendRow(SQLModel, table=True):
     next_attempt_at: datetime | None = _ts(nullable=True)
     sent_at: datetime | None = _ts(nullable=True)
     retry_rcpts: list[str] | None = _json()  # after a partial 4xx: resend to these addresses only
+    ref: int | None = None  # the revision a receipt confirms, the version a report mail carries
 
 
 class ReportRow(SQLModel, table=True):
