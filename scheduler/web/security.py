@@ -70,8 +70,10 @@ class Throttle:
     While blocked, attempts are refused without being counted, so a block ends at most `window`
     seconds after the failures that caused it."""
 
-    def __init__(self, window: float = 600.0, free: int = 5, block_after: int = 30, max_addresses: int = 10_000):
+    def __init__(self, window: float = 600.0, free: int = 5, block_after: int = 30, max_addresses: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic):
         self.window, self.free, self.block_after, self.max_addresses = window, free, block_after, max_addresses
+        self.clock = clock  # seconds, only ever compared with each other: the window ages on it
         self.failures: dict[str, deque[float]] = {}
 
     def _recent(self, address: str, now: float) -> deque[float]:
@@ -81,11 +83,11 @@ class Throttle:
         return hits
 
     def blocked(self, address: str) -> bool:
-        return len(self._recent(address, time.monotonic())) >= self.block_after
+        return len(self._recent(address, self.clock())) >= self.block_after
 
     def fail(self, address: str) -> float:
         """Record a failure; returns how long to wait before answering it."""
-        now = time.monotonic()
+        now = self.clock()
         if len(self.failures) >= self.max_addresses:
             self.failures.clear()  # crude but bounded; an attacker only resets his own delay too
         hits = self._recent(address, now)
