@@ -4,7 +4,7 @@ click marks them for gettext, but a gettext catalogue is only read under a Vietn
 and the office's VM runs C.UTF-8: so each click module's `_` and `ngettext` is pointed at this
 table instead, before any command is defined (click translates some words, such as a path's
 metavar, when an option is declared). A string missing here stays in English rather than
-breaking; tests/test_cli.py checks what an admin sees.
+breaking; tests/cli/test_cli.py checks what an admin sees.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from scheduler.collect import record
 from scheduler.clock import TZ
 from scheduler.store.tables import ReportRow, SendRow
 from tests.conftest import ROOT, edit, retry_at, tick_at
-from tests.test_report_template import templates_with
+from tests.report.test_report_template import templates_with
 
 
 def steps(messages) -> Counter:

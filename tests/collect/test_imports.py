@@ -11,8 +11,8 @@ import docx
 import pytest
 from openpyxl import load_workbook
 
-from tests.test_office import BY, FIGURES, NARRATIVE, fill_template, run
-from tests.test_web_form import stored
+from tests.web.test_office import BY, FIGURES, NARRATIVE, fill_template, run
+from tests.web.test_web_form import stored
 
 SHEET = "trang “Báo cáo”"
 

@@ -13,7 +13,7 @@ from scheduler.cli.main import cli
 from scheduler.clock import TZ
 from scheduler.store.tables import SendRow, Submission
 from tests.conftest import Q4_2026_DEADLINE, ROOT, SHIPPED_CONFIG, retry_at, tick_at
-from tests.test_cli import run as run_cli
+from tests.cli.test_cli import run as run_cli
 
 EXPECTED_Q4 = {
     date(2026, 11, 20): "notice-10",

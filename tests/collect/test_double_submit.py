@@ -17,8 +17,8 @@ from scheduler.collect.record import DUPLICATE_WINDOW
 from scheduler.store.tables import SendRow, Submission
 from scheduler.clock import TZ
 from tests.conftest import SHIPPED_CONFIG
-from tests.test_office import BY, FIGURES, NARRATIVE, run
-from tests.test_web_form import open_form, stored, valid_form
+from tests.web.test_office import BY, FIGURES, NARRATIVE, run
+from tests.web.test_web_form import open_form, stored, valid_form
 
 
 def receipts_in_ledger(engine, unit: str) -> list[str]:

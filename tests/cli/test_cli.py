@@ -190,7 +190,7 @@ def test_status_shows_the_report_versions_and_a_report_that_could_not_be_made(sm
     """The office learns from `status`, not only from the journal, that its report is missing and
     why; `remind` exits 1 then, so a cron job notices too."""
     from tests.conftest import tick_at
-    from tests.test_report_template import templates_with
+    from tests.report.test_report_template import templates_with
 
     broken = templates_with(tmp_path, "{{ title }}", "{{ titel }}")
     service = make_service(smtp_server.port)
@@ -242,7 +242,7 @@ def test_status_works_in_every_state_of_a_period_human_and_json(smtp_server, mak
     """From a store that never ticked to a closed period with its report mailed, and an on-request
     report: `status` answers in each, and its JSON says the same as its text."""
     from tests.conftest import Q4_2026_DEADLINE, tick_at
-    from tests.test_report import full, submit
+    from tests.report.test_report import full, submit
 
     service = make_service(smtp_server.port)
 

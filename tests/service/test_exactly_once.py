@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import ROOT, MailRecorder, SmtpServer
-from tests.test_service_process import Process
+from tests.service.test_service_process import Process
 
 MOMENT = "2026-12-02T08:00:30+07:00"  # reminder-3 of Q4 2026 for every unit (no digest that day)
 

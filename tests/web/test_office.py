@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from scheduler.cli.main import cli
 from tests.conftest import OFFICE_PASSWORD
-from tests.test_web_form import HOSTILE, open_form, stored, valid_form
+from tests.web.test_web_form import HOSTILE, open_form, stored, valid_form
 
 FIGURES = {"quan_triet": (6, 6), "cam_tay_chi_viec": (6, 6), "huong_dan": (1250, 1250), "tu_thao_tac": (1180, 1250),
            "so_hoa": (930, 930), "truc_tuyen": (880, 930), "thanh_toan": None, "ket_qua_dien_tu": (870, 930),
