@@ -306,3 +306,184 @@ def any_db_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'any-backend.db'}"
     return request.getfixturevalue("pg_url")
+
+
+# ---------------------------------------------------------------- helpers several test modules use
+
+import re  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import zipfile  # noqa: E402
+
+import httpx  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
+from openpyxl import load_workbook  # noqa: E402
+from sqlmodel import Session, select  # noqa: E402
+
+from scheduler.cli.main import cli  # noqa: E402
+from scheduler.report.consolidate import Returned  # noqa: E402
+from scheduler.report.docx import TEMPLATE  # noqa: E402
+from scheduler.store.tables import Submission  # noqa: E402
+
+SHIPPED_DOCX = ROOT / "templates" / "docx"
+HOSTILE = "Đã tuyên truyền <script>alert(\"x\")</script> & 'trích dẫn' — “ngoặc kép” ở xã Tân Tiến"
+
+
+# (was in tests/cli/test_cli.py)
+def cli_run(args, db_url, config_dir=SHIPPED_CONFIG):
+    env = {"BAOCAO_DATABASE_URL": db_url, "BAOCAO_CONFIG_DIR": str(config_dir)}
+    return CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+
+
+# (was in tests/report/test_report.py)
+def returned(code, figures, on_time=True, revision=1, narrative=None):
+    return Returned(code, revision, on_time, datetime(2026, 12, 3, 9, tzinfo=TZ), figures, narrative or {})
+
+
+# (was in tests/report/test_report.py)
+def full(**overrides):
+    base = {"quan_triet": {"num": 6, "den": 6}, "cam_tay_chi_viec": {"num": 6, "den": 6},
+            "huong_dan": {"num": 1250, "den": 1250}, "tu_thao_tac": {"num": 1180, "den": 1250},
+            "so_hoa": {"num": 930, "den": 930}, "truc_tuyen": {"num": 880, "den": 930}, "thanh_toan": None,
+            "ket_qua_dien_tu": {"num": 870, "den": 930}, "hai_long": {"num": 410, "den": 420},
+            "tai_su_dung": {"num": 800, "den": 930}, "toan_trinh": {"num": 15, "den": 15}}
+    return base | overrides
+
+
+# (was in tests/report/test_report.py)
+def store_return(service, unit, moment, figures, revision=1):
+    service.sync()  # units and periods in the store, as the running service has them
+    with Session(service.engine) as session:
+        session.add(Submission(period_key="2026-Q4", unit_code=unit, revision=revision, received_at=moment,
+                               on_time=moment < Q4_2026_DEADLINE, channel="form", figures=figures,
+                               narrative={"tuyen_truyen": "Đã làm."}))
+        session.commit()
+
+
+# (was in tests/report/test_report_template.py)
+def templates_with(tmp_path: Path, old: str, new: str, part: str = "word/document.xml") -> Path:
+    """A copy of templates/ whose bao-cao.docx has `old` replaced by `new` inside the zip, as a
+    clerk retyping a placeholder in Word leaves it."""
+    target = tmp_path / "templates"
+    shutil.copytree(ROOT / "templates", target)
+    docx = target / "docx" / TEMPLATE
+    with zipfile.ZipFile(SHIPPED_DOCX / TEMPLATE) as source, zipfile.ZipFile(docx, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == part:
+                text = data.decode("utf-8")
+                assert old in text, f"{old!r} not in {part}"
+                data = text.replace(old, new, 1).encode("utf-8")
+            out.writestr(item, data)
+    return target
+
+
+# (was in tests/service/test_service_process.py)
+class Process:
+    """A child `baocao` whose stdout is collected line by line as it runs."""
+
+    def __init__(self, args, env):
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "run_frozen.py"), *args], cwd=ROOT,
+                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, predicate, timeout=30.0, what="condition"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            if self.proc.poll() is not None and not predicate():
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}; output:\n" + "\n".join(self.lines))
+
+    def saw(self, text: str) -> bool:
+        return any(text in line for line in self.lines)
+
+
+# (was in tests/web/test_office.py)
+FIGURES = {"quan_triet": (6, 6), "cam_tay_chi_viec": (6, 6), "huong_dan": (1250, 1250), "tu_thao_tac": (1180, 1250),
+           "so_hoa": (930, 930), "truc_tuyen": (880, 930), "thanh_toan": None, "ket_qua_dien_tu": (870, 930),
+           "hai_long": (410, 420), "tai_su_dung": (800, 930), "toan_trinh": (15, 15)}
+
+
+# (was in tests/web/test_office.py)
+NARRATIVE = {"tuyen_truyen": HOSTILE, "truc_tuyen_thanh_toan": "Nội dung truc_tuyen_thanh_toan.",
+             "so_hoa": "Nội dung so_hoa.", "chat_luong": "Nội dung chat_luong.", "phuong_huong": "Nội dung phuong_huong."}
+
+
+# (was in tests/web/test_office.py)
+BY = "Nguyễn Thị Hồng Nhung, chuyên viên"
+
+
+# (was in tests/web/test_office.py)
+def login(client: httpx.Client, password: str = OFFICE_PASSWORD) -> httpx.Response:
+    page = client.get("/vp/dang-nhap")
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
+    return client.post("/vp/dang-nhap", data={"csrf": csrf, "user": "vanphong", "password": password})
+
+
+# (was in tests/web/test_office.py)
+def office_run(web, *args):
+    """The CLI as the office runs it, on the same database and clock as the web app."""
+    from scheduler.cli.main import App
+
+    return CliRunner().invoke(cli, list(args), obj=App(web.service.settings, web.clock), catch_exceptions=False)
+
+
+# (was in tests/web/test_office.py)
+def fill_template(path, figures, narrative, by):
+    """What a focal point does in Excel: type numbers, an x, the texts; then save."""
+    wb = load_workbook(path)
+    ws = wb["Báo cáo"]
+    ws["C5"] = by
+    rows = {ws[f"A{r}"].value: r for r in range(8, ws.max_row + 1)}
+    for key, value in figures.items():
+        if value is None:
+            ws[f"F{rows[key]}"] = "x"
+        else:
+            ws[f"D{rows[key]}"], ws[f"E{rows[key]}"] = value
+    for key, text in narrative.items():
+        ws[f"C{rows['h:' + key]}"] = text
+    wb.save(path)
+
+
+
+
+# (was in tests/web/test_web_form.py)
+def valid_form(**overrides) -> dict[str, str]:
+    """Every field filled as a careful focal point would, all targets met."""
+    data = {"submitted_by": "Nguyễn Thị Hồng Nhung, chuyên viên"}
+    counts = {"quan_triet": (6, 6), "cam_tay_chi_viec": (6, 6), "huong_dan": (1250, 1250), "tu_thao_tac": (1180, 1250),
+              "so_hoa": (930, 930), "truc_tuyen": (880, 930), "thanh_toan": None, "ket_qua_dien_tu": (870, 930),
+              "hai_long": (410, 420), "tai_su_dung": (800, 930), "toan_trinh": (15, 15)}
+    for key, value in counts.items():
+        if value is None:
+            data[f"{key}__kps"] = "1"
+        else:
+            data[f"{key}__num"], data[f"{key}__den"] = str(value[0]), str(value[1])
+    for heading in ("tuyen_truyen", "truc_tuyen_thanh_toan", "so_hoa", "chat_luong", "phuong_huong"):
+        data[f"h__{heading}"] = f"Nội dung {heading}."
+    data["h__tuyen_truyen"] = HOSTILE
+    return data | overrides
+
+
+# (was in tests/web/test_web_form.py)
+def open_form(client: httpx.Client, path: str) -> tuple[httpx.Response, str]:
+    page = client.get(path)
+    assert page.status_code == 200, page.text
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
+    return page, csrf
+
+
+# (was in tests/web/test_web_form.py)
+def stored(web, unit: str) -> list[Submission]:
+    with Session(web.service.engine) as session:
+        return list(session.exec(select(Submission).where(Submission.unit_code == unit)
+                                 .order_by(Submission.revision)).all())

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from freezegun import freeze_time
 
 from scheduler.cli.main import cli
-from tests.conftest import ROOT, SHIPPED_CONFIG, edit, line_of
+from tests.conftest import ROOT, SHIPPED_CONFIG, cli_run as run, edit, line_of
 
 DEFAULT_STEPS = {
     "2026-Q2": {"notice": ["2026-05-22"], "reminder": ["2026-06-02", "2026-06-04"], "overdue": ["2026-06-05", "2026-06-09"]},
@@ -24,11 +24,6 @@ DIGESTS = {"2026-Q2": ["2026-06-04", "2026-06-05"], "2026-Q3": ["2026-09-04", "2
            "2026-Q4": ["2026-12-04", "2026-12-07"]}
 # The consolidated report goes to the office at the first working-day tick from the deadline.
 REPORTS = {"2026-Q2": ["2026-06-05"], "2026-Q3": ["2026-09-07"], "2026-Q4": ["2026-12-07"]}
-
-
-def run(args, db_url, config_dir=SHIPPED_CONFIG):
-    env = {"BAOCAO_DATABASE_URL": db_url, "BAOCAO_CONFIG_DIR": str(config_dir)}
-    return CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
 
 
 def test_check_config_passes_on_the_shipped_config(db_url):
@@ -190,7 +185,7 @@ def test_status_shows_the_report_versions_and_a_report_that_could_not_be_made(sm
     """The office learns from `status`, not only from the journal, that its report is missing and
     why; `remind` exits 1 then, so a cron job notices too."""
     from tests.conftest import tick_at
-    from tests.report.test_report_template import templates_with
+    from tests.conftest import templates_with
 
     broken = templates_with(tmp_path, "{{ title }}", "{{ titel }}")
     service = make_service(smtp_server.port)
@@ -242,7 +237,7 @@ def test_status_works_in_every_state_of_a_period_human_and_json(smtp_server, mak
     """From a store that never ticked to a closed period with its report mailed, and an on-request
     report: `status` answers in each, and its JSON says the same as its text."""
     from tests.conftest import Q4_2026_DEADLINE, tick_at
-    from tests.report.test_report import full, submit
+    from tests.conftest import full, store_return as submit
 
     service = make_service(smtp_server.port)
 

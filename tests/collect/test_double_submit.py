@@ -16,9 +16,7 @@ from sqlmodel import Session, select
 from scheduler.collect.record import DUPLICATE_WINDOW
 from scheduler.store.tables import SendRow, Submission
 from scheduler.clock import TZ
-from tests.conftest import SHIPPED_CONFIG
-from tests.web.test_office import BY, FIGURES, NARRATIVE, run
-from tests.web.test_web_form import open_form, stored, valid_form
+from tests.conftest import BY, FIGURES, NARRATIVE, SHIPPED_CONFIG, office_run as run, open_form, stored, valid_form
 
 
 def receipts_in_ledger(engine, unit: str) -> list[str]:

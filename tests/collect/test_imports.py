@@ -11,8 +11,7 @@ import docx
 import pytest
 from openpyxl import load_workbook
 
-from tests.web.test_office import BY, FIGURES, NARRATIVE, fill_template, run
-from tests.web.test_web_form import stored
+from tests.conftest import BY, FIGURES, NARRATIVE, fill_template, office_run as run, stored
 
 SHEET = "trang “Báo cáo”"
 

@@ -12,8 +12,7 @@ from sqlmodel import Session, select
 from scheduler.cli.main import cli
 from scheduler.clock import TZ
 from scheduler.store.tables import SendRow, Submission
-from tests.conftest import Q4_2026_DEADLINE, ROOT, SHIPPED_CONFIG, retry_at, tick_at
-from tests.cli.test_cli import run as run_cli
+from tests.conftest import Q4_2026_DEADLINE, ROOT, SHIPPED_CONFIG, cli_run as run_cli, retry_at, tick_at
 
 EXPECTED_Q4 = {
     date(2026, 11, 20): "notice-10",

@@ -16,31 +16,18 @@ from sqlmodel import Session, select
 
 from scheduler.report import versions
 from scheduler.clock import TZ
-from scheduler.report.consolidate import Returned, consolidate
-from scheduler.store.tables import ReportRow, Submission
+from scheduler.report.consolidate import consolidate
+from scheduler.store.tables import ReportRow
 from scheduler.report.render import render
 from scheduler.report.wording import percent
 from scheduler.config.load import load_config
-from tests.conftest import Q4_2026_DEADLINE, ROOT, edit, tick_at
+from tests.conftest import ROOT, edit, full, returned, store_return as submit, tick_at
 
 TEMPLATES = ROOT / "templates" / "docx"
 TIMES = "Times New Roman"
 # Two units whose percentages average to 75% but whose totals give 10/110 ≈ 9,1%.
 SMALL = {"so_hoa": {"num": 1, "den": 2}}      # 50%
 LARGE = {"so_hoa": {"num": 9, "den": 108}}    # ≈ 8,3%
-
-
-def returned(code, figures, on_time=True, revision=1, narrative=None):
-    return Returned(code, revision, on_time, datetime(2026, 12, 3, 9, tzinfo=TZ), figures, narrative or {})
-
-
-def full(**overrides):
-    base = {"quan_triet": {"num": 6, "den": 6}, "cam_tay_chi_viec": {"num": 6, "den": 6},
-            "huong_dan": {"num": 1250, "den": 1250}, "tu_thao_tac": {"num": 1180, "den": 1250},
-            "so_hoa": {"num": 930, "den": 930}, "truc_tuyen": {"num": 880, "den": 930}, "thanh_toan": None,
-            "ket_qua_dien_tu": {"num": 870, "den": 930}, "hai_long": {"num": 410, "den": 420},
-            "tai_su_dung": {"num": 800, "den": 930}, "toan_trinh": {"num": 15, "den": 15}}
-    return base | overrides
 
 
 # ---------------------------------------------------------------- aggregation (pure)
@@ -354,14 +341,6 @@ def test_libreoffice_converts_it_to_pdf_without_warnings(shipped_config, tmp_pat
 
 
 # ---------------------------------------------------------------- versions, mailed
-
-def submit(service, unit, moment, figures, revision=1):
-    service.sync()  # units and periods in the store, as the running service has them
-    with Session(service.engine) as session:
-        session.add(Submission(period_key="2026-Q4", unit_code=unit, revision=revision, received_at=moment,
-                               on_time=moment < Q4_2026_DEADLINE, channel="form", figures=figures,
-                               narrative={"tuyen_truyen": "Đã làm."}))
-        session.commit()
 
 
 def test_a_late_report_after_the_first_version_makes_version_2_and_a_second_mail(smtp_server, make_service):

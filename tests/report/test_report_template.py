@@ -4,7 +4,6 @@ exactly once when two processes make it at the same moment (issue 9)."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -23,26 +22,8 @@ from scheduler.report.consolidate import consolidate
 from scheduler.store.tables import ReportRow, SendRow, Submission
 from scheduler.report.docx import TEMPLATE, TemplateError
 from scheduler.report.render import check_template, render
-from tests.conftest import ROOT, SHIPPED_CONFIG
+from tests.conftest import ROOT, SHIPPED_CONFIG, SHIPPED_DOCX, templates_with
 
-SHIPPED_DOCX = ROOT / "templates" / "docx"
-
-
-def templates_with(tmp_path: Path, old: str, new: str, part: str = "word/document.xml") -> Path:
-    """A copy of templates/ whose bao-cao.docx has `old` replaced by `new` inside the zip, as a
-    clerk retyping a placeholder in Word leaves it."""
-    target = tmp_path / "templates"
-    shutil.copytree(ROOT / "templates", target)
-    docx = target / "docx" / TEMPLATE
-    with zipfile.ZipFile(SHIPPED_DOCX / TEMPLATE) as source, zipfile.ZipFile(docx, "w", zipfile.ZIP_DEFLATED) as out:
-        for item in source.infolist():
-            data = source.read(item.filename)
-            if item.filename == part:
-                text = data.decode("utf-8")
-                assert old in text, f"{old!r} not in {part}"
-                data = text.replace(old, new, 1).encode("utf-8")
-            out.writestr(item, data)
-    return target
 
 
 def baocao(args: list[str], tmp_path: Path, templates: Path) -> subprocess.CompletedProcess:

@@ -16,8 +16,7 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import ROOT, MailRecorder, SmtpServer
-from tests.service.test_service_process import Process
+from tests.conftest import ROOT, MailRecorder, Process, SmtpServer
 
 MOMENT = "2026-12-02T08:00:30+07:00"  # reminder-3 of Q4 2026 for every unit (no digest that day)
 

@@ -18,8 +18,7 @@ from sqlmodel import Session, select
 from scheduler.collect import record
 from scheduler.clock import TZ
 from scheduler.store.tables import ReportRow, SendRow
-from tests.conftest import ROOT, edit, retry_at, tick_at
-from tests.report.test_report_template import templates_with
+from tests.conftest import ROOT, edit, retry_at, templates_with, tick_at
 
 
 def steps(messages) -> Counter:

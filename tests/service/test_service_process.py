@@ -5,40 +5,9 @@ from __future__ import annotations
 import email
 import os
 import signal
-import subprocess
-import sys
-import threading
-import time
 from email.policy import default as default_policy
 
-from tests.conftest import ROOT, edit
-
-
-class Process:
-    """A child `baocao` whose stdout is collected line by line as it runs."""
-
-    def __init__(self, args, env):
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "run_frozen.py"), *args], cwd=ROOT,
-                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def wait_for(self, predicate, timeout=30.0, what="condition"):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            if self.proc.poll() is not None and not predicate():
-                break
-            time.sleep(0.05)
-        raise AssertionError(f"timed out waiting for {what}; output:\n" + "\n".join(self.lines))
-
-    def saw(self, text: str) -> bool:
-        return any(text in line for line in self.lines)
+from tests.conftest import ROOT, edit, Process
 
 
 def test_run_without_smtp_writes_eml_files_reloads_on_hup_and_stops_on_term(tmp_path, config_dir):

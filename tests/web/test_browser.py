@@ -10,8 +10,7 @@ import signal
 
 import pytest
 
-from tests.conftest import ROOT, SHIPPED_CONFIG, free_port
-from tests.service.test_service_process import Process
+from tests.conftest import ROOT, SHIPPED_CONFIG, free_port, Process
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # .ci/run installs Debian's chromium; on a developer machine without it the test says so.

@@ -9,32 +9,10 @@ import json
 import re
 
 import httpx
-from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from scheduler.cli.main import cli
-from tests.conftest import OFFICE_PASSWORD
-from tests.web.test_web_form import HOSTILE, open_form, stored, valid_form
-
-FIGURES = {"quan_triet": (6, 6), "cam_tay_chi_viec": (6, 6), "huong_dan": (1250, 1250), "tu_thao_tac": (1180, 1250),
-           "so_hoa": (930, 930), "truc_tuyen": (880, 930), "thanh_toan": None, "ket_qua_dien_tu": (870, 930),
-           "hai_long": (410, 420), "tai_su_dung": (800, 930), "toan_trinh": (15, 15)}
-NARRATIVE = {"tuyen_truyen": HOSTILE, "truc_tuyen_thanh_toan": "Nội dung truc_tuyen_thanh_toan.",
-             "so_hoa": "Nội dung so_hoa.", "chat_luong": "Nội dung chat_luong.", "phuong_huong": "Nội dung phuong_huong."}
-BY = "Nguyễn Thị Hồng Nhung, chuyên viên"
-
-
-def login(client: httpx.Client, password: str = OFFICE_PASSWORD) -> httpx.Response:
-    page = client.get("/vp/dang-nhap")
-    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
-    return client.post("/vp/dang-nhap", data={"csrf": csrf, "user": "vanphong", "password": password})
-
-
-def run(web, *args):
-    """The CLI as the office runs it, on the same database and clock as the web app."""
-    from scheduler.cli.main import App
-
-    return CliRunner().invoke(cli, list(args), obj=App(web.service.settings, web.clock), catch_exceptions=False)
+from tests.conftest import (BY, FIGURES, HOSTILE, NARRATIVE, fill_template, login, office_run as run, open_form,
+                            stored, valid_form)
 
 
 def test_office_pages_need_a_login_and_show_who_reported(web):
@@ -80,22 +58,6 @@ def test_a_password_change_ends_existing_sessions(web):
         web.service.settings.office_password_hash = type(web.service.settings.office_password_hash)(
             hash_password("mật khẩu mới của Văn phòng"))
         assert client.get("/vp/").status_code == 303
-
-
-def fill_template(path, figures, narrative, by):
-    """What a focal point does in Excel: type numbers, an x, the texts; then save."""
-    wb = load_workbook(path)
-    ws = wb["Báo cáo"]
-    ws["C5"] = by
-    rows = {ws[f"A{r}"].value: r for r in range(8, ws.max_row + 1)}
-    for key, value in figures.items():
-        if value is None:
-            ws[f"F{rows[key]}"] = "x"
-        else:
-            ws[f"D{rows[key]}"], ws[f"E{rows[key]}"] = value
-    for key, text in narrative.items():
-        ws[f"C{rows['h:' + key]}"] = text
-    wb.save(path)
 
 
 def test_submit_from_xlsx_and_yaml_records_the_same_figures_as_the_form(web, tmp_path):

@@ -9,41 +9,9 @@ from datetime import timedelta
 import httpx
 from sqlmodel import Session, select
 
-from scheduler.store.tables import SendRow, Submission
+from scheduler.store.tables import SendRow
 from scheduler.web.security import Throttle
-from tests.conftest import Q4_2026_DEADLINE
-
-HOSTILE = "Đã tuyên truyền <script>alert(\"x\")</script> & 'trích dẫn' — “ngoặc kép” ở xã Tân Tiến"
-
-
-def valid_form(**overrides) -> dict[str, str]:
-    """Every field filled as a careful focal point would, all targets met."""
-    data = {"submitted_by": "Nguyễn Thị Hồng Nhung, chuyên viên"}
-    counts = {"quan_triet": (6, 6), "cam_tay_chi_viec": (6, 6), "huong_dan": (1250, 1250), "tu_thao_tac": (1180, 1250),
-              "so_hoa": (930, 930), "truc_tuyen": (880, 930), "thanh_toan": None, "ket_qua_dien_tu": (870, 930),
-              "hai_long": (410, 420), "tai_su_dung": (800, 930), "toan_trinh": (15, 15)}
-    for key, value in counts.items():
-        if value is None:
-            data[f"{key}__kps"] = "1"
-        else:
-            data[f"{key}__num"], data[f"{key}__den"] = str(value[0]), str(value[1])
-    for heading in ("tuyen_truyen", "truc_tuyen_thanh_toan", "so_hoa", "chat_luong", "phuong_huong"):
-        data[f"h__{heading}"] = f"Nội dung {heading}."
-    data["h__tuyen_truyen"] = HOSTILE
-    return data | overrides
-
-
-def open_form(client: httpx.Client, path: str) -> tuple[httpx.Response, str]:
-    page = client.get(path)
-    assert page.status_code == 200, page.text
-    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
-    return page, csrf
-
-
-def stored(web, unit: str) -> list[Submission]:
-    with Session(web.service.engine) as session:
-        return list(session.exec(select(Submission).where(Submission.unit_code == unit)
-                                 .order_by(Submission.revision)).all())
+from tests.conftest import HOSTILE, Q4_2026_DEADLINE, open_form, stored, valid_form
 
 
 def test_a_link_opens_only_its_own_unit_and_period(web):

@@ -16,9 +16,7 @@ import httpx
 import pytest
 
 from scheduler.web.security import Throttle, hash_password
-from tests.conftest import OFFICE_PASSWORD, ROOT, free_port
-from tests.web.test_office import login
-from tests.service.test_service_process import Process
+from tests.conftest import OFFICE_PASSWORD, ROOT, free_port, login, Process
 
 MOMENT = "2026-12-02T09:00:00+07:00"
 
@@ -312,7 +310,7 @@ def test_a_chunked_body_without_a_length_is_read_within_the_limit(web):
                               headers={"Content-Type": "application/x-www-form-urlencoded"})
         assert too_big.status_code == 413 and "Nội dung gửi quá lớn" in too_big.text
         assert page.status_code == 200
-        from tests.web.test_web_form import open_form, valid_form
+        from tests.conftest import open_form, valid_form
 
         _, csrf = open_form(client, web.link("BPMC"))
         too_big = client.post(web.link("BPMC"), content=chunks(6),
