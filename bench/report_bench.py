@@ -42,7 +42,7 @@ def timed(fn, repeat: int) -> tuple[float, float]:
 def make_config(directory: Path, units: int) -> None:
     """The shipped config; made-up units appended to units.yaml until there are `units`."""
     shutil.copytree(ROOT / "config", directory)
-    from scheduler.config.model import load_config
+    from scheduler.config.load import load_config
 
     have = len([u for u in load_config(directory).units if u.active])
     extra = "".join(
@@ -60,7 +60,7 @@ def fill_store(url: str, config_dir: Path, units: int) -> int:
 
     from scheduler.store import db
     from scheduler.clock import TZ
-    from scheduler.config.model import load_config
+    from scheduler.config.load import load_config
     from scheduler.store.tables import Submission
     from scheduler.collect.validate import headings_for, indicators_for
 
@@ -104,7 +104,7 @@ def main() -> None:
         command = ["-m", "scheduler", "report", "--period", PERIOD, "-o", f"{tmp}/r.docx"]
         fresh(*command)()  # once untimed: bytecode caches, the key file
         bare = timed(fresh("-c", "pass"), args.repeat)
-        libraries = timed(fresh("-c", "import scheduler.cli.main, scheduler.report"), args.repeat)
+        libraries = timed(fresh("-c", "import scheduler.cli.main, scheduler.report.render"), args.repeat)
         whole = timed(fresh(*command), args.repeat)
         out = subprocess.run([sys.executable, *command], env=env, check=True, capture_output=True, text=True).stdout
 
@@ -113,7 +113,7 @@ def main() -> None:
 
         from scheduler.report import versions
         from scheduler.store import db
-        from scheduler.config.model import load_config
+        from scheduler.config.load import load_config
         from scheduler.report.render import render
 
         config_time = timed(lambda: load_config(tmp_path / "config"), args.repeat)

@@ -6,12 +6,17 @@ usage: python tests/run_frozen.py 2026-11-27T10:00:00+07:00 run
 
 import sys
 
+from scheduler.service import startup
+
+startup.install(["baocao", *sys.argv[2:]])  # as the `baocao` command does, before the slow imports
+
 from freezegun import freeze_time
 
 if __name__ == "__main__":
     # Import everything before the clock is pinned: pydantic.v1 (which FastAPI imports lazily,
     # when routes are built) defines subclasses of `date`, which fails against freezegun's FakeDate.
     import pydantic.v1  # noqa: F401
+    import scheduler.service.daemon  # noqa: F401
     import scheduler.service.tick  # noqa: F401
     import scheduler.web  # noqa: F401
     from scheduler.cli.main import main

@@ -269,7 +269,7 @@ clitext.name_metavars(cli)
 
 
 def main(args: list[str] | None = None) -> None:
-    """The entry point. Whatever escapes a command ends as a Vietnamese line and exit code 1;
+    """The entry point. Whatever escapes a command ends as a Vietnamese line and exit code 1 (130 after Ctrl+C);
     the traceback goes to a file for whoever reports the bug, never to the person's screen."""
     import signal
 

@@ -24,7 +24,7 @@ from scheduler.config.model import Config, Unit
 from scheduler.collect.validate import figure_text, headings_for, indicators_for
 from scheduler.text import HEADER_CONTROL, long_date, remaining, requirement, short_datetime
 
-if TYPE_CHECKING:  # collection imports the ledger, which imports this module
+if TYPE_CHECKING:  # for the type only: importing record would bring the database into composing mail
     from scheduler.collect.record import Standing
 
 class BadAddress(ValueError):

@@ -200,7 +200,7 @@ def reports_due(config: Config, periods: Iterable[Period], closed: frozenset[str
                 now: datetime) -> list[Period]:
     """The periods whose consolidated report a tick at `now` (re)considers: sending hours, past
     the deadline by at most REPORT_WINDOW, not closed. Whether a version is made is then up to
-    the figures (reports.make_version: none yet, or changed since the last one)."""
+    the figures (versions.make_version: none yet, or changed since the last one)."""
     if not sending_hours(config, now):
         return []
     return [p for p in periods

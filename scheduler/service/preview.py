@@ -54,5 +54,5 @@ def preview(engine: Engine, config: Config, now: datetime, end: datetime) -> lis
         facts = db.load_facts(session, config, now)
         clock = stored_clock_facts(db.read_state(session))
         closed = db.closed_periods(session)
-        versions = pending_reports(session, config, periods, closed, now, end)
-    return planner.preview(config, periods, facts, clock, now, end, versions)
+        pending = pending_reports(session, config, periods, closed, now, end)
+    return planner.preview(config, periods, facts, clock, now, end, pending)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from pathlib import Path
 
 _hup_pending = False
 
@@ -37,9 +38,19 @@ def _on_interrupt(signum, frame) -> None:
     raise SystemExit(130)
 
 
+def _is_baocao(argv: list[str]) -> bool:
+    """Started as the `baocao` command (its console script, or `python -m scheduler`), not merely
+    imported by another program (pytest, a script of the admin's)."""
+    first = argv[0] if argv else ""
+    return Path(first).name == "baocao" or first.endswith(str(Path("scheduler", "__main__.py")))
+
+
 def install(argv: list[str]) -> None:
     """Ctrl+C is quiet from the first instant, for every command. SIGHUP and SIGTERM are taken
-    over at once for `baocao run` only: a one-shot command keeps the usual meaning of a hang-up."""
+    over at once for `baocao run` only: a one-shot command keeps the usual meaning of a hang-up.
+    A program that only imports the CLI keeps its own signals."""
+    if not _is_baocao(argv):
+        return
     signal.signal(signal.SIGINT, _on_interrupt)
     if "run" not in argv[1:]:
         return

@@ -152,7 +152,7 @@ def void_premature(session: Session, now: datetime, note: str) -> int:
     """After the clock went back: sends planned later than now were made by a clock that ran
     ahead. Those still waiting are cancelled; those made (sent or not) give their step back, so the
     step is owed again on its real day (their row stays, renamed, as history). Receipts are owed
-    whatever the clock, and a report version made early is superseded by reports.make_version.
+    whatever the clock, and a report version made early is superseded by versions.make_version.
     Caller commits."""
     early = sa.and_(_send.c.scheduled_at > now + EARLY, _send.c.kind.notin_(("receipt", "report")))
     cancelled = session.execute(

@@ -274,3 +274,13 @@ def test_what_the_system_says_is_said_in_vietnamese(db_url):
                     BAOCAO_CONFIG_DIR=str(SHIPPED_CONFIG))
     assert_refused(result, "không ghi được /proc/so-lieu.xlsx: ")
     assert "No such file" not in result.stdout and "Read-only" not in result.stdout and "denied" not in result.stdout
+
+
+def test_a_program_that_imports_the_cli_keeps_its_own_ctrl_c():
+    """Only the `baocao` command makes Ctrl+C a quiet cancel; pytest, or an admin's script that
+    imports the CLI, still stops on it."""
+    probe = ("import signal, sys; sys.argv = ['script.py', 'run']; import scheduler.cli.main; "
+             "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler, "
+             "signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.stdout.split() == ["True", "True"], result.stdout + result.stderr

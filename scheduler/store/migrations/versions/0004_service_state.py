@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("updated_at", UTCDateTime(), nullable=False),
     )
     # A store that has already sent mail has a history that vouches for its clock: its first
-    # start was long ago, so nothing is held back as on a new install (scheduler/clockcheck.py).
+    # start was long ago, so nothing is held back as on a new install (scheduler/policy/clockcheck.py).
     op.execute("INSERT INTO service_state (key, at, value, updated_at) "
                "SELECT 'first_tick', NULL, 'đã có dữ liệu trước', CURRENT_TIMESTAMP FROM send "
                "WHERE EXISTS (SELECT 1 FROM send) LIMIT 1")
