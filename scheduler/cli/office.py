@@ -220,7 +220,15 @@ def register(cli: click.Group, app_type, date_type) -> None:
         """Tạo mã băm mật khẩu cho trang Văn phòng (đặt vào BAOCAO_OFFICE_PASSWORD_HASH)."""
         from scheduler.web.security import hash_password
 
-        password = click.prompt("Mật khẩu mới", hide_input=True, confirmation_prompt="Nhập lại mật khẩu")
+        import sys
+        import warnings
+
+        with warnings.catch_warnings():
+            # Piped in (a script, an installer), there is no terminal to hide the input on, and
+            # getpass says so in English: the password is not on anyone's screen in that case.
+            warnings.simplefilter("ignore")
+            password = click.prompt("Mật khẩu mới", hide_input=sys.stdin.isatty(),
+                                    confirmation_prompt="Nhập lại mật khẩu")
         if len(password) < 10:
             raise click.ClickException("mật khẩu cần ít nhất 10 ký tự")
         click.echo(hash_password(password))
