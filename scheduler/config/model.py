@@ -81,7 +81,9 @@ class Signer(_Strict):
 
 
 class Organisation(_Strict):
-    parent_body: Text
+    # The cơ quan chủ quản above the issuing body (UBND TỈNH above a Sở); none for a body that
+    # has no parent in the document's header, such as UBND tỉnh itself (NĐ30 Phụ lục I).
+    parent_body: Text | None = None
     issuing_body: Text
     # The issuing body as a name inside a sentence ("của Sở Nông nghiệp và Môi trường");
     # capitals in Vietnamese names cannot be guessed from the upper-case heading.

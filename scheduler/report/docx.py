@@ -123,7 +123,7 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
     title = (f"{config.plan.campaign.title} {phrase}" if recurring
              else sentence_case(re.sub(r"^(Báo cáo|BÁO CÁO)\s+", "", period.title)) if period.title else period.key)
     return {
-        "org": {"parent_body": org.parent_body, "issuing_body": balanced_lines(org.issuing_body),
+        "org": {"parent_body": org.parent_body or "", "issuing_body": balanced_lines(org.issuing_body),
                 "office_abbreviation": org.office_abbreviation},
         "number_line": number_line,
         "date_line": date_line(org.place, today),

@@ -254,7 +254,10 @@ def build(path: Path) -> None:
         margins.append(m)
     head._tbl.tblPr.append(margins)
     left, right = head.rows[0].cells
-    cell_text(left, "{{ org.parent_body|upper }}", size=12)
+    # A body with no parent (a UBND tỉnh, a Bộ) heads the document with its own name alone.
+    cell_text(left, "{%p if org.parent_body %}", size=12)
+    cell_para(left, "{{ org.parent_body|upper }}", size=12)
+    cell_para(left, "{%p endif %}", size=12)
     cell_para(left, "{{ org.issuing_body|upper }}", bold=True, size=12)
     rule(left, 2.8, 2.8)  # about 1/2 of "SỞ NÔNG NGHIỆP"
     cell_text(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold=True, size=12)

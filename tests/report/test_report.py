@@ -427,3 +427,17 @@ def test_the_trich_yeu_names_the_period_by_its_kind_not_by_parsing_its_title():
     asked = Period("YC-20261220", "quy", "Quý này: báo cáo nhanh", date(2026, 12, 1), date(2026, 12, 19),
                    date(2026, 12, 20))
     assert period_phrase(asked) == "Quý này: báo cáo nhanh"
+
+
+def test_a_body_with_no_parent_heads_the_report_with_its_own_name_alone(config_dir):
+    """UBND tỉnh issues its reports under no cơ quan chủ quản (NĐ30 Phụ lục I): no blank line above it."""
+    plan = config_dir / "plan.yaml"
+    edit(plan, "  parent_body: UBND TỈNH BẮC NINH\n", "")
+    edit(plan, "issuing_body: SỞ NÔNG NGHIỆP VÀ MÔI TRƯỜNG", "issuing_body: ỦY BAN NHÂN DÂN TỈNH BẮC NINH")
+    config = load_config(config_dir)
+    assert config.plan.organisation.parent_body is None
+    _, content = sample_report(config)
+    left = Document(io.BytesIO(content)).tables[0].rows[0].cells[0]
+    first = left.paragraphs[0]
+    assert first.text.replace("\n", " ") == "ỦY BAN NHÂN DÂN TỈNH BẮC NINH" and first.runs[0].bold
+    assert "UBND TỈNH BẮC NINH" not in [p.text for p in left.paragraphs]
