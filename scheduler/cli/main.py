@@ -30,30 +30,28 @@ from scheduler.text import long_date, short_datetime
 from scheduler.config.source import ConfigError
 
 
+def parse_date(text: str) -> date | None:
+    """A date typed as YYYY-MM-DD or as dates are written in Vietnam, DD/MM/YYYY; None if neither."""
+    from datetime import datetime as _dt
+
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return _dt.strptime(text.strip(), pattern).date()
+        except ValueError:
+            pass
+    return None
+
+
 class _Date(click.ParamType):
     name = "YYYY-MM-DD"
 
     def convert(self, value, param, ctx):
         if isinstance(value, date):
             return value
-        from datetime import datetime as _dt
-
-        for pattern in ("%Y-%m-%d", "%d/%m/%Y"):  # ISO, or as dates are written in Vietnam
-            try:
-                return _dt.strptime(value.strip(), pattern).date()
-            except ValueError:
-                pass
+        if (parsed := parse_date(value)) is not None:
+            return parsed
         self.fail(f"'{value}' không phải ngày hợp lệ; viết dạng YYYY-MM-DD hoặc DD/MM/YYYY, ví dụ 2026-12-31 hoặc "
                   "31/12/2026", param, ctx)
-
-
-def _parse_date(text: str, pattern: str) -> date | None:
-    from datetime import datetime as _dt
-
-    try:
-        return _dt.strptime(text.strip(), pattern).date()
-    except ValueError:
-        return None
 
 
 class App:
@@ -243,9 +241,8 @@ def confirm_clock_cmd(app: App, today: str) -> None:
     """Xác nhận ngày hôm nay đúng với đồng hồ máy, để lần chạy đầu tiên gửi các thư báo quá hạn đang giữ lại."""
     from scheduler.policy import clockcheck
 
-    try:
-        given = next(d for d in (_parse_date(today, p) for p in ("%d/%m/%Y", "%Y-%m-%d")) if d is not None)
-    except StopIteration:
+    given = parse_date(today)
+    if given is None:
         raise click.BadParameter(f"'{today}' không phải ngày hợp lệ; viết theo dạng DD/MM/YYYY, ví dụ 10/12/2026",
                                  param_hint="DD/MM/YYYY")
     now = app.clock()
