@@ -4,7 +4,8 @@ either a clean `Report` or errors keyed by field, which the channel words as its
 location (a form field, a cell, a key).
 
 Field keys: "<indicator>.num", "<indicator>.den", "<indicator>" (the pair), "h.<heading>",
-"submitted_by".
+"submitted_by". A count, and a "trong đó" child (which takes its parent's denominator), have
+no ".den": a unit types one figure. Stored figures are {"num", "den"} ({"num"} for a count).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scheduler.policy.periods import Period
-from scheduler.config.model import Config, Heading, Indicator
+from scheduler.config.model import Config, Heading, Indicator, Unit
 from scheduler.text import CONTROL, number
 
 NOT_APPLICABLE = "Không phát sinh"
@@ -49,26 +50,23 @@ class Report:
     narrative: dict[str, str]
     submitted_by: str
 
-    def below_target(self, config: Config) -> list[str]:
-        """Names of indicators whose own ratio misses its target."""
+    def below_target(self, config: Config, period: Period | None = None) -> list[str]:
+        """Names of indicators whose own value misses the period's target."""
         missed = []
         for ind in config.plan.indicators:
-            value = self.figures.get(ind.id)
-            if value and value["den"] and not ind.target.met(100.0 * value["num"] / value["den"]):
+            value, target = ind.value(self.figures.get(ind.id)), ind.target_for(period)
+            if value is not None and target is not None and not target.met(value):
                 missed.append(ind.name)
         return missed
 
 
-def indicators_for(config: Config, period: Period) -> list[Indicator]:
-    ob = config.obligation_of(period)
-    wanted = set(ob.indicators) if ob else set()
-    return [i for i in config.plan.indicators if i.id in wanted]
+def indicators_for(config: Config, period: Period, unit: Unit | None = None) -> list[Indicator]:
+    """What the period asks (of `unit`, if given: only what applies to it)."""
+    return config.indicators_for(period, unit)
 
 
-def headings_for(config: Config, period: Period) -> list[Heading]:
-    ob = config.obligation_of(period)
-    wanted = set(ob.headings) if ob else set()
-    return [h for h in config.plan.headings if h.id in wanted]
+def headings_for(config: Config, period: Period, unit: Unit | None = None) -> list[Heading]:
+    return config.headings_for(period, unit)
 
 
 def parse_count(text: str) -> int | None:
@@ -81,34 +79,58 @@ def parse_count(text: str) -> int | None:
     return value if value <= MAX_COUNT else None
 
 
-def validate(config: Config, period: Period, entry: Entry) -> tuple[Report | None, dict[str, str]]:
+def validate(config: Config, period: Period, entry: Entry,
+             unit: Unit | None = None) -> tuple[Report | None, dict[str, str]]:
     errors: dict[str, str] = {}
     figures: dict[str, dict[str, int] | None] = {}
-    for ind in indicators_for(config, period):
+    asked = indicators_for(config, period, unit)
+    by_id = {ind.id: ind for ind in asked}
+    for ind in asked:  # a "trong đó" child comes after its parent
         num_text, den_text, not_applicable = entry.figures.get(ind.id, ("", "", False))
+        if not ind.has_denominator:
+            den_text = ""
         if not_applicable:
             if num_text.strip() or den_text.strip():
-                errors[ind.id] = f"đã chọn “{NOT_APPLICABLE}” thì để trống hai ô số liệu"
+                both = "hai ô số liệu" if ind.has_denominator else "ô số liệu"
+                errors[ind.id] = f"đã chọn “{NOT_APPLICABLE}” thì để trống {both}"
             figures[ind.id] = None
             continue
-        num, den = parse_count(num_text), parse_count(den_text)
-        for key, text, value, label in ((".num", num_text, num, ind.numerator), (".den", den_text, den, ind.denominator)):
+        fields = [(".num", num_text, ind.numerator)] + ([(".den", den_text, ind.denominator)] if ind.has_denominator else [])
+        values = {}
+        for key, text, label in fields:
+            values[key] = value = parse_count(text)
             if not text.strip():
                 errors[ind.id + key] = f"chưa nhập “{label}” (nếu không có, chọn “{NOT_APPLICABLE}”)"
             elif _PERCENT.match(text.strip()):
                 errors[ind.id + key] = f"“{text.strip()}” là tỷ lệ; ghi số lượng “{label}” (số nguyên), không ghi tỷ lệ"
             elif value is None:
                 errors[ind.id + key] = f"“{text.strip()}” không phải số nguyên không âm"
-        if num is None or den is None:
+        num, den = values[".num"], values.get(".den")
+        if num is None or (ind.has_denominator and den is None):
+            continue
+        if ind.kind == "count":
+            figures[ind.id] = {"num": num}
+            continue
+        if ind.parent is not None:  # trong đó: a part of the parent's numerator, over its denominator
+            parent = by_id.get(ind.parent)
+            got = figures.get(ind.parent, "missing")
+            if got is None:
+                errors[ind.id] = f"chỉ tiêu chính “{parent.name if parent else ind.parent}” đã chọn “{NOT_APPLICABLE}”: chọn “{NOT_APPLICABLE}” cho cả chỉ tiêu này"
+            elif got != "missing" and parent is not None:
+                if num > got["num"]:
+                    errors[ind.id] = (f"“{ind.numerator}” ({number(num)}) lớn hơn “{parent.numerator}” ({number(got['num'])}): "
+                                      f"số “trong đó” là một phần của chỉ tiêu chính")
+                else:
+                    figures[ind.id] = {"num": num, "den": got["den"]}
             continue
         if den == 0:
-            errors[ind.id + ".den"] = f"mẫu số bằng 0: nếu trong kỳ không có, chọn “{NOT_APPLICABLE}”"
-        elif num > den:
+            errors[ind.id + ".den"] = f"“{ind.denominator}” bằng 0: nếu trong kỳ không có, chọn “{NOT_APPLICABLE}”"
+        elif ind.kind == "ratio" and num > den:
             errors[ind.id] = f"“{ind.numerator}” ({number(num)}) lớn hơn “{ind.denominator}” ({number(den)})"
         else:
             figures[ind.id] = {"num": num, "den": den}
     narrative = {}
-    for heading in headings_for(config, period):
+    for heading in headings_for(config, period, unit):
         text = clean_text(entry.narrative.get(heading.id, ""))
         if len(text) > MAX_TEXT:
             errors["h." + heading.id] = f"quá dài ({len(text)} ký tự; tối đa {MAX_TEXT})"
@@ -119,8 +141,8 @@ def validate(config: Config, period: Period, entry: Entry) -> tuple[Report | Non
     elif len(submitted_by) > 200:
         errors["submitted_by"] = "họ tên quá dài"
     report = Report(figures, narrative, submitted_by)
-    missed = report.below_target(config)
-    for heading in headings_for(config, period):
+    missed = report.below_target(config, period)
+    for heading in headings_for(config, period, unit):
         if narrative[heading.id] or "h." + heading.id in errors:
             continue
         if heading.required is True:
@@ -131,11 +153,14 @@ def validate(config: Config, period: Period, entry: Entry) -> tuple[Report | Non
 
 
 def figure_text(value: dict[str, int] | None | str) -> str:
-    """A stored figure as people read it: "1.234 / 1.300", "Không phát sinh", or "" if absent."""
+    """A stored figure as people read it: "1.234 / 1.300" ("1.234" for a count), "Không phát
+    sinh", or "" if absent."""
     if value is None:
         return NOT_APPLICABLE
     if not value:
         return ""
+    if "den" not in value:
+        return number(value["num"])
     return f"{number(value['num'])} / {number(value['den'])}"
 
 
@@ -143,14 +168,22 @@ def as_entry(figures: dict[str, Any] | None, narrative: dict[str, str] | None, s
     """An Entry from stored values: a form pre-filled with the last revision."""
     entry = Entry(narrative=dict(narrative or {}), submitted_by=submitted_by or "")
     for key, value in (figures or {}).items():
-        entry.figures[key] = ("", "", True) if value is None else (str(value["num"]), str(value["den"]), False)
+        entry.figures[key] = ("", "", True) if value is None else (str(value["num"]), str(value.get("den", "")), False)
     return entry
 
 
+def target_text(ind: Indicator, period: Period | None) -> str:
+    """The period's target as the plan writes it, with its unit; "" when there is none."""
+    target = ind.target_for(period)
+    if target is None:
+        return ""
+    return f"{target} {ind.unit}" if ind.unit and not target.percent_sign else str(target)
+
+
 def shown(config: Config, period: Period, figures: dict[str, Any] | None,
-          narrative: dict[str, str] | None) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+          narrative: dict[str, str] | None, unit: Unit | None = None) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """A stored revision as the pages show it: each figure with its target, then each text
     under its heading."""
-    return ([{"name": ind.name, "value": figure_text((figures or {}).get(ind.id, "")), "target": str(ind.target)}
-             for ind in indicators_for(config, period)],
-            [{"title": h.title, "text": (narrative or {}).get(h.id, "")} for h in headings_for(config, period)])
+    return ([{"name": ind.name, "value": figure_text((figures or {}).get(ind.id, "")), "target": target_text(ind, period)}
+             for ind in indicators_for(config, period, unit)],
+            [{"title": h.title, "text": (narrative or {}).get(h.id, "")} for h in headings_for(config, period, unit)])

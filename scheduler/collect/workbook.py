@@ -32,7 +32,7 @@ from scheduler.collect.problems import ImportError_, Loc, Problem, shown_value
 from scheduler.collect.yamlfile import read_yaml
 from scheduler.policy.periods import Period
 from scheduler.config.model import Config
-from scheduler.collect.validate import NOT_APPLICABLE, Entry, Report, headings_for, indicators_for, validate
+from scheduler.collect.validate import NOT_APPLICABLE, Entry, Report, headings_for, indicators_for, target_text, validate
 from scheduler.text import decimal_comma, long_date, requirement
 
 SHEET = "Báo cáo"
@@ -73,7 +73,7 @@ def template(config: Config, period: Period) -> bytes:
     for ind in indicators_for(config, period):
         ws[f"A{row}"] = ind.id
         ws[f"B{row}"] = f"{ind.name}\nTử số: {ind.numerator}\nMẫu số: {ind.denominator}"
-        ws[f"C{row}"] = str(ind.target)
+        ws[f"C{row}"] = target_text(ind, period)
         for col in "ABCDEF":
             ws[f"{col}{row}"].border, ws[f"{col}{row}"].alignment = box, wrap
         for col in (NUM, DEN, KPS):

@@ -31,10 +31,12 @@ def load_config(directory: Path | str) -> Config:
         issues += _plan_issues(plan, plan_doc)
     if units_doc is not None:
         issues += _units_issues(units_doc, plan_doc)
+        if plan_doc is not None:
+            issues += _applies_issues(plan_doc, units_doc)
     if issues or plan is None or units_file is None:
         order = {plan_doc.file if plan_doc else "": 0}
         raise ConfigError(sorted(issues, key=lambda i: (order.get(i.file, 1), i.line or 0)))
-    return Config(plan=plan, units=tuple(units_file.units), directory=directory)
+    return Config(plan=plan, units=tuple(units_file.units), directory=directory, groups=tuple(units_file.groups))
 
 
 def _display(directory: Path, name: str) -> str:
@@ -162,14 +164,20 @@ def _plan_issues(plan: Plan | None, doc: YamlDocument) -> list[ConfigIssue]:
     issues += _unique(_items(raw, "obligations"), "id", ("obligations",), doc, "mã nghĩa vụ", "nghĩa vụ")
     issues += _unique(_items(raw, "indicators"), "id", ("indicators",), doc, "mã chỉ tiêu", "chỉ tiêu")
     issues += _unique(_items(raw, "headings"), "id", ("headings",), doc, "mã đề mục", "đề mục")
+    issues += _unique(_items(raw, "indicator_groups"), "id", ("indicator_groups",), doc, "mã nhóm chỉ tiêu", "nhóm chỉ tiêu")
+    issues += _unique(_items(raw, "heading_groups"), "id", ("heading_groups",), doc, "mã nhóm đề mục", "nhóm đề mục")
     indicator_ids = {i.get("id") for i in _items(raw, "indicators")}
     heading_ids = {h.get("id") for h in _items(raw, "headings")}
     for i, ob in enumerate(_items(raw, "obligations")):
         loc = ("obligations", i)
         issues += _refs(ob.get("indicators"), indicator_ids, loc + ("indicators",), doc, "chỉ tiêu '{}' chưa được định nghĩa trong indicators")
         issues += _refs(ob.get("headings"), heading_ids, loc + ("headings",), doc, "đề mục '{}' chưa được định nghĩa trong headings")
+    issues += _group_refs(raw, doc)
     if plan is None:
         return issues
+    issues += _indicator_issues(plan, doc)
+    if plan.ranking is not None and plan.ranking.late_penalty and plan.ranking.late != "penalty":
+        issues.append(doc.issue(("ranking", "late_penalty"), "late_penalty chỉ dùng với late: penalty"))
     if plan.campaign.end < plan.campaign.start:
         issues.append(doc.issue(("campaign", "end"), "ngày kết thúc trước ngày bắt đầu"))
     keys: dict[tuple[str, str], int] = {}
@@ -225,6 +233,12 @@ def _units_issues(doc: YamlDocument, plan_doc: YamlDocument | None) -> list[Conf
     raw = doc.data if isinstance(doc.data, dict) else {}
     units = _items(raw, "units")
     issues = _unique(units, "code", ("units",), doc, "mã đơn vị", "đơn vị")
+    issues += _unique(_items(raw, "groups"), "id", ("groups",), doc, "mã nhóm đơn vị", "nhóm đơn vị")
+    groups = {g.get("id") for g in _items(raw, "groups")}
+    for i, unit in enumerate(units):
+        ref = unit.get("group")
+        if isinstance(ref, str) and ref not in groups:
+            issues.append(doc.issue(("units", i, "group"), f"nhóm đơn vị '{ref}' chưa được định nghĩa trong groups (đầu tệp)"))
     plan_raw = plan_doc.data if plan_doc and isinstance(plan_doc.data, dict) else None
     obligation_ids = {o.get("id") for o in _items(plan_raw, "obligations")} if plan_raw else None
     for i, unit in enumerate(units):
@@ -232,4 +246,80 @@ def _units_issues(doc: YamlDocument, plan_doc: YamlDocument | None) -> list[Conf
                           "đầu mối")
         if obligation_ids is not None:
             issues += _refs(unit.get("obligations"), obligation_ids, ("units", i, "obligations"), doc, "nghĩa vụ '{}' chưa được định nghĩa trong plan.yaml")
+    return issues
+
+
+def _group_refs(raw: dict, doc: YamlDocument) -> list[ConfigIssue]:
+    """Indicators and headings name groups that exist."""
+    issues: list[ConfigIssue] = []
+    for items, groups, noun in (("indicators", "indicator_groups", "nhóm chỉ tiêu"), ("headings", "heading_groups", "nhóm đề mục")):
+        known = {g.get("id") for g in _items(raw, groups)}
+        for i, item in enumerate(_items(raw, items)):
+            ref = item.get("group")
+            if isinstance(ref, str) and ref not in known:
+                issues.append(doc.issue((items, i, "group"), f"{noun} '{ref}' chưa được định nghĩa trong {groups}"))
+    return issues
+
+
+def _indicator_issues(plan: Plan, doc: YamlDocument) -> list[ConfigIssue]:
+    """Each indicator's fields fit its kind; a "trong đó" child hangs under a ratio that its
+    obligations also ask."""
+    issues: list[ConfigIssue] = []
+    by_id = {ind.id: ind for ind in plan.indicators}
+    for i, ind in enumerate(plan.indicators):
+        loc = ("indicators", i)
+        kind = {"ratio": "tỷ lệ", "count": "số lượng", "mean": "bình quân"}[ind.kind]
+        if ind.parent is not None:
+            parent = by_id.get(ind.parent)
+            if parent is None:
+                issues.append(doc.issue(loc + ("parent",), f"chỉ tiêu '{ind.parent}' chưa được định nghĩa trong indicators"))
+            elif parent.id == ind.id or parent.parent is not None:
+                issues.append(doc.issue(loc + ("parent",), "chỉ tiêu “trong đó” phải thuộc một chỉ tiêu chính, không thuộc chính nó hay một chỉ tiêu “trong đó” khác"))
+            elif parent.kind != "ratio" or ind.kind != "ratio":
+                issues.append(doc.issue(loc + ("parent",), "chỉ tiêu “trong đó” chỉ dùng cho tỷ lệ (kind: ratio) thuộc một tỷ lệ"))
+            if ind.denominator is not None:
+                issues.append(doc.issue(loc + ("denominator",), "chỉ tiêu “trong đó” dùng chung mẫu số với chỉ tiêu chính: bỏ denominator"))
+        elif ind.kind in ("ratio", "mean") and ind.denominator is None:
+            what = "mẫu số (denominator)" if ind.kind == "ratio" else "số trường hợp để chia (denominator), ví dụ “Số lượt giao dịch”"
+            issues.append(doc.issue(loc, f"chỉ tiêu {kind} cần {what}"))
+        if ind.kind == "count" and ind.denominator is not None:
+            issues.append(doc.issue(loc + ("denominator",), "chỉ tiêu số lượng (kind: count) chỉ có một số liệu: bỏ denominator"))
+        if ind.kind == "ratio" and ind.unit is not None:
+            issues.append(doc.issue(loc + ("unit",), "chỉ tiêu tỷ lệ tính bằng %: bỏ unit"))
+        if ind.kind != "ratio" and ind.unit is None:
+            issues.append(doc.issue(loc, f"chỉ tiêu {kind} cần đơn vị tính (unit), ví dụ “tin, bài” hoặc “phút/lượt”"))
+        for target in ind.target.all() if ind.target else []:
+            if ind.kind == "ratio" and not target.percent_sign:
+                issues.append(doc.issue(loc + ("target",), f"mục tiêu của tỷ lệ viết bằng %: \"{target}%\""))
+            elif ind.kind != "ratio" and target.percent_sign:
+                issues.append(doc.issue(loc + ("target",), f"chỉ tiêu {kind} tính bằng {ind.unit or 'đơn vị của nó'}, không phải %: viết như \"{str(target)[:-1]}\""))
+            elif target.written_unit and ind.kind != "ratio" and target.written_unit != (ind.unit or "") and not (ind.unit or "").startswith(target.written_unit):
+                issues.append(doc.issue(loc + ("target",), f"mục tiêu ghi đơn vị “{target.written_unit}” khác đơn vị của chỉ tiêu (unit: {ind.unit})"))
+            elif target.written_unit and ind.kind == "ratio":
+                issues.append(doc.issue(loc + ("target",), f"sau dấu % không ghi gì thêm (“{target.written_unit}”)"))
+    for j, ob in enumerate(plan.obligations):
+        asked = set(ob.indicators)
+        for k, ref in enumerate(ob.indicators):
+            child = by_id.get(ref)
+            if child is not None and child.parent is not None and child.parent not in asked:
+                issues.append(doc.issue(("obligations", j, "indicators", k),
+                                        f"chỉ tiêu “trong đó” '{ref}' cần cả chỉ tiêu chính '{child.parent}' trong danh sách"))
+    return issues
+
+
+def _applies_issues(plan_doc: YamlDocument, units_doc: YamlDocument) -> list[ConfigIssue]:
+    """Every applies_to names a unit group or a unit code of units.yaml."""
+    raw = plan_doc.data if isinstance(plan_doc.data, dict) else {}
+    units_raw = units_doc.data if isinstance(units_doc.data, dict) else {}
+    groups = {g.get("id") for g in _items(units_raw, "groups")}
+    codes = {u.get("code") for u in _items(units_raw, "units")}
+    issues: list[ConfigIssue] = []
+    for items in ("obligations", "indicators", "headings"):
+        for i, item in enumerate(_items(raw, items)):
+            refs = item.get("applies_to")
+            for k, ref in enumerate(refs if isinstance(refs, list) else []):
+                if isinstance(ref, str) and ref not in groups and ref not in codes:
+                    hint = " (mã đơn vị viết IN HOA)" if ref.upper() in codes else ""
+                    issues.append(plan_doc.issue((items, i, "applies_to", k),
+                                                 f"'{ref}' không phải nhóm đơn vị (groups) hay mã đơn vị trong units.yaml{hint}"))
     return issues

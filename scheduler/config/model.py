@@ -7,7 +7,6 @@ every problem at once, each with file, line and field.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, time
 from functools import cached_property
@@ -15,10 +14,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import AfterValidator, BeforeValidator, Field, StrictBool
 
-from scheduler.text import decimal_comma
 from scheduler.policy.periods import Period, PeriodType, WorkingCalendar, periods_in_window
+# Target and IDENT_PATTERN are re-exported: the rest of the code imports the config's names from here.
+from scheduler.config.measures import (GROUP_PATTERN, IDENT_PATTERN, UNIT_CODE_PATTERN, HeadingGroup, Ident,
+                                       Indicator, IndicatorGroup, Ref, Target, Text, _Strict)
 from scheduler.config.source import Entries
 
 PLAN_FILE = "plan.yaml"
@@ -29,10 +30,13 @@ PLAN_NAMING = {
     ("obligations",): Entries("nghĩa vụ", "id", "title"),
     ("indicators",): Entries("chỉ tiêu", "id", "name"),
     ("headings",): Entries("đề mục", "id", "title"),
+    ("indicator_groups",): Entries("nhóm chỉ tiêu", "id", "title"),
+    ("heading_groups",): Entries("nhóm đề mục", "id", "title"),
     ("reminders", "steps"): Entries("bước nhắc", None, "kind"),
 }
 UNITS_NAMING = {
     ("units",): Entries("đơn vị", "code", "name"),
+    ("groups",): Entries("nhóm đơn vị", "id", "name"),
     ("units", "*", "focal_points"): Entries("đầu mối", "name", "email"),
 }
 
@@ -51,25 +55,7 @@ def _email(value: str) -> str:
     return valid.ascii_email or valid.normalized
 
 
-def _text(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise ValueError("không được để trống")
-    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value):
-        raise ValueError("có ký tự điều khiển (xuống dòng, tab…); viết trên một dòng")
-    return value
-
-
 Email = Annotated[str, AfterValidator(_email)]
-Text = Annotated[str, AfterValidator(_text)]
-IDENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-UNIT_CODE_PATTERN = r"^[A-Z0-9][A-Z0-9_-]*$"
-Ident = Annotated[str, Field(pattern=IDENT_PATTERN, max_length=40)]
-
-
-class _Strict(BaseModel):
-    # Unknown keys are errors: a typo such as `emial:` must not pass silently.
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # ---------------------------------------------------------------- plan.yaml
@@ -101,7 +87,56 @@ class Organisation(_Strict):
 class Campaign(_Strict):
     title: Text  # the trích yếu of the consolidated report, without the period
     start: date
-    end: date
+    end: date  # a period belongs to the campaign if it overlaps [start, end], even if due later
+
+
+class PlanDocument(_Strict):
+    """The Kế hoạch being carried out, as the report cites it ("Thực hiện Kế hoạch số …")."""
+
+    title: Text  # its trích yếu
+    number: Text | None = None  # "72/KH-SNN"; plans are often cited before the văn thư numbers them
+    dated: date | None = Field(default=None, alias="date")
+    issued_by: Text | None = None  # "Chủ tịch UBND tỉnh"; default: the organisation
+
+
+# The placeholders a report sentence may use, and what each stands for.
+REPORT_PLACEHOLDERS = {
+    "ke_hoach": "Kế hoạch được thực hiện (số, ngày, cơ quan, trích yếu)",
+    "ky": "kỳ báo cáo, như “quý IV năm 2026”",
+    "co_quan": "tên cơ quan ban hành báo cáo",
+}
+
+
+def _sentence(value: str) -> str:
+    import string
+
+    value = value.strip()
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
+    except ValueError:
+        raise ValueError("dấu { } không khớp: viết {ke_hoach}, {ky} hoặc {co_quan}") from None
+    unknown = [n for n in names if n not in REPORT_PLACEHOLDERS]
+    if unknown:
+        known = ", ".join("{" + k + "}" for k in REPORT_PLACEHOLDERS)
+        raise ValueError(f"không có chỗ điền {{{unknown[0]}}}; dùng: {known}")
+    return value
+
+
+Sentence = Annotated[Text, AfterValidator(_sentence)]
+
+
+class ReportWording(_Strict):
+    opening: Sentence | None = None  # "Thực hiện {ke_hoach}, {co_quan} báo cáo kết quả {ky} như sau:"
+    closing: Sentence | None = None  # "Trên đây là báo cáo kết quả {ky} của {co_quan}./."
+
+
+class Ranking(_Strict):
+    """How the report ranks units, printed in the report with its rule."""
+
+    by: Literal["targets_met", "mean_achievement"] = "targets_met"
+    per_group: StrictBool = False  # one ranking per unit group (sở/ngành, xã/phường…)
+    late: Literal["ignore", "tie_break", "penalty"] = "tie_break"
+    late_penalty: float = Field(default=0, ge=0, le=100)  # points off a late unit's score (0–100)
 
 
 def _due_month(value: Any) -> Any:
@@ -124,52 +159,12 @@ class Obligation(_Strict):
     due: Due | None = None  # recurring: "before day `day` of month `month` of the period"
     deadline: date | None = None  # once: the report is due before this day
     key_prefix: str = ""  # keeps period keys apart when two obligations share a rhythm
+    # "Thời gian chốt số liệu": figures run from the day after it in the month before the
+    # period to this day of its last month (14: 15/12 → 14/03 for the first quarter).
+    data_cutoff: int | None = Field(default=None, ge=1, le=28)
+    applies_to: list[Ref] = []  # unit groups or codes; empty: every unit
     indicators: list[Ident] = []
     headings: list[Ident] = []
-
-
-_TARGET = re.compile(r"^\s*(>=|≥|>|=)\s*(-?\d+(?:[.,]\d+)?)\s*%\s*$")
-_OPS = {">=": ">=", "≥": ">=", ">": ">", "=": "="}
-
-
-@dataclass(frozen=True)
-class Target:
-    op: Literal[">=", ">", "="]
-    percent: float
-
-    def met(self, ratio_percent: float) -> bool:
-        if self.op == ">=":
-            return ratio_percent >= self.percent - 1e-9
-        if self.op == ">":
-            return ratio_percent > self.percent + 1e-9
-        return abs(ratio_percent - self.percent) < 1e-9
-
-    def __str__(self) -> str:
-        sign = {">=": "≥", ">": ">", "=": "="}[self.op]
-        value = decimal_comma(f"{self.percent:g}")
-        return f"{sign} {value}%"
-
-
-def _target(value: Any) -> Target:
-    if isinstance(value, Target):
-        return value
-    if value is None:
-        raise ValueError("chưa có giá trị: viết như \"≥ 90%\"")
-    match = _TARGET.match(value) if isinstance(value, str) else None
-    if not match:
-        raise ValueError(f"{value!r} không hợp lệ: viết như \"≥ 90%\", \"> 95%\" hoặc \"= 100%\"")
-    percent = float(match.group(2).replace(",", "."))
-    if not 0 <= percent <= 100:
-        raise ValueError(f"mục tiêu {percent:g}% nằm ngoài khoảng 0–100%")
-    return Target(_OPS[match.group(1)], percent)
-
-
-class Indicator(_Strict):
-    id: Ident
-    name: Text
-    numerator: Text  # label of the count on top, e.g. "Số hồ sơ được số hoá"
-    denominator: Text  # label of the count below, e.g. "Tổng số hồ sơ"
-    target: Annotated[Target, BeforeValidator(_target)]
 
 
 def _required(value: Any) -> Any:
@@ -185,6 +180,8 @@ class Heading(_Strict):
     title: Text
     section: Literal["results", "good_practices", "shortcomings", "next_steps", "proposals"]
     required: Annotated[Any, BeforeValidator(_required)] = False  # below_target: when a target is missed
+    group: Ident | None = None
+    applies_to: list[Ref] = []  # unit groups or codes; empty: every unit that owes the report
 
 
 class ReminderStep(_Strict):
@@ -216,11 +213,16 @@ class WorkingDays(_Strict):
 
 class Plan(_Strict):
     organisation: Organisation
+    document: PlanDocument | None = Field(default=None, alias="plan")
     campaign: Campaign
+    report: ReportWording = ReportWording()
+    ranking: Ranking | None = None  # none: the report ranks nobody
     calendar: WorkingDays = WorkingDays()
     reminders: Reminders
     obligations: list[Obligation] = Field(min_length=1)
+    indicator_groups: list[IndicatorGroup] = []
     indicators: list[Indicator] = []
+    heading_groups: list[HeadingGroup] = []
     headings: list[Heading] = []
 
 
@@ -232,26 +234,43 @@ class Person(_Strict):
     phone: str | None = None
 
 
+GroupId = Annotated[str, Field(pattern=GROUP_PATTERN, max_length=40)]
+
+
+class UnitGroup(_Strict):
+    id: GroupId  # lower case: told apart from unit codes in applies_to
+    name: Text  # "Sở, ban, ngành"
+
+
 class Unit(_Strict):
     code: Annotated[str, Field(pattern=UNIT_CODE_PATTERN, max_length=20)]
     name: Text
     active: StrictBool = True
+    group: GroupId | None = None
     head: Person
     focal_points: list[Person] = Field(min_length=1)
-    obligations: list[Ident] = Field(min_length=1)
+    # Given: the unit owes exactly these; omitted: every obligation whose applies_to matches it.
+    obligations: list[Ident] | None = Field(default=None, min_length=1)
 
 
 class UnitsFile(_Strict):
+    groups: list[UnitGroup] = []
     units: list[Unit] = Field(min_length=1)
 
 
 # ---------------------------------------------------------------- the whole
+
+def applies(refs: list[str], unit: Unit) -> bool:
+    """Whether an entry limited to `refs` (unit groups or codes; none: everyone) concerns `unit`."""
+    return not refs or unit.code in refs or (unit.group is not None and unit.group in refs)
+
 
 @dataclass(frozen=True, eq=False)  # identity hash: planner caches per loaded config
 class Config:
     plan: Plan
     units: tuple[Unit, ...]
     directory: Path = field(compare=False)
+    groups: tuple[UnitGroup, ...] = ()
 
     @cached_property
     def calendar(self) -> WorkingCalendar:
@@ -259,7 +278,7 @@ class Config:
 
     @cached_property
     def periods(self) -> tuple[Period, ...]:
-        """Every period of the plan's obligations whose deadline is inside the campaign, by deadline."""
+        """Every period of the plan's obligations that overlaps the campaign, by deadline."""
         found: list[Period] = []
         campaign = self.plan.campaign
         for ob in self.plan.obligations:
@@ -270,7 +289,8 @@ class Config:
                 assert ob.due is not None
                 kind: PeriodType = ob.period  # type: ignore[assignment]
                 found += periods_in_window(
-                    ob.id, kind, ob.due.month, ob.due.day, campaign.start, campaign.end, ob.key_prefix
+                    ob.id, kind, ob.due.month, ob.due.day, campaign.start, campaign.end, ob.key_prefix,
+                    ob.data_cutoff,
                 )
         return tuple(sorted(found, key=lambda p: (p.due, p.key)))
 
@@ -298,9 +318,38 @@ class Config:
             u
             for u in self.units
             if u.active
-            and period.obligation in u.obligations
+            and self.owes(u, period.obligation)
             and (period.units is None or u.code in period.units)
         ]
+
+    def owes(self, unit: Unit, obligation_id: str) -> bool:
+        """A unit that lists its obligations owes those; any other, those that apply to it."""
+        if unit.obligations is not None:
+            return obligation_id in unit.obligations
+        ob = next((o for o in self.plan.obligations if o.id == obligation_id), None)
+        return ob is not None and applies(ob.applies_to, unit)
+
+    def group_name(self, group_id: str | None) -> str | None:
+        return next((g.name for g in self.groups if g.id == group_id), None)
+
+    def indicators_for(self, period: Period, unit: Unit | None = None) -> list[Indicator]:
+        """The indicators a period asks (of `unit`, if given), each "trong đó" child right
+        after its parent."""
+        ob = self.obligation_of(period)
+        wanted = set(ob.indicators) if ob else set()
+        chosen = [i for i in self.plan.indicators if i.id in wanted and (unit is None or applies(i.applies_to, unit))]
+        ids = {i.id for i in chosen}
+        tops = [i for i in chosen if i.parent is None or i.parent not in ids]
+        ordered = []
+        for top in tops:
+            ordered.append(top)
+            ordered += [i for i in chosen if i.parent == top.id]
+        return ordered
+
+    def headings_for(self, period: Period, unit: Unit | None = None) -> list[Heading]:
+        ob = self.obligation_of(period)
+        wanted = set(ob.headings) if ob else set()
+        return [h for h in self.plan.headings if h.id in wanted and (unit is None or applies(h.applies_to, unit))]
 
     @property
     def unit_steps(self) -> list[ReminderStep]:

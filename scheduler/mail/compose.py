@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from scheduler.policy.periods import Period
 from scheduler.clock import to_local
 from scheduler.config.model import Config, Unit
-from scheduler.collect.validate import figure_text, headings_for, indicators_for
+from scheduler.collect.validate import figure_text, headings_for, indicators_for, target_text
 from scheduler.text import HEADER_CONTROL, long_date, remaining, requirement, short_datetime
 
 if TYPE_CHECKING:  # for the type only: importing record would bring the database into composing mail
@@ -93,7 +93,7 @@ class Composer:
         return {
             "obligation_title": ob.title if ob else period.title,
             "indicators": [
-                {"name": i.name, "numerator": i.numerator, "denominator": i.denominator, "target": str(i.target)}
+                {"name": i.name, "numerator": i.numerator, "denominator": i.denominator, "target": target_text(i, period)}
                 for i in indicators_for(self.config, period)
             ],
             "headings": [{"title": h.title, "requirement": requirement(h.required)}

@@ -34,6 +34,9 @@ class Period:
     due: date  # the report is due *before* this day
     units: frozenset[str] | None = None  # None: every unit the obligation applies to
     kind: PeriodType | None = None  # None: an on-request report or a one-off obligation
+    # "Thời gian chốt số liệu": the days the figures cover, when they differ from start–end.
+    data_from: date | None = None
+    data_to: date | None = None
 
     @property
     def deadline(self) -> datetime:
@@ -90,17 +93,25 @@ def periods_in_window(
     window_start: date,
     window_end: date,
     prefix: str = "",
+    data_cutoff: int | None = None,
 ) -> list[Period]:
-    """The periods of a recurring obligation whose due day falls inside the campaign window
-    (both ends inclusive), in time order."""
+    """The periods of a recurring obligation that overlap the campaign window (both ends
+    inclusive), in time order: a monthly report for December belongs to a campaign ending
+    31/12 although it is due on 05/01 (the NĐ 09/2019 regimes report after the period).
+    `data_cutoff` (a day of the month) shifts the days the figures cover: 14 gives 15/12 →
+    14/03 for the first quarter."""
     length = _MONTHS[kind]
     periods: list[Period] = []
     # Start a year early: a period can fall due well after it began.
     start = date(window_start.year - 1, 1, 1)
     while start <= window_end:
         due = due_date(start, length, month, day)
-        if window_start <= due <= window_end:
-            end = add_months(start, length) - timedelta(days=1)
+        end = add_months(start, length) - timedelta(days=1)
+        if start <= window_end and end >= window_start:
+            data_from = data_to = None
+            if data_cutoff is not None:
+                data_from = add_months(start, -1).replace(day=data_cutoff + 1)
+                data_to = add_months(start, length - 1).replace(day=data_cutoff)
             periods.append(
                 Period(
                     key=period_key(kind, start, prefix),
@@ -110,6 +121,8 @@ def periods_in_window(
                     end=end,
                     due=due,
                     kind=kind,
+                    data_from=data_from,
+                    data_to=data_to,
                 )
             )
         start = add_months(start, length)

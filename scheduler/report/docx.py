@@ -18,10 +18,11 @@ from jinja2 import Environment, StrictUndefined, Undefined
 
 from scheduler.report.chart import Bar, Titles, chart_xml, xml_escape
 from scheduler.config.model import Config
-from scheduler.report.consolidate import Consolidation
+from scheduler.report.consolidate import Consolidation, value_of
+from scheduler.collect.validate import target_text
 from scheduler.text import REPORT_STATE, document_month
-from scheduler.report.wording import (balanced_lines, date_line, entry_lines, percent, period_phrase,
-                                      ratio_text, sentence_case, trend_text)
+from scheduler.report.wording import (amount, balanced_lines, date_line, entry_lines, measure_text, percent,
+                                      period_phrase, sentence_case, trend_text)
 
 
 TEMPLATE = "bao-cao.docx"
@@ -63,12 +64,18 @@ class WordChart:
     __str__ = __html__
 
 
+def charted(result: Consolidation) -> list:
+    """The indicators the chart shows: ratios with a target (a count or a minute has no place
+    on a percent axis)."""
+    return [r for r in result.indicators if r.indicator.kind == "ratio" and r.target is not None]
+
+
 def chart(tpl: DocxTemplate, result: Consolidation) -> WordChart:
     """Each indicator's result against its target; the numbers under the bars are the rows
     of the indicator table above."""
-    bars = [Bar(str(n), r.total.percent if r.total else None, r.indicator.target.percent, r.met,
-                percent(r.total.percent, r.indicator.target) if r.total else "—")
-            for n, r in enumerate(result.indicators, 1)]
+    bars = [Bar(r.number or "…", r.value, r.target.value, r.met,
+                percent(r.value, r.target) if r.value is not None else "—")
+            for r in charted(result)]
     titles = Titles(value_axis="Tỷ lệ (%)", category_axis="Chỉ tiêu (số thứ tự như bảng trên)", met="Đạt",
                     missed="Chưa đạt", no_figures="Chưa có số liệu", target="Mục tiêu")
     return WordChart(tpl, chart_xml(bars, titles), 150, 80,
@@ -98,7 +105,7 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
     met = sum(1 for r in result.indicators if r.met)
     assessed = sum(1 for r in result.indicators if r.met is not None)
     rank_rows = []
-    for place, unit in enumerate(result.ranking, 1):
+    for place, unit in enumerate(result.ranking, 1):  # a placeholder for per-group ranking: see the report work
         rank_rows.append({"rank": place, "name": unit.name, "met": f"{unit.met}/{unit.assessed}",
                           "mean": (percent(100 * unit.mean_achievement) if unit.mean_achievement is not None else "—"),
                           "status": REPORT_STATE[unit.state]})
@@ -113,7 +120,8 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
             elif unit.ratios[r.indicator.id] is None:
                 cells.append("KPS")
             else:
-                cells.append(percent(unit.ratios[r.indicator.id].percent, r.indicator.target))
+                value = value_of(r.indicator, unit.ratios[r.indicator.id])
+                cells.append("—" if value is None else percent(value, r.target) if r.indicator.kind == "ratio" else amount(value))
         matrix_rows.append({"tt": place, "name": unit.name + (" (chưa báo cáo)" if unit.state == "missing" else ""),
                             "cells": cells, "met": f"{unit.met}/{unit.assessed}" if unit.state != "missing" else ""})
     number_line = f"Số:      /BC-{org.abbreviation}"
@@ -136,11 +144,13 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
         "indicators_intro": (f"Kết quả chung của các đơn vị (tổng tử số trên tổng mẫu số của các đơn vị có phát sinh): "
                              f"đạt {met}/{assessed} chỉ tiêu có số liệu." if result.indicators
                              else "Báo cáo này không yêu cầu số liệu chỉ tiêu."),
-        "indicators": [{"tt": n, "name": r.indicator.name, "result": ratio_text(r.total, r.indicator.target),
-                        "target": str(r.indicator.target),
-                        "verdict": {True: "Đạt", False: "Chưa đạt", None: "Chưa có số liệu"}[r.met],
-                        "trend": trend_text(r.change)} for n, r in enumerate(result.indicators, 1)],
-        "chart": chart(tpl, result) if result.indicators else "",
+        "indicators": [{"tt": r.number, "name": r.indicator.name if not r.depth else "Trong đó: " + r.indicator.name,
+                        "result": measure_text(r.indicator, r.total, r.target),
+                        "target": target_text(r.indicator, result.period) or "Không giao",
+                        "verdict": ("Theo dõi" if r.target is None and r.total is not None else
+                                    {True: "Đạt", False: "Chưa đạt", None: "Chưa có số liệu"}[r.met]),
+                        "trend": trend_text(r.change, r.indicator)} for r in result.indicators],
+        "chart": chart(tpl, result) if charted(result) else "",
         "chart_caption": "Biểu đồ: kết quả từng chỉ tiêu so với mục tiêu (vạch ngang)",
         "shortcomings": shortcomings,
         "next_period_phrase": "quý tiếp theo" if period.key[-3:-1] == "-Q" else "thời gian tới",
@@ -160,7 +170,7 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
         "signer_name": org.signer.name,
         "appendix_ref": (f"(Kèm theo Báo cáo số      /BC-{org.abbreviation} ngày      tháng {document_month(today)} "
                          f"năm {today.year} của {body_name})"),
-        "matrix_heads": [str(n) for n in range(1, len(result.indicators) + 1)],
+        "matrix_heads": [r.number or "…" for r in result.indicators],
         "matrix_rows": matrix_rows,
         "matrix_note": ("Số thứ tự cột là số thứ tự chỉ tiêu tại mục II. KPS: không phát sinh; —: không báo cáo "
                         "chỉ tiêu này."),

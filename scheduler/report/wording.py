@@ -8,7 +8,7 @@ from datetime import date
 
 
 from scheduler.policy.periods import ROMAN, Period
-from scheduler.config.model import Target
+from scheduler.config.model import Indicator, Target
 from scheduler.report.consolidate import Ratio
 from scheduler.text import CONTROL, decimal_comma, document_month, number, without_marks
 
@@ -38,13 +38,35 @@ def ratio_text(ratio: Ratio | None, target: Target | None = None) -> str:
     return "—" if ratio is None else f"{percent(ratio.percent, target)} ({number(ratio.num)}/{number(ratio.den)})"
 
 
-def trend_text(change: float | None) -> str:
+def amount(value: float) -> str:
+    """A count or a mean as a clerk writes it: 1.234; 12,5."""
+    if abs(value - round(value)) < 0.05:
+        return number(int(round(value)))
+    return decimal_comma(f"{value:.1f}")
+
+
+def measure_text(indicator: Indicator, ratio: Ratio | None, target: Target | None = None) -> str:
+    """A result in its kind's words: "93,6% (4.395/4.694)", "128 tin, bài", "18,5 phút/lượt"."""
+    if ratio is None:
+        return "—"
+    if indicator.kind == "ratio":
+        return ratio_text(ratio, target)
+    value = indicator.value({"num": ratio.num, "den": ratio.den} if ratio.den is not None else {"num": ratio.num})
+    return "—" if value is None else f"{amount(value)} {indicator.unit or ''}".strip()
+
+
+def trend_text(change: float | None, indicator: Indicator | None = None) -> str:
+    """The change since the previous period: percentage points for a ratio, the unit's own
+    amount for a count or a mean."""
     if change is None:
         return "—"
     if abs(change) < 0.05:
         return "Không đổi"
+    word = "Tăng" if change > 0 else "Giảm"
+    if indicator is not None and indicator.kind != "ratio":
+        return f"{word} {amount(abs(change))} {indicator.unit or ''}".strip()
     points = decimal_comma(f"{abs(change):.1f}")
-    return f"{'Tăng' if change > 0 else 'Giảm'} {points} điểm phần trăm"
+    return f"{word} {points} điểm phần trăm"
 
 
 def date_line(place: str, today: date) -> str:

@@ -14,7 +14,7 @@ from scheduler.policy.periods import Period
 from scheduler.clock import to_local
 from scheduler.config.model import Unit
 from scheduler.store.tables import Submission
-from scheduler.collect.validate import Entry, as_entry, headings_for, indicators_for, shown, validate
+from scheduler.collect.validate import Entry, as_entry, headings_for, indicators_for, shown, target_text, validate
 from scheduler.text import long_date, remaining, requirement, short_datetime
 from scheduler.web.context import FORM_BODY, NOT_FOUND, Pages, WebContext
 from scheduler.web.security import CSRF_FIELD, BodyTooLarge, Csrf, read_form
@@ -102,7 +102,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             by_error=errors.get("submitted_by"),
             indicators=[{
                 "id": i.id, "name": i.name, "numerator": i.numerator, "denominator": i.denominator,
-                "target": str(i.target), "num": entry.figures.get(i.id, ("", "", False))[0],
+                "target": target_text(i, period), "num": entry.figures.get(i.id, ("", "", False))[0],
                 "den": entry.figures.get(i.id, ("", "", False))[1], "kps": entry.figures.get(i.id, ("", "", False))[2],
                 "num_error": errors.get(f"{i.id}.num"), "den_error": errors.get(f"{i.id}.den"), "error": errors.get(i.id),
             } for i in indicators],

@@ -97,7 +97,7 @@ def test_references_to_undefined_obligation_indicator_heading(config_dir):
 @pytest.mark.parametrize("target, message", [
     ('"> 120%"', "mục tiêu 120% nằm ngoài khoảng 0–100%"),
     ('"≥ -5%"', "mục tiêu -5% nằm ngoài khoảng 0–100%"),
-    ('"khoảng 90"', "'khoảng 90' không hợp lệ: viết như \"≥ 90%\", \"> 95%\" hoặc \"= 100%\""),
+    ('"khoảng 90"', "'khoảng 90' không hợp lệ: viết như \"≥ 90%\", \"> 95%\", \"= 100%\", \"≤ 30\""),
 ])
 def test_target_outside_0_100_or_unreadable(config_dir, target, message):
     plan = config_dir / "plan.yaml"
@@ -106,9 +106,9 @@ def test_target_outside_0_100_or_unreadable(config_dir, target, message):
 
 
 def test_targets_keep_their_own_operator(shipped_config):
-    targets = {i.id: str(i.target) for i in shipped_config.plan.indicators}
+    targets = {i.id: str(i.target_for(None)) for i in shipped_config.plan.indicators}
     assert targets["hai_long"] == "> 95%" and targets["tu_thao_tac"] == "≥ 90%" and targets["so_hoa"] == "= 100%"
-    hai_long = next(i for i in shipped_config.plan.indicators if i.id == "hai_long").target
+    hai_long = next(i for i in shipped_config.plan.indicators if i.id == "hai_long").target_for(None)
     assert not hai_long.met(95.0) and hai_long.met(95.1)
 
 

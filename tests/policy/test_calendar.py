@@ -105,9 +105,11 @@ def test_due_rule_covers_half_years_years_and_short_months():
     assert due_date(date(2026, 1, 1), 12, 13, 15) == date(2027, 1, 15)  # yearly, due mid-January
     assert due_date(date(2026, 4, 1), 3, 3, 31) == date(2026, 6, 30)  # 31 June → 30 June
     h = periods_in_window("h", "half_year", 7, 10, date(2026, 1, 1), date(2027, 12, 31))
+    # A period belongs to the window when it overlaps it: 2025-H2, due inside, covers 2025;
+    # 2027-H2, due 10/01/2028, covers the window's last months.
     assert [(p.key, p.title, p.due) for p in h] == [
-        ("2025-H2", "6 tháng cuối năm 2025", date(2026, 1, 10)),  # falls due inside the window
         ("2026-H1", "6 tháng đầu năm 2026", date(2026, 7, 10)),
         ("2026-H2", "6 tháng cuối năm 2026", date(2027, 1, 10)),
         ("2027-H1", "6 tháng đầu năm 2027", date(2027, 7, 10)),
+        ("2027-H2", "6 tháng cuối năm 2027", date(2028, 1, 10)),
     ]

@@ -61,7 +61,8 @@ def test_ranking_by_targets_met_then_mean_achievement_then_name(shipped_config):
         "TTRA": returned("TTRA", weaker), "KHTC": returned("KHTC", weakest),
         "TL": returned("TL", full()), "CNTY": returned("CNTY", full()), "QLDD": returned("QLDD", {"so_hoa": None}),
     })
-    assert [u.code for u in result.ranking] == ["CNTY", "TL", "TTRA", "KHTC", "QLDD"]  # Chăn nuôi before Thuỷ lợi
+    assert [u.code for u in result.ranking] == ["CNTY", "TL", "TTRA", "KHTC"]  # Chăn nuôi before Thuỷ lợi
+    assert [u.code for u in result.unranked] == ["QLDD"]  # only "Không phát sinh": listed, not ranked
     assert len(result.missing) == 13 and result.missing[0].code == "BPMC"
 
 
@@ -416,12 +417,12 @@ def test_the_trich_yeu_names_the_period_by_its_kind_not_by_parsing_its_title():
     from scheduler.policy.periods import Period, periods_in_window
     from scheduler.report.wording import period_phrase
 
-    def first(kind, month, day):
-        return periods_in_window("ob", kind, month, day, date(2026, 1, 1), date(2027, 12, 31))[0]
+    def first(kind, month, day, start=date(2026, 1, 1)):
+        return periods_in_window("ob", kind, month, day, start, date(2027, 12, 31))[0]
 
     assert period_phrase(first("quarter", "last", 5)) == "quý I năm 2026"
     assert period_phrase(first("month", 1, 3)) == "tháng 01/2026"
-    assert period_phrase(first("year", 14, 15)) == "năm 2025"  # due 15/02/2026
+    assert period_phrase(first("year", 14, 15, date(2025, 6, 1))) == "năm 2025"  # due 15/02/2026
     assert period_phrase(first("half_year", "last", 10)) == "6 tháng đầu năm 2026"
     # an on-request report keeps the title the office gave it, whatever it starts with
     asked = Period("YC-20261220", "quy", "Quý này: báo cáo nhanh", date(2026, 12, 1), date(2026, 12, 19),
