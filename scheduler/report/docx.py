@@ -18,10 +18,11 @@ from jinja2 import Environment, StrictUndefined, Undefined
 
 from scheduler.report.chart import Bar, Titles, chart_xml, xml_escape
 from scheduler.config.model import Config
-from scheduler.report.consolidate import Consolidation, value_of
+from scheduler.report.consolidate import Consolidation
 from scheduler.collect.validate import target_text
-from scheduler.text import REPORT_STATE, document_month
-from scheduler.report.wording import (amount, balanced_lines, date_line, entry_lines, measure_text, percent,
+from scheduler.report import sections
+from scheduler.text import document_month
+from scheduler.report.wording import (balanced_lines, date_line, entry_lines, measure_text, percent,
                                       period_phrase, sentence_case, trend_text)
 
 
@@ -85,101 +86,125 @@ def chart(tpl: DocxTemplate, result: Consolidation) -> WordChart:
 def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplate) -> dict:
     org = config.plan.organisation
     period = result.period
-    headings = {h.id: h for h in config.plan.headings}
-    order = list(result.narratives)
+    headings = [h for h in config.plan.headings if h.id in result.narratives]
     reported = len(result.on_time) + len(result.late)
     total = len(result.units)
-    results_items = []
-    for hid in order:
-        if headings[hid].section in ("results", "good_practices"):
-            results_items.append({"number": len(results_items) + 1, "title": headings[hid].title,
-                                  "lines": entry_lines(result.narratives[hid], "Chưa có đơn vị báo cáo nội dung này.")})
+    summary = sections.province_scale(result)
+    results_items = sections.results_items(config, result, headings, summary)
 
     def section(kind: str) -> list[tuple[str, str]]:
-        return [e for hid in order if headings[hid].section == kind for e in result.narratives[hid]]
+        return sections.section_entries(result, headings, kind)
 
-    missed = [r.indicator.name for r in result.indicators if r.met is False]
+    def asked(kind: str) -> bool:
+        return any(h.section == kind for h in headings)
+
+    def lines(kind: str, empty: str = sections.NOTHING) -> list[str]:
+        # At province scale the body says how many units wrote; their texts are in Phụ lục I.
+        return sections.summary_lines(section(kind), total) if summary else entry_lines(section(kind), empty)
+
+    below = [r for r in result.indicators if r.met is False]
+    missed = [r.indicator.name for r in below]
     shortcomings = ["- Các chỉ tiêu chưa đạt mục tiêu: " + "; ".join(missed) + "."] if missed else []
-    if section("shortcomings") or not missed:  # say "nothing reported" only when there is nothing at all
-        shortcomings += entry_lines(section("shortcomings"), "Chưa có đơn vị báo cáo nội dung này.")
+    if section("shortcomings") or (not missed and asked("shortcomings")):
+        shortcomings += lines("shortcomings")
+    numbers = sections.Sections.of({
+        "results": bool(results_items), "indicators": bool(result.indicators), "shortcomings": bool(shortcomings),
+        "next_steps": asked("next_steps"), "proposals": asked("proposals")})
     met = sum(1 for r in result.indicators if r.met)
     assessed = sum(1 for r in result.indicators if r.met is not None)
-    rank_rows = []
-    for place, unit in enumerate(result.ranking, 1):  # a placeholder for per-group ranking: see the report work
-        rank_rows.append({"rank": place, "name": unit.name, "met": f"{unit.met}/{unit.assessed}",
-                          "mean": (percent(100 * unit.mean_achievement) if unit.mean_achievement is not None else "—"),
-                          "status": REPORT_STATE[unit.state]})
-    matrix_rows = []
-    for place, unit in enumerate(result.units, 1):
-        cells = []
-        for r in result.indicators:
-            if unit.state == "missing":
-                cells.append("")
-            elif r.indicator.id not in unit.ratios:
-                cells.append("—")
-            elif unit.ratios[r.indicator.id] is None:
-                cells.append("KPS")
-            else:
-                value = value_of(r.indicator, unit.ratios[r.indicator.id])
-                cells.append("—" if value is None else percent(value, r.target) if r.indicator.kind == "ratio" else amount(value))
-        matrix_rows.append({"tt": place, "name": unit.name + (" (chưa báo cáo)" if unit.state == "missing" else ""),
-                            "cells": cells, "met": f"{unit.met}/{unit.assessed}" if unit.state != "missing" else ""})
+    tables = sections.matrices(result)
+    first = tables[0] if tables else {"heads": [], "rows": []}
     number_line = f"Số:      /BC-{org.abbreviation}"
     body_name = org.issuing_body_name or org.issuing_body
     recurring = config.is_recurring(period)
     phrase = period_phrase(period) if recurring else ""
     title = (f"{config.plan.campaign.title} {phrase}" if recurring
              else sentence_case(re.sub(r"^(Báo cáo|BÁO CÁO)\s+", "", period.title)) if period.title else period.key)
+    wording = config.plan.report
+    if wording.opening:
+        intro = sections.sentence(wording.opening, config, period)
+    elif config.plan.document is not None:
+        intro = sections.sentence("Thực hiện {ke_hoach}, {co_quan} báo cáo kết quả {ky} như sau:", config, period)
+    else:
+        intro = (f"Thực hiện Kế hoạch triển khai phong trào thi đua năm {period.due.year}, {org.office_name} tổng hợp "
+                 f"kết quả {phrase or period.title} từ báo cáo của {reported}/{total} đơn vị ({len(result.on_time)} đơn vị báo cáo "
+                 f"đúng hạn, {len(result.late)} đơn vị báo cáo muộn, {len(result.missing)} đơn vị chưa báo cáo), "
+                 f"như sau:")
+    if sections.data_range(period):
+        intro += " " + sections.data_range(period)
+    if wording.closing:
+        closing = sections.sentence(wording.closing, config, period).rstrip("./")
+    elif recurring and config.plan.document is None:
+        closing = f"Trên đây là báo cáo kết quả thực hiện phong trào thi đua {phrase} của {body_name}"
+    elif recurring:
+        closing = f"Trên đây là báo cáo kết quả {sections.period_words(config, period)} của {body_name}"
+    else:
+        closing = f"Trên đây là báo cáo {title[0].lower() + title[1:]} của {body_name}"
+    ranking = sections.ranking_rows(config, result)
+    narrative_parts = sections.narrative_appendix(config, result, headings) if summary else []
+    appendix_parts = ([("indicators", "Kết quả các chỉ tiêu của từng đơn vị")] if result.indicators else []) + (
+        [("ranking", "Xếp hạng các đơn vị (từ cao xuống thấp)")] if ranking else []) + [
+        ("lateness", "Đơn vị báo cáo muộn, chưa báo cáo")]
+    appendix_number = {key: n for n, (key, _) in enumerate(appendix_parts, 1)}
     return {
         "org": {"parent_body": org.parent_body or "", "issuing_body": balanced_lines(org.issuing_body),
                 "office_abbreviation": org.office_abbreviation},
         "number_line": number_line,
         "date_line": date_line(org.place, today),
         "title": title,
-        "intro": (f"Thực hiện Kế hoạch triển khai phong trào thi đua năm {period.due.year}, {org.office_name} tổng hợp "
-                  f"kết quả {phrase or period.title} từ báo cáo của {reported}/{total} đơn vị ({len(result.on_time)} đơn vị báo cáo "
-                  f"đúng hạn, {len(result.late)} đơn vị báo cáo muộn, {len(result.missing)} đơn vị chưa báo cáo), "
-                  f"như sau:"),
+        "intro": intro,
+        "sections": numbers.__dict__,
         "results": results_items,
         "indicators_intro": (f"Kết quả chung của các đơn vị (tổng tử số trên tổng mẫu số của các đơn vị có phát sinh): "
-                             f"đạt {met}/{assessed} chỉ tiêu có số liệu." if result.indicators
-                             else "Báo cáo này không yêu cầu số liệu chỉ tiêu."),
-        "indicators": [{"tt": r.number, "name": r.indicator.name if not r.depth else "Trong đó: " + r.indicator.name,
-                        "result": measure_text(r.indicator, r.total, r.target),
-                        "target": target_text(r.indicator, result.period) or "Không giao",
-                        "verdict": ("Theo dõi" if r.target is None and r.total is not None else
-                                    {True: "Đạt", False: "Chưa đạt", None: "Chưa có số liệu"}[r.met]),
-                        "trend": trend_text(r.change, r.indicator)} for r in result.indicators],
+                             f"đạt {met}/{assessed} chỉ tiêu có số liệu." if assessed else
+                             "Kết quả chung của các đơn vị (tổng số liệu của các đơn vị có phát sinh):"
+                             if result.indicators else "Báo cáo này không yêu cầu số liệu chỉ tiêu."),
+        "indicators": [row for block in result.blocks for row in (
+            ([{"tt": block.number, "name": block.title, "result": "", "target": "", "verdict": "", "trend": ""}]
+             if block.title else []) + [_indicator_row(r, period) for r in block.rows])]
+        if result.blocks else [_indicator_row(r, period) for r in result.indicators],
         "chart": chart(tpl, result) if charted(result) else "",
         "chart_caption": "Biểu đồ: kết quả từng chỉ tiêu so với mục tiêu (vạch ngang)",
         "shortcomings": shortcomings,
-        "next_period_phrase": "quý tiếp theo" if period.key[-3:-1] == "-Q" else "thời gian tới",
-        "next_steps": entry_lines(section("next_steps"), "Chưa có đơn vị báo cáo nội dung này."),
-        "proposals": entry_lines(section("proposals"), "Không có đề xuất, kiến nghị."),
-        "appendix_note": ("Kết quả các chỉ tiêu của từng đơn vị, xếp hạng các đơn vị và danh sách đơn vị báo cáo muộn, "
-                          "chưa báo cáo tại Phụ lục kèm theo Báo cáo này." if result.indicators else
-                          "Danh sách đơn vị báo cáo muộn, chưa báo cáo tại Phụ lục kèm theo Báo cáo này."),
-        "appendix_title": ("KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU, XẾP HẠNG CÁC ĐƠN VỊ" if result.indicators
-                           else "TÌNH HÌNH BÁO CÁO CỦA CÁC ĐƠN VỊ"),
-        "lateness_number": 3 if result.indicators else 1,
-        "closing": (f"Trên đây là báo cáo kết quả thực hiện phong trào thi đua {phrase} của {body_name}" if recurring
-                    else f"Trên đây là báo cáo {title[0].lower() + title[1:]} của {body_name}"),
+        "next_period_phrase": "quý tiếp theo" if period.kind == "quarter" else "thời gian tới",
+        "next_steps": lines("next_steps"),
+        "proposals": lines("proposals", "Không có đề xuất, kiến nghị."),
+        "appendix_note": sections.appendix_note(bool(result.indicators), bool(ranking), bool(narrative_parts)),
+        "appendix_title": ("KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU" + (", XẾP HẠNG CÁC ĐƠN VỊ" if ranking else "")
+                           if result.indicators else "TÌNH HÌNH BÁO CÁO CỦA CÁC ĐƠN VỊ"),
+        "appendix_numbers": appendix_number,
+        "lateness_number": appendix_number["lateness"],
+        "closing": closing,
         "recipients": list(org.recipients),
         "signer_authority": org.signer.authority or "",
         "signer_title": org.signer.title,
         "signer_name": org.signer.name,
+        "appendix_label": "Phụ lục II" if narrative_parts else "Phụ lục",
         "appendix_ref": (f"(Kèm theo Báo cáo số      /BC-{org.abbreviation} ngày      tháng {document_month(today)} "
                          f"năm {today.year} của {body_name})"),
-        "matrix_heads": [r.number or "…" for r in result.indicators],
-        "matrix_rows": matrix_rows,
-        "matrix_note": ("Số thứ tự cột là số thứ tự chỉ tiêu tại mục II. KPS: không phát sinh; —: không báo cáo "
-                        "chỉ tiêu này."),
-        "ranking": rank_rows,
-        "ranking_rule": ("Xếp hạng theo số chỉ tiêu đạt mục tiêu, sau đó theo mức hoàn thành bình quân (mỗi chỉ tiêu "
-                         "tính kết quả chia mục tiêu, tối đa 100%), cùng mức thì theo tên đơn vị."),
+        "narrative_appendix": narrative_parts,
+        "matrices": tables,
+        # A template made before the matrix was cut into tables has one, with every column.
+        "matrix_heads": [h for t in tables for h in t["heads"]],
+        "matrix_rows": [dict(row, cells=[c for t in tables for c in t["rows"][i]["cells"]])
+                        for i, row in enumerate(first["rows"])],
+        "matrix_note": ("Số thứ tự cột là số thứ tự chỉ tiêu tại mục " + (numbers.indicators or "II") +
+                        ". KPS: không phát sinh; —: không báo cáo chỉ tiêu này."),
+        "ranking": ranking,
+        "ranking_rule": sections.ranking_rule(config),
+        "unranked_line": sections.unranked_line(result),
         "late_line": "- Báo cáo muộn: " + (", ".join(u.name for u in result.late) or "không có") + ".",
         "missing_line": "- Chưa báo cáo: " + (", ".join(u.name for u in result.missing) or "không có") + ".",
     }
+
+
+def _indicator_row(r, period) -> dict:
+    return {"tt": r.number, "name": r.indicator.name if not r.depth else "Trong đó: " + r.indicator.name,
+            "result": measure_text(r.indicator, r.total, r.target),
+            "target": target_text(r.indicator, period) or "Không giao",
+            "verdict": ("Theo dõi" if r.target is None and r.total is not None else
+                        {True: "Đạt", False: "Chưa đạt", None: "Chưa có số liệu"}[r.met]),
+            "trend": trend_text(r.change, r.indicator)}
 
 
 MATRIX_TITLE = "baocao:ma-tran-chi-tieu"  # the matrix's Alt Text title, set by templates/docx/make_template.py
@@ -187,8 +212,9 @@ MATRIX_TITLE = "baocao:ma-tran-chi-tieu"  # the matrix's Alt Text title, set by 
 
 def _matrices(document) -> list:
     """The appendix matrix, found by its Alt Text title, which Word keeps whatever the office
-    rewords in its cells; in a template made before the title existed, the table with the most
-    columns (the matrix has one per indicator: no other table comes near)."""
+    rewords in its cells; in a template made before the title existed, the tables of more than
+    six columns (the body's indicator table has six, the ranking five; the matrix one per
+    indicator, with TT, the unit and the met count)."""
     from docx.oxml.ns import qn
 
     tables = [t for t in document.tables if t.rows and len(t.rows[0].cells) >= 4]
@@ -196,8 +222,7 @@ def _matrices(document) -> list:
               and c.get(qn("w:val")) == MATRIX_TITLE]
     if titled:
         return titled
-    widest = max(tables, key=lambda t: len(t.rows[0].cells), default=None)
-    return [widest] if widest is not None and len(widest.rows[0].cells) > 6 else []
+    return [t for t in tables if len(t.rows[0].cells) > 6]
 
 
 def _fit_matrix(document) -> None:

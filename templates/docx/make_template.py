@@ -274,17 +274,20 @@ def build(path: Path) -> None:
     para(doc, "", after=6, indent=False)
 
     para(doc, "{{ intro }}")
-    para(doc, "I. KẾT QUẢ THỰC HIỆN", bold=True, keep=True)
+    # A section with nothing to say is left out and the others renumbered (sections.X: its numeral).
+    para(doc, "{%p if sections.results %}", indent=False)
+    para(doc, "{{ sections.results }}. KẾT QUẢ THỰC HIỆN", bold=True, keep=True)
     para(doc, "{%p for item in results %}", indent=False)
     para(doc, "{{ item.number }}. {{ item.title }}", bold=True, keep=True)
     para(doc, "{%p for line in item.lines %}", indent=False)
     para(doc, "{{ line }}")
     para(doc, "{%p endfor %}", indent=False)
     para(doc, "{%p endfor %}", indent=False)
+    para(doc, "{%p endif %}", indent=False)
 
-    para(doc, "II. KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU", bold=True, keep=True)
+    para(doc, "{%p if indicators %}", indent=False)  # a period that asks for no figures has no section II
+    para(doc, "{{ sections.indicators }}. KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU", bold=True, keep=True)
     para(doc, "{{ indicators_intro }}")
-    para(doc, "{%p if indicators %}", indent=False)  # a period that asks for no figures has no table
     table = doc.add_table(rows=4, cols=6)
     grid(table)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -303,13 +306,15 @@ def build(path: Path) -> None:
     para(doc, "{{ chart_caption }}", italic=True, size=12, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
     para(doc, "{%p endif %}", indent=False)
 
-    for heading, key in (("III. TỒN TẠI, HẠN CHẾ, NGUYÊN NHÂN", "shortcomings"),
-                         ("IV. PHƯƠNG HƯỚNG, NHIỆM VỤ {{ next_period_phrase|upper }}", "next_steps"),
-                         ("V. ĐỀ XUẤT, KIẾN NGHỊ", "proposals")):
-        para(doc, heading, bold=True, keep=True)
+    for heading, key in (("TỒN TẠI, HẠN CHẾ, NGUYÊN NHÂN", "shortcomings"),
+                         ("PHƯƠNG HƯỚNG, NHIỆM VỤ {{ next_period_phrase|upper }}", "next_steps"),
+                         ("ĐỀ XUẤT, KIẾN NGHỊ", "proposals")):
+        para(doc, "{%p if sections." + key + " %}", indent=False)
+        para(doc, "{{ sections." + key + " }}. " + heading, bold=True, keep=True)
         para(doc, "{%p for line in " + key + " %}", indent=False)
         para(doc, "{{ line }}")
         para(doc, "{%p endfor %}", indent=False)
+        para(doc, "{%p endif %}", indent=False)
 
     para(doc, "{{ appendix_note }}")
     para(doc, "{{ closing }}./.", keep=True)  # never leave the signature block alone on a page
@@ -332,20 +337,49 @@ def build(path: Path) -> None:
         cell_para(right, "", size=14)
     cell_para(right, "{{ signer_name }}", bold=True, size=14)
 
+    # --- At province scale, the units' texts: Phụ lục I, portrait. Its section break is the
+    # paragraph that python-docx adds below, inside the condition, so that a report without it
+    # goes straight from the body to the landscape appendix.
+    texts = doc.add_section(WD_SECTION.NEW_PAGE)
+    texts.different_first_page_header_footer = False  # an appendix is numbered from its first page
+    para(doc, "{%p if narrative_appendix %}", indent=False)
+    para(doc, "Phụ lục I", bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=0)
+    para(doc, "NỘI DUNG BÁO CÁO CỦA CÁC ĐƠN VỊ", bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False,
+         after=0)
+    para(doc, "{{ appendix_ref }}", italic=True, size=13, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=12)
+    para(doc, "{%p for part in narrative_appendix %}", indent=False)
+    para(doc, "{{ part.number }}. {{ part.title }}", bold=True, keep=True)
+    para(doc, "{%p for block in part.blocks %}", indent=False)
+    para(doc, "{%p if block.title %}", indent=False)
+    para(doc, "{{ block.title }}", bold=True, italic=True, keep=True)
+    para(doc, "{%p endif %}", indent=False)
+    para(doc, "{%p for line in block.lines %}", indent=False)
+    para(doc, "{{ line }}")
+    para(doc, "{%p endfor %}", indent=False)
+    para(doc, "{%p endfor %}", indent=False)
+    para(doc, "{%p endfor %}", indent=False)
+
     # --- Phụ lục, in a landscape section of its own
     appendix = doc.add_section(WD_SECTION.NEW_PAGE)
+    para(doc, "{%p endif %}", indent=False)
     appendix.orientation = WD_ORIENT.LANDSCAPE
     appendix.page_width, appendix.page_height = Twips(16838), Twips(11906)
     appendix.top_margin, appendix.bottom_margin = Twips(1191), Twips(1191)
     appendix.left_margin, appendix.right_margin = Twips(1191), Twips(907)
     appendix.different_first_page_header_footer = False  # numbered from its first page
-    para(doc, "Phụ lục", bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=0)
+    para(doc, "{{ appendix_label }}", bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=0)
     para(doc, "{{ appendix_title }}", bold=True, size=14,
          align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=0)
     para(doc, "{{ appendix_ref }}", italic=True, size=13, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=12)
 
     para(doc, "{%p if indicators %}", indent=False)  # parts 1 and 2 only where the period asks for figures
-    para(doc, "1. Kết quả các chỉ tiêu của từng đơn vị", bold=True, size=13, indent=False, keep=True)
+    para(doc, "{{ appendix_numbers.indicators }}. Kết quả các chỉ tiêu của từng đơn vị", bold=True, size=13,
+         indent=False, keep=True)
+    # More indicators than fit one landscape page: several tables, each with its own columns.
+    para(doc, "{%p for m in matrices %}", indent=False)
+    para(doc, "{%p if m.caption %}", indent=False)
+    para(doc, "{{ m.caption }}", italic=True, size=12, indent=False, before=6, keep=True)
+    para(doc, "{%p endif %}", indent=False)
     matrix = doc.add_table(rows=4, cols=6)
     grid(matrix)
     matrix.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -353,11 +387,11 @@ def build(path: Path) -> None:
     head = matrix.rows[0].cells
     cell_text(head[0], "TT", bold=True, size=10)
     cell_text(head[1], "Đơn vị", bold=True, size=10)
-    cell_text(head[2], "{%tc for h in matrix_heads %}", size=10)
+    cell_text(head[2], "{%tc for h in m.heads %}", size=10)
     cell_text(head[3], "{{ h }}", bold=True, size=10)
     cell_text(head[4], "{%tc endfor %}", size=10)
     cell_text(head[5], "Số chỉ tiêu đạt", bold=True, size=10)
-    cell_text(matrix.rows[1].cells[0], "{%tr for u in matrix_rows %}", size=10)
+    cell_text(matrix.rows[1].cells[0], "{%tr for u in m.rows %}", size=10)
     row = matrix.rows[2].cells
     cell_text(row[0], "{{ u.tt }}", size=10)
     cell_text(row[1], "{{ u.name }}", size=10, align=WD_ALIGN_PARAGRAPH.LEFT)
@@ -370,9 +404,13 @@ def build(path: Path) -> None:
     heading_row(matrix)
     alt_text(matrix, MATRIX_TITLE, "Bảng chỉ tiêu theo đơn vị: baocao chia lại độ rộng các cột khi lập báo cáo. "
              "Giữ tiêu đề thay thế (Alt Text) này nếu sửa bảng.")
+    para(doc, "{%p endfor %}", indent=False)
     para(doc, "{{ matrix_note }}", italic=True, size=11, indent=False)
+    para(doc, "{%p endif %}", indent=False)
 
-    para(doc, "2. Xếp hạng các đơn vị (từ cao xuống thấp)", bold=True, size=13, indent=False, before=12, keep=True)
+    para(doc, "{%p if ranking %}", indent=False)  # only where the plan asks for a ranking
+    para(doc, "{{ appendix_numbers.ranking }}. Xếp hạng các đơn vị (từ cao xuống thấp)", bold=True, size=13,
+         indent=False, before=12, keep=True)
     ranking = doc.add_table(rows=4, cols=5)
     grid(ranking)
     ranking.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -387,6 +425,9 @@ def build(path: Path) -> None:
     widths(ranking, [1.6, 9.0, 3.2, 4.5, 4.5])
     heading_row(ranking)
     para(doc, "{{ ranking_rule }}", italic=True, size=11, indent=False)
+    para(doc, "{%p if unranked_line %}", indent=False)
+    para(doc, "{{ unranked_line }}", size=13, indent=False)
+    para(doc, "{%p endif %}", indent=False)
     para(doc, "{%p endif %}", indent=False)
 
     para(doc, "{{ lateness_number }}. Đơn vị báo cáo muộn, chưa báo cáo", bold=True, size=13, indent=False, before=12, keep=True)

@@ -1,0 +1,227 @@
+"""What goes in each part of the report, decided from the plan and the consolidation: which
+sections exist and their Roman numbers (a part with nothing to say is left out, not printed
+empty), the results headings numbered as the plan groups them, the report's own sentences,
+the ranking per unit group, the appendix matrix cut into tables that fit the page, and, at
+province scale, the units' texts moved from the body to an appendix. Pure: no Word here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scheduler.config.model import Config, Heading
+from scheduler.policy.periods import ROMAN, Period
+from scheduler.report.consolidate import Consolidation
+from scheduler.report.wording import amount, entry_lines, percent, period_phrase, sentence_case
+from scheduler.text import REPORT_STATE
+
+# From this many units owing a report, the body summarises and the texts go to an appendix:
+# 147 units answering one paragraph per heading made 78 pages of body (issue 12).
+PROVINCE_SCALE = 50
+# Indicator columns in one appendix table: a landscape A4 page holds TT, the unit's name and
+# the met count plus ten columns of 1,6 cm, wide enough for "100%" or "96,8%" in 10 pt.
+MATRIX_COLUMNS = 10
+NOTHING = "Chưa có đơn vị báo cáo nội dung này."
+
+ROMANS = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X"]
+_ = ROMAN  # quarters' numerals live in periods; sections may go past IV
+
+
+@dataclass
+class Sections:
+    """Roman numbers of the body's sections; None: the section is left out."""
+
+    results: str | None
+    indicators: str | None
+    shortcomings: str | None
+    next_steps: str | None
+    proposals: str | None
+
+    @classmethod
+    def of(cls, present: dict[str, bool]) -> "Sections":
+        numbers: dict[str, str | None] = {}
+        n = 0
+        for key in ("results", "indicators", "shortcomings", "next_steps", "proposals"):
+            numbers[key] = ROMANS[n] if present[key] else None
+            n += present[key]
+        return cls(**numbers)
+
+
+def province_scale(result: Consolidation) -> bool:
+    return len(result.units) >= PROVINCE_SCALE
+
+
+def results_items(config: Config, result: Consolidation, headings: list[Heading], summary: bool) -> list[dict]:
+    """Section I's headings, numbered as the plan groups them (1., 1.1, 1.2): each with the
+    units' texts, or at province scale with how many units wrote on it."""
+    titles = {g.id: g.title for g in config.plan.heading_groups}
+    items: list[dict] = []
+    numbers: dict[str, str] = {}
+    top = 0
+    for heading in headings:
+        if heading.section not in ("results", "good_practices"):
+            continue
+        entries = result.narratives.get(heading.id, [])
+        if summary:
+            lines = summary_lines(entries, len(result.units))
+        else:
+            lines = entry_lines(entries, NOTHING)
+        if heading.group and heading.group in titles:
+            if heading.group not in numbers:
+                top += 1
+                numbers[heading.group] = str(top)
+                items.append({"number": str(top), "title": titles[heading.group], "lines": []})
+            sub = sum(1 for i in items if i["number"].startswith(numbers[heading.group] + "."))
+            items.append({"number": f"{numbers[heading.group]}.{sub + 1}", "title": heading.title, "lines": lines})
+        else:
+            top += 1
+            items.append({"number": str(top), "title": heading.title, "lines": lines})
+    return items
+
+
+def summary_lines(entries: list[tuple[str, str]], total: int) -> list[str]:
+    """A heading's units at province scale: how many wrote on it, their texts in Phụ lục I."""
+    if not entries:
+        return [NOTHING]
+    return [f"Có {len(entries)}/{total} đơn vị báo cáo nội dung này; nội dung của từng đơn vị tại Phụ lục I."]
+
+
+def section_entries(result: Consolidation, headings: list[Heading], kind: str) -> list[tuple[str, str]]:
+    return [e for h in headings if h.section == kind for e in result.narratives.get(h.id, [])]
+
+
+def plan_citation(config: Config) -> str:
+    """"Kế hoạch số 72/KH-SNN ngày 10/12/2021 của Sở … về triển khai …", as the report cites it."""
+    doc = config.plan.document
+    if doc is None:
+        return ""
+    org = config.plan.organisation
+    text = "Kế hoạch" + (f" số {doc.number}" if doc.number else "")
+    if doc.dated:
+        text += f" ngày {doc.dated:%d/%m/%Y}"
+    text += f" của {doc.issued_by or org.issuing_body_name or org.issuing_body}"
+    title = doc.title
+    if title[:1].isupper() and title[1:2].islower():  # "Phát động …" inside a sentence; "TTHC …" kept
+        title = title[0].lower() + title[1:]
+    return f"{text} về {title}"
+
+
+def period_words(config: Config, period: Period) -> str:
+    """The period inside a sentence: "quý IV năm 2026", "6 tháng cuối năm 2025", or a request's title."""
+    if config.is_recurring(period):
+        phrase = period_phrase(period)
+        return phrase[0].lower() + phrase[1:] if phrase[:1].isupper() and phrase[1:2].islower() else phrase
+    return sentence_case(period.title)[0].lower() + sentence_case(period.title)[1:] if period.title else period.key
+
+
+def sentence(template: str, config: Config, period: Period) -> str:
+    org = config.plan.organisation
+    return template.format(ke_hoach=plan_citation(config) or "Kế hoạch", ky=period_words(config, period),
+                           co_quan=org.issuing_body_name or org.issuing_body)
+
+
+def data_range(period: Period) -> str:
+    if period.data_from is None or period.data_to is None:
+        return ""
+    return f"Số liệu tính từ ngày {period.data_from:%d/%m/%Y} đến ngày {period.data_to:%d/%m/%Y}."
+
+
+def ranking_rows(config: Config, result: Consolidation) -> list[dict]:
+    """The ranking table's rows: per unit group when the plan ranks per group (a row naming
+    the group, then its units from 1), else one list."""
+    rows: list[dict] = []
+    for group in result.rankings:
+        if group.name is not None and len(result.rankings) > 0 and config.plan.ranking and config.plan.ranking.per_group:
+            rows.append({"rank": "", "name": f"Khối {group.name[0].lower() + group.name[1:]}", "met": "", "mean": "",
+                         "status": ""})
+        for place, unit in enumerate(group.rows, 1):
+            rows.append({"rank": str(place), "name": unit.name, "met": f"{unit.met}/{unit.assessed}",
+                         "mean": percent(100 * unit.mean_achievement) if unit.mean_achievement is not None else "—",
+                         "status": REPORT_STATE[unit.state]})
+    return rows
+
+
+def ranking_rule(config: Config) -> str:
+    rule = config.plan.ranking
+    if rule is None:
+        return ""
+    if rule.by == "targets_met":
+        text = ("Xếp hạng theo tỷ lệ chỉ tiêu đạt mục tiêu trên số chỉ tiêu có số liệu của đơn vị; cùng tỷ lệ thì "
+                "theo mức hoàn thành bình quân (mỗi chỉ tiêu tính kết quả so với mục tiêu, tối đa 100%)")
+    else:
+        text = ("Xếp hạng theo mức hoàn thành bình quân (mỗi chỉ tiêu tính kết quả so với mục tiêu, tối đa 100%); "
+                "cùng mức thì theo tỷ lệ chỉ tiêu đạt mục tiêu")
+    if rule.late == "tie_break":
+        text += "; vẫn bằng nhau thì đơn vị báo cáo đúng hạn xếp trước"
+    elif rule.late == "penalty":
+        text += f"; đơn vị báo cáo muộn bị trừ {amount(rule.late_penalty)} điểm"
+    text += "; cuối cùng theo tên đơn vị."
+    if rule.per_group:
+        text = "Xếp hạng riêng trong từng khối. " + text
+    return text
+
+
+def unranked_line(result: Consolidation) -> str:
+    if not result.unranked:
+        return ""
+    return ("- Không xếp hạng (mọi chỉ tiêu đều “Không phát sinh”): "
+            + ", ".join(u.name for u in result.unranked) + ".")
+
+
+def matrices(result: Consolidation, missing_suffix: str = " (chưa báo cáo)") -> list[dict]:
+    """The per-unit appendix matrix, cut into tables of at most MATRIX_COLUMNS indicators,
+    each with its own heads and rows, so that no column is squeezed until "96,8%" wraps."""
+    from scheduler.report.consolidate import value_of
+
+    count = len(result.indicators)
+    size = -(-count // -(-count // MATRIX_COLUMNS)) if count else 1  # balanced: 23 → 8, 8, 7; 11 → 6, 5
+    chunks = [result.indicators[i:i + size] for i in range(0, count, size)]
+    tables = []
+    for n, chunk in enumerate(chunks, 1):
+        rows = []
+        for place, unit in enumerate(result.units, 1):
+            cells = []
+            for r in chunk:
+                if unit.state == "missing":
+                    cells.append("")
+                elif r.indicator.id not in unit.ratios:
+                    cells.append("—")
+                elif unit.ratios[r.indicator.id] is None:
+                    cells.append("KPS")
+                else:
+                    value = value_of(r.indicator, unit.ratios[r.indicator.id])
+                    cells.append("—" if value is None else percent(value, r.target) if r.indicator.kind == "ratio"
+                                 else amount(value))
+            rows.append({"tt": place, "name": unit.name + (missing_suffix if unit.state == "missing" else ""),
+                         "cells": cells, "met": f"{unit.met}/{unit.assessed}" if unit.state != "missing" else ""})
+        caption = (f"Bảng {n}/{len(chunks)}: chỉ tiêu {chunk[0].number or '…'} – {chunk[-1].number or '…'}"
+                   if len(chunks) > 1 else "")
+        tables.append({"caption": caption, "heads": [r.number or "…" for r in chunk], "rows": rows})
+    return tables
+
+
+def narrative_appendix(config: Config, result: Consolidation, headings: list[Heading]) -> list[dict]:
+    """At province scale: each heading with the units' texts, grouped by unit group."""
+    groups = {u.name: u.group for u in result.units}
+    order = [g.name for g in config.groups] + [None]
+    parts = []
+    for n, heading in enumerate([h for h in headings if result.narratives.get(h.id)], 1):
+        blocks = []
+        for letter, group in zip("abcdefghijklmnopqrstuvwxyz", [g for g in order if any(
+                groups.get(unit) == g for unit, _ in result.narratives[heading.id])]):
+            entries = [(unit, text) for unit, text in result.narratives[heading.id] if groups.get(unit) == group]
+            blocks.append({"title": f"{letter}) {group}" if group else "", "lines": entry_lines(entries, NOTHING)})
+        parts.append({"number": str(n), "title": heading.title, "blocks": blocks})
+    return parts
+
+
+def appendix_note(indicators: bool, ranking: bool, narrative: bool) -> str:
+    """The body's last paragraph before the closing: what the appendices hold."""
+    figures = [part for part, present in (("kết quả các chỉ tiêu của từng đơn vị", indicators),
+                                          ("xếp hạng các đơn vị", ranking)) if present]
+    figures.append("danh sách đơn vị báo cáo muộn, chưa báo cáo")
+    listed = ", ".join(figures[:-1]) + (" và " if len(figures) > 1 else "") + figures[-1]
+    if narrative:
+        text = f"Nội dung báo cáo của từng đơn vị tại Phụ lục I; {listed} tại Phụ lục II kèm theo Báo cáo này."
+    else:
+        text = f"{listed[0].upper() + listed[1:]} tại Phụ lục kèm theo Báo cáo này."
+    return text
