@@ -262,6 +262,62 @@ def web(tmp_path, db_url, smtp_server):
     engine.dispose()
 
 
+def example_config(tmp_path: Path, name: str) -> Path:
+    """A copy of config/examples/<name> (e.g. "003-kiem-soat-tthc") the test may edit."""
+    target = tmp_path / f"config-{name}"
+    shutil.copytree(SHIPPED_CONFIG / "examples" / name, target)
+    return target
+
+
+@pytest.fixture
+def web_at(tmp_path, db_url, smtp_server):
+    """Like `web`, for another config and moment: `web_at(config_dir, now)` starts the app on
+    that config with the clock at `now`, over real HTTP, and returns the same Web handle."""
+    import uvicorn
+    from sqlmodel import Session
+
+    from scheduler.store import db
+    from scheduler.service.tick import Service
+    from scheduler.settings import Settings
+    from scheduler.web import WebContext, create_app
+    from scheduler.web.security import hash_password
+
+    started = []
+
+    def start(config_dir: Path, now: datetime) -> Web:
+        port = free_port()
+        clock = SettableClock(now)
+        settings = Settings(
+            database_url=db_url, config_dir=config_dir, templates_dir=ROOT / "templates",
+            secret_key_file=tmp_path / "secret_key", public_url=f"http://127.0.0.1:{port}",
+            office_password_hash=hash_password(OFFICE_PASSWORD), smtp_host="127.0.0.1", smtp_port=smtp_server.port,
+            smtp_security="none", smtp_retry_base=0.01, outbox_dir=tmp_path / "outbox",
+        )
+        engine = db.open_store(db_url)
+        service = Service(settings, clock, load_config(config_dir), engine)
+        with Session(engine) as session:
+            db.sync_config(session, service.config, clock())
+            session.commit()
+        ctx = WebContext(settings, clock, engine, lambda: service.config, after_submit=service.deliver_soon)
+        server = uvicorn.Server(uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_config=None,
+                                               lifespan="off", access_log=False))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        import time as _time
+        deadline = _time.monotonic() + 10
+        while not server.started and _time.monotonic() < deadline:
+            _time.sleep(0.02)
+        assert server.started, "the web app did not start"
+        started.append((server, thread, engine))
+        return Web(f"http://127.0.0.1:{port}", service, clock, ctx)
+
+    yield start
+    for server, thread, engine in started:
+        server.should_exit = True
+        thread.join(timeout=10)
+        engine.dispose()
+
+
 # ---------------------------------------------------------------- PostgreSQL (127.0.0.1:5432)
 
 import uuid  # noqa: E402

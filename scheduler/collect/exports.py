@@ -15,7 +15,10 @@ from scheduler.collect import record
 from scheduler.policy.periods import Period
 from scheduler.clock import to_local
 from scheduler.config.model import Config
+from scheduler.collect.asked import not_for
 from scheduler.collect.validate import NOT_APPLICABLE, headings_for, indicators_for
+
+NOT_ASKED = "Không áp dụng"  # the indicator is not the unit's (applies_to)
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -42,7 +45,13 @@ def period_table(session: Session, config: Config, period: Period) -> list[recor
 def _header(config: Config, period: Period) -> list[str]:
     head = ["Mã đơn vị", "Đơn vị", "Tình trạng", "Bản số", "Thời điểm nhận", "Người gửi"]
     for ind in indicators_for(config, period):
-        head += [f"{ind.name} — {ind.numerator}", f"{ind.name} — {ind.denominator}"]
+        if ind.kind == "count":
+            head.append(f"{ind.name} — {ind.numerator}" + (f" ({ind.unit})" if ind.unit else ""))
+        elif ind.parent is not None:  # its denominator is its parent's, in the parent's column
+            head.append(f"{ind.name} — trong đó: {ind.numerator}")
+        else:
+            per = f" ({ind.unit})" if ind.kind == "mean" and ind.unit else ""
+            head += [f"{ind.name} — {ind.numerator}{per}", f"{ind.name} — {ind.denominator}"]
     return head
 
 
@@ -51,14 +60,18 @@ def _values(config: Config, period: Period, row: record.Standing) -> list:
     received = to_local(sub.received_at).replace(tzinfo=None) if sub else None
     values: list = [row.code, row.name, STATE_SHORT[row.state], sub.revision if sub else None, received,
                     sub.submitted_by if sub else None]
+    unit = config.unit(row.code)
     for ind in indicators_for(config, period):
+        width = 2 if ind.has_denominator else 1
         value = (sub.figures or {}).get(ind.id, "") if sub else ""
         if value is None:
-            values += [NOT_APPLICABLE, NOT_APPLICABLE]
+            values += [NOT_APPLICABLE] * width
         elif value:
-            values += [value["num"], value["den"]]
+            values += [value["num"], value["den"]][:width]
+        elif unit is not None and not_for(config, ind.applies_to, unit):
+            values += [NOT_ASKED] * width
         else:
-            values += [None, None]
+            values += [None] * width
     return values
 
 
@@ -81,7 +94,7 @@ def to_xlsx(config: Config, period: Period, rows: list[record.Standing]) -> byte
     notes = wb.create_sheet("Thuyết minh")
     notes.append(["Mã đơn vị", "Đơn vị", "Đề mục", "Nội dung"])
     for row in rows:
-        for h in headings_for(config, period):
+        for h in headings_for(config, period, config.unit(row.code)):
             text = (row.last.narrative or {}).get(h.id, "") if row.last else ""
             if text:
                 notes.append([row.code, row.name, h.title, text])

@@ -31,8 +31,9 @@ from scheduler.collect.filetype import name_note, sniff
 from scheduler.collect.problems import ImportError_, Loc, Problem, shown_value
 from scheduler.collect.yamlfile import read_yaml
 from scheduler.policy.periods import Period
-from scheduler.config.model import Config
-from scheduler.collect.validate import NOT_APPLICABLE, Entry, Report, headings_for, indicators_for, target_text, validate
+from scheduler.config.model import Config, Unit
+from scheduler.collect.asked import NO_TARGET, asked, data_range, for_whom, not_for
+from scheduler.collect.validate import NOT_APPLICABLE, Entry, Report, headings_for, indicators_for, validate
 from scheduler.text import decimal_comma, long_date, requirement
 
 SHEET = "Báo cáo"
@@ -43,23 +44,28 @@ NUM, DEN, KPS = "D", "E", "F"
 HEADERS = ("Mã", "Chỉ tiêu", "Mục tiêu", "Tử số", "Mẫu số", NOT_APPLICABLE)  # columns A–F
 
 
-def template(config: Config, period: Period) -> bytes:
+def template(config: Config, period: Period, unit: Unit | None = None) -> bytes:
+    """The template for `period`: made for `unit`, only what applies to it and its name filled
+    in; without one, everything, each row limited to some units saying which."""
     wb = Workbook()
     ws = wb.active
     ws.title = SHEET
     bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
     fill = PatternFill("solid", fgColor="FFF2CC")  # the cells to fill in
+    grey = PatternFill("solid", fgColor="D9D9D9")  # no figure here: import ignores it
     thin = Side(style="thin", color="999999")
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
     ws["A1"] = f"BÁO CÁO {period.title.upper()}"
     ws["A1"].font = Font(bold=True, size=14)
-    ws["A2"] = f"Gửi {config.plan.organisation.office_name} trước ngày {long_date(period.due)}"
+    ws["A2"] = f"Gửi {config.plan.organisation.office_name} trước ngày {long_date(period.due)}" + (
+        f". {data_range(period)}." if data_range(period) else "")
     ws["B3"], ws[PERIOD_CELL] = "Kỳ báo cáo (không sửa)", period.key
-    ws["B4"], ws[UNIT_CELL] = "Đơn vị", ""
+    ws["B4"], ws[UNIT_CELL] = "Đơn vị", unit.name if unit else ""
     ws["B5"], ws[BY_CELL] = "Người gửi (họ tên, chức vụ)", ""
     for ref in (UNIT_CELL, BY_CELL):
         ws[ref].fill, ws[ref].border = fill, box
-    ws["A6"] = f"Ghi số lượng, không ghi tỷ lệ. Nếu không phát sinh, ghi x ở cột “{NOT_APPLICABLE}”."
+    ws["A6"] = (f"Ghi số lượng, không ghi tỷ lệ. Nếu không phát sinh, ghi x ở cột “{NOT_APPLICABLE}”. "
+                "Ô xám không nhập.")
     for col, text in zip("ABCDEF", HEADERS):
         ws[f"{col}{HEADER_ROW}"] = text
         ws[f"{col}{HEADER_ROW}"].font, ws[f"{col}{HEADER_ROW}"].alignment = bold, wrap
@@ -70,24 +76,36 @@ def template(config: Config, period: Period) -> bytes:
     ws.add_data_validation(counts)
     ws.add_data_validation(marks)
     row = FIRST_ROW
-    for ind in indicators_for(config, period):
+    for a in asked(config, period, unit):
+        ind = a.ind
         ws[f"A{row}"] = ind.id
-        ws[f"B{row}"] = f"{ind.name}\nTử số: {ind.numerator}\nMẫu số: {ind.denominator}"
-        ws[f"C{row}"] = target_text(ind, period)
+        ws[f"B{row}"] = "\n".join(filter(None, [
+            f"{a.number}. " + ("Trong đó: " if ind.parent else "") + ind.name,
+            f"Tử số: {ind.numerator if ind.parent else a.fields[0][1]}",
+            f"Mẫu số: {ind.denominator}" if ind.has_denominator else
+            (f"Mẫu số: cùng mẫu số chỉ tiêu {a.parent.id} (không nhập)" if a.parent else "Không có mẫu số (không nhập)"),
+            a.note if ind.kind == "mean" else "",
+            f"Chỉ áp dụng cho: {for_whom(config, ind.applies_to)}" if unit is None and ind.applies_to else ""]))
+        ws[f"C{row}"] = a.target or NO_TARGET
         for col in "ABCDEF":
             ws[f"{col}{row}"].border, ws[f"{col}{row}"].alignment = box, wrap
+        if ind.parent:
+            ws[f"B{row}"].alignment = Alignment(wrap_text=True, vertical="top", indent=2)
         for col in (NUM, DEN, KPS):
             ws[f"{col}{row}"].fill = fill
-        counts.add(f"{NUM}{row}:{DEN}{row}")
+        if not ind.has_denominator:
+            ws[f"{DEN}{row}"].fill = grey
+        counts.add(f"{NUM}{row}:{DEN if ind.has_denominator else NUM}{row}")
         marks.add(f"{KPS}{row}")
         row += 1
     row += 1
     ws[f"B{row}"] = "THUYẾT MINH"
     ws[f"B{row}"].font = bold
     row += 1
-    for h in headings_for(config, period):
+    for h in headings_for(config, period, unit):
         ws[f"A{row}"] = f"h:{h.id}"
-        ws[f"B{row}"] = h.title + (f" ({requirement(h.required)})" if h.required else "")
+        ws[f"B{row}"] = h.title + (f" ({requirement(h.required)})" if h.required else "") + (
+            f" — chỉ áp dụng cho: {for_whom(config, h.applies_to)}" if unit is None and h.applies_to else "")
         ws.merge_cells(f"C{row}:F{row}")
         ws[f"C{row}"].fill, ws[f"C{row}"].alignment, ws[f"B{row}"].alignment = fill, wrap, wrap
         ws.row_dimensions[row].height = 90
@@ -125,7 +143,7 @@ def import_file(path: Path, config: Config, period: Period, unit_code: str | Non
             entry, where, problems, covered = read_yaml(path, config, period, unit_code)
     except ImportError_ as exc:
         raise ImportError_(exc.problems, note) from None
-    report, errors = validate(config, period, entry)
+    report, errors = validate(config, period, entry, config.unit(unit_code) if unit_code else None)
     for key, message in errors.items():
         if key in covered:
             continue  # already told at its cell or key, in the reader's own words
@@ -269,9 +287,11 @@ def read_xlsx(data: bytes, config: Config, period: Period, unit_code: str | None
         flag(at(unit_ref), f"tệp ghi đơn vị “{named}”, không phải {unit.name} ({unit.code})")
     entry, where = Entry(submitted_by=text(by_ref, "submitted_by")), {"submitted_by": at(by_ref)}
 
-    # The rows, found by their code in column A.
-    indicators, headings = indicators_for(config, period), headings_for(config, period)
+    # The rows, found by their code in column A: only what applies to the unit is read.
+    indicators, headings = indicators_for(config, period, unit), headings_for(config, period, unit)
     known = {i.id for i in indicators} | {f"h:{h.id}" for h in headings}
+    others = {i.id for i in indicators_for(config, period) if not_for(config, i.applies_to, unit)} | {
+        f"h:{h.id}" for h in headings_for(config, period) if not_for(config, h.applies_to, unit)}
     elsewhere = {i.id for i in config.plan.indicators} | {f"h:{h.id}" for h in config.plan.headings}
     rows: dict[str, int] = {}
     for r in range(header_row + 1, ws.max_row + 1):
@@ -286,6 +306,12 @@ def read_xlsx(data: bytes, config: Config, period: Period, unit_code: str | None
             rows[key] = r
             continue
         filled = any(shown_value(ws[f"{c}{r}"].value).strip() for c in (num_col, den_col, kps_col))
+        if key in others:  # the office-wide template's row for other units: read only if filled
+            if filled or (key.startswith("h:") and text(f"{text_col}{r}")):
+                flag(at(f"{code_col}{r}"), f"“{key.removeprefix('h:')}” không giao cho {unit.name}; xoá nội dung "
+                                           "dòng này (không được nhập)")
+            rows[key] = r
+            continue
         if not (_CODE_LIKE.match(key) or filled):
             continue  # a note typed beside the table, not a row of figures
         if key in elsewhere:
@@ -303,13 +329,17 @@ def read_xlsx(data: bytes, config: Config, period: Period, unit_code: str | None
                  f"thiếu dòng chỉ tiêu “{ind.name}” (mã {ind.id} ở cột {code_col})", ind.id, f"{ind.id}.num",
                  f"{ind.id}.den")
             continue
-        num, den = count(f"{num_col}{r}", ind.numerator, f"{ind.id}.num"), count(f"{den_col}{r}", ind.denominator, f"{ind.id}.den")
+        num = count(f"{num_col}{r}", ind.numerator, f"{ind.id}.num")
+        # a count's or a "trong đó" row's grey cell is not read
+        den = count(f"{den_col}{r}", ind.denominator, f"{ind.id}.den") if ind.has_denominator else ""
         mark = text(f"{kps_col}{r}", ind.id).lower()
         if mark and mark not in MARKS:
             keys = (ind.id,) + ((f"{ind.id}.num", f"{ind.id}.den") if not (num or den) else ())
             flag(at(f"{kps_col}{r}"), f"“{mark}”: ghi x nếu không phát sinh, hoặc để trống", *keys)
         entry.figures[ind.id] = (num, den, mark in MARKS)
-        where |= {ind.id: row_at(r), f"{ind.id}.num": at(f"{num_col}{r}"), f"{ind.id}.den": at(f"{den_col}{r}")}
+        # one figure (a count, a "trong đó" child): its problems are its cell's
+        where |= {ind.id: row_at(r) if ind.has_denominator else at(f"{num_col}{r}"),
+                  f"{ind.id}.num": at(f"{num_col}{r}"), f"{ind.id}.den": at(f"{den_col}{r}")}
     for n, h in enumerate(headings, 1):
         r = rows.get(f"h:{h.id}")
         if r is None:

@@ -13,6 +13,7 @@ from scheduler.collect.filetype import NOT_OURS
 from scheduler.collect.problems import ImportError_, Loc, Problem, shown_value
 from scheduler.policy.periods import Period
 from scheduler.config.model import Config
+from scheduler.collect.asked import not_for
 from scheduler.collect.validate import NOT_APPLICABLE, Entry, headings_for, indicators_for
 from scheduler.config.source import YamlDocument, load_yaml
 
@@ -63,56 +64,87 @@ def read_yaml(path: Path, config: Config, period: Period, unit_code: str | None 
     entry = Entry(submitted_by=by if isinstance(by, str) else "")
     where = {"submitted_by": at(("submitted_by",))}
 
-    wanted = indicators_for(config, period)
+    unit = config.unit(unit_code) if unit_code else None
+    wanted, headings = indicators_for(config, period, unit), headings_for(config, period, unit)
+    others = {i.id for i in indicators_for(config, period) if not_for(config, i.applies_to, unit)}
     indicators = data.get("indicators")
     if not isinstance(indicators, dict):
         what = ("thiếu phần indicators" if "indicators" not in data else
                 "phần indicators trống" if indicators is None else "phần indicators viết sai dạng")
-        flag(("indicators",), f"{what}: ghi mỗi chỉ tiêu một dòng “mã chỉ tiêu: {{num: …, den: …}}” hoặc "
-                              f"“mã chỉ tiêu: {NOT_APPLICABLE}” (xem ví dụ trong README)",
+        flag(("indicators",), f"{what}: ghi mỗi chỉ tiêu một dòng “mã chỉ tiêu: {{num: …, den: …}}” (chỉ tiêu đếm "
+                              f"số lượng, “trong đó”: “mã chỉ tiêu: số”) hoặc “mã chỉ tiêu: {NOT_APPLICABLE}” "
+                              "(xem ví dụ trong README)",
              *(k for i in wanted for k in (i.id, f"{i.id}.num", f"{i.id}.den")))
         indicators = {}
     known = {i.id for i in wanted}
     for key in indicators:
-        if key not in known:
+        if key in others:
+            flag(("indicators", key), f"chỉ tiêu “{key}” không giao cho {unit.name}; xoá dòng này (không được nhập)")
+        elif key not in known:
             guess = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.75)
             flag(("indicators", key), f"chỉ tiêu “{key}” không có trong kỳ này" + (f"; có phải “{guess[0]}”?" if guess else ""))
     for ind in wanted:
         loc = ("indicators", ind.id)
         where |= {ind.id: at(loc), f"{ind.id}.num": at(loc + ("num",)), f"{ind.id}.den": at(loc + ("den",))}
         keys = (ind.id, f"{ind.id}.num", f"{ind.id}.den")
+        shape = _shape(ind)
         if ind.id not in indicators:
             if isinstance(data.get("indicators"), dict):
-                flag(("indicators",), f"thiếu chỉ tiêu {ind.id} (“{ind.name}”): ghi {ind.id}: {{num: …, den: …}} "
+                flag(("indicators",), f"thiếu chỉ tiêu {ind.id} (“{ind.name}”): ghi {ind.id}: {shape} "
                                       f"hoặc {ind.id}: {NOT_APPLICABLE}", *keys)
             continue
         value = indicators[ind.id]
         if isinstance(value, str) and value.strip().lower() in ("không phát sinh", "khong_phat_sinh", "kps"):
             entry.figures[ind.id] = ("", "", True)
+        elif not ind.has_denominator and not isinstance(value, (dict, list, str)):
+            entry.figures[ind.id] = (_count(value), "", False)  # one figure: `tin_bai: 12`
+        elif isinstance(value, dict) and not ind.has_denominator:
+            if set(value) - {"num"}:
+                flag(loc, f"{_one(ind)}: viết {ind.id}: {shape}, không ghi "
+                          f"{', '.join(sorted(map(str, set(value) - {'num'})))}", *keys)
+            else:
+                entry.figures[ind.id] = (_count(value.get("num")), "", False)
         elif isinstance(value, dict):
             extra = set(value) - {"num", "den"}
             if extra:
                 flag(loc, f"chỉ dùng num và den (thừa: {', '.join(sorted(map(str, extra)))})")
             entry.figures[ind.id] = (_count(value.get("num")), _count(value.get("den")), False)
+        elif ind.has_denominator and not isinstance(value, (list, str)) and value is not None:
+            flag(loc, f"chỉ tiêu này cần hai số: viết {ind.id}: {shape} hoặc \"{NOT_APPLICABLE}\"", *keys)
         else:
-            flag(loc, f"viết {{num: …, den: …}} hoặc \"{NOT_APPLICABLE}\"", *keys)
+            flag(loc, f"viết {shape} hoặc \"{NOT_APPLICABLE}\"", *keys)
 
     narrative = data.get("narrative")
     if narrative is not None and not isinstance(narrative, dict):
-        flag(("narrative",), "phải là các dòng “mã đề mục: nội dung”", *(f"h.{h.id}" for h in headings_for(config, period)))
+        flag(("narrative",), "phải là các dòng “mã đề mục: nội dung”", *(f"h.{h.id}" for h in headings))
     narrative = narrative if isinstance(narrative, dict) else {}
-    known_headings = {h.id for h in headings_for(config, period)}
+    known_headings = {h.id for h in headings}
+    other_headings = {h.id for h in headings_for(config, period) if not_for(config, h.applies_to, unit)}
     for key, value in narrative.items():
-        if key not in known_headings:
+        if key in other_headings:
+            if value:
+                flag(("narrative", key), f"đề mục “{key}” không giao cho {unit.name}; xoá dòng này (không được nhập)")
+        elif key not in known_headings:
             # a typo must not drop a unit's text without a word
             flag(("narrative", key), f"đề mục “{key}” không có trong kỳ này; dùng: {', '.join(sorted(known_headings))}")
         elif value is not None and not isinstance(value, str):
             flag(("narrative", key), "nội dung phải là chữ (dùng | để viết nhiều dòng)", f"h.{key}")
-    for h in headings_for(config, period):
+    for h in headings:
         if isinstance(narrative.get(h.id), str):
             entry.narrative[h.id] = narrative[h.id]
         where[f"h.{h.id}"] = at(("narrative", h.id))
     return entry, where, problems, covered
+
+
+def _shape(ind) -> str:
+    """How the file writes one indicator's figures."""
+    return "{num: …, den: …}" if ind.has_denominator else "<một số>"
+
+
+def _one(ind) -> str:
+    if ind.parent is not None:
+        return f"chỉ tiêu “trong đó” chỉ ghi một số (tử số; mẫu số lấy của chỉ tiêu {ind.parent})"
+    return "chỉ tiêu đếm số lượng chỉ ghi một số"
 
 
 def _scalar(value: Any) -> str:
