@@ -138,7 +138,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         unit = config.unit(code)
         revisions = []
         for sub in reversed(subs):
-            figures, narrative = shown(config, period, sub.figures, sub.narrative)
+            figures, narrative = shown(config, period, sub.figures, sub.narrative, unit)
             revisions.append({"revision": sub.revision, "received": short_datetime(to_local(sub.received_at)),
                               "on_time": sub.on_time, "channel": CHANNELS.get(sub.channel, sub.channel),
                               "by": sub.submitted_by or "", "figures": figures, "narrative": narrative})

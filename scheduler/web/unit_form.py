@@ -14,7 +14,8 @@ from scheduler.policy.periods import Period
 from scheduler.clock import to_local
 from scheduler.config.model import Unit
 from scheduler.store.tables import Submission
-from scheduler.collect.validate import Entry, as_entry, headings_for, indicators_for, shown, target_text, validate
+from scheduler.collect.asked import asked, data_range
+from scheduler.collect.validate import Entry, as_entry, headings_for, indicators_for, shown, validate
 from scheduler.text import long_date, remaining, requirement, short_datetime
 from scheduler.web.context import FORM_BODY, NOT_FOUND, Pages, WebContext
 from scheduler.web.security import CSRF_FIELD, BodyTooLarge, Csrf, read_form
@@ -31,9 +32,9 @@ def heading(period: Period) -> str:
 
 def entry_from_form(form, indicators, headings) -> Entry:
     entry = Entry(submitted_by=str(form.get("submitted_by", "")))
-    for ind in indicators:
-        entry.figures[ind.id] = (str(form.get(f"{ind.id}__num", "")), str(form.get(f"{ind.id}__den", "")),
-                                 form.get(f"{ind.id}__kps") == "1")
+    for ind in indicators:  # only what applies to the unit: any other field posted is ignored
+        den = str(form.get(f"{ind.id}__den", "")) if ind.has_denominator else ""
+        entry.figures[ind.id] = (str(form.get(f"{ind.id}__num", "")), den, form.get(f"{ind.id}__kps") == "1")
     for h in headings:
         entry.narrative[h.id] = str(form.get(f"h__{h.id}", ""))
     return entry
@@ -45,7 +46,7 @@ def field_ids(indicators, headings) -> tuple[dict[str, str], dict[str, str]]:
     for ind in indicators:
         anchors |= {ind.id: f"ct-{ind.id}", f"{ind.id}.num": f"{ind.id}__num", f"{ind.id}.den": f"{ind.id}__den"}
         labels |= {ind.id: ind.name, f"{ind.id}.num": f"{ind.name} — {ind.numerator}",
-                   f"{ind.id}.den": f"{ind.name} — {ind.denominator}"}
+                   f"{ind.id}.den": f"{ind.name} — {ind.denominator or ind.numerator}"}
     for h in headings:
         anchors[f"h.{h.id}"], labels[f"h.{h.id}"] = f"h__{h.id}", h.title
     return anchors, labels
@@ -89,23 +90,27 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
     def form_page(request: Request, token: str, period: Period, unit: Unit, entry: Entry, errors: dict[str, str],
                   last: Submission | None, status: int = 200) -> HTMLResponse:
         config = ctx.config()
-        indicators, headings = indicators_for(config, period), headings_for(config, period)
+        indicators, headings = indicators_for(config, period, unit), headings_for(config, period, unit)
         anchors, labels = field_ids(indicators, headings)
         csrf_value, new_cookie = csrf.token_for(request, scope=links.token_hash(token))
         now = ctx.clock()
+
+        def view(a) -> dict:
+            typed = entry.figures.get(a.id, ("", "", False))
+            fields = [{"name": f"{a.id}__{key[1:]}", "label": label, "value": typed[0 if key == ".num" else 1],
+                       "error": errors.get(a.id + key)} for key, label in a.fields]
+            return {"id": a.id, "number": a.number, "name": a.ind.name, "child": a.ind.parent is not None,
+                    "note": a.note, "target": a.target_line, "fields": fields, "kps": typed[2],
+                    "error": errors.get(a.id)}
+
         response = pages.render(
             request, "form.html", status, period=period, heading=heading(period), unit=unit, action=f"/f/{token}",
-            csrf=csrf_value,
+            csrf=csrf_value, data_range=data_range(period),
             due_long=long_date(period.due), remaining=remaining(period.due, to_local(now).date()),
             last=last, last_received=short_datetime(to_local(last.received_at)) if last else "",
             errors=errors, anchors=anchors, labels=labels, submitted_by=entry.submitted_by,
-            by_error=errors.get("submitted_by"),
-            indicators=[{
-                "id": i.id, "name": i.name, "numerator": i.numerator, "denominator": i.denominator,
-                "target": target_text(i, period), "num": entry.figures.get(i.id, ("", "", False))[0],
-                "den": entry.figures.get(i.id, ("", "", False))[1], "kps": entry.figures.get(i.id, ("", "", False))[2],
-                "num_error": errors.get(f"{i.id}.num"), "den_error": errors.get(f"{i.id}.den"), "error": errors.get(i.id),
-            } for i in indicators],
+            by_error=errors.get("submitted_by"), template_url=f"/f/{token}/mau.xlsx",
+            indicators=[view(a) for a in asked(config, period, unit)],
             headings=[{"id": h.id, "title": h.title, "requirement": requirement(h.required),
                        "text": entry.narrative.get(h.id, ""),
                        "error": errors.get(f"h.{h.id}")} for h in headings],
@@ -115,12 +120,12 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
 
     def readonly_page(request: Request, token: str, period: Period, unit: Unit, sub: Submission, closed: bool,
                       just_sent: bool) -> HTMLResponse:
-        figures, narrative = shown(ctx.config(), period, sub.figures, sub.narrative)
+        figures, narrative = shown(ctx.config(), period, sub.figures, sub.narrative, unit)
         return pages.render(request, "readonly.html", period=period, heading=heading(period), unit=unit, sub=sub,
                             closed=closed,
                             just_sent=just_sent, received=short_datetime(to_local(sub.received_at)),
                             due_long=long_date(period.due), figures=figures, narrative=narrative,
-                            edit_url=f"/f/{token}")
+                            data_range=data_range(period), edit_url=f"/f/{token}")
 
     @r.get("/f/{token}", response_class=HTMLResponse)
     async def show(request: Request, token: str) -> Response:
@@ -159,8 +164,8 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                 return pages.error(request, 409, "Kỳ báo cáo đã khoá",
                                    f"Kỳ báo cáo {period.title} đã khoá; không nhận thêm bản sửa đổi.")
             config = ctx.config()
-            entry = entry_from_form(form, indicators_for(config, period), headings_for(config, period))
-            report, errors = validate(config, period, entry)
+            entry = entry_from_form(form, indicators_for(config, period, unit), headings_for(config, period, unit))
+            report, errors = validate(config, period, entry, unit)
             if report is None:
                 last = record.latest(session, period.key, unit.code)
                 return form_page(request, token, period, unit, entry, errors, last, status=422)
@@ -191,5 +196,19 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         if sub is None:
             return RedirectResponse(f"/f/{token}", status_code=303)
         return readonly_page(request, token, period, unit, sub, closed=closed, just_sent=True)
+
+    @r.get("/f/{token}/mau.xlsx")
+    async def workbook_template(request: Request, token: str) -> Response:
+        """The XLSX template made for this unit: only what applies to it, its name filled in."""
+        from scheduler.collect import workbook
+
+        found = await resolve(request, token)
+        if isinstance(found, Response):
+            return found
+        period, unit, _ = found
+        body = workbook.template(ctx.config(), period, unit)
+        return Response(body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f'attachment; filename="mau-{period.key}-{unit.code}.xlsx"',
+                                 "Cache-Control": "no-store"})
 
     return r
