@@ -21,7 +21,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from scheduler.policy.periods import Period
 from scheduler.clock import to_local
 from scheduler.config.model import Config, Unit
-from scheduler.collect.validate import figure_text, headings_for, indicators_for, target_text
+from scheduler.collect.asked import asked, data_range
+from scheduler.collect.validate import figure_text, headings_for
 from scheduler.text import HEADER_CONTROL, long_date, remaining, requirement, short_datetime
 
 if TYPE_CHECKING:  # for the type only: importing record would bring the database into composing mail
@@ -87,17 +88,20 @@ class Composer:
             "remaining": remaining(period.due, to_local(now).date()),
         }
 
-    def _what(self, period: Period, link: str | None) -> dict[str, Any]:
+    def _what(self, period: Period, link: str | None, unit: Unit | None = None) -> dict[str, Any]:
+        """What the period asks of `unit`: only what applies to it."""
         plan = self.config.plan
         ob = self.config.obligation_of(period)
         return {
             "obligation_title": ob.title if ob else period.title,
+            "data_range": data_range(period),
             "indicators": [
-                {"name": i.name, "numerator": i.numerator, "denominator": i.denominator, "target": target_text(i, period)}
-                for i in indicators_for(self.config, period)
+                {"number": a.number, "name": a.ind.name, "child": a.ind.parent is not None, "asked": a.mail_line,
+                 "target": f"mục tiêu {a.target}" if a.target else "không giao mục tiêu"}
+                for a in asked(self.config, period, unit)
             ],
             "headings": [{"title": h.title, "requirement": requirement(h.required)}
-                         for h in headings_for(self.config, period)],
+                         for h in headings_for(self.config, period, unit)],
             "link": link,
             "how_to_submit": link or (
                 f"gửi báo cáo về {plan.organisation.office_name} qua email "
@@ -109,7 +113,8 @@ class Composer:
 
     def unit_mail(self, kind: str, period: Period, unit: Unit, to: Iterable[str], cc: Iterable[str],
                   now: datetime, message_id: str, step: str | None = None, link: str | None = None) -> EmailMessage:
-        context = self._base(period, now) | self._what(period, link) | {"unit_name": unit.name, "head_copied": bool(cc)}
+        context = self._base(period, now) | self._what(period, link, unit) | {"unit_name": unit.name,
+                                                                             "head_copied": bool(cc)}
         msg = self._build(kind, context, self._addresses(to, unit), self._addresses(cc, unit), now, message_id)
         return _tag(msg, period, step or kind)
 
@@ -133,12 +138,16 @@ class Composer:
     def receipt(self, period: Period, unit: Unit, to: Iterable[str], revision: int, received_at: datetime,
                 on_time: bool, figures: dict[str, Any], narrative: dict[str, str], now: datetime,
                 message_id: str, link: str | None = None, channel: str = "form") -> EmailMessage:
-        plan = self.config.plan
-        rows = []
-        for i in plan.indicators:
-            if i.id in figures:
-                rows.append({"name": i.name, "value": figure_text(figures[i.id])})
-        texts = [{"title": h.title, "text": narrative[h.id]} for h in plan.headings if narrative.get(h.id)]
+        rows = []  # what applies to the unit, in the form's order
+        for a in asked(self.config, period, unit):
+            if a.id in figures:
+                value, ind = figures[a.id], a.ind
+                shown = figure_text({"num": value["num"]} if value and ind.parent else value)
+                if value and ind.kind == "count" and ind.unit:
+                    shown += f" {ind.unit}"
+                rows.append({"name": ("trong đó: " if ind.parent else "") + ind.name, "value": shown})
+        texts = [{"title": h.title, "text": narrative[h.id]} for h in headings_for(self.config, period, unit)
+                 if narrative.get(h.id)]
         context = self._base(period, now) | {
             "unit_name": unit.name, "revision": revision, "received": short_datetime(to_local(received_at)),
             "on_time": on_time, "figures": rows, "narrative": texts, "link": link,
