@@ -195,11 +195,23 @@ def check_config(app: App) -> None:
     click.echo(f"Cấu hình hợp lệ ({config.directory}).")
     click.echo(f"  Đơn vị: {len(active)} đang theo dõi, {len(config.units) - len(active)} tạm ngừng.")
     click.echo(f"  Nghĩa vụ báo cáo: {len(plan.obligations)}; chỉ tiêu: {len(plan.indicators)}; đề mục: {len(plan.headings)}.")
-    click.echo(f"  Đợt thi đua: {plan.campaign.start:%d/%m/%Y} – {plan.campaign.end:%d/%m/%Y}.")
+    parts = {part.id: part for part in (config.part_of(p) for p in config.periods)}
+    for part in parts.values() or [None]:
+        if part is None:
+            break
+        name = f" ({part.file})" if len(parts) > 1 else ""
+        if part.document is not None:
+            click.echo(f"  Kế hoạch{name}: {part.document.title}")
+            name = ""
+        click.echo(f"  Báo cáo tổng hợp{name}: {part.campaign.title}")
+        click.echo(f"    Đợt thi đua: {part.campaign.start:%d/%m/%Y} – {part.campaign.end:%d/%m/%Y}.")
     click.echo("  Kỳ báo cáo:")
+    width = max([10] + [len(p.key) for p in config.periods])
+    title_width = max([14] + [len(p.title) for p in config.periods])
     for period in config.periods:
         count = len(config.units_for(period))
-        click.echo(f"    {period.key:<10} {period.title:<14} nộp trước ngày {long_date(period.due)} ({count} đơn vị)")
+        click.echo(f"    {period.key:<{width}} {period.title:<{title_width}} nộp trước ngày {long_date(period.due)} "
+                   f"({count} đơn vị)")
 
 
 @cli.command("run")

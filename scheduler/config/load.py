@@ -4,13 +4,18 @@ its file and line and named as the admin finds the entry; then the checks across
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from scheduler.config.checks import applies_issues, body_issues, items, other, refs, unique
+from scheduler.config.instance import merge, same_as_issues
+from scheduler.config.measures import GROUP_PATTERN
+from scheduler.config.plans import PlanBody
 from scheduler.config.source import ConfigError, ConfigIssue, YamlDocument, load_yaml
-from scheduler.config.model import (PLAN_FILE, PLAN_NAMING, UNIT_CODE_PATTERN, UNIT_STEP_KINDS, UNITS_FILE, UNITS_NAMING,
+from scheduler.config.model import (PLAN_FILE, PLAN_NAMING, PLANS_DIR, UNIT_CODE_PATTERN, UNIT_STEP_KINDS, UNITS_FILE, UNITS_NAMING,
                                     Config, Plan, ReminderStep, UnitsFile)
 
 
@@ -29,14 +34,47 @@ def load_config(directory: Path | str) -> Config:
     units_file = _validate(units_doc, UnitsFile, issues)
     if plan_doc is not None:
         issues += _plan_issues(plan, plan_doc)
+    files = _plan_files(directory, issues)
+    docs = ([plan_doc] if plan_doc is not None else []) + [doc for _, doc, _ in files]
+    if plan is not None and not plan.obligations and not files:
+        issues.append(plan_doc.issue(("obligations",), "chưa có kế hoạch nào: ghi obligations (cùng campaign, indicators, "
+                                                        f"headings) ở đây, hoặc mỗi kế hoạch một tệp trong {directory / PLANS_DIR}/"))
     if units_doc is not None:
-        issues += _units_issues(units_doc, plan_doc)
-        if plan_doc is not None:
-            issues += _applies_issues(plan_doc, units_doc)
+        known = {o.get("id") for doc in docs[:1] for o in items(doc.data, "obligations")} | {
+            f"{pid}.{o.get('id')}" for pid, doc, _ in files for o in items(doc.data, "obligations")}
+        where = "plan.yaml" + (" hay plans/ (nghĩa vụ của plans/X.yaml viết X.mã)" if files else "")
+        issues += _units_issues(units_doc, known if plan_doc is not None else None, where)
+        for doc in docs:
+            issues += applies_issues(doc, units_doc)
+    if not issues and plan is not None and units_file is not None:
+        config = merge(plan, [(pid, doc.file, body) for pid, doc, body in files], units_file, directory)
+        issues += same_as_issues(config, [("", plan_doc)] + [(pid, doc) for pid, doc, _ in files])
     if issues or plan is None or units_file is None:
-        order = {plan_doc.file if plan_doc else "": 0}
-        raise ConfigError(sorted(issues, key=lambda i: (order.get(i.file, 1), i.line or 0)))
-    return Config(plan=plan, units=tuple(units_file.units), directory=directory, groups=tuple(units_file.groups))
+        order = {doc.file: n for n, doc in enumerate(docs)}
+        raise ConfigError(sorted(issues, key=lambda i: (order.get(i.file, len(order)), i.line or 0)))
+    return config
+
+
+def _plan_files(directory: Path, issues: list[ConfigIssue]) -> list[tuple[str, YamlDocument, PlanBody | None]]:
+    """config/plans/*.yaml: one Kế hoạch a file, named by its id (kiem-soat-tthc.yaml)."""
+    folder = directory / PLANS_DIR
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.glob("*.y*ml")):
+        display = _display(directory, f"{PLANS_DIR}/{path.name}")
+        if not re.fullmatch(GROUP_PATTERN, path.stem):
+            issues.append(ConfigIssue(display, None, "", "tên tệp kế hoạch là mã của kế hoạch: chỉ chữ thường không dấu, "
+                                                         "chữ số, '-' và '_' (ví dụ kiem-soat-tthc.yaml)"))
+            continue
+        doc, more = load_yaml(path, display, PLAN_NAMING)
+        issues += more
+        if doc is None:
+            continue
+        body = _validate(doc, PlanBody, issues)
+        issues += body_issues(body, doc)
+        found.append((path.stem, doc, body))
+    return found
 
 
 def _display(directory: Path, name: str) -> str:
@@ -123,80 +161,11 @@ class _Written(str):
         return str(self)
 
 
-def _items(data: Any, *path: str) -> list[dict[str, Any]]:
-    """The list at `path` in raw YAML data, tolerating anything malformed (already reported)."""
-    for key in path:
-        data = data.get(key) if isinstance(data, dict) else None
-    return [item if isinstance(item, dict) else {} for item in data] if isinstance(data, list) else []
-
-
-def _unique(items: list[dict[str, Any]], key: str, loc: tuple, doc: YamlDocument, what: str, noun: str) -> list[ConfigIssue]:
-    issues, seen = [], {}
-    for index, item in enumerate(items):
-        value = item.get(key)
-        if not isinstance(value, (str, int)):
-            continue
-        norm = value.casefold() if isinstance(value, str) else value
-        if norm in seen:
-            issues.append(doc.issue(loc + (index, key), f"{what} {value!r} trùng với {noun} ở dòng "
-                                                        f"{doc.line_of(loc + (seen[norm], key))}"))
-        else:
-            seen[norm] = index
-    return issues
-
-
-def _other(doc: YamlDocument, loc: tuple) -> str:
-    """Another entry a message points to: 'bước nhắc thứ 1 (notice) ở dòng 45'."""
-    return f"{doc.entry(loc)} ở dòng {doc.line_of(loc)}"
-
-
-def _refs(items: Any, known: set[str], loc: tuple, doc: YamlDocument, message: str) -> list[ConfigIssue]:
-    if not isinstance(items, list):
-        return []
-    return [doc.issue(loc + (j,), message.format(ref)) for j, ref in enumerate(items) if isinstance(ref, str) and ref not in known]
-
-
 def _plan_issues(plan: Plan | None, doc: YamlDocument) -> list[ConfigIssue]:
-    """Checks across entries; they run on the raw data so that they report even when some
-    other field of the same file is invalid."""
-    raw = doc.data if isinstance(doc.data, dict) else {}
-    issues: list[ConfigIssue] = []
-    issues += _unique(_items(raw, "obligations"), "id", ("obligations",), doc, "mã nghĩa vụ", "nghĩa vụ")
-    issues += _unique(_items(raw, "indicators"), "id", ("indicators",), doc, "mã chỉ tiêu", "chỉ tiêu")
-    issues += _unique(_items(raw, "headings"), "id", ("headings",), doc, "mã đề mục", "đề mục")
-    issues += _unique(_items(raw, "indicator_groups"), "id", ("indicator_groups",), doc, "mã nhóm chỉ tiêu", "nhóm chỉ tiêu")
-    issues += _unique(_items(raw, "heading_groups"), "id", ("heading_groups",), doc, "mã nhóm đề mục", "nhóm đề mục")
-    indicator_ids = {i.get("id") for i in _items(raw, "indicators")}
-    heading_ids = {h.get("id") for h in _items(raw, "headings")}
-    for i, ob in enumerate(_items(raw, "obligations")):
-        loc = ("obligations", i)
-        issues += _refs(ob.get("indicators"), indicator_ids, loc + ("indicators",), doc, "chỉ tiêu '{}' chưa được định nghĩa trong indicators")
-        issues += _refs(ob.get("headings"), heading_ids, loc + ("headings",), doc, "đề mục '{}' chưa được định nghĩa trong headings")
-    issues += _group_refs(raw, doc)
+    """plan.yaml: its own plan's entries (if it holds one), the calendar, the reminder steps."""
+    issues = body_issues(plan, doc)
     if plan is None:
         return issues
-    issues += _indicator_issues(plan, doc)
-    if plan.ranking is not None and plan.ranking.late_penalty and plan.ranking.late != "penalty":
-        issues.append(doc.issue(("ranking", "late_penalty"), "late_penalty chỉ dùng với late: penalty"))
-    if plan.campaign.end < plan.campaign.start:
-        issues.append(doc.issue(("campaign", "end"), "ngày kết thúc trước ngày bắt đầu"))
-    keys: dict[tuple[str, str], int] = {}
-    for i, ob in enumerate(plan.obligations):
-        loc = ("obligations", i)
-        if ob.period == "once":
-            if ob.deadline is None:
-                issues.append(doc.issue(loc, "báo cáo một lần (period: once) cần 'deadline'"))
-            if ob.due is not None:
-                issues.append(doc.issue(loc + ("due",), "báo cáo một lần dùng 'deadline', không dùng 'due'"))
-            continue
-        if ob.due is None:
-            issues.append(doc.issue(loc, "báo cáo định kỳ cần 'due' (month, day)"))
-        if ob.deadline is not None:
-            issues.append(doc.issue(loc + ("deadline",), "báo cáo định kỳ dùng 'due', không dùng 'deadline'"))
-        shape = (ob.period, ob.key_prefix)
-        if shape in keys:
-            issues.append(doc.issue(loc + ("key_prefix",), f"trùng kỳ báo cáo với {_other(doc, ('obligations', keys[shape]))}; đặt key_prefix khác nhau"))
-        keys.setdefault(shape, i)
     days_off = set(plan.calendar.extra_days_off)
     for j, d in enumerate(plan.calendar.extra_working_days):
         if d in days_off:
@@ -219,107 +188,30 @@ def _step_issues(steps: list[ReminderStep], doc: YamlDocument) -> list[ConfigIss
         if step.kind in ("notice", "reminder") and step.working_days_before is None:
             issues.append(doc.issue(loc, f"bước '{step.kind}' phải trước hạn: dùng working_days_before"))
         if (step.kind, step.offset) in seen:
-            issues.append(doc.issue(loc, f"bước nhắc trùng với {_other(doc, ('reminders', 'steps', seen[step.kind, step.offset]))}"))
+            issues.append(doc.issue(loc, f"bước nhắc trùng với {other(doc, ('reminders', 'steps', seen[step.kind, step.offset]))}"))
         seen.setdefault((step.kind, step.offset), j)
         if step.kind in UNIT_STEP_KINDS:
             # One mail per unit per day: a second unit step on the same day would be noise.
             if step.offset in unit_days and unit_days[step.offset] != j:
-                issues.append(doc.issue(loc, f"trùng ngày gửi với {_other(doc, ('reminders', 'steps', unit_days[step.offset]))}"))
+                issues.append(doc.issue(loc, f"trùng ngày gửi với {other(doc, ('reminders', 'steps', unit_days[step.offset]))}"))
             unit_days.setdefault(step.offset, j)
     return issues
 
 
-def _units_issues(doc: YamlDocument, plan_doc: YamlDocument | None) -> list[ConfigIssue]:
+def _units_issues(doc: YamlDocument, obligation_ids: set[str] | None, where: str) -> list[ConfigIssue]:
     raw = doc.data if isinstance(doc.data, dict) else {}
-    units = _items(raw, "units")
-    issues = _unique(units, "code", ("units",), doc, "mã đơn vị", "đơn vị")
-    issues += _unique(_items(raw, "groups"), "id", ("groups",), doc, "mã nhóm đơn vị", "nhóm đơn vị")
-    groups = {g.get("id") for g in _items(raw, "groups")}
+    units = items(raw, "units")
+    issues = unique(units, "code", ("units",), doc, "mã đơn vị", "đơn vị")
+    issues += unique(items(raw, "groups"), "id", ("groups",), doc, "mã nhóm đơn vị", "nhóm đơn vị")
+    groups = {g.get("id") for g in items(raw, "groups")}
     for i, unit in enumerate(units):
         ref = unit.get("group")
         if isinstance(ref, str) and ref not in groups:
             issues.append(doc.issue(("units", i, "group"), f"nhóm đơn vị '{ref}' chưa được định nghĩa trong groups (đầu tệp)"))
-    plan_raw = plan_doc.data if plan_doc and isinstance(plan_doc.data, dict) else None
-    obligation_ids = {o.get("id") for o in _items(plan_raw, "obligations")} if plan_raw else None
     for i, unit in enumerate(units):
-        issues += _unique(_items(unit, "focal_points"), "email", ("units", i, "focal_points"), doc, "email",
+        issues += unique(items(unit, "focal_points"), "email", ("units", i, "focal_points"), doc, "email",
                           "đầu mối")
         if obligation_ids is not None:
-            issues += _refs(unit.get("obligations"), obligation_ids, ("units", i, "obligations"), doc, "nghĩa vụ '{}' chưa được định nghĩa trong plan.yaml")
+            issues += refs(unit.get("obligations"), obligation_ids, ("units", i, "obligations"), doc, "nghĩa vụ '{}' chưa được định nghĩa trong " + where)
     return issues
 
-
-def _group_refs(raw: dict, doc: YamlDocument) -> list[ConfigIssue]:
-    """Indicators and headings name groups that exist."""
-    issues: list[ConfigIssue] = []
-    for items, groups, noun in (("indicators", "indicator_groups", "nhóm chỉ tiêu"), ("headings", "heading_groups", "nhóm đề mục")):
-        known = {g.get("id") for g in _items(raw, groups)}
-        for i, item in enumerate(_items(raw, items)):
-            ref = item.get("group")
-            if isinstance(ref, str) and ref not in known:
-                issues.append(doc.issue((items, i, "group"), f"{noun} '{ref}' chưa được định nghĩa trong {groups}"))
-    return issues
-
-
-def _indicator_issues(plan: Plan, doc: YamlDocument) -> list[ConfigIssue]:
-    """Each indicator's fields fit its kind; a "trong đó" child hangs under a ratio that its
-    obligations also ask."""
-    issues: list[ConfigIssue] = []
-    by_id = {ind.id: ind for ind in plan.indicators}
-    for i, ind in enumerate(plan.indicators):
-        loc = ("indicators", i)
-        kind = {"ratio": "tỷ lệ", "count": "số lượng", "mean": "bình quân"}[ind.kind]
-        if ind.parent is not None:
-            parent = by_id.get(ind.parent)
-            if parent is None:
-                issues.append(doc.issue(loc + ("parent",), f"chỉ tiêu '{ind.parent}' chưa được định nghĩa trong indicators"))
-            elif parent.id == ind.id or parent.parent is not None:
-                issues.append(doc.issue(loc + ("parent",), "chỉ tiêu “trong đó” phải thuộc một chỉ tiêu chính, không thuộc chính nó hay một chỉ tiêu “trong đó” khác"))
-            elif parent.kind != "ratio" or ind.kind != "ratio":
-                issues.append(doc.issue(loc + ("parent",), "chỉ tiêu “trong đó” chỉ dùng cho tỷ lệ (kind: ratio) thuộc một tỷ lệ"))
-            if ind.denominator is not None:
-                issues.append(doc.issue(loc + ("denominator",), "chỉ tiêu “trong đó” dùng chung mẫu số với chỉ tiêu chính: bỏ denominator"))
-        elif ind.kind in ("ratio", "mean") and ind.denominator is None:
-            what = "mẫu số (denominator)" if ind.kind == "ratio" else "số trường hợp để chia (denominator), ví dụ “Số lượt giao dịch”"
-            issues.append(doc.issue(loc, f"chỉ tiêu {kind} cần {what}"))
-        if ind.kind == "count" and ind.denominator is not None:
-            issues.append(doc.issue(loc + ("denominator",), "chỉ tiêu số lượng (kind: count) chỉ có một số liệu: bỏ denominator"))
-        if ind.kind == "ratio" and ind.unit is not None:
-            issues.append(doc.issue(loc + ("unit",), "chỉ tiêu tỷ lệ tính bằng %: bỏ unit"))
-        if ind.kind != "ratio" and ind.unit is None:
-            issues.append(doc.issue(loc, f"chỉ tiêu {kind} cần đơn vị tính (unit), ví dụ “tin, bài” hoặc “phút/lượt”"))
-        for target in ind.target.all() if ind.target else []:
-            if ind.kind == "ratio" and not target.percent_sign:
-                issues.append(doc.issue(loc + ("target",), f"mục tiêu của tỷ lệ viết bằng %: \"{target}%\""))
-            elif ind.kind != "ratio" and target.percent_sign:
-                issues.append(doc.issue(loc + ("target",), f"chỉ tiêu {kind} tính bằng {ind.unit or 'đơn vị của nó'}, không phải %: viết như \"{str(target)[:-1]}\""))
-            elif target.written_unit and ind.kind != "ratio" and target.written_unit != (ind.unit or "") and not (ind.unit or "").startswith(target.written_unit):
-                issues.append(doc.issue(loc + ("target",), f"mục tiêu ghi đơn vị “{target.written_unit}” khác đơn vị của chỉ tiêu (unit: {ind.unit})"))
-            elif target.written_unit and ind.kind == "ratio":
-                issues.append(doc.issue(loc + ("target",), f"sau dấu % không ghi gì thêm (“{target.written_unit}”)"))
-    for j, ob in enumerate(plan.obligations):
-        asked = set(ob.indicators)
-        for k, ref in enumerate(ob.indicators):
-            child = by_id.get(ref)
-            if child is not None and child.parent is not None and child.parent not in asked:
-                issues.append(doc.issue(("obligations", j, "indicators", k),
-                                        f"chỉ tiêu “trong đó” '{ref}' cần cả chỉ tiêu chính '{child.parent}' trong danh sách"))
-    return issues
-
-
-def _applies_issues(plan_doc: YamlDocument, units_doc: YamlDocument) -> list[ConfigIssue]:
-    """Every applies_to names a unit group or a unit code of units.yaml."""
-    raw = plan_doc.data if isinstance(plan_doc.data, dict) else {}
-    units_raw = units_doc.data if isinstance(units_doc.data, dict) else {}
-    groups = {g.get("id") for g in _items(units_raw, "groups")}
-    codes = {u.get("code") for u in _items(units_raw, "units")}
-    issues: list[ConfigIssue] = []
-    for items in ("obligations", "indicators", "headings"):
-        for i, item in enumerate(_items(raw, items)):
-            refs = item.get("applies_to")
-            for k, ref in enumerate(refs if isinstance(refs, list) else []):
-                if isinstance(ref, str) and ref not in groups and ref not in codes:
-                    hint = " (mã đơn vị viết IN HOA)" if ref.upper() in codes else ""
-                    issues.append(plan_doc.issue((items, i, "applies_to", k),
-                                                 f"'{ref}' không phải nhóm đơn vị (groups) hay mã đơn vị trong units.yaml{hint}"))
-    return issues

@@ -169,6 +169,9 @@ class Indicator(_Strict):
     target: Annotated[Targets | None, BeforeValidator(_targets)] = None
     parent: Ident | None = None  # a "trong đó" child of this ratio
     applies_to: list[Ref] = []
+    # The same figure as another plan's indicator ("so_hoa", "kiem-soat-tthc.dung_han"): when
+    # both are due in one form, the unit types it once.
+    same_as: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=81)] | None = None
 
     @property
     def has_denominator(self) -> bool:

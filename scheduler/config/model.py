@@ -11,15 +11,16 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BeforeValidator, Field, StrictBool
+from pydantic import AfterValidator, Field, StrictBool
 
 from scheduler.policy.periods import Period, PeriodType, WorkingCalendar, periods_in_window
-# Target and IDENT_PATTERN are re-exported: the rest of the code imports the config's names from here.
-from scheduler.config.measures import (GROUP_PATTERN, IDENT_PATTERN, UNIT_CODE_PATTERN, HeadingGroup, Ident,
-                                       Indicator, IndicatorGroup, Ref, Target, Text, _Strict)
+from scheduler.config.measures import GROUP_PATTERN, UNIT_CODE_PATTERN, Ident, Indicator, Text, _Strict
+from scheduler.config.measures import Target  # noqa: F401 - the rest of the code takes the config's names from here
+from scheduler.config.plans import (Campaign, Heading, Obligation, PlanBody, PlanDocument, Ranking, ReportWording,
+                                    Signer)
 from scheduler.config.source import Entries
 
 PLAN_FILE = "plan.yaml"
@@ -60,12 +61,6 @@ Email = Annotated[str, AfterValidator(_email)]
 
 # ---------------------------------------------------------------- plan.yaml
 
-class Signer(_Strict):
-    authority: str | None = None  # "KT. GIÁM ĐỐC" when a deputy signs on behalf
-    title: Text  # "PHÓ GIÁM ĐỐC"
-    name: Text
-
-
 class Organisation(_Strict):
     # The cơ quan chủ quản above the issuing body (UBND TỈNH above a Sở); none for a body that
     # has no parent in the document's header, such as UBND tỉnh itself (NĐ30 Phụ lục I).
@@ -82,106 +77,6 @@ class Organisation(_Strict):
     contact: Text  # how a focal point reaches the office, printed in every mail
     signer: Signer
     recipients: list[Text] = Field(min_length=1)  # Nơi nhận, without the final "Lưu: …"
-
-
-class Campaign(_Strict):
-    title: Text  # the trích yếu of the consolidated report, without the period
-    start: date
-    end: date  # a period belongs to the campaign if it overlaps [start, end], even if due later
-
-
-class PlanDocument(_Strict):
-    """The Kế hoạch being carried out, as the report cites it ("Thực hiện Kế hoạch số …")."""
-
-    title: Text  # its trích yếu
-    number: Text | None = None  # "72/KH-SNN"; plans are often cited before the văn thư numbers them
-    dated: date | None = Field(default=None, alias="date")
-    issued_by: Text | None = None  # "Chủ tịch UBND tỉnh"; default: the organisation
-
-
-# The placeholders a report sentence may use, and what each stands for.
-REPORT_PLACEHOLDERS = {
-    "ke_hoach": "Kế hoạch được thực hiện (số, ngày, cơ quan, trích yếu)",
-    "ky": "kỳ báo cáo, như “quý IV năm 2026”",
-    "co_quan": "tên cơ quan ban hành báo cáo",
-}
-
-
-def _sentence(value: str) -> str:
-    import string
-
-    value = value.strip()
-    try:
-        names = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
-    except ValueError:
-        raise ValueError("dấu { } không khớp: viết {ke_hoach}, {ky} hoặc {co_quan}") from None
-    unknown = [n for n in names if n not in REPORT_PLACEHOLDERS]
-    if unknown:
-        known = ", ".join("{" + k + "}" for k in REPORT_PLACEHOLDERS)
-        raise ValueError(f"không có chỗ điền {{{unknown[0]}}}; dùng: {known}")
-    return value
-
-
-Sentence = Annotated[Text, AfterValidator(_sentence)]
-
-
-class ReportWording(_Strict):
-    opening: Sentence | None = None  # "Thực hiện {ke_hoach}, {co_quan} báo cáo kết quả {ky} như sau:"
-    closing: Sentence | None = None  # "Trên đây là báo cáo kết quả {ky} của {co_quan}./."
-
-
-class Ranking(_Strict):
-    """How the report ranks units, printed in the report with its rule."""
-
-    by: Literal["targets_met", "mean_achievement"] = "targets_met"
-    per_group: StrictBool = False  # one ranking per unit group (sở/ngành, xã/phường…)
-    late: Literal["ignore", "tie_break", "penalty"] = "tie_break"
-    late_penalty: float = Field(default=0, ge=0, le=100)  # points off a late unit's score (0–100)
-
-
-def _due_month(value: Any) -> Any:
-    if value is None:
-        raise ValueError("chưa có giá trị")
-    if value == "last" or (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 24):
-        return value
-    raise ValueError(f"{value!r} không hợp lệ: dùng 'last' (tháng cuối kỳ) hoặc số tháng 1–24 tính từ tháng đầu kỳ")
-
-
-class Due(_Strict):
-    month: Annotated[Any, BeforeValidator(_due_month)]
-    day: int = Field(ge=1, le=31)
-
-
-class Obligation(_Strict):
-    id: Ident
-    title: Text
-    period: Literal["month", "quarter", "half_year", "year", "once"]
-    due: Due | None = None  # recurring: "before day `day` of month `month` of the period"
-    deadline: date | None = None  # once: the report is due before this day
-    key_prefix: str = ""  # keeps period keys apart when two obligations share a rhythm
-    # "Thời gian chốt số liệu": figures run from the day after it in the month before the
-    # period to this day of its last month (14: 15/12 → 14/03 for the first quarter).
-    data_cutoff: int | None = Field(default=None, ge=1, le=28)
-    applies_to: list[Ref] = []  # unit groups or codes; empty: every unit
-    indicators: list[Ident] = []
-    headings: list[Ident] = []
-
-
-def _required(value: Any) -> Any:
-    if value is None:
-        raise ValueError("chưa có giá trị")
-    if value is True or value is False or value == "below_target":
-        return value
-    raise ValueError(f"{value!r} không hợp lệ: dùng true, false hoặc below_target")
-
-
-class Heading(_Strict):
-    id: Ident
-    title: Text
-    section: Literal["results", "good_practices", "shortcomings", "next_steps", "proposals"]
-    required: Annotated[Any, BeforeValidator(_required)] = False  # below_target: when a target is missed
-    group: Ident | None = None
-    applies_to: list[Ref] = []  # unit groups or codes; empty: every unit that owes the report
 
 
 class ReminderStep(_Strict):
@@ -211,19 +106,17 @@ class WorkingDays(_Strict):
     extra_working_days: list[date] = []
 
 
-class Plan(_Strict):
+class Plan(PlanBody):
+    """plan.yaml: what every plan of the instance shares (the organisation, its calendar, the
+    reminder policy) and, as before plans/ existed, one plan of its own. Merged with the
+    files of config/plans/ by load_config, this holds every plan's obligations, indicators and
+    headings under ids made unique by the plan's id (see PlanPart)."""
+
     organisation: Organisation
-    document: PlanDocument | None = Field(default=None, alias="plan")
-    campaign: Campaign
-    report: ReportWording = ReportWording()
-    ranking: Ranking | None = None  # none: the report ranks nobody
     calendar: WorkingDays = WorkingDays()
     reminders: Reminders
-    obligations: list[Obligation] = Field(min_length=1)
-    indicator_groups: list[IndicatorGroup] = []
-    indicators: list[Indicator] = []
-    heading_groups: list[HeadingGroup] = []
-    headings: list[Heading] = []
+    campaign: Campaign | None = None  # None: plan.yaml holds no plan of its own
+    obligations: list[Obligation] = []
 
 
 # ---------------------------------------------------------------- units.yaml
@@ -260,6 +153,31 @@ class UnitsFile(_Strict):
 
 # ---------------------------------------------------------------- the whole
 
+PLANS_DIR = "plans"
+
+
+@dataclass(frozen=True)
+class PlanPart:
+    """One Kế hoạch of the instance, as its report needs it. `id` is "" for the plan that
+    plan.yaml holds itself (its ids stay as written) and the file's name for config/plans/<id>.yaml
+    (its ids become "<id>.<id in the file>", so that two plans may both say `so_hoa`)."""
+
+    id: str
+    file: str
+    campaign: Campaign
+    document: PlanDocument | None
+    report: ReportWording
+    ranking: Ranking | None
+    signer: Signer
+    recipients: tuple[str, ...]
+    obligations: tuple[str, ...]  # the obligations' ids, as the merged plan has them
+
+    @property
+    def title(self) -> str:
+        """How a form names the plan its questions come from."""
+        return self.document.title if self.document else self.campaign.title
+
+
 def applies(refs: list[str], unit: Unit) -> bool:
     """Whether an entry limited to `refs` (unit groups or codes; none: everyone) concerns `unit`."""
     return not refs or unit.code in refs or (unit.group is not None and unit.group in refs)
@@ -271,6 +189,20 @@ class Config:
     units: tuple[Unit, ...]
     directory: Path = field(compare=False)
     groups: tuple[UnitGroup, ...] = ()
+    parts: tuple[PlanPart, ...] = ()  # empty: the single plan of plan.yaml (as Config(plan=…) in tests)
+
+    @cached_property
+    def _parts(self) -> tuple[PlanPart, ...]:
+        if self.parts:
+            return self.parts
+        plan, org = self.plan, self.plan.organisation
+        assert plan.campaign is not None
+        return (PlanPart("", PLAN_FILE, plan.campaign, plan.document, plan.report, plan.ranking, plan.signer or org.signer,
+                         tuple(plan.recipients or org.recipients), tuple(o.id for o in plan.obligations)),)
+
+    def part_of(self, period: Period) -> PlanPart:
+        """The Kế hoạch a period belongs to (a request: the plan of the obligation it is like)."""
+        return next((p for p in self._parts if period.obligation in p.obligations), self._parts[0])
 
     @cached_property
     def calendar(self) -> WorkingCalendar:
@@ -280,8 +212,9 @@ class Config:
     def periods(self) -> tuple[Period, ...]:
         """Every period of the plan's obligations that overlaps the campaign, by deadline."""
         found: list[Period] = []
-        campaign = self.plan.campaign
+        windows = {ob: part.campaign for part in self._parts for ob in part.obligations}
         for ob in self.plan.obligations:
+            campaign = windows[ob.id]
             if ob.period == "once":
                 assert ob.deadline is not None
                 found.append(Period(ob.id, ob.id, ob.title, campaign.start, ob.deadline, ob.deadline))

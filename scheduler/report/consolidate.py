@@ -178,7 +178,7 @@ def consolidate(config: Config, period: Period, returned: dict[str, Returned],
                                        value_of(ind, before), target))
     blocks = _number(config, results)
 
-    rankings, unranked = _rank(config, units)
+    rankings, unranked = _rank(config, period, units)
     names = {u.code: u.name for u in units}
     narratives: dict[str, list[tuple[str, str]]] = {}
     for heading in headings_for(config, period):
@@ -217,8 +217,8 @@ def _number(config: Config, results: list[IndicatorResult]) -> list[IndicatorBlo
     return blocks
 
 
-def _rank(config: Config, units: list[UnitResult]) -> tuple[list[RankGroup], list[UnitResult]]:
-    rule = config.plan.ranking
+def _rank(config: Config, period: Period, units: list[UnitResult]) -> tuple[list[RankGroup], list[UnitResult]]:
+    rule = config.part_of(period).ranking
     reporters = [u for u in units if u.state != "missing"]
     unranked = [u for u in reporters if u.mean_achievement is None]
     if rule is None:

@@ -86,6 +86,7 @@ def chart(tpl: DocxTemplate, result: Consolidation) -> WordChart:
 def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplate) -> dict:
     org = config.plan.organisation
     period = result.period
+    part = config.part_of(period)
     headings = [h for h in config.plan.headings if h.id in result.narratives]
     reported = len(result.on_time) + len(result.late)
     total = len(result.units)
@@ -118,12 +119,12 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
     body_name = org.issuing_body_name or org.issuing_body
     recurring = config.is_recurring(period)
     phrase = period_phrase(period) if recurring else ""
-    title = (f"{config.plan.campaign.title} {phrase}" if recurring
+    title = (f"{part.campaign.title} {phrase}" if recurring
              else sentence_case(re.sub(r"^(Báo cáo|BÁO CÁO)\s+", "", period.title)) if period.title else period.key)
-    wording = config.plan.report
+    wording = part.report
     if wording.opening:
         intro = sections.sentence(wording.opening, config, period)
-    elif config.plan.document is not None:
+    elif part.document is not None:
         intro = sections.sentence("Thực hiện {ke_hoach}, {co_quan} báo cáo kết quả {ky} như sau:", config, period)
     else:
         intro = (f"Thực hiện Kế hoạch triển khai phong trào thi đua năm {period.due.year}, {org.office_name} tổng hợp "
@@ -134,7 +135,7 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
         intro += " " + sections.data_range(period)
     if wording.closing:
         closing = sections.sentence(wording.closing, config, period).rstrip("./")
-    elif recurring and config.plan.document is None:
+    elif recurring and part.document is None:
         closing = f"Trên đây là báo cáo kết quả thực hiện phong trào thi đua {phrase} của {body_name}"
     elif recurring:
         closing = f"Trên đây là báo cáo kết quả {sections.period_words(config, period)} của {body_name}"
@@ -175,10 +176,10 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
         "appendix_numbers": appendix_number,
         "lateness_number": appendix_number["lateness"],
         "closing": closing,
-        "recipients": list(org.recipients),
-        "signer_authority": org.signer.authority or "",
-        "signer_title": org.signer.title,
-        "signer_name": org.signer.name,
+        "recipients": list(part.recipients),
+        "signer_authority": part.signer.authority or "",
+        "signer_title": part.signer.title,
+        "signer_name": part.signer.name,
         "appendix_label": "Phụ lục II" if narrative_parts else "Phụ lục",
         "appendix_ref": (f"(Kèm theo Báo cáo số      /BC-{org.abbreviation} ngày      tháng {document_month(today)} "
                          f"năm {today.year} của {body_name})"),
@@ -191,7 +192,7 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
         "matrix_note": ("Số thứ tự cột là số thứ tự chỉ tiêu tại mục " + (numbers.indicators or "II") +
                         ". KPS: không phát sinh; —: không báo cáo chỉ tiêu này."),
         "ranking": ranking,
-        "ranking_rule": sections.ranking_rule(config),
+        "ranking_rule": sections.ranking_rule(config, period),
         "unranked_line": sections.unranked_line(result),
         "late_line": "- Báo cáo muộn: " + (", ".join(u.name for u in result.late) or "không có") + ".",
         "missing_line": "- Chưa báo cáo: " + (", ".join(u.name for u in result.missing) or "không có") + ".",

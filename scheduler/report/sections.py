@@ -89,9 +89,9 @@ def section_entries(result: Consolidation, headings: list[Heading], kind: str) -
     return [e for h in headings if h.section == kind for e in result.narratives.get(h.id, [])]
 
 
-def plan_citation(config: Config) -> str:
+def plan_citation(config: Config, period: Period) -> str:
     """"Kế hoạch số 72/KH-SNN ngày 10/12/2021 của Sở … về triển khai …", as the report cites it."""
-    doc = config.plan.document
+    doc = config.part_of(period).document
     if doc is None:
         return ""
     org = config.plan.organisation
@@ -115,7 +115,7 @@ def period_words(config: Config, period: Period) -> str:
 
 def sentence(template: str, config: Config, period: Period) -> str:
     org = config.plan.organisation
-    return template.format(ke_hoach=plan_citation(config) or "Kế hoạch", ky=period_words(config, period),
+    return template.format(ke_hoach=plan_citation(config, period) or "Kế hoạch", ky=period_words(config, period),
                            co_quan=org.issuing_body_name or org.issuing_body)
 
 
@@ -130,8 +130,9 @@ def ranking_rows(config: Config, result: Consolidation) -> list[dict]:
     the group, then its units from 1), else one list."""
     rows: list[dict] = []
     for group in result.rankings:
-        if group.name is not None and len(result.rankings) > 0 and config.plan.ranking and config.plan.ranking.per_group:
-            rows.append({"rank": "", "name": f"Khối {group.name[0].lower() + group.name[1:]}", "met": "", "mean": "",
+        rule = config.part_of(result.period).ranking
+        if group.name is not None and rule is not None and rule.per_group:
+            rows.append({"rank": "", "name": f"Khối {inside_sentence(group.name)}", "met": "", "mean": "",
                          "status": ""})
         for place, unit in enumerate(group.rows, 1):
             rows.append({"rank": str(place), "name": unit.name, "met": f"{unit.met}/{unit.assessed}",
@@ -140,8 +141,13 @@ def ranking_rows(config: Config, result: Consolidation) -> list[dict]:
     return rows
 
 
-def ranking_rule(config: Config) -> str:
-    rule = config.plan.ranking
+def inside_sentence(name: str) -> str:
+    """"Sở, ban, ngành" → "sở, ban, ngành" after another word; "UBND xã, phường" keeps its acronym."""
+    return name[0].lower() + name[1:] if name[:1].isupper() and name[1:2].islower() else name
+
+
+def ranking_rule(config: Config, period: Period) -> str:
+    rule = config.part_of(period).ranking
     if rule is None:
         return ""
     if rule.by == "targets_met":

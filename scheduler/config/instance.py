@@ -1,0 +1,86 @@
+"""Several Kế hoạch in one instance: plan.yaml's own plan (ids as written) and each file of
+config/plans/ (ids prefixed with the file's name: `kiem-soat-tthc.dung_han`, periods
+`kiem-soat-tthc-2025-H2`), merged into one Config whose lists hold every plan's entries, with
+a PlanPart per plan for what its report needs (title, citation, sentences, ranking, signer).
+The organisation, the calendar, the reminder policy and the units are shared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scheduler.config.model import PLAN_FILE, Config, Plan, PlanPart, UnitsFile
+from scheduler.config.plans import PlanBody
+from scheduler.config.source import ConfigIssue, YamlDocument
+
+
+def _ids(pid: str, value: str | None) -> str | None:
+    return f"{pid}.{value}" if value is not None else None
+
+
+def _prefixed(pid: str, body: PlanBody) -> dict:
+    """A plan file's entries under ids unique across the instance."""
+    obligations = [ob.model_copy(update={
+        "id": _ids(pid, ob.id), "key_prefix": f"{pid}-{ob.key_prefix}",
+        "indicators": [_ids(pid, i) for i in ob.indicators], "headings": [_ids(pid, h) for h in ob.headings]})
+        for ob in body.obligations]
+    indicators = [ind.model_copy(update={"id": _ids(pid, ind.id), "group": _ids(pid, ind.group),
+                                         "parent": _ids(pid, ind.parent)}) for ind in body.indicators]
+    headings = [h.model_copy(update={"id": _ids(pid, h.id), "group": _ids(pid, h.group)}) for h in body.headings]
+    return {"obligations": obligations, "indicators": indicators, "headings": headings,
+            "indicator_groups": [g.model_copy(update={"id": _ids(pid, g.id)}) for g in body.indicator_groups],
+            "heading_groups": [g.model_copy(update={"id": _ids(pid, g.id)}) for g in body.heading_groups]}
+
+
+def merge(plan: Plan, files: list[tuple[str, str, PlanBody]], units: UnitsFile, directory: Path) -> Config:
+    org = plan.organisation
+    parts: list[PlanPart] = []
+    lists = {key: list(getattr(plan, key)) for key in
+             ("obligations", "indicators", "headings", "indicator_groups", "heading_groups")}
+    if plan.obligations and plan.campaign is not None:
+        parts.append(PlanPart("", PLAN_FILE, plan.campaign, plan.document, plan.report, plan.ranking,
+                              plan.signer or org.signer, tuple(plan.recipients or org.recipients),
+                              tuple(o.id for o in plan.obligations)))
+    for pid, file, body in files:
+        entries = _prefixed(pid, body)
+        for key, values in entries.items():
+            lists[key] += values
+        parts.append(PlanPart(pid, file, body.campaign, body.document, body.report, body.ranking,
+                              body.signer or org.signer, tuple(body.recipients or org.recipients),
+                              tuple(o.id for o in entries["obligations"])))
+    first = parts[0]
+    merged = plan.model_copy(update=lists | {
+        # Code that knows one plan only (a request's default wording) reads the first plan's.
+        "campaign": first.campaign, "document": first.document, "report": first.report, "ranking": first.ranking})
+    return Config(plan=merged, units=tuple(units.units), directory=directory, groups=tuple(units.groups),
+                  parts=tuple(parts))
+
+
+def same_as_issues(config: Config, docs: list[tuple[str, YamlDocument]]) -> list[ConfigIssue]:
+    """`same_as` names another plan's indicator (or heading) of the same shape."""
+    indicators = {i.id: i for i in config.plan.indicators}
+    headings = {h.id for h in config.plan.headings}
+    issues: list[ConfigIssue] = []
+    for pid, doc in docs:
+        if doc is None:
+            continue
+        data = doc.data if isinstance(doc.data, dict) else {}
+        for key in ("indicators", "headings"):
+            for i, item in enumerate(data.get(key) or []):
+                ref = item.get("same_as") if isinstance(item, dict) else None
+                if not isinstance(ref, str):
+                    continue
+                own = _ids(pid, item.get("id")) if pid else item.get("id")
+                loc = (key, i, "same_as")
+                if key == "headings":
+                    if ref not in headings or ref == own:
+                        issues.append(doc.issue(loc, f"không có đề mục '{ref}' ở kế hoạch khác (đề mục của plans/X.yaml "
+                                                     "viết X.mã)"))
+                    continue
+                other, mine = indicators.get(ref), indicators.get(own)
+                if other is None or ref == own:
+                    issues.append(doc.issue(loc, f"không có chỉ tiêu '{ref}' ở kế hoạch khác (chỉ tiêu của plans/X.yaml "
+                                                 "viết X.mã)"))
+                elif mine is not None and (other.kind != mine.kind or other.has_denominator != mine.has_denominator):
+                    issues.append(doc.issue(loc, f"chỉ tiêu '{ref}' khác loại (kind: {other.kind}): chỉ dùng same_as cho "
+                                                 "cùng một số liệu"))
+    return issues
