@@ -255,6 +255,23 @@ class Config:
             and (period.units is None or u.code in period.units)
         ]
 
+    def bundle(self, period: Period, unit: Unit) -> list[Period]:
+        """The periods of the plans that `unit` owes on `period`'s due day, in the plans' order:
+        one form, one link and one set of reminders for them all (one per unit and deadline).
+        A request stands alone: it has its own title and questions."""
+        if not self.is_recurring(period):
+            return [period]
+        key = (period.due, unit.code)
+        if key not in self._bundles:
+            order = {o.id: n for n, o in enumerate(self.plan.obligations)}
+            self._bundles[key] = sorted((p for p in self.periods if p.due == period.due and self.owes(unit, p.obligation)),
+                                        key=lambda p: (order.get(p.obligation, len(order)), p.key))
+        return self._bundles[key] or [period]
+
+    @cached_property
+    def _bundles(self) -> dict[tuple, list[Period]]:
+        return {}
+
     def owes(self, unit: Unit, obligation_id: str) -> bool:
         """A unit that lists its obligations owes those; any other, those that apply to it."""
         if unit.obligations is not None:

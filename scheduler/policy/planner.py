@@ -149,7 +149,7 @@ def owed_at(config: Config, periods: Iterable[Period], facts: Facts, now: dateti
         if period.key in facts.closed:
             continue
         for unit in config.units_for(period):
-            if (period.key, unit.code) in facts.reported:
+            if (period.key, unit.code) in facts.reported or _carried(config, period, unit, facts):
                 continue
             found = _latest_owed(config, period, config.unit_steps, unit.code, facts, now, facts.joined.get(unit.code))
             if found:
@@ -165,6 +165,17 @@ def owed_at(config: Config, periods: Iterable[Period], facts: Facts, now: dateti
             owed.append(OwedSend(at=at, kind=step.kind, step=step.id, period=period, unit=None,
                                  to=tuple(config.plan.organisation.office_emails)))
     return sorted(owed, key=_order)
+
+
+def _carried(config: Config, period: Period, unit, facts: Facts) -> bool:
+    """Whether another period due the same day carries this one's mail: the unit has not
+    reported an earlier period of its bundle, whose mail lists every period still owed."""
+    for other in config.bundle(period, unit):
+        if other.key == period.key:
+            return False
+        if (other.key, unit.code) not in facts.reported and other.key not in facts.closed:
+            return True
+    return False
 
 
 def _order(s: OwedSend) -> tuple:

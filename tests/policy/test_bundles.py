@@ -1,0 +1,76 @@
+"""One form, one link and one set of reminders per unit and deadline (issue 12): when two plans
+of one instance fall due the same day, a unit gets the first plan's mails, which carry the
+other's questions; once it has reported the first alone, the other's mails go on their own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from scheduler.clock import TZ
+from scheduler.config.load import load_config
+from scheduler.policy.planner import Facts, owed_at
+
+SECOND_PLAN = """\
+plan:
+  title: Kiểm soát thủ tục hành chính 06 tháng cuối năm 2026
+  issued_by: Chủ tịch UBND tỉnh
+campaign:
+  title: Kết quả kiểm soát thủ tục hành chính
+  start: 2026-07-01
+  end: 2026-12-31
+obligations:
+  - id: sau-thang
+    title: Báo cáo kiểm soát TTHC 6 tháng
+    period: half_year
+    due: {month: last, day: 5}
+    applies_to: [BPMC, TTRA]
+    indicators: [dung_han, hai_long]
+indicators:
+  - id: dung_han
+    name: Hồ sơ giải quyết trước và đúng hạn
+    numerator: Số hồ sơ trước và đúng hạn
+    denominator: Tổng số hồ sơ đã giải quyết
+    target: "> 90%"
+  - id: hai_long
+    name: Mức độ hài lòng về giải quyết TTHC
+    numerator: Số lượt đánh giá hài lòng
+    denominator: Tổng số lượt đánh giá
+    target: "≥ 90%"
+    same_as: hai_long
+"""
+
+
+def two_plans(config_dir):
+    (config_dir / "plans").mkdir()
+    (config_dir / "plans" / "kiem-soat-tthc.yaml").write_text(SECOND_PLAN, encoding="utf-8")
+    text = (config_dir / "units.yaml").read_text(encoding="utf-8")
+    (config_dir / "units.yaml").write_text(text.replace("obligations: [quy]\n", ""), encoding="utf-8")
+    return load_config(config_dir)
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=TZ)
+
+
+def test_two_plans_due_the_same_day_make_one_bundle_in_plan_order(config_dir):
+    config = two_plans(config_dir)
+    q4, h2 = config.period("2026-Q4"), config.period("kiem-soat-tthc-2026-H2")
+    assert h2.obligation == "kiem-soat-tthc.sau-thang" and h2.due == q4.due
+    bpmc, khtc = config.unit("BPMC"), config.unit("KHTC")
+    assert config.bundle(h2, bpmc) == [q4, h2]  # the plan of plan.yaml first
+    assert config.bundle(q4, khtc) == [q4]  # KHTC owes no TTHC report
+    assert [i.id for i in config.indicators_for(h2, bpmc)] == ["kiem-soat-tthc.dung_han", "kiem-soat-tthc.hai_long"]
+
+
+def test_a_unit_owing_both_gets_one_notice_and_the_second_plan_waits_while_the_first_is_owed(config_dir):
+    config = two_plans(config_dir)
+    notice_day = at("2026-11-20T08:00")
+    owed = [(s.period.key, s.unit) for s in owed_at(config, config.periods, Facts(), notice_day) if s.unit]
+    assert ("2026-Q4", "BPMC") in owed and ("2026-Q4", "KHTC") in owed
+    assert not [key for key, unit in owed if key == "kiem-soat-tthc-2026-H2"]
+    assert len([1 for _, unit in owed if unit == "BPMC"]) == 1  # one mail per unit and deadline
+    # BPMC sent the quarter alone (an XLSX for it, say): the TTHC report's mail now goes by itself.
+    facts = Facts(reported=frozenset({("2026-Q4", "BPMC")}))
+    later = [(s.period.key, s.unit, s.kind) for s in owed_at(config, config.periods, facts, at("2026-12-02T08:00"))
+             if s.unit == "BPMC"]
+    assert later == [("kiem-soat-tthc-2026-H2", "BPMC", "reminder")]
