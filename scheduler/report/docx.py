@@ -106,11 +106,11 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
     below = [r for r in result.indicators if r.met is False]
     missed = [r.indicator.name for r in below]
     shortcomings = ["- Các chỉ tiêu chưa đạt mục tiêu: " + "; ".join(missed) + "."] if missed else []
-    if section("shortcomings") or (not missed and asked("shortcomings")):
+    if section("shortcomings"):
         shortcomings += lines("shortcomings")
     numbers = sections.Sections.of({
         "results": bool(results_items), "indicators": bool(result.indicators), "shortcomings": bool(shortcomings),
-        "next_steps": asked("next_steps"), "proposals": asked("proposals")})
+        "next_steps": bool(section("next_steps")), "proposals": asked("proposals")})
     met = sum(1 for r in result.indicators if r.met)
     assessed = sum(1 for r in result.indicators if r.met is not None)
     tables = sections.matrices(result)
@@ -226,18 +226,20 @@ def _matrices(document) -> list:
     return [t for t in tables if len(t.rows[0].cells) > 6]
 
 
-def _fit_matrix(document) -> None:
+def _fit_matrix(document, with_met: bool = True) -> None:
     """The appendix matrix has one column per indicator, repeated by {%tc %}; docxtpl leaves
-    them all the same width. Give TT and the unit name their room and share the rest."""
+    them all the same width. Give TT and the unit name their room and share the rest (with
+    the met count last, unless no indicator has a target)."""
     from docx.oxml.ns import qn
 
     for table in _matrices(document):
         first = table.rows[0].cells
         section = document.sections[-1]
         usable = int(section.page_width.twips - section.left_margin.twips - section.right_margin.twips)
-        tt, name, last = 560, 3400, 1100
-        each = max(500, (usable - tt - name - last) // (len(first) - 3))
-        widths = [tt, name] + [each] * (len(first) - 3) + [last]
+        tt, name, last = 560, 3400, 1100 if with_met else 0
+        count = len(first) - 2 - with_met
+        each = max(500, (usable - tt - name - last) // count)
+        widths = [tt, name] + [each] * count + ([last] if with_met else [])
         grid = table._tbl.find(qn("w:tblGrid"))
         for col, w in zip(grid.findall(qn("w:gridCol")), widths):
             col.set(qn("w:w"), str(w))
@@ -263,8 +265,9 @@ def jinja_env(undefined: type[Undefined] = StrictUndefined) -> Environment:
 
 
 def fill(tpl: DocxTemplate, config: Config, result: Consolidation, today: date, env: Environment) -> bytes:
-    tpl.render(context(config, result, today, tpl), jinja_env=env, autoescape=True)
-    _fit_matrix(tpl.docx)
+    values = context(config, result, today, tpl)
+    tpl.render(values, jinja_env=env, autoescape=True)
+    _fit_matrix(tpl.docx, all(m["assessed"] for m in values["matrices"]))
     out = io.BytesIO()
     tpl.save(out)
     return out.getvalue()

@@ -51,8 +51,8 @@ def province_scale(result: Consolidation) -> bool:
 
 
 def results_items(config: Config, result: Consolidation, headings: list[Heading], summary: bool) -> list[dict]:
-    """Section I's headings, numbered as the plan groups them (1., 1.1, 1.2): each with the
-    units' texts, or at province scale with how many units wrote on it."""
+    """Section I's headings that some unit wrote on, numbered as the plan groups them (1., 1.1,
+    1.2): each with the units' texts, or at province scale with how many units wrote on it."""
     titles = {g.id: g.title for g in config.plan.heading_groups}
     items: list[dict] = []
     numbers: dict[str, str] = {}
@@ -61,6 +61,8 @@ def results_items(config: Config, result: Consolidation, headings: list[Heading]
         if heading.section not in ("results", "good_practices"):
             continue
         entries = result.narratives.get(heading.id, [])
+        if not entries:  # a heading nobody wrote on is left out, not printed with a placeholder
+            continue
         if summary:
             lines = summary_lines(entries, len(result.units))
         else:
@@ -201,7 +203,8 @@ def matrices(result: Consolidation, missing_suffix: str = " (chưa báo cáo)") 
                          "cells": cells, "met": f"{unit.met}/{unit.assessed}" if unit.state != "missing" else ""})
         caption = (f"Bảng {n}/{len(chunks)}: chỉ tiêu {chunk[0].number or '…'} – {chunk[-1].number or '…'}"
                    if len(chunks) > 1 else "")
-        tables.append({"caption": caption, "heads": [r.number or "…" for r in chunk], "rows": rows})
+        tables.append({"caption": caption, "heads": [r.number or "…" for r in chunk], "rows": rows,
+                       "assessed": any(r.target is not None for r in result.indicators)})
     return tables
 
 

@@ -380,7 +380,7 @@ def build(path: Path) -> None:
     para(doc, "{%p if m.caption %}", indent=False)
     para(doc, "{{ m.caption }}", italic=True, size=12, indent=False, before=6, keep=True)
     para(doc, "{%p endif %}", indent=False)
-    matrix = doc.add_table(rows=4, cols=6)
+    matrix = doc.add_table(rows=4, cols=8)
     grid(matrix)
     matrix.alignment = WD_TABLE_ALIGNMENT.CENTER
     # Columns repeat with {%tc %}: the cells holding the loop tags disappear when rendered.
@@ -390,7 +390,10 @@ def build(path: Path) -> None:
     cell_text(head[2], "{%tc for h in m.heads %}", size=10)
     cell_text(head[3], "{{ h }}", bold=True, size=10)
     cell_text(head[4], "{%tc endfor %}", size=10)
-    cell_text(head[5], "Số chỉ tiêu đạt", bold=True, size=10)
+    # The met count only where some indicator has a target (a plan of counts has none).
+    cell_text(head[5], "{%tc if m.assessed %}", size=10)
+    cell_text(head[6], "Số chỉ tiêu đạt", bold=True, size=10)
+    cell_text(head[7], "{%tc endif %}", size=10)
     cell_text(matrix.rows[1].cells[0], "{%tr for u in m.rows %}", size=10)
     row = matrix.rows[2].cells
     cell_text(row[0], "{{ u.tt }}", size=10)
@@ -398,9 +401,11 @@ def build(path: Path) -> None:
     cell_text(row[2], "{%tc for c in u.cells %}", size=10)
     cell_text(row[3], "{{ c }}", size=10)
     cell_text(row[4], "{%tc endfor %}", size=10)
-    cell_text(row[5], "{{ u.met }}", size=10)
+    cell_text(row[5], "{%tc if m.assessed %}", size=10)
+    cell_text(row[6], "{{ u.met }}", size=10)
+    cell_text(row[7], "{%tc endif %}", size=10)
     cell_text(matrix.rows[3].cells[0], "{%tr endfor %}", size=10)
-    widths(matrix, [1.0, 6.0, 0.5, 1.8, 0.5, 2.0])
+    widths(matrix, [1.0, 6.0, 0.5, 1.8, 0.5, 0.5, 2.0, 0.5])
     heading_row(matrix)
     alt_text(matrix, MATRIX_TITLE, "Bảng chỉ tiêu theo đơn vị: baocao chia lại độ rộng các cột khi lập báo cáo. "
              "Giữ tiêu đề thay thế (Alt Text) này nếu sửa bảng.")
