@@ -204,7 +204,7 @@ def check_config(app: App) -> None:
             click.echo(f"  Kế hoạch{name}: {part.document.title}")
             name = ""
         click.echo(f"  Báo cáo tổng hợp{name}: {part.campaign.title}")
-        click.echo(f"    Đợt thi đua: {part.campaign.start:%d/%m/%Y} – {part.campaign.end:%d/%m/%Y}.")
+        click.echo(f"    Thời gian thực hiện: {part.campaign.start:%d/%m/%Y} – {part.campaign.end:%d/%m/%Y}.")
     click.echo("  Kỳ báo cáo:")
     width = max([10] + [len(p.key) for p in config.periods])
     title_width = max([14] + [len(p.title) for p in config.periods])

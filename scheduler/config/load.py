@@ -47,7 +47,8 @@ def load_config(directory: Path | str) -> Config:
         for doc in docs:
             issues += applies_issues(doc, units_doc)
     if not issues and plan is not None and units_file is not None:
-        config = merge(plan, [(pid, doc.file, body) for pid, doc, body in files], units_file, directory)
+        config = merge(plan, [(pid, f"{PLANS_DIR}/{Path(doc.file).name}", body) for pid, doc, body in files],
+                       units_file, directory)
         issues += same_as_issues(config, [("", plan_doc)] + [(pid, doc) for pid, doc, _ in files])
     if issues or plan is None or units_file is None:
         order = {doc.file: n for n, doc in enumerate(docs)}

@@ -22,6 +22,7 @@ from scheduler.policy.periods import Period
 from scheduler.clock import to_local
 from scheduler.config.model import Config, Unit
 from scheduler.collect.asked import asked, data_range
+from scheduler.collect.bundle import parts
 from scheduler.collect.validate import figure_text, headings_for
 from scheduler.text import HEADER_CONTROL, long_date, remaining, requirement, short_datetime
 
@@ -109,12 +110,32 @@ class Composer:
             ),
         }
 
+    def _also(self, period: Period, also: list[Period], unit: Unit) -> list[dict[str, Any]]:
+        """The other parts of the unit's form for that day: each with what it asks that the
+        parts before have not (see collect.bundle)."""
+        if not also:
+            return []
+        found = []
+        for part in parts(self.config, [period] + also, unit)[1:]:
+            wanted = {i.id for i in part.indicators}
+            what = self._what(part.period, None, unit)
+            what["indicators"] = [i for i, a in zip(what["indicators"], asked(self.config, part.period, unit))
+                                  if a.id in wanted]
+            titles = {h.title for h in part.headings}
+            what["headings"] = [h for h in what["headings"] if h["title"] in titles]
+            what["title"] = part.title
+            found.append(what)
+        return found
+
     # -- messages ---------------------------------------------------------------------------
 
     def unit_mail(self, kind: str, period: Period, unit: Unit, to: Iterable[str], cc: Iterable[str],
-                  now: datetime, message_id: str, step: str | None = None, link: str | None = None) -> EmailMessage:
+                  now: datetime, message_id: str, step: str | None = None, link: str | None = None,
+                  also: Iterable[Period] = ()) -> EmailMessage:
+        """`also`: other plans' periods the unit owes the same day, asked in the same form."""
         context = self._base(period, now) | self._what(period, link, unit) | {"unit_name": unit.name,
                                                                              "head_copied": bool(cc)}
+        context["also"] = self._also(period, list(also), unit)
         msg = self._build(kind, context, self._addresses(to, unit), self._addresses(cc, unit), now, message_id)
         return _tag(msg, period, step or kind)
 

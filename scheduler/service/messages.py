@@ -37,7 +37,11 @@ def message(session: Session, composer: Composer, config: Config, row: ledger.Ta
                                                     Submission.revision == revision)).one()
         return composer.receipt(period, unit, to, sub.revision, sub.received_at, sub.on_time, sub.figures or {},
                                 sub.narrative or {}, now, row.message_id, link, sub.channel)
-    return composer.unit_mail(row.kind, period, unit, to, cc, now, row.message_id, row.step, link)
+    # One mail per unit and deadline: what the unit still owes that day under other plans too.
+    also = [p for p in config.bundle(period, unit) if p.key != period.key
+            and session.exec(select(Submission.id).where(Submission.period_key == p.key,
+                                                         Submission.unit_code == unit.code)).first() is None]
+    return composer.unit_mail(row.kind, period, unit, to, cc, now, row.message_id, row.step, link, also)
 
 
 def report_mail(session: Session, composer: Composer, config: Config, row: ledger.Taken, period: Period, now: datetime):

@@ -15,6 +15,7 @@ from scheduler.clock import to_local
 from scheduler.config.model import Unit
 from scheduler.store.tables import Submission
 from scheduler.collect.asked import asked, data_range
+from scheduler.collect.bundle import Part, error_key, filled, parts, prefix
 from scheduler.collect.validate import Entry, as_entry, headings_for, indicators_for, shown, validate
 from scheduler.text import long_date, remaining, requirement, short_datetime
 from scheduler.web.context import FORM_BODY, NOT_FOUND, Pages, WebContext
@@ -30,25 +31,37 @@ def heading(period: Period) -> str:
     return period.title if period.title.lower().startswith("báo cáo") else f"Báo cáo {period.title}"
 
 
-def entry_from_form(form, indicators, headings) -> Entry:
+def entry_from_form(form, indicators, headings, prefix: str = "") -> Entry:
+    """What was typed in one part of the form (its fields' names start with `prefix`)."""
     entry = Entry(submitted_by=str(form.get("submitted_by", "")))
     for ind in indicators:  # only what applies to the unit: any other field posted is ignored
-        den = str(form.get(f"{ind.id}__den", "")) if ind.has_denominator else ""
-        entry.figures[ind.id] = (str(form.get(f"{ind.id}__num", "")), den, form.get(f"{ind.id}__kps") == "1")
+        name = prefix + ind.id
+        den = str(form.get(f"{name}__den", "")) if ind.has_denominator else ""
+        entry.figures[ind.id] = (str(form.get(f"{name}__num", "")), den, form.get(f"{name}__kps") == "1")
     for h in headings:
-        entry.narrative[h.id] = str(form.get(f"h__{h.id}", ""))
+        entry.narrative[h.id] = str(form.get(f"h__{prefix}{h.id}", ""))
     return entry
 
 
-def field_ids(indicators, headings) -> tuple[dict[str, str], dict[str, str]]:
+def labels_of(config, own: str, source: str) -> str:
+    """"Mức độ hài lòng …" for a field the unit typed in an earlier part of its form."""
+    if own.startswith("h."):
+        heading = next((h for h in config.plan.headings if h.id == source[2:]), None)
+        return heading.title if heading else source
+    ind = next((i for i in config.plan.indicators if i.id == source), None)
+    return ind.name if ind else source
+
+
+def field_ids(indicators, headings, prefix: str = "") -> tuple[dict[str, str], dict[str, str]]:
     """For the error summary: each error key's anchor and human label."""
     anchors, labels = {"submitted_by": "submitted_by"}, {"submitted_by": "Người gửi báo cáo"}
     for ind in indicators:
-        anchors |= {ind.id: f"ct-{ind.id}", f"{ind.id}.num": f"{ind.id}__num", f"{ind.id}.den": f"{ind.id}__den"}
-        labels |= {ind.id: ind.name, f"{ind.id}.num": f"{ind.name} — {ind.numerator}",
-                   f"{ind.id}.den": f"{ind.name} — {ind.denominator or ind.numerator}"}
+        key, name = prefix + ind.id, prefix + ind.id
+        anchors |= {key: f"ct-{name}", f"{key}.num": f"{name}__num", f"{key}.den": f"{name}__den"}
+        labels |= {key: ind.name, f"{key}.num": f"{ind.name} — {ind.numerator}",
+                   f"{key}.den": f"{ind.name} — {ind.denominator or ind.numerator}"}
     for h in headings:
-        anchors[f"h.{h.id}"], labels[f"h.{h.id}"] = f"h__{h.id}", h.title
+        anchors[f"{prefix}h.{h.id}"], labels[f"{prefix}h.{h.id}"] = f"h__{prefix}{h.id}", h.title
     return anchors, labels
 
 
@@ -87,42 +100,73 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         await asyncio.sleep(ctx.throttle.fail(address))
         return pages.error(request, 404, *NOT_FOUND)
 
-    def form_page(request: Request, token: str, period: Period, unit: Unit, entry: Entry, errors: dict[str, str],
-                  last: Submission | None, status: int = 200) -> HTMLResponse:
+    def bundle(session: Session, period: Period, unit: Unit) -> list[Part]:
+        """The parts of the unit's form: every open period of the plans it owes that day, this
+        one among them (one link per unit and deadline)."""
+        config, known = ctx.config(), ctx.periods(session)
+        due = [p for p in config.bundle(period, unit) if p.key == period.key
+               or (p.key in known and not record.is_closed(session, p.key))]
+        return parts(config, due if period in due else [period], unit)
+
+    def form_page(request: Request, token: str, period: Period, unit: Unit, entries: list[Entry],
+                  errors: dict[str, str], last: Submission | None, status: int = 200,
+                  sections: list[Part] | None = None) -> HTMLResponse:
+        """`entries`: what each part of the form shows typed, one per part of `sections`."""
         config = ctx.config()
-        indicators, headings = indicators_for(config, period, unit), headings_for(config, period, unit)
-        anchors, labels = field_ids(indicators, headings)
+        if sections is None:
+            sections = [Part(period, "", indicators_for(config, period, unit), headings_for(config, period, unit))]
+        count = len(sections)
+        anchors, labels = {}, {}
+        for n, part in enumerate(sections):
+            more_anchors, more_labels = field_ids(part.indicators, part.headings, prefix(n, count))
+            anchors |= more_anchors
+            labels |= more_labels
         csrf_value, new_cookie = csrf.token_for(request, scope=links.token_hash(token))
         now = ctx.clock()
 
-        def view(a) -> dict:
+        def view(a, entry: Entry, pre: str) -> dict:
             typed = entry.figures.get(a.id, ("", "", False))
-            fields = [{"name": f"{a.id}__{key[1:]}", "label": label, "value": typed[0 if key == ".num" else 1],
-                       "error": errors.get(a.id + key)} for key, label in a.fields]
-            return {"id": a.id, "number": a.number, "name": a.ind.name, "child": a.ind.parent is not None,
+            fields = [{"name": f"{pre}{a.id}__{key[1:]}", "label": label, "value": typed[0 if key == ".num" else 1],
+                       "error": errors.get(pre + a.id + key)} for key, label in a.fields]
+            return {"id": pre + a.id, "number": a.number, "name": a.ind.name, "child": a.ind.parent is not None,
                     "note": a.note, "target": a.target_line, "fields": fields, "kps": typed[2],
-                    "error": errors.get(a.id)}
+                    "error": errors.get(pre + a.id)}
 
         response = pages.render(
             request, "form.html", status, period=period, heading=heading(period), unit=unit, action=f"/f/{token}",
             csrf=csrf_value, data_range=data_range(period),
             due_long=long_date(period.due), remaining=remaining(period.due, to_local(now).date()),
             last=last, last_received=short_datetime(to_local(last.received_at)) if last else "",
-            errors=errors, anchors=anchors, labels=labels, submitted_by=entry.submitted_by,
+            errors=errors, anchors=anchors, labels=labels, submitted_by=entries[0].submitted_by,
             by_error=errors.get("submitted_by"), template_url=f"/f/{token}/mau.xlsx",
-            indicators=[view(a) for a in asked(config, period, unit)],
-            headings=[{"id": h.id, "title": h.title, "requirement": requirement(h.required),
-                       "text": entry.narrative.get(h.id, ""),
-                       "error": errors.get(f"h.{h.id}")} for h in headings],
+            parts=[{"title": part.title if count > 1 else "", "data_range": data_range(part.period),
+                    "indicators": [view(a, entries[n], prefix(n, count)) for a in asked(config, part.period, unit)
+                                   if a.id in {i.id for i in part.indicators}],
+                    "headings": [{"id": prefix(n, count) + h.id, "title": h.title, "requirement": requirement(h.required),
+                                  "text": entries[n].narrative.get(h.id, ""),
+                                  "error": errors.get(f"{prefix(n, count)}h.{h.id}")} for h in part.headings],
+                    "shared": [labels_of(config, own, source) for own, (_, source) in part.shared.items()]}
+                   for n, part in enumerate(sections)],
         )
         csrf.set_cookie(response, new_cookie)
         return response
 
     def readonly_page(request: Request, token: str, period: Period, unit: Unit, sub: Submission, closed: bool,
                       just_sent: bool) -> HTMLResponse:
-        figures, narrative = shown(ctx.config(), period, sub.figures, sub.narrative, unit)
+        config = ctx.config()
+        figures, narrative = shown(config, period, sub.figures, sub.narrative, unit)
+        others = []  # the other parts of the unit's form for that day, as last sent
+        with Session(ctx.engine) as session:
+            for part in bundle(session, period, unit):
+                if part.period.key == period.key:
+                    continue
+                got = record.latest(session, part.period.key, unit.code)
+                if got is not None:
+                    more_figures, more_narrative = shown(config, part.period, got.figures, got.narrative, unit)
+                    others.append({"title": part.title, "figures": more_figures, "narrative": more_narrative,
+                                   "revision": got.revision, "received": short_datetime(to_local(got.received_at))})
         return pages.render(request, "readonly.html", period=period, heading=heading(period), unit=unit, sub=sub,
-                            closed=closed,
+                            closed=closed, others=others,
                             just_sent=just_sent, received=short_datetime(to_local(sub.received_at)),
                             due_long=long_date(period.due), figures=figures, narrative=narrative,
                             data_range=data_range(period), edit_url=f"/f/{token}")
@@ -135,13 +179,20 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         period, unit, closed = found
         with Session(ctx.engine) as session:
             last = record.latest(session, period.key, unit.code)
+            sections = bundle(session, period, unit)
+            latest = {p.period.key: record.latest(session, p.period.key, unit.code) for p in sections}
         if closed:
             if last is None:
                 return pages.error(request, 410, "Kỳ báo cáo đã khoá",
                                    f"Kỳ báo cáo {period.title} đã khoá và đơn vị không gửi báo cáo trong kỳ này.")
             return readonly_page(request, token, period, unit, last, closed=True, just_sent=False)
-        entry = as_entry(last.figures, last.narrative, last.submitted_by) if last else Entry()
-        return form_page(request, token, period, unit, entry, {}, last)
+        # Each part pre-filled with its own period's last revision; the sender as last time.
+        entries = [as_entry(sub.figures, sub.narrative, sub.submitted_by) if (sub := latest[p.period.key]) else Entry()
+                   for p in sections]
+        sender = last.submitted_by if last else next((e.submitted_by for e in entries if e.submitted_by), "")
+        for entry in entries:
+            entry.submitted_by = sender
+        return form_page(request, token, period, unit, entries, {}, last, sections=sections)
 
     @r.post("/f/{token}", response_class=HTMLResponse)
     async def submit(request: Request, token: str) -> Response:
@@ -164,20 +215,35 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                 return pages.error(request, 409, "Kỳ báo cáo đã khoá",
                                    f"Kỳ báo cáo {period.title} đã khoá; không nhận thêm bản sửa đổi.")
             config = ctx.config()
-            entry = entry_from_form(form, indicators_for(config, period, unit), headings_for(config, period, unit))
-            report, errors = validate(config, period, entry, unit)
-            if report is None:
+            sections = bundle(session, period, unit)
+            count = len(sections)
+            entries = [entry_from_form(form, p.indicators, p.headings, prefix(n, count)) for n, p in enumerate(sections)]
+            reports, errors = [], {}
+            for n, part in enumerate(sections):  # each period's report on its own, errors where they were typed
+                report, found = validate(config, part.period, filled(part, entries[n], entries), unit)
+                reports.append((part.period, report))
+                for key, message in found.items():
+                    errors.setdefault(error_key(part, n, count, key), message)
+            if errors:
                 last = record.latest(session, period.key, unit.code)
-                return form_page(request, token, period, unit, entry, errors, last, status=422)
+                return form_page(request, token, period, unit, entries, errors, last, status=422, sections=sections)
+            created = False
             try:
-                recorded = record.record(session, config, period, unit, report, "form", ctx.clock(),
+                for part_period, report in reports:
+                    before = record.latest(session, part_period.key, unit.code)
+                    if (part_period.key != period.key and before is not None and before.figures == report.figures
+                            and before.narrative == report.narrative):
+                        continue  # another part of the form, unchanged: no new revision, no receipt
+                    recorded = record.record(session, config, part_period, unit, report, "form", ctx.clock(),
                                              mail_from=ctx.settings.mail_from)
+                    created = created or recorded.created
+                    if part_period.key == period.key:
+                        revision = recorded.submission.revision
             except record.ClosedPeriod:  # closed between opening the link and storing
                 return pages.error(request, 409, "Kỳ báo cáo đã khoá",
                                    f"Kỳ báo cáo {period.title} đã khoá; không nhận thêm bản sửa đổi.")
             session.commit()
-            revision = recorded.submission.revision
-        if recorded.created:
+        if created:
             ctx.after_submit()
         # A repeat (a double tap) lands on the very same confirmation: the report did arrive,
         # once, and its one receipt is on its way.

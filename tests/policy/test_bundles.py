@@ -74,3 +74,18 @@ def test_a_unit_owing_both_gets_one_notice_and_the_second_plan_waits_while_the_f
     later = [(s.period.key, s.unit, s.kind) for s in owed_at(config, config.periods, facts, at("2026-12-02T08:00"))
              if s.unit == "BPMC"]
     assert later == [("kiem-soat-tthc-2026-H2", "BPMC", "reminder")]
+
+
+def test_a_figure_is_typed_once_only_when_both_periods_cover_the_same_days(config_dir):
+    from scheduler.collect.bundle import parts
+
+    quarterly = SECOND_PLAN.replace("period: half_year", "period: quarter").replace("6 tháng", "quý")
+    config = two_plans(config_dir)
+    bpmc = config.unit("BPMC")
+    half = parts(config, [config.period("2026-Q4"), config.period("kiem-soat-tthc-2026-H2")], bpmc)
+    assert "kiem-soat-tthc.hai_long" in [i.id for i in half[1].indicators]  # Jul–Dec is not Oct–Dec: asked again
+    (config_dir / "plans" / "kiem-soat-tthc.yaml").write_text(quarterly, encoding="utf-8")
+    config = load_config(config_dir)
+    same = parts(config, [config.period("2026-Q4"), config.period("kiem-soat-tthc-2026-Q4")], bpmc)
+    assert "kiem-soat-tthc.hai_long" not in [i.id for i in same[1].indicators]
+    assert same[1].shared == {"kiem-soat-tthc.hai_long": (0, "hai_long")}
