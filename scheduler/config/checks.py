@@ -78,8 +78,11 @@ def body_issues(plan: PlanBody | None, doc: YamlDocument) -> list[ConfigIssue]:
             if ob.due is not None:
                 issues.append(doc.issue(loc + ("due",), "báo cáo một lần dùng 'deadline', không dùng 'due'"))
             continue
-        if ob.due is None:
-            issues.append(doc.issue(loc, "báo cáo định kỳ cần 'due' (month, day)"))
+        if ob.with_ is not None:
+            if ob.due is not None:
+                issues.append(doc.issue(loc + ("due",), f"báo cáo gắn với '{ob.with_}' theo hạn của báo cáo đó: bỏ 'due'"))
+        elif ob.due is None:
+            issues.append(doc.issue(loc, "báo cáo định kỳ cần 'due' (month, day), hoặc 'with' (gắn với báo cáo khác)"))
         if ob.deadline is not None:
             issues.append(doc.issue(loc + ("deadline",), "báo cáo định kỳ dùng 'due', không dùng 'deadline'"))
         shape = (ob.period, ob.key_prefix)

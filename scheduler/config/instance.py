@@ -19,8 +19,10 @@ def _ids(pid: str, value: str | None) -> str | None:
 
 def _prefixed(pid: str, body: PlanBody) -> dict:
     """A plan file's entries under ids unique across the instance."""
+    own = {ob.id for ob in body.obligations}
     obligations = [ob.model_copy(update={
         "id": _ids(pid, ob.id), "key_prefix": f"{pid}-{ob.key_prefix}",
+        "with_": _ids(pid, ob.with_) if ob.with_ in own else ob.with_,  # a plain id: this file's, if it has it
         "indicators": [_ids(pid, i) for i in ob.indicators], "headings": [_ids(pid, h) for h in ob.headings]})
         for ob in body.obligations]
     indicators = [ind.model_copy(update={"id": _ids(pid, ind.id), "group": _ids(pid, ind.group),
@@ -56,14 +58,29 @@ def merge(plan: Plan, files: list[tuple[str, str, PlanBody]], units: UnitsFile, 
 
 
 def same_as_issues(config: Config, docs: list[tuple[str, YamlDocument]]) -> list[ConfigIssue]:
-    """`same_as` names another plan's indicator (or heading) of the same shape."""
+    """`same_as` names another plan's indicator (or heading) of the same shape; `with` names a
+    recurring obligation of the same rhythm that goes on its own days."""
     indicators = {i.id: i for i in config.plan.indicators}
     headings = {h.id for h in config.plan.headings}
+    obligations = {o.id: o for o in config.plan.obligations}
     issues: list[ConfigIssue] = []
     for pid, doc in docs:
         if doc is None:
             continue
         data = doc.data if isinstance(doc.data, dict) else {}
+        for i, item in enumerate(data.get("obligations") or []):
+            ref = item.get("with") if isinstance(item, dict) else None
+            if not isinstance(ref, str):
+                continue
+            mine = obligations.get(_ids(pid, item.get("id")) if pid else item.get("id"))
+            host = obligations.get(_ids(pid, ref)) if pid and _ids(pid, ref) in obligations else obligations.get(ref)
+            loc = ("obligations", i, "with")
+            if host is None or mine is None or host.id == mine.id:
+                issues.append(doc.issue(loc, f"không có nghĩa vụ '{ref}' để gắn vào (nghĩa vụ của plans/X.yaml viết X.mã)"))
+            elif host.period == "once" or host.with_ is not None:
+                issues.append(doc.issue(loc, f"nghĩa vụ '{ref}' phải là báo cáo định kỳ có hạn riêng (due)"))
+            elif host.period != mine.period:
+                issues.append(doc.issue(loc, f"nghĩa vụ '{ref}' có kỳ {host.period}, khác kỳ {mine.period} của báo cáo này"))
         for key in ("indicators", "headings"):
             for i, item in enumerate(data.get(key) or []):
                 ref = item.get("same_as") if isinstance(item, dict) else None

@@ -219,11 +219,13 @@ class Config:
                 assert ob.deadline is not None
                 found.append(Period(ob.id, ob.id, ob.title, campaign.start, ob.deadline, ob.deadline))
             else:
-                assert ob.due is not None
+                # A report that goes with another takes that one's days (see Obligation.with_).
+                rule = next((o for o in self.plan.obligations if o.id == ob.with_), ob) if ob.with_ else ob
+                assert rule.due is not None
                 kind: PeriodType = ob.period  # type: ignore[assignment]
                 found += periods_in_window(
-                    ob.id, kind, ob.due.month, ob.due.day, campaign.start, campaign.end, ob.key_prefix,
-                    ob.data_cutoff,
+                    ob.id, kind, rule.due.month, rule.due.day, campaign.start, campaign.end, ob.key_prefix,
+                    ob.data_cutoff if ob.data_cutoff is not None else rule.data_cutoff,
                 )
         return tuple(sorted(found, key=lambda p: (p.due, p.key)))
 

@@ -98,6 +98,10 @@ class Obligation(_Strict):
     # period to this day of its last month (14: 15/12 → 14/03 for the first quarter).
     data_cutoff: int | None = Field(default=None, ge=1, le=28)
     applies_to: list[Ref] = []  # unit groups or codes; empty: every unit
+    # "Gắn với báo cáo định kỳ …" (seed 004): this report goes with another obligation's, on its
+    # days, so the unit answers both in one form; no `due` of its own.
+    with_: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=81)] | None = Field(
+        default=None, alias="with")
     indicators: list[Ident] = []
     headings: list[Ident] = []
 

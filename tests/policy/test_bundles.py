@@ -89,3 +89,57 @@ def test_a_figure_is_typed_once_only_when_both_periods_cover_the_same_days(confi
     same = parts(config, [config.period("2026-Q4"), config.period("kiem-soat-tthc-2026-Q4")], bpmc)
     assert "kiem-soat-tthc.hai_long" not in [i.id for i in same[1].indicators]
     assert same[1].shared == {"kiem-soat-tthc.hai_long": (0, "hai_long")}
+
+
+COMMUNICATIONS = """\
+plan:
+  title: Truyền thông hỗ trợ hoạt động kiểm soát thủ tục hành chính năm 2026
+campaign:
+  title: Kết quả truyền thông hỗ trợ kiểm soát thủ tục hành chính
+  start: 2026-01-01
+  end: 2026-12-31
+obligations:
+  - id: tt
+    title: Kết quả truyền thông về kiểm soát TTHC
+    period: quarter
+    with: quy
+    indicators: [tin_bai]
+indicators:
+  - id: tin_bai
+    kind: count
+    name: Tin, bài tuyên truyền về kiểm soát TTHC
+    numerator: Số tin, bài
+    unit: tin, bài
+"""
+
+
+def test_a_report_that_goes_with_another_takes_its_days_and_its_form(config_dir):
+    (config_dir / "plans").mkdir()
+    (config_dir / "plans" / "truyen-thong.yaml").write_text(COMMUNICATIONS, encoding="utf-8")
+    text = (config_dir / "units.yaml").read_text(encoding="utf-8")
+    (config_dir / "units.yaml").write_text(text.replace("obligations: [quy]\n", ""), encoding="utf-8")
+    config = load_config(config_dir)
+    q4, communications = config.period("2026-Q4"), config.period("truyen-thong-2026-Q4")
+    assert communications.due == q4.due  # "gắn với báo cáo định kỳ": the host's deadline, 05/12
+    assert config.bundle(communications, config.unit("BPMC")) == [q4, communications]
+
+
+def test_with_naming_no_recurring_obligation_of_the_same_rhythm_is_refused_at_its_line(config_dir):
+    import pytest
+
+    from scheduler.config.source import ConfigError
+
+    (config_dir / "plans").mkdir()
+    plan = config_dir / "plans" / "truyen-thong.yaml"
+    plan.write_text(COMMUNICATIONS.replace("with: quy", "with: quyy"), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config_dir)
+    line = COMMUNICATIONS.splitlines().index("    with: quy") + 1
+    assert [str(i) for i in caught.value.issues] == [
+        f"{plan}:{line}: nghĩa vụ tt › with: không có nghĩa vụ 'quyy' để "
+        "gắn vào (nghĩa vụ của plans/X.yaml viết X.mã)"]
+    plan.write_text(COMMUNICATIONS.replace("period: quarter", "period: half_year"), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config_dir)
+    assert [i.message for i in caught.value.issues] == [
+        "nghĩa vụ 'quy' có kỳ quarter, khác kỳ half_year của báo cáo này"]
