@@ -355,3 +355,15 @@ def test_a_data_cutoff_of_14_shifts_the_half_year_s_figures(example):
     assert second_half.due == date(2025, 12, 18)
     # The monthly list has no cut-off: whole calendar months.
     assert (config.period("2025-12").data_from, config.period("2025-12").data_to) == (None, None)
+
+
+def test_a_child_asked_of_units_its_parent_is_not_asked_of_is_refused(example):
+    """A unit would type a part of a whole it is never asked: the child has no denominator."""
+    target = example(KIEM_SOAT)
+    plan = target / "plan.yaml"
+    text = plan.read_text(encoding="utf-8")
+    parent = text[text.index("  - id: dung_han"):text.index("  - id: truoc_han")]
+    plan.write_text(text.replace(parent, parent.rstrip("\n") + "\n    applies_to: [xa-phuong]\n\n"), encoding="utf-8")
+    child = line_of(plan, "  - id: truoc_han")
+    assert errors(target) == [f"{plan}:{child}: chỉ tiêu truoc_han › applies_to: chỉ tiêu “trong đó” chỉ hỏi đơn vị "
+                              "được hỏi chỉ tiêu chính: ghi applies_to trong [xa-phuong]"]
