@@ -20,17 +20,25 @@ def register(cli: click.Group, app_type, date_type) -> None:
     @click.option("--period", "key", required=True, help="Kỳ báo cáo, ví dụ 2026-Q4.")
     @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
                   help="Tệp XLSX sẽ ghi.")
+    @click.option("--unit", "code", default=None,
+                  help="Mã đơn vị: mẫu chỉ gồm những gì hỏi đơn vị này (không ghi: mẫu chung cho mọi đơn vị).")
     @click.pass_obj
-    def template_cmd(app, key: str, output: Path) -> None:
+    def template_cmd(app, key: str, output: Path, code: str | None) -> None:
         """Ghi mẫu XLSX để đơn vị điền số liệu, thuyết minh (gửi lại bằng `baocao submit`)."""
         from scheduler.collect import workbook
 
         config = app.config()
+        unit = None
+        if code is not None:
+            unit = config.unit(code.strip().upper())
+            if unit is None:
+                raise click.BadParameter(f"không có đơn vị '{code.strip().upper()}' trong units.yaml", param_hint="--unit")
         with Session(app.engine()) as session:
             period = app.period(session, key)
             key = period.key  # as stored (the office may type 2026-q4)
-        write_file(output, workbook.template(config, period))
-        click.echo(f"Đã ghi mẫu báo cáo {period.title} vào {output}.")
+        write_file(output, workbook.template(config, period, unit))
+        whose = f" của {unit.name}" if unit else ""
+        click.echo(f"Đã ghi mẫu báo cáo {period.title}{whose} vào {output}.")
 
     @cli.command("submit")
     @click.option("--unit", "code", required=True, help="Mã đơn vị, ví dụ TTBVTV.")

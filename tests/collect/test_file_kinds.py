@@ -174,3 +174,15 @@ def test_the_export_has_one_column_for_a_child_and_says_what_a_unit_was_not_aske
     assert row["TTHC nội bộ trong hệ thống hành chính nhà nước được rà soát, đơn giản hóa — "
                "Số TTHC nội bộ được rà soát, đơn giản hóa"] == "Không áp dụng"
     assert len(xa) == len(head)
+
+
+def test_baocao_template_for_one_unit_asks_only_what_applies_to_it(tmp_path, web_at):
+    web = start(tmp_path, web_at, "004-truyen-thong-tthc", datetime(2026, 3, 2, 9, tzinfo=TZ))
+    path = tmp_path / "mau-vp.xlsx"
+    result = run(web, "template", "--period", "2026-Q1", "--unit", "vp", "-o", str(path))
+    assert result.exit_code == 0, result.output
+    assert "của Văn phòng Sở" in result.output
+    rows = rows_of(load_workbook(path)["Báo cáo"])
+    assert "h:ttknmt_tuyen_truyen" not in rows and "tin_bai" in rows  # the centre's heading is not the VP's
+    missing = run(web, "template", "--period", "2026-Q1", "--unit", "XYZ", "-o", str(path))
+    assert missing.exit_code != 0 and "không có đơn vị 'XYZ' trong units.yaml" in missing.output
