@@ -20,11 +20,13 @@ from scheduler.policy.periods import Period
 NO_TARGET = "Không giao mục tiêu (theo dõi)"
 
 
-def data_range(period: Period) -> str:
-    """"Số liệu tính từ 15/06/2025 đến 14/12/2025" when the figures' days differ from the period's."""
+def data_range(period: Period, formal: bool = False) -> str:
+    """"Số liệu tính từ 15/06/2025 đến 14/12/2025" when the figures' days differ from the period's;
+    `formal`, as the signed report writes it: "từ ngày 15/06/2025 đến ngày 14/12/2025"."""
     if period.data_from is None or period.data_to is None:
         return ""
-    return f"Số liệu tính từ {period.data_from:%d/%m/%Y} đến {period.data_to:%d/%m/%Y}"
+    day = "ngày " if formal else ""
+    return f"Số liệu tính từ {day}{period.data_from:%d/%m/%Y} đến {day}{period.data_to:%d/%m/%Y}"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from jinja2 import Environment, StrictUndefined, Undefined
 from scheduler.report.chart import Bar, Titles, chart_xml, xml_escape
 from scheduler.config.model import Config
 from scheduler.report.consolidate import Consolidation
+from scheduler.collect.asked import data_range
 from scheduler.collect.validate import target_text
 from scheduler.report import sections
 from scheduler.text import document_month
@@ -131,8 +132,8 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
                  f"kết quả {phrase or period.title} từ báo cáo của {reported}/{total} đơn vị ({len(result.on_time)} đơn vị báo cáo "
                  f"đúng hạn, {len(result.late)} đơn vị báo cáo muộn, {len(result.missing)} đơn vị chưa báo cáo), "
                  f"như sau:")
-    if sections.data_range(period):
-        intro += " " + sections.data_range(period)
+    if period.data_from is not None:
+        intro += f" {data_range(period, formal=True)}."
     if wording.closing:
         closing = sections.sentence(wording.closing, config, period).rstrip("./")
     elif recurring and part.document is None:

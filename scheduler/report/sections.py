@@ -121,12 +121,6 @@ def sentence(template: str, config: Config, period: Period) -> str:
                            co_quan=org.issuing_body_name or org.issuing_body)
 
 
-def data_range(period: Period) -> str:
-    if period.data_from is None or period.data_to is None:
-        return ""
-    return f"Số liệu tính từ ngày {period.data_from:%d/%m/%Y} đến ngày {period.data_to:%d/%m/%Y}."
-
-
 def ranking_rows(config: Config, result: Consolidation) -> list[dict]:
     """The ranking table's rows: per unit group when the plan ranks per group (a row naming
     the group, then its units from 1), else one list."""
