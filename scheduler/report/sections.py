@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scheduler.config.model import Config, Heading
-from scheduler.policy.periods import ROMAN, Period
+from scheduler.policy.periods import Period
 from scheduler.report.consolidate import Consolidation
 from scheduler.report.wording import amount, entry_lines, percent, period_phrase, sentence_case
 from scheduler.text import REPORT_STATE
@@ -22,8 +22,7 @@ PROVINCE_SCALE = 50
 MATRIX_COLUMNS = 10
 NOTHING = "Chưa có đơn vị báo cáo nội dung này."
 
-ROMANS = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X"]
-_ = ROMAN  # quarters' numerals live in periods; sections may go past IV
+ROMANS = ["I", "II", "III", "IV", "V"]  # the body's sections, in NĐ30's Roman numerals
 
 
 @dataclass
@@ -110,9 +109,8 @@ def plan_citation(config: Config, period: Period) -> str:
 def period_words(config: Config, period: Period) -> str:
     """The period inside a sentence: "quý IV năm 2026", "6 tháng cuối năm 2025", or a request's title."""
     if config.is_recurring(period):
-        phrase = period_phrase(period)
-        return phrase[0].lower() + phrase[1:] if phrase[:1].isupper() and phrase[1:2].islower() else phrase
-    return sentence_case(period.title)[0].lower() + sentence_case(period.title)[1:] if period.title else period.key
+        return inside_sentence(period_phrase(period))
+    return inside_sentence(sentence_case(period.title)) if period.title else period.key
 
 
 def sentence(template: str, config: Config, period: Period) -> str:
