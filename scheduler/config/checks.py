@@ -4,6 +4,7 @@ problem at its file, line and field, in Vietnamese."""
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from scheduler.config.plans import PlanBody
@@ -34,6 +35,15 @@ def unique(entries: list[dict[str, Any]], key: str, loc: tuple, doc: YamlDocumen
 def other(doc: YamlDocument, loc: tuple) -> str:
     """Another entry a message points to: 'bước nhắc thứ 1 (notice) ở dòng 45'."""
     return f"{doc.entry(loc)} ở dòng {doc.line_of(loc)}"
+
+
+def closest(typed: str, known: list[str]) -> str | None:
+    """The id the admin most likely meant: one it begins (BPTN → BPTNTKQ), else a near spelling."""
+    begun = sorted(k for k in known if k.startswith(typed) or typed.startswith(k))
+    if begun:
+        return min(begun, key=lambda k: abs(len(k) - len(typed)))
+    close = difflib.get_close_matches(typed, known, n=1, cutoff=0.8)
+    return close[0] if close else None
 
 
 def refs(items: Any, known: set[str], loc: tuple, doc: YamlDocument, message: str) -> list[ConfigIssue]:
@@ -122,7 +132,8 @@ def _indicator_issues(plan: PlanBody, doc: YamlDocument) -> list[ConfigIssue]:
                 issues.append(doc.issue(loc + ("parent",), "chỉ tiêu “trong đó” chỉ dùng cho tỷ lệ (kind: ratio) thuộc một tỷ lệ"))
             if ind.denominator is not None:
                 issues.append(doc.issue(loc + ("denominator",), "chỉ tiêu “trong đó” dùng chung mẫu số với chỉ tiêu chính: bỏ denominator"))
-            if parent is not None and parent.applies_to and not set(ind.applies_to or ["*"]) <= set(parent.applies_to):
+            if (parent is not None and parent.kind == "ratio" and parent.applies_to
+                    and not set(ind.applies_to or ["*"]) <= set(parent.applies_to)):
                 issues.append(doc.issue(loc + ("applies_to",), "chỉ tiêu “trong đó” chỉ hỏi đơn vị được hỏi chỉ tiêu chính: "
                                                                f"ghi applies_to trong [{', '.join(parent.applies_to)}]"))
         elif ind.kind in ("ratio", "mean") and ind.denominator is None:
@@ -167,7 +178,9 @@ def applies_issues(plan_doc: YamlDocument, units_doc: YamlDocument) -> list[Conf
             named = item.get("applies_to")
             for k, ref in enumerate(named if isinstance(named, list) else []):
                 if isinstance(ref, str) and ref not in groups and ref not in codes:
-                    hint = " (mã đơn vị viết IN HOA)" if ref.upper() in codes else ""
+                    close = closest(ref, [c for c in groups | codes if isinstance(c, str)])
+                    hint = (" (mã đơn vị viết IN HOA)" if ref.upper() in codes
+                            else f" (có phải {close}?)" if close else "")
                     issues.append(plan_doc.issue((key, i, "applies_to", k),
                                                  f"'{ref}' không phải nhóm đơn vị (groups) hay mã đơn vị trong units.yaml{hint}"))
     return issues

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scheduler.config.checks import closest
 from scheduler.config.model import PLAN_FILE, Config, Plan, PlanPart, UnitsFile
 from scheduler.config.plans import PlanBody
 from scheduler.config.source import ConfigIssue, YamlDocument
@@ -95,8 +96,9 @@ def same_as_issues(config: Config, docs: list[tuple[str, YamlDocument]]) -> list
                     continue
                 other, mine = indicators.get(ref), indicators.get(own)
                 if other is None or ref == own:
-                    issues.append(doc.issue(loc, f"không có chỉ tiêu '{ref}' ở kế hoạch khác (chỉ tiêu của plans/X.yaml "
-                                                 "viết X.mã)"))
+                    close = closest(ref, [i for i in indicators if i != own])
+                    hint = f"có phải {close}?" if close else "chỉ tiêu của plans/X.yaml viết X.mã"
+                    issues.append(doc.issue(loc, f"không có chỉ tiêu '{ref}' ở kế hoạch khác ({hint})"))
                 elif mine is not None and (other.kind != mine.kind or other.has_denominator != mine.has_denominator):
                     issues.append(doc.issue(loc, f"chỉ tiêu '{ref}' khác loại (kind: {other.kind}): chỉ dùng same_as cho "
                                                  "cùng một số liệu"))

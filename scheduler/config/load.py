@@ -46,7 +46,9 @@ def load_config(directory: Path | str) -> Config:
         issues += _units_issues(units_doc, known if plan_doc is not None else None, where)
         for doc in docs:
             issues += applies_issues(doc, units_doc)
-    if not issues and plan is not None and units_file is not None:
+    # Checked whenever every file could be read, beside the other problems: all at once.
+    readable = plan is not None and units_file is not None and all(body is not None for _, _, body in files)
+    if readable and ((plan.obligations and plan.campaign is not None) or files):
         config = merge(plan, [(pid, f"{PLANS_DIR}/{Path(doc.file).name}", body) for pid, doc, body in files],
                        units_file, directory)
         issues += same_as_issues(config, [("", plan_doc)] + [(pid, doc) for pid, doc, _ in files])

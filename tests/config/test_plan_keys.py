@@ -243,7 +243,7 @@ def test_applies_to_naming_an_unknown_group(example):
     plan = config / "plan.yaml"
     edit(plan, "applies_to: [xa-phuong]   # TTHC", "applies_to: [xa-phuongg]   # TTHC")
     assert errors(config) == [f"{plan}:{line_of(plan, '[xa-phuongg]')}: chỉ tiêu phi_dia_gioi › applies_to › mục thứ 1: "
-                              "'xa-phuongg' không phải nhóm đơn vị (groups) hay mã đơn vị trong units.yaml"]
+                              "'xa-phuongg' không phải nhóm đơn vị (groups) hay mã đơn vị trong units.yaml (có phải xa-phuong?)"]
 
 
 def test_applies_to_naming_an_unknown_unit_code(example):
@@ -251,7 +251,7 @@ def test_applies_to_naming_an_unknown_unit_code(example):
     plan = config / "plan.yaml"
     edit(plan, "applies_to: [BPTNTKQ]   # hồ sơ", "applies_to: [BPTN]   # hồ sơ")
     assert errors(config) == [f"{plan}:{line_of(plan, '[BPTN]')}: chỉ tiêu dvc_truc_tuyen › applies_to › mục thứ 1: "
-                              "'BPTN' không phải nhóm đơn vị (groups) hay mã đơn vị trong units.yaml"]
+                              "'BPTN' không phải nhóm đơn vị (groups) hay mã đơn vị trong units.yaml (có phải BPTNTKQ?)"]
 
 
 def test_applies_to_with_a_unit_code_in_lower_case_gets_the_hint(example):
@@ -367,3 +367,16 @@ def test_a_child_asked_of_units_its_parent_is_not_asked_of_is_refused(example):
     child = line_of(plan, "  - id: truoc_han")
     assert errors(target) == [f"{plan}:{child}: chỉ tiêu truoc_han › applies_to: chỉ tiêu “trong đó” chỉ hỏi đơn vị "
                               "được hỏi chỉ tiêu chính: ghi applies_to trong [xa-phuong]"]
+
+
+def test_a_wrong_same_as_is_reported_with_every_other_mistake_at_once(example):
+    target = example("000-003-hai-ke-hoach")
+    plan = target / "plans" / "kiem-soat-tthc.yaml"
+    text = plan.read_text(encoding="utf-8")
+    plan.write_text(text.replace("    same_as: hai_long\n", "    same_as: hai_longg\n")
+                    .replace("    applies_to: [BPMC]\n", "    applies_to: [BPMCC]\n", 1), encoding="utf-8")
+    found = errors(target)
+    assert len(found) == 2
+    assert found[0].endswith("'BPMCC' không phải nhóm đơn vị (groups) hay mã đơn vị trong units.yaml (có phải BPMC?)")
+    assert found[1] == (f"{plan}:{line_of(plan, 'same_as: hai_longg')}: chỉ tiêu hai_long › same_as: không có chỉ tiêu "
+                        "'hai_longg' ở kế hoạch khác (có phải hai_long?)")
