@@ -374,7 +374,7 @@ def test_a_wrong_same_as_is_reported_with_every_other_mistake_at_once(example):
     plan = target / "plans" / "kiem-soat-tthc.yaml"
     text = plan.read_text(encoding="utf-8")
     plan.write_text(text.replace("    same_as: hai_long\n", "    same_as: hai_longg\n")
-                    .replace("    applies_to: [BPMC]\n", "    applies_to: [BPMCC]\n", 1), encoding="utf-8")
+                    .replace("    applies_to: [BPMC]", "    applies_to: [BPMCC]", 1), encoding="utf-8")
     found = errors(target)
     assert len(found) == 2
     assert found[0].endswith("'BPMCC' không phải nhóm đơn vị (groups) hay mã đơn vị trong units.yaml (có phải BPMC?)")
