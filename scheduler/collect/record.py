@@ -128,7 +128,8 @@ def _same_as(session: Session, last: Submission | None, report: Report, channel:
 
 
 def record(session: Session, config: Config, period: Period, unit: Unit, report: Report, channel: str,
-           now: datetime, received_at: datetime | None = None, mail_from: str = "baocao@example.org") -> Recorded:
+           now: datetime, received_at: datetime | None = None, mail_from: str = "baocao@example.org",
+           confirm: bool = True) -> Recorded:
     """Store `report` as the unit's next revision and queue its receipt; or, if it repeats the
     unit's latest revision within DUPLICATE_WINDOW, store nothing and return that revision. On
     time means received before the deadline (00:00 on the due day). Raises ClosedPeriod when the
@@ -157,7 +158,8 @@ def record(session: Session, config: Config, period: Period, unit: Unit, report:
             with session.begin_nested():
                 session.add(sub)
                 session.flush()
-                ledger.claim(session, [receipt], now, mail_from)
+                if confirm:  # the other parts of a one-day form share the first part's receipt
+                    ledger.claim(session, [receipt], now, mail_from)
         except sa.exc.IntegrityError:
             # Another request or process stored this revision number first (the unique
             # (period, unit, revision) key). Look again: it may be this very report.

@@ -158,8 +158,28 @@ class Composer:
 
     def receipt(self, period: Period, unit: Unit, to: Iterable[str], revision: int, received_at: datetime,
                 on_time: bool, figures: dict[str, Any], narrative: dict[str, str], now: datetime,
-                message_id: str, link: str | None = None, channel: str = "form") -> EmailMessage:
-        rows = []  # what applies to the unit, in the form's order
+                message_id: str, link: str | None = None, channel: str = "form",
+                also: Iterable[tuple[Period, int, dict, dict]] = ()) -> EmailMessage:
+        """`also`: (period, revision, figures, narrative) of the other parts of a one-day form
+        stored by the same submission: one receipt for what was sent together."""
+        rows, texts = self._received(period, unit, figures, narrative)
+        more = []
+        for other, other_revision, other_figures, other_narrative in also:
+            ob = self.config.obligation_of(other)
+            other_rows, other_texts = self._received(other, unit, other_figures, other_narrative)
+            more.append({"title": f"{ob.title if ob else other.title} ({other.title})", "revision": other_revision,
+                         "figures": other_rows, "narrative": other_texts})
+        context = self._base(period, now) | {
+            "unit_name": unit.name, "revision": revision, "received": short_datetime(to_local(received_at)),
+            "on_time": on_time, "figures": rows, "narrative": texts, "link": link,
+            "by_office": channel != "form", "also": more,
+        }
+        return _tag(self._build("receipt", context, self._addresses(to, unit), [], now, message_id), period,
+                    f"receipt#{revision}")
+
+    def _received(self, period: Period, unit: Unit, figures: dict, narrative: dict) -> tuple[list, list]:
+        """What a unit sent for a period, as a receipt lists it: in the form's order, counts in their unit."""
+        rows = []
         for a in asked(self.config, period, unit):
             if a.id in figures:
                 value, ind = figures[a.id], a.ind
@@ -169,13 +189,7 @@ class Composer:
                 rows.append({"name": ("trong đó: " if ind.parent else "") + ind.name, "value": shown})
         texts = [{"title": h.title, "text": narrative[h.id]} for h in headings_for(self.config, period, unit)
                  if narrative.get(h.id)]
-        context = self._base(period, now) | {
-            "unit_name": unit.name, "revision": revision, "received": short_datetime(to_local(received_at)),
-            "on_time": on_time, "figures": rows, "narrative": texts, "link": link,
-            "by_office": channel != "form",
-        }
-        return _tag(self._build("receipt", context, self._addresses(to, unit), [], now, message_id), period,
-                    f"receipt#{revision}")
+        return rows, texts
 
     def report(self, period: Period, version: int, filename: str, content: bytes, made: datetime, counts: dict,
                changes: list[str], to: Iterable[str], now: datetime, message_id: str) -> EmailMessage:

@@ -35,8 +35,18 @@ def message(session: Session, composer: Composer, config: Config, row: ledger.Ta
         sub = session.exec(select(Submission).where(Submission.period_key == period.key,
                                                     Submission.unit_code == unit.code,
                                                     Submission.revision == revision)).one()
+        # Parts of the same one-day form, stored by the same submission (same instant), share it.
+        also = []
+        for other in config.bundle(period, unit):
+            if other.key == period.key:
+                continue
+            got = session.exec(select(Submission).where(Submission.period_key == other.key,
+                                                        Submission.unit_code == unit.code,
+                                                        Submission.received_at == sub.received_at)).first()
+            if got is not None:
+                also.append((other, got.revision, got.figures or {}, got.narrative or {}))
         return composer.receipt(period, unit, to, sub.revision, sub.received_at, sub.on_time, sub.figures or {},
-                                sub.narrative or {}, now, row.message_id, link, sub.channel)
+                                sub.narrative or {}, now, row.message_id, link, sub.channel, also)
     # One mail per unit and deadline: what the unit still owes that day under other plans too.
     also = [p for p in config.bundle(period, unit) if p.key != period.key
             and session.exec(select(Submission.id).where(Submission.period_key == p.key,

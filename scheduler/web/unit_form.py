@@ -216,7 +216,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                                    f"Kỳ báo cáo {period.title} đã khoá; không nhận thêm bản sửa đổi.")
             config = ctx.config()
             sections = bundle(session, period, unit)
-            count = len(sections)
+            count, now = len(sections), ctx.clock()
             entries = [entry_from_form(form, p.indicators, p.headings, prefix(n, count)) for n, p in enumerate(sections)]
             reports, errors = [], {}
             for n, part in enumerate(sections):  # each period's report on its own, errors where they were typed
@@ -227,16 +227,18 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             if errors:
                 last = record.latest(session, period.key, unit.code)
                 return form_page(request, token, period, unit, entries, errors, last, status=422, sections=sections)
-            created = False
+            created, confirmed = False, False
             try:
                 for part_period, report in reports:
                     before = record.latest(session, part_period.key, unit.code)
                     if (part_period.key != period.key and before is not None and before.figures == report.figures
                             and before.narrative == report.narrative):
                         continue  # another part of the form, unchanged: no new revision, no receipt
-                    recorded = record.record(session, config, part_period, unit, report, "form", ctx.clock(),
-                                             mail_from=ctx.settings.mail_from)
+                    # One receipt for the whole form: the first part stored carries it (see messages).
+                    recorded = record.record(session, config, part_period, unit, report, "form", now,
+                                             mail_from=ctx.settings.mail_from, confirm=not confirmed)
                     created = created or recorded.created
+                    confirmed = confirmed or recorded.created
                     if part_period.key == period.key:
                         revision = recorded.submission.revision
             except record.ClosedPeriod:  # closed between opening the link and storing

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from datetime import date, datetime
 
 import httpx
@@ -89,6 +90,19 @@ def test_one_form_asks_each_question_once_and_stores_one_revision_per_plan(tmp_p
     assert subs[H2].narrative["kiem-soat-tthc.ton_tai"] == subs[Q4].narrative["ton_tai"] \
         == "Một số hồ sơ đất đai còn chậm do phải xác minh thực địa."
     assert subs[H2].figures["kiem-soat-tthc.hai_long"] == {"num": 95, "den": 100}
+    # One receipt for what was sent together, listing every part.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not receipts(smtp_server):
+        time.sleep(0.05)
+    time.sleep(0.5)
+    [receipt] = receipts(smtp_server)
+    text = receipt.get_body(("plain",)).get_content()
+    assert "Cùng lần gửi này, Văn phòng Sở đã nhận: Báo cáo kết quả kiểm soát TTHC" in text
+    assert "Cùng lần gửi này, Văn phòng Sở đã nhận: Danh sách hồ sơ, cơ quan, cá nhân chậm muộn" in text
+
+
+def receipts(smtp_server) -> list:
+    return [m for m in smtp_server.recorder.messages if (m["X-Baocao-Step"] or "").startswith("receipt")]
 
 
 def test_each_plan_gets_its_own_report_with_its_own_title_and_wording(tmp_path):
