@@ -90,6 +90,9 @@ class Due(_Strict):
 class Obligation(_Strict):
     id: Ident
     title: Text
+    # The trích yếu of this obligation's reports when it is not the plan's (campaign.title):
+    # a monthly list beside a six-monthly report in one plan.
+    report_title: Text | None = None
     period: Literal["month", "quarter", "half_year", "year", "once"]
     due: Due | None = None  # recurring: "before day `day` of month `month` of the period"
     deadline: date | None = None  # once: the report is due before this day

@@ -102,7 +102,7 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
 
     def lines(kind: str, empty: str = sections.NOTHING) -> list[str]:
         # At province scale the body says how many units wrote; their texts are in Phụ lục I.
-        return sections.summary_lines(section(kind), total) if summary else entry_lines(section(kind), empty)
+        return sections.summary_lines(section(kind), total, empty) if summary else entry_lines(section(kind), empty)
 
     below = [r for r in result.indicators if r.met is False]
     missed = [r.indicator.name for r in below]
@@ -120,7 +120,8 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
     body_name = org.issuing_body_name or org.issuing_body
     recurring = config.is_recurring(period)
     phrase = period_phrase(period) if recurring else ""
-    title = (f"{part.campaign.title} {phrase}" if recurring
+    ob = config.obligation_of(period)
+    title = (f"{(ob.report_title if ob else None) or part.campaign.title} {phrase}" if recurring
              else sentence_case(re.sub(r"^(Báo cáo|BÁO CÁO)\s+", "", period.title)) if period.title else period.key)
     wording = part.report
     if wording.opening:
@@ -132,8 +133,10 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
                  f"kết quả {phrase or period.title} từ báo cáo của {reported}/{total} đơn vị ({len(result.on_time)} đơn vị báo cáo "
                  f"đúng hạn, {len(result.late)} đơn vị báo cáo muộn, {len(result.missing)} đơn vị chưa báo cáo), "
                  f"như sau:")
-    if period.data_from is not None:
-        intro += f" {data_range(period, formal=True)}."
+    if period.data_from is not None:  # "… quý I năm 2026 (số liệu tính từ ngày … đến ngày …) như sau:"
+        cut = data_range(period, formal=True)
+        intro = (f"{intro[:-len(' như sau:')]} ({cut[0].lower()}{cut[1:]}) như sau:" if intro.endswith(" như sau:")
+                 else f"{intro} {cut}.")
     if wording.closing:
         closing = sections.sentence(wording.closing, config, period).rstrip("./")
     elif recurring and part.document is None:
@@ -170,7 +173,7 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
         "shortcomings": shortcomings,
         "next_period_phrase": "quý tiếp theo" if period.kind == "quarter" else "thời gian tới",
         "next_steps": lines("next_steps"),
-        "proposals": lines("proposals", "Không có đề xuất, kiến nghị."),
+        "proposals": lines("proposals", "Không có đề xuất, kiến nghị."),  # a statement, not a placeholder
         "appendix_note": sections.appendix_note(bool(result.indicators), bool(ranking), bool(narrative_parts)),
         "appendix_title": ("KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU" + (", XẾP HẠNG CÁC ĐƠN VỊ" if ranking else "")
                            if result.indicators else "TÌNH HÌNH BÁO CÁO CỦA CÁC ĐƠN VỊ"),
@@ -191,7 +194,8 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
         "matrix_rows": [dict(row, cells=[c for t in tables for c in t["rows"][i]["cells"]])
                         for i, row in enumerate(first["rows"])],
         "matrix_note": ("Số thứ tự cột là số thứ tự chỉ tiêu tại mục " + (numbers.indicators or "II") +
-                        ". KPS: không phát sinh; —: không báo cáo chỉ tiêu này."),
+                        (" (2.5a: chỉ tiêu “trong đó” của chỉ tiêu 2.5)" if any(r.depth for r in result.indicators) else "")
+                        + ". KPS: không phát sinh; —: không báo cáo chỉ tiêu này."),
         "ranking": ranking,
         "ranking_rule": sections.ranking_rule(config, period),
         "unranked_line": sections.unranked_line(result),

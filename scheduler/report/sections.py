@@ -79,10 +79,10 @@ def results_items(config: Config, result: Consolidation, headings: list[Heading]
     return items
 
 
-def summary_lines(entries: list[tuple[str, str]], total: int) -> list[str]:
+def summary_lines(entries: list[tuple[str, str]], total: int, empty: str = NOTHING) -> list[str]:
     """A heading's units at province scale: how many wrote on it, their texts in Phụ lục I."""
     if not entries:
-        return [NOTHING]
+        return [empty]
     return [f"Có {len(entries)}/{total} đơn vị báo cáo nội dung này; nội dung của từng đơn vị tại Phụ lục I."]
 
 
@@ -175,6 +175,7 @@ def matrices(result: Consolidation, missing_suffix: str = " (chưa báo cáo)") 
     count = len(result.indicators)
     size = -(-count // -(-count // MATRIX_COLUMNS)) if count else 1  # balanced: 23 → 8, 8, 7; 11 → 6, 5
     chunks = [result.indicators[i:i + size] for i in range(0, count, size)]
+    heads = column_heads(result)
     tables = []
     for n, chunk in enumerate(chunks, 1):
         rows = []
@@ -193,11 +194,26 @@ def matrices(result: Consolidation, missing_suffix: str = " (chưa báo cáo)") 
                                  else amount(value))
             rows.append({"tt": place, "name": unit.name + (missing_suffix if unit.state == "missing" else ""),
                          "cells": cells, "met": f"{unit.met}/{unit.assessed}" if unit.state != "missing" else ""})
-        caption = (f"Bảng {n}/{len(chunks)}: chỉ tiêu {chunk[0].number or '…'} – {chunk[-1].number or '…'}"
+        caption = (f"Bảng {n}/{len(chunks)}: chỉ tiêu {heads[chunk[0].indicator.id]} – {heads[chunk[-1].indicator.id]}"
                    if len(chunks) > 1 else "")
-        tables.append({"caption": caption, "heads": [r.number or "…" for r in chunk], "rows": rows,
+        tables.append({"caption": caption, "heads": [heads[r.indicator.id] for r in chunk], "rows": rows,
                        "assessed": any(r.target is not None for r in result.indicators)})
     return tables
+
+
+def column_heads(result: Consolidation) -> dict[str, str]:
+    """Each indicator's column head in the appendix: its number; a "trong đó" child its
+    parent's with a letter (2.5a), which the table's note explains."""
+    heads: dict[str, str] = {}
+    parent, letter = "", 0
+    for r in result.indicators:
+        if r.depth:
+            heads[r.indicator.id] = f"{parent}{'abcdefghijklmnopqrstuvwxyz'[letter]}"
+            letter += 1
+        else:
+            parent, letter = r.number, 0
+            heads[r.indicator.id] = r.number
+    return heads
 
 
 def narrative_appendix(config: Config, result: Consolidation, headings: list[Heading]) -> list[dict]:

@@ -302,8 +302,10 @@ def build(path: Path) -> None:
     widths(table, [1.1, 5.4, 3.6, 1.8, 1.8, 2.6])  # 16,3 cm: the text width; "TT" fits on one line
     heading_row(table)
     para(doc, "", after=0, indent=False)
+    para(doc, "{%p if chart %}", indent=False)  # a plan of counts has no percent chart, nor its caption
     para(doc, "{{ chart }}", align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
     para(doc, "{{ chart_caption }}", italic=True, size=12, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
+    para(doc, "{%p endif %}", indent=False)
     para(doc, "{%p endif %}", indent=False)
 
     for heading, key in (("TỒN TẠI, HẠN CHẾ, NGUYÊN NHÂN", "shortcomings"),

@@ -269,7 +269,7 @@ def test_001_units_are_ranked_high_to_low_within_each_bloc(thi_dua):
 
 
 def test_001_the_period_s_figures_run_from_the_cut_off(thi_dua):
-    assert [line for line in thi_dua if "Số liệu tính từ ngày 15/03/2026 đến ngày 14/06/2026" in line]
+    assert [line for line in thi_dua if "(số liệu tính từ ngày 15/03/2026 đến ngày 14/06/2026) như sau:" in line]
 
 
 # ---------------------------------------------------------------- (c) 002: Sở NN&PTNT Tuyên Quang, by year
@@ -387,7 +387,7 @@ def test_003_december_s_late_list_is_due_in_january_and_titled_by_its_month(kiem
 
 def test_003_the_half_year_s_figures_run_from_15_06_to_14_12(kiem_soat):
     lines = kiem_soat.report("2025-H2", at="2025-12-20T09:00:00+07:00")
-    assert [line for line in lines if "Số liệu tính từ ngày 15/06/2025 đến ngày 14/12/2025" in line]
+    assert [line for line in lines if "(số liệu tính từ ngày 15/06/2025 đến ngày 14/12/2025) như sau:" in line]
     assert lines[index(lines, r"^BÁO CÁO$") + 1].endswith("6 tháng cuối năm 2025")
 
 

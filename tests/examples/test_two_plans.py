@@ -110,7 +110,7 @@ def test_each_plan_gets_its_own_report_with_its_own_title_and_wording(tmp_path):
 
     config = load_config(example_config(tmp_path, "000-003-hai-ke-hoach"))
     texts = {}
-    for key in (Q4, H2):
+    for key in (Q4, H2, NOV):
         period = config.period(key)
         content = render(config, consolidate(config, period, {}), date(2026, 12, 7), ROOT / "templates" / "docx")
         texts[key] = [p.text for p in Document(io.BytesIO(content)).paragraphs]
@@ -119,10 +119,12 @@ def test_each_plan_gets_its_own_report_with_its_own_title_and_wording(tmp_path):
         in texts[H2]
     opening = next(t for t in texts[H2] if t.startswith("Thực hiện Kế hoạch"))
     assert opening.startswith("Thực hiện Kế hoạch của Chủ tịch UBND tỉnh về kiểm soát thủ tục hành chính")
-    assert opening.endswith("6 tháng cuối năm 2026 như sau: Số liệu tính từ ngày 15/06/2026 đến ngày 14/12/2026.")
+    assert opening.endswith("6 tháng cuối năm 2026 (số liệu tính từ ngày 15/06/2026 đến ngày 14/12/2026) như sau:")
     q4_opening = next(t for t in texts[Q4] if t.startswith("Thực hiện "))
     assert "kiểm soát thủ tục hành chính" not in q4_opening and "phong trào thi đua" in q4_opening
     assert any(t.startswith("Trên đây là báo cáo kết quả kiểm soát thủ tục hành chính") for t in texts[H2])
+    # The monthly list of the same plan has its own trích yếu.
+    assert "Danh sách hồ sơ, cơ quan, tổ chức, cá nhân chậm muộn trong giải quyết TTHC tháng 11/2026" in texts[NOV]
 
 
 def test_a_mistake_in_one_part_stores_no_part_and_is_shown_at_its_own_field(tmp_path, web_at, smtp_server):

@@ -105,7 +105,9 @@ def test_twenty_three_indicators_make_three_appendix_tables_each_with_its_own_co
     matrices = [t for t in document.tables if t.rows[0].cells[1].text == "Đơn vị"]
     assert [len(t.rows[0].cells) - 3 for t in matrices] == [8, 8, 7]
     heads = [c.text for t in matrices for c in t.rows[0].cells[2:-1]]
-    assert heads == [r.number or "…" for r in result.indicators]
+    # A "trong đó" child is headed by its parent's number and a letter: 2.5a under 2.5.
+    assert heads == [r.number or f"{result.indicators[i - 1].number}a" for i, r in enumerate(result.indicators)]
+    assert "2.5a: chỉ tiêu “trong đó” của chỉ tiêu 2.5" in " ".join(texts(document))
     assert "Bảng 1/3: chỉ tiêu 1.1 – " + matrices[0].rows[0].cells[-2].text in texts(document)
     # The figures sit on one line: each column is wider than "100,0%" in 10 pt needs.
     for t in matrices:
@@ -116,7 +118,7 @@ def test_twenty_three_indicators_make_three_appendix_tables_each_with_its_own_co
 def test_the_data_cut_off_is_stated_in_the_opening():
     _, document = report(example("003"), "2025-H2")
     opening = next(t for t in texts(document) if t.startswith("Thực hiện "))
-    assert opening.endswith("Số liệu tính từ ngày 15/06/2025 đến ngày 14/12/2025.")
+    assert opening.endswith("6 tháng cuối năm 2025 (số liệu tính từ ngày 15/06/2025 đến ngày 14/12/2025) như sau:")
 
 
 def test_the_province_ranks_each_bloc_on_its_own_high_to_low_with_its_rule():
