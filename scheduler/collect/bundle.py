@@ -35,11 +35,23 @@ def _same(a: str, a_as: str | None, b: str, b_as: str | None) -> bool:
     return a == b_as or b == a_as or (a_as is not None and a_as == b_as)
 
 
+def part_title(config: Config, period: Period) -> str:
+    """"Báo cáo … hằng quý (Quý IV/2026)"; a title ending as the period begins ("… 6 tháng" and
+    "6 tháng cuối năm 2026") does not say it twice."""
+    ob = config.obligation_of(period)
+    title = ob.title if ob else period.title
+    for word in ("6 tháng", "hằng tháng", "hằng quý", "hằng năm", "tháng", "quý", "năm"):
+        begins = period.title.lower()
+        if title.endswith(" " + word) and (begins.startswith(word) or begins.startswith(word.split()[-1])):
+            title = title[:-len(word) - 1]
+            break
+    return f"{title} ({period.title})"
+
+
 def parts(config: Config, periods: list[Period], unit: Unit) -> list[Part]:
     found: list[Part] = []
     for period in periods:
-        ob = config.obligation_of(period)
-        own = Part(period, f"{ob.title if ob else period.title} ({period.title})", [], [])
+        own = Part(period, part_title(config, period), [], [])
         for ind in indicators_for(config, period, unit):
             source = next(((n, i) for n, p in enumerate(found) if _days(p.period) == _days(period)
                            for i in p.indicators if _same(ind.id, ind.same_as, i.id, i.same_as)), None)

@@ -77,14 +77,30 @@ def read_yaml(path: Path, config: Config, period: Period, unit_code: str | None 
              *(k for i in wanted for k in (i.id, f"{i.id}.num", f"{i.id}.den")))
         indicators = {}
     known = {i.id for i in wanted}
+    # A plan of config/plans/ writes its ids plainly (`dung_han`); the engine knows them as
+    # `kiem-soat-tthc.dung_han`. Either is accepted; `written` keeps the file's own key for its line.
+    plan_id = config.part_of(period).id
+    written: dict[str, Any] = {}
+
+    def own_ids(found: dict, ids: set[str]) -> dict:
+        if not plan_id:
+            return found
+        mapped = {}
+        for key, value in found.items():
+            full = f"{plan_id}.{key}" if isinstance(key, str) and f"{plan_id}.{key}" in ids else key
+            written[full] = key
+            mapped[full] = value
+        return mapped
+
+    indicators = own_ids(indicators, known | others)
     for key in indicators:
         if key in others:
-            flag(("indicators", key), f"chỉ tiêu “{key}” không giao cho {unit.name}; xoá dòng này (không được nhập)")
+            flag(("indicators", written.get(key, key)), f"chỉ tiêu “{key}” không giao cho {unit.name}; xoá dòng này (không được nhập)")
         elif key not in known:
             guess = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.75)
-            flag(("indicators", key), f"chỉ tiêu “{key}” không có trong kỳ này" + (f"; có phải “{guess[0]}”?" if guess else ""))
+            flag(("indicators", written.get(key, key)), f"chỉ tiêu “{key}” không có trong kỳ này" + (f"; có phải “{guess[0]}”?" if guess else ""))
     for ind in wanted:
-        loc = ("indicators", ind.id)
+        loc = ("indicators", written.get(ind.id, ind.id))
         where |= {ind.id: at(loc), f"{ind.id}.num": at(loc + ("num",)), f"{ind.id}.den": at(loc + ("den",))}
         keys = (ind.id, f"{ind.id}.num", f"{ind.id}.den")
         shape = _shape(ind)
@@ -120,19 +136,20 @@ def read_yaml(path: Path, config: Config, period: Period, unit_code: str | None 
     narrative = narrative if isinstance(narrative, dict) else {}
     known_headings = {h.id for h in headings}
     other_headings = {h.id for h in headings_for(config, period) if not_for(config, h.applies_to, unit)}
+    narrative = own_ids(narrative, known_headings | other_headings)
     for key, value in narrative.items():
         if key in other_headings:
             if value:
-                flag(("narrative", key), f"đề mục “{key}” không giao cho {unit.name}; xoá dòng này (không được nhập)")
+                flag(("narrative", written.get(key, key)), f"đề mục “{key}” không giao cho {unit.name}; xoá dòng này (không được nhập)")
         elif key not in known_headings:
             # a typo must not drop a unit's text without a word
-            flag(("narrative", key), f"đề mục “{key}” không có trong kỳ này; dùng: {', '.join(sorted(known_headings))}")
+            flag(("narrative", written.get(key, key)), f"đề mục “{key}” không có trong kỳ này; dùng: {', '.join(sorted(known_headings))}")
         elif value is not None and not isinstance(value, str):
-            flag(("narrative", key), "nội dung phải là chữ (dùng | để viết nhiều dòng)", f"h.{key}")
+            flag(("narrative", written.get(key, key)), "nội dung phải là chữ (dùng | để viết nhiều dòng)", f"h.{key}")
     for h in headings:
         if isinstance(narrative.get(h.id), str):
             entry.narrative[h.id] = narrative[h.id]
-        where[f"h.{h.id}"] = at(("narrative", h.id))
+        where[f"h.{h.id}"] = at(("narrative", written.get(h.id, h.id)))
     return entry, where, problems, covered
 
 

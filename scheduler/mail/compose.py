@@ -22,7 +22,7 @@ from scheduler.policy.periods import Period
 from scheduler.clock import to_local
 from scheduler.config.model import Config, Unit
 from scheduler.collect.asked import asked, data_range
-from scheduler.collect.bundle import parts
+from scheduler.collect.bundle import part_title, parts
 from scheduler.collect.validate import figure_text, headings_for
 from scheduler.text import HEADER_CONTROL, long_date, remaining, requirement, short_datetime
 
@@ -165,9 +165,8 @@ class Composer:
         rows, texts = self._received(period, unit, figures, narrative)
         more = []
         for other, other_revision, other_figures, other_narrative in also:
-            ob = self.config.obligation_of(other)
             other_rows, other_texts = self._received(other, unit, other_figures, other_narrative)
-            more.append({"title": f"{ob.title if ob else other.title} ({other.title})", "revision": other_revision,
+            more.append({"title": part_title(self.config, other), "revision": other_revision,
                          "figures": other_rows, "narrative": other_texts})
         context = self._base(period, now) | {
             "unit_name": unit.name, "revision": revision, "received": short_datetime(to_local(received_at)),

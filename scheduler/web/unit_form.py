@@ -120,7 +120,9 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         for n, part in enumerate(sections):
             more_anchors, more_labels = field_ids(part.indicators, part.headings, prefix(n, count))
             anchors |= more_anchors
-            labels |= more_labels
+            # "Phần 3 — Hồ sơ TTHC trả trước hạn": two parts may ask the same indicator.
+            labels |= {k: (f"Phần {n + 1} — {v}" if count > 1 and k != "submitted_by" else v)
+                       for k, v in more_labels.items()}
         csrf_value, new_cookie = csrf.token_for(request, scope=links.token_hash(token))
         now = ctx.clock()
 
@@ -133,7 +135,9 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                     "error": errors.get(pre + a.id)}
 
         response = pages.render(
-            request, "form.html", status, period=period, heading=heading(period), unit=unit, action=f"/f/{token}",
+            request, "form.html", status, period=period, unit=unit, action=f"/f/{token}",
+            # A form of several reports is named by its deadline, not by the one whose link it was.
+            heading=heading(period) if count == 1 else f"Các báo cáo hạn trước ngày {period.due:%d/%m/%Y}",
             csrf=csrf_value, data_range=data_range(period),
             due_long=long_date(period.due), remaining=remaining(period.due, to_local(now).date()),
             last=last, last_received=short_datetime(to_local(last.received_at)) if last else "",

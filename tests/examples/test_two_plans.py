@@ -58,7 +58,7 @@ def test_one_form_asks_each_question_once_and_stores_one_revision_per_plan(tmp_p
         page, csrf = open_form(client, path)
         text = page.text
         assert text.count("<section class=\"part\">") == 3
-        assert "Phần 1. Báo cáo kết quả thực hiện phong trào thi đua hằng quý (Quý IV/2026)" in text
+        assert "Phần 1. Báo cáo kết quả thực hiện phong trào thi đua (Quý IV/2026)" in text
         assert "Phần 2. Báo cáo kết quả kiểm soát TTHC" in text
         # The same text for both reports is one box: Tồn tại and Đề xuất are typed once, in part 1.
         assert 'name="h__p1-ton_tai"' in text and "kiem-soat-tthc.ton_tai" not in text
@@ -169,3 +169,20 @@ def test_check_config_lists_both_plans_and_the_three_periods_due_on_05_12(tmp_pa
     assert "Kế hoạch (plans/kiem-soat-tthc.yaml): Kiểm soát thủ tục hành chính" in out
     due = [line.split()[0] for line in out.splitlines() if "05/12/2026" in line]
     assert due == [Q4, NOV, H2]
+
+
+def test_a_file_for_the_second_plan_may_write_its_ids_as_the_plan_file_does(tmp_path, web_at, smtp_server):
+    """The clerk retyping a paper report writes dung_han, as plans/kiem-soat-tthc.yaml does."""
+    from tests.conftest import office_run
+
+    web = web_at(example_config(tmp_path, "000-003-hai-ke-hoach"), datetime(2026, 12, 2, 9, tzinfo=TZ))
+    path = tmp_path / "ttra-11.yaml"
+    path.write_text("submitted_by: Lê Minh Tuấn\nindicators:\n  dung_han: {num: 50, den: 60}\n  truoc_han: 20\n"
+                    "  cham_giai_trinh: {num: 3, den: 3}\nnarrative:\n  danh_sach_cham_muon: Không có hồ sơ chậm.\n",
+                    encoding="utf-8")
+    result = office_run(web, "submit", "--unit", "TTRA", "--period", NOV, str(path))
+    assert result.exit_code == 0, result.output
+    with Session(web.service.engine) as session:
+        [sub] = session.exec(select(Submission).where(Submission.unit_code == "TTRA")).all()
+    assert sub.figures["kiem-soat-tthc.dung_han"] == {"num": 50, "den": 60}
+    assert sub.narrative["kiem-soat-tthc.danh_sach_cham_muon"] == "Không có hồ sơ chậm."
