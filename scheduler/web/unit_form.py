@@ -15,7 +15,7 @@ from scheduler.clock import to_local
 from scheduler.config.model import Unit
 from scheduler.store.tables import Submission
 from scheduler.collect.asked import asked, data_range
-from scheduler.collect.bundle import Part, error_key, filled, parts, prefix
+from scheduler.collect.bundle import Part, error_key, filled, part_title, parts, prefix
 from scheduler.collect.validate import Entry, as_entry, headings_for, indicators_for, shown, validate
 from scheduler.text import long_date, remaining, requirement, short_datetime
 from scheduler.web.context import FORM_BODY, NOT_FOUND, Pages, WebContext
@@ -170,7 +170,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                     others.append({"title": part.title, "figures": more_figures, "narrative": more_narrative,
                                    "revision": got.revision, "received": short_datetime(to_local(got.received_at))})
         return pages.render(request, "readonly.html", period=period, heading=heading(period), unit=unit, sub=sub,
-                            closed=closed, others=others,
+                            closed=closed, others=others, own_title=part_title(config, period),
                             just_sent=just_sent, received=short_datetime(to_local(sub.received_at)),
                             due_long=long_date(period.due), figures=figures, narrative=narrative,
                             data_range=data_range(period), edit_url=f"/f/{token}")

@@ -84,6 +84,8 @@ def test_one_form_asks_each_question_once_and_stores_one_revision_per_plan(tmp_p
         assert answer.status_code == 303, answer.text
         done = client.get(answer.headers["location"]).text
         assert "Cùng gửi: Báo cáo kết quả kiểm soát TTHC" in done
+        assert "<li>Báo cáo kết quả thực hiện phong trào thi đua (Quý IV/2026): bản thứ 1, nhận lúc" in done
+        assert "<li>Danh sách hồ sơ, cơ quan, cá nhân chậm muộn trong giải quyết TTHC (Tháng 11/2026): bản thứ 1" in done
     with Session(web.service.engine) as session:
         subs = {s.period_key: s for s in session.exec(select(Submission).where(Submission.unit_code == "BPMC")).all()}
     assert set(subs) == {Q4, H2, NOV}
