@@ -115,6 +115,17 @@ def register(cli: click.Group, App: type, _Date: type) -> None:
             versions = session.exec(select(ReportRow.version, ReportRow.created_at)
                                     .where(ReportRow.period_key == period_key).order_by(col(ReportRow.version))).all()
             problem = db.read_state(session).get(REPORT_ERROR + period_key)
+            # A unit's reminders for this period may go in the mail of another plan's period due
+            # the same day (one mail per unit and deadline): those rows, by unit.
+            carried: dict[str, list[SendRow]] = {}
+            for s in states:
+                unit = config.unit(s.code)
+                keys = [p.key for p in config.bundle(period, unit)] if unit is not None else []
+                earlier = keys[:keys.index(period.key)] if period.key in keys else []
+                if earlier:
+                    carried[s.code] = list(session.exec(select(SendRow).where(
+                        col(SendRow.period_key).in_(earlier), SendRow.audience == s.code,
+                        col(SendRow.kind).in_(planner.UNIT_STEP_KINDS)).order_by(col(SendRow.scheduled_at))).all())
         # Overdue mail the first-start clock check holds back is in no ledger row yet: the tick's own
         # decision, replayed for this instant, says which (the same as `baocao plan` shows).
         held = [p.send for p in preview(engine, config, now, now) if p.held and p.send.period.key == period_key]
@@ -137,7 +148,9 @@ def register(cli: click.Group, App: type, _Date: type) -> None:
                 "period": period.key, "title": period.title, "deadline": period.deadline.isoformat(),
                 "units": [{"unit": s.code, "name": s.name, "state": s.state,
                            "reported_at": s.received_at.astimezone(TZ).isoformat() if s.received_at else None,
-                           "sends": [send_json(r) for r in by_audience.get(s.code, [])]} for s in states],
+                           "sends": [send_json(r) for r in by_audience.get(s.code, [])]
+                           + [send_json(r) | {"carried_by": r.period_key} for r in carried.get(s.code, [])]}
+                          for s in states],
                 "digests": [send_json(r) for r in by_audience.get(planner.OFFICE, [])],
                 "reports": [{"version": v, "created_at": c.astimezone(TZ).isoformat(),
                              "mailed_at": m.astimezone(TZ).isoformat() if m else None} for v, c, m in versions],
@@ -156,6 +169,9 @@ def register(cli: click.Group, App: type, _Date: type) -> None:
             for row in by_audience.get(s.code, []):
                 click.echo(f"           - {KIND_LABELS[row.kind]} ({row.step}): {SEND_STATUS_LABELS.get(row.status, row.status)}"
                            f", {row.attempts} lần thử" + (f" — {row.last_error}" if row.last_error else ""))
+            for row in carried.get(s.code, []):
+                click.echo(f"           - {KIND_LABELS[row.kind]} ({row.step}), gửi chung trong thư kỳ {row.period_key}: "
+                           f"{SEND_STATUS_LABELS.get(row.status, row.status)}")
         for row in by_audience.get(planner.OFFICE, []):
             click.echo(f"  VP       {KIND_LABELS[row.kind]} ({row.step}): {SEND_STATUS_LABELS.get(row.status, row.status)}"
                        + (f" — {row.last_error}" if row.last_error else ""))

@@ -188,3 +188,14 @@ def test_a_file_for_the_second_plan_may_write_its_ids_as_the_plan_file_does(tmp_
         [sub] = session.exec(select(Submission).where(Submission.unit_code == "TTRA")).all()
     assert sub.figures["kiem-soat-tthc.dung_han"] == {"num": 50, "den": 60}
     assert sub.narrative["kiem-soat-tthc.danh_sach_cham_muon"] == "Không có hồ sơ chậm."
+
+
+def test_status_of_the_second_plan_shows_the_reminders_that_went_in_the_first_plan_s_mail(tmp_path, web_at,
+                                                                                          smtp_server):
+    from tests.conftest import office_run
+
+    web = web_at(example_config(tmp_path, "000-003-hai-ke-hoach"), datetime(2026, 11, 20, 9, tzinfo=TZ))
+    tick_at(web.service, "2026-11-20T08:00:00+07:00")
+    result = office_run(web, "status", "--period", H2)
+    assert result.exit_code == 0, result.output
+    assert "- Thông báo (notice-10), gửi chung trong thư kỳ 2026-Q4: đã gửi" in result.output
