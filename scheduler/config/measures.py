@@ -124,8 +124,10 @@ class Targets:
         if period is None:
             return self.by[-1][1] if self.by else None
         exact = dict(self.by)
-        if period.key in exact:
-            return exact[period.key]
+        # A plan of config/plans/ writes "2025-H2"; the engine keys its period "<plan>-2025-H2".
+        for key, target in self.by:
+            if period.key == key or period.key.endswith("-" + key) and not key.isdigit():
+                return target
         year = period.start.year
         years = [(int(k), t) for k, t in self.by if k.isdigit() and int(k) <= year]
         return max(years, key=lambda kt: kt[0])[1] if years else None

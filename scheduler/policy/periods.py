@@ -110,7 +110,8 @@ def periods_in_window(
         if start <= window_end and end >= window_start:
             data_from = data_to = None
             if data_cutoff is not None:
-                data_from = add_months(start, -1).replace(day=data_cutoff + 1)
+                # The day after the cut-off (28 → 01/03 in a February without a 29th).
+                data_from = add_months(start, -1).replace(day=data_cutoff) + timedelta(days=1)
                 data_to = add_months(start, length - 1).replace(day=data_cutoff)
             periods.append(
                 Period(

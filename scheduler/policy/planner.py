@@ -110,8 +110,12 @@ def _instant(config: Config, due: date, step: ReminderStep) -> datetime:
 
 def _latest_owed(
     config: Config, period: Period, steps: list[ReminderStep], audience: str, facts: Facts,
-    now: datetime, joined: datetime | None,
+    now: datetime, joined: datetime | None, carriers: tuple[str, ...] = (),
 ) -> tuple[ReminderStep, datetime] | None:
+    """`carriers`: the keys of earlier periods of the unit's bundle, whose mails carried this
+    period's steps: a step one of them sent counts as sent here (not sent again once the unit
+    reports the first period alone)."""
+    keys = (period.key,) + carriers
     timed = sorted(((step_instant(config, period, s), s) for s in steps), key=lambda t: t[0])
     passed = [(at, s) for at, s in timed if at <= now and (joined is None or at >= joined)]
     if not passed:
@@ -119,9 +123,10 @@ def _latest_owed(
     at, step = passed[-1]
     # A send planned for later than now can only have been made by a clock that ran ahead: once
     # the clock is put right it must not stand in for the steps now due (see `premature`).
-    if any(not premature(facts.sent.get((period.key, audience, s.id)), now) for t, s in timed if t >= at):
+    if any(not premature(facts.sent.get((key, audience, s.id)), now) for t, s in timed if t >= at for key in keys):
         return None  # this step, or a later one, already went out
-    reached = facts.reached.get((period.key, audience))
+    reached = max((r for key in keys if (r := facts.reached.get((key, audience))) is not None and r <= now),
+                  default=None)
     if reached is not None and at <= reached <= now:
         return None  # a step planned for this instant or later is in the ledger (policy since changed)
     if (at, step) == timed[-1] and now.date() > config.calendar.working_day_from(at.date(), CATCH_UP_WORKING_DAYS + 1):
@@ -151,7 +156,10 @@ def owed_at(config: Config, periods: Iterable[Period], facts: Facts, now: dateti
         for unit in config.units_for(period):
             if (period.key, unit.code) in facts.reported or _carried(config, period, unit, facts):
                 continue
-            found = _latest_owed(config, period, config.unit_steps, unit.code, facts, now, facts.joined.get(unit.code))
+            bundle = [p.key for p in config.bundle(period, unit)]
+            carriers = tuple(bundle[:bundle.index(period.key)]) if period.key in bundle else ()
+            found = _latest_owed(config, period, config.unit_steps, unit.code, facts, now, facts.joined.get(unit.code),
+                                 carriers)
             if found:
                 step, at = found
                 owed.append(OwedSend(

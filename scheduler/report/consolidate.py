@@ -117,7 +117,7 @@ class Consolidation:
     narratives: dict[str, list[tuple[str, str]]]  # heading id → [(unit name, text)]
     sources: dict[str, int]  # unit code → revision used
     rankings: list[RankGroup] = field(default_factory=list)  # empty: the plan ranks nobody
-    unranked: list[UnitResult] = field(default_factory=list)  # reported, but only "Không phát sinh"
+    unranked: list[UnitResult] = field(default_factory=list)  # reported, but no target to assess ("Không phát sinh")
     blocks: list[IndicatorBlock] = field(default_factory=list)
 
     @property

@@ -163,7 +163,7 @@ def ranking_rule(config: Config, period: Period) -> str:
 def unranked_line(result: Consolidation) -> str:
     if not result.unranked:
         return ""
-    return ("- Không xếp hạng (mọi chỉ tiêu đều “Không phát sinh”): "
+    return ("- Không xếp hạng (không có chỉ tiêu nào có mục tiêu và số liệu để đánh giá): "
             + ", ".join(u.name for u in result.unranked) + ".")
 
 

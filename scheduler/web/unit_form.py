@@ -232,6 +232,10 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                 last = record.latest(session, period.key, unit.code)
                 return form_page(request, token, period, unit, entries, errors, last, status=422, sections=sections)
             created, confirmed = False, False
+            shut = next((p for p, _ in reports if record.is_closed(session, p.key)), None)
+            if shut is not None:  # nothing stored when any part can no longer be stored
+                return pages.error(request, 409, "Kỳ báo cáo đã khoá",
+                                   f"Kỳ báo cáo {shut.title} đã khoá; không nhận thêm bản sửa đổi.")
             try:
                 for part_period, report in reports:
                     before = record.latest(session, part_period.key, unit.code)

@@ -143,3 +143,36 @@ def test_with_naming_no_recurring_obligation_of_the_same_rhythm_is_refused_at_it
         load_config(config_dir)
     assert [i.message for i in caught.value.issues] == [
         "nghĩa vụ 'quy' có kỳ quarter, khác kỳ half_year của báo cáo này"]
+
+
+def test_a_step_the_first_plan_s_mail_carried_is_not_sent_again_once_the_first_is_reported(config_dir):
+    """The notice of 20/11 carried the TTHC report too: BPMC reports the quarter alone on 21/11;
+    on 23/11 the TTHC report's notice must not go again (its next mail is the reminder of 02/12)."""
+    config = two_plans(config_dir)
+    notice_day = at("2026-11-20T08:00")
+    sent = [s for s in owed_at(config, config.periods, Facts(), notice_day) if s.unit == "BPMC"]
+    facts = Facts().with_sent(sent)
+    facts = Facts(frozenset({("2026-Q4", "BPMC")}), facts.sent, facts.joined, facts.closed, facts.reached)
+    assert [s for s in owed_at(config, config.periods, facts, at("2026-11-23T08:00")) if s.unit == "BPMC"] == []
+    later = [(s.period.key, s.kind) for s in owed_at(config, config.periods, facts, at("2026-12-02T08:00"))
+             if s.unit == "BPMC"]
+    assert later == [("kiem-soat-tthc-2026-H2", "reminder")]
+
+
+def test_a_target_for_one_period_is_written_as_the_plan_file_writes_the_period(config_dir):
+    config = two_plans(config_dir)
+    plan = config_dir / "plans" / "kiem-soat-tthc.yaml"
+    plan.write_text(plan.read_text(encoding="utf-8").replace('    target: "> 90%"', '    target: {2026-H2: "> 91%"}'),
+                    encoding="utf-8")
+    config = load_config(config_dir)
+    dung_han = next(i for i in config.plan.indicators if i.id == "kiem-soat-tthc.dung_han")
+    assert str(dung_han.target_for(config.period("kiem-soat-tthc-2026-H2"))) == "> 91%"
+
+
+def test_a_cut_off_on_the_28th_runs_past_a_short_february():
+    from datetime import date
+
+    from scheduler.policy.periods import periods_in_window
+
+    [march] = periods_in_window("m", "month", 2, 5, date(2027, 3, 1), date(2027, 3, 31), "", 28)
+    assert (march.data_from, march.data_to) == (date(2027, 3, 1), date(2027, 3, 28))  # 29/02/2027 does not exist
