@@ -129,7 +129,7 @@ def _indicator_issues(plan: PlanBody, doc: YamlDocument) -> list[ConfigIssue]:
             elif parent.id == ind.id or parent.parent is not None:
                 issues.append(doc.issue(loc + ("parent",), "chỉ tiêu “trong đó” phải thuộc một chỉ tiêu chính, không thuộc chính nó hay một chỉ tiêu “trong đó” khác"))
             elif parent.kind != "ratio" or ind.kind != "ratio":
-                issues.append(doc.issue(loc + ("parent",), "chỉ tiêu “trong đó” chỉ dùng cho tỷ lệ (kind: ratio) thuộc một tỷ lệ"))
+                issues.append(doc.issue(loc + ("parent",), "chỉ tiêu “trong đó” chỉ dùng cho tỷ lệ (kind: ratio), thuộc một chỉ tiêu tỷ lệ"))
             if ind.denominator is not None:
                 issues.append(doc.issue(loc + ("denominator",), "chỉ tiêu “trong đó” dùng chung mẫu số với chỉ tiêu chính: bỏ denominator"))
             if (parent is not None and parent.kind == "ratio" and parent.applies_to

@@ -14,6 +14,10 @@ from scheduler.config.plans import PlanBody
 from scheduler.config.source import ConfigIssue, YamlDocument
 
 
+RHYTHM = {"month": "hằng tháng", "quarter": "hằng quý", "half_year": "6 tháng", "year": "hằng năm", "once": "một lần"}
+KIND_WORDS = {"ratio": "tỷ lệ", "count": "số lượng", "mean": "bình quân"}
+
+
 def _ids(pid: str, value: str | None) -> str | None:
     return f"{pid}.{value}" if value is not None else None
 
@@ -81,7 +85,8 @@ def same_as_issues(config: Config, docs: list[tuple[str, YamlDocument]]) -> list
             elif host.period == "once" or host.with_ is not None:
                 issues.append(doc.issue(loc, f"nghĩa vụ '{ref}' phải là báo cáo định kỳ có hạn riêng (due)"))
             elif host.period != mine.period:
-                issues.append(doc.issue(loc, f"nghĩa vụ '{ref}' có kỳ {host.period}, khác kỳ {mine.period} của báo cáo này"))
+                issues.append(doc.issue(loc, f"nghĩa vụ '{ref}' báo cáo {RHYTHM[host.period]}, khác kỳ "
+                                             f"{RHYTHM[mine.period]} của báo cáo này (period: {mine.period})"))
         for key in ("indicators", "headings"):
             for i, item in enumerate(data.get(key) or []):
                 ref = item.get("same_as") if isinstance(item, dict) else None
@@ -100,6 +105,7 @@ def same_as_issues(config: Config, docs: list[tuple[str, YamlDocument]]) -> list
                     hint = f"có phải {close}?" if close else "chỉ tiêu của plans/X.yaml viết X.mã"
                     issues.append(doc.issue(loc, f"không có chỉ tiêu '{ref}' ở kế hoạch khác ({hint})"))
                 elif mine is not None and (other.kind != mine.kind or other.has_denominator != mine.has_denominator):
-                    issues.append(doc.issue(loc, f"chỉ tiêu '{ref}' khác loại (kind: {other.kind}): chỉ dùng same_as cho "
+                    issues.append(doc.issue(loc, f"chỉ tiêu '{ref}' là chỉ tiêu {KIND_WORDS[other.kind]} (kind: {other.kind}), "
+                                                 f"khác loại: chỉ dùng same_as cho "
                                                  "cùng một số liệu"))
     return issues

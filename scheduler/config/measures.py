@@ -123,10 +123,9 @@ class Targets:
             return self.by[0][1]
         if period is None:
             return self.by[-1][1] if self.by else None
-        exact = dict(self.by)
         # A plan of config/plans/ writes "2025-H2"; the engine keys its period "<plan>-2025-H2".
         for key, target in self.by:
-            if period.key == key or period.key.endswith("-" + key) and not key.isdigit():
+            if not key.isdigit() and (period.key == key or period.key.endswith("-" + key)):
                 return target
         year = period.start.year
         years = [(int(k), t) for k, t in self.by if k.isdigit() and int(k) <= year]

@@ -128,7 +128,9 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
         intro = sections.sentence(wording.opening, config, period)
     elif part.document is not None:
         intro = sections.sentence("Thực hiện {ke_hoach}, {co_quan} báo cáo kết quả {ky} như sau:", config, period)
-    else:
+    elif part.id:  # a plan of config/plans/ that cites no Kế hoạch: say only what is reported
+        intro = sections.sentence("{co_quan} báo cáo kết quả {ky} như sau:", config, period)
+    else:  # plan.yaml's own plan, as before plans could say their wording (seed 000's campaign)
         intro = (f"Thực hiện Kế hoạch triển khai phong trào thi đua năm {period.due.year}, {org.office_name} tổng hợp "
                  f"kết quả {phrase or period.title} từ báo cáo của {reported}/{total} đơn vị ({len(result.on_time)} đơn vị báo cáo "
                  f"đúng hạn, {len(result.late)} đơn vị báo cáo muộn, {len(result.missing)} đơn vị chưa báo cáo), "
@@ -139,7 +141,7 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
                  else f"{intro} {cut}.")
     if wording.closing:
         closing = sections.sentence(wording.closing, config, period).rstrip("./")
-    elif recurring and part.document is None:
+    elif recurring and part.document is None and not part.id:
         closing = f"Trên đây là báo cáo kết quả thực hiện phong trào thi đua {phrase} của {body_name}"
     elif recurring:
         closing = f"Trên đây là báo cáo kết quả {sections.period_words(config, period)} của {body_name}"
@@ -193,9 +195,8 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
         "matrix_heads": [h for t in tables for h in t["heads"]],
         "matrix_rows": [dict(row, cells=[c for t in tables for c in t["rows"][i]["cells"]])
                         for i, row in enumerate(first["rows"])],
-        "matrix_note": ("Số thứ tự cột là số thứ tự chỉ tiêu tại mục " + (numbers.indicators or "II") +
-                        (" (2.5a: chỉ tiêu “trong đó” của chỉ tiêu 2.5)" if any(r.depth for r in result.indicators) else "")
-                        + ". KPS: không phát sinh; —: không báo cáo chỉ tiêu này."),
+        "matrix_note": ("Số thứ tự cột là số thứ tự chỉ tiêu tại mục " + (numbers.indicators or "II")
+                        + sections.child_note(result) + ". KPS: không phát sinh; —: không báo cáo chỉ tiêu này."),
         "ranking": ranking,
         "ranking_rule": sections.ranking_rule(config, period),
         "unranked_line": sections.unranked_line(result),

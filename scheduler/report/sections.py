@@ -216,6 +216,16 @@ def column_heads(result: Consolidation) -> dict[str, str]:
     return heads
 
 
+def child_note(result: Consolidation) -> str:
+    """" (2.5a: chỉ tiêu “trong đó” của chỉ tiêu 2.5)", from the report's first child, if any."""
+    heads = column_heads(result)
+    child = next((r for r in result.indicators if r.depth), None)
+    if child is None:
+        return ""
+    head = heads[child.indicator.id]
+    return f" ({head}: chỉ tiêu “trong đó” của chỉ tiêu {head[:-1]})"
+
+
 def narrative_appendix(config: Config, result: Consolidation, headings: list[Heading]) -> list[dict]:
     """At province scale: each heading with the units' texts, grouped by unit group."""
     groups = {u.name: u.group for u in result.units}

@@ -165,7 +165,7 @@ def test_a_parent_that_is_not_a_ratio_is_refused(example):
          "  - id: cho_doi_tre\n    parent: cho_doi\n    name: Trong đó, chờ quá 15 phút\n"
          "    numerator: Số lượt chờ quá 15 phút\n  - id: thoi_gian_xu_ly\n")
     assert errors(config) == [f"{plan}:{line_of(plan, 'parent: cho_doi')}: chỉ tiêu cho_doi_tre › parent: "
-                              "chỉ tiêu “trong đó” chỉ dùng cho tỷ lệ (kind: ratio) thuộc một tỷ lệ"]
+                              "chỉ tiêu “trong đó” chỉ dùng cho tỷ lệ (kind: ratio), thuộc một chỉ tiêu tỷ lệ"]
 
 
 def test_a_parent_that_is_the_indicator_itself_is_refused(example):

@@ -142,7 +142,7 @@ def test_with_naming_no_recurring_obligation_of_the_same_rhythm_is_refused_at_it
     with pytest.raises(ConfigError) as caught:
         load_config(config_dir)
     assert [i.message for i in caught.value.issues] == [
-        "nghĩa vụ 'quy' có kỳ quarter, khác kỳ half_year của báo cáo này"]
+        "nghĩa vụ 'quy' báo cáo hằng quý, khác kỳ 6 tháng của báo cáo này (period: half_year)"]
 
 
 def test_a_step_the_first_plan_s_mail_carried_is_not_sent_again_once_the_first_is_reported(config_dir):
