@@ -196,9 +196,7 @@ def check_config(app: App) -> None:
     click.echo(f"  Đơn vị: {len(active)} đang theo dõi, {len(config.units) - len(active)} tạm ngừng.")
     click.echo(f"  Nghĩa vụ báo cáo: {len(plan.obligations)}; chỉ tiêu: {len(plan.indicators)}; đề mục: {len(plan.headings)}.")
     parts = {part.id: part for part in (config.part_of(p) for p in config.periods)}
-    for part in parts.values() or [None]:
-        if part is None:
-            break
+    for part in parts.values():
         name = f" ({part.file})" if len(parts) > 1 else ""
         if part.document is not None:
             click.echo(f"  Kế hoạch{name}: {part.document.title}")

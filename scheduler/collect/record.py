@@ -130,7 +130,8 @@ def _same_as(session: Session, last: Submission | None, report: Report, channel:
 def record(session: Session, config: Config, period: Period, unit: Unit, report: Report, channel: str,
            now: datetime, received_at: datetime | None = None, mail_from: str = "baocao@example.org",
            confirm: bool = True) -> Recorded:
-    """Store `report` as the unit's next revision and queue its receipt; or, if it repeats the
+    """Store `report` as the unit's next revision and queue its receipt (unless `confirm` is
+    False: another part of the same one-day form carries it); or, if it repeats the
     unit's latest revision within DUPLICATE_WINDOW, store nothing and return that revision. On
     time means received before the deadline (00:00 on the due day). Raises ClosedPeriod when the
     period is closed. Safe against a concurrent submit for the same unit, in this process or

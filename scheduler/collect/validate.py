@@ -116,7 +116,9 @@ def validate(config: Config, period: Period, entry: Entry,
             got = figures.get(ind.parent, "missing")
             if got is None:
                 errors[ind.id] = f"chỉ tiêu chính “{parent.name if parent else ind.parent}” đã chọn “{NOT_APPLICABLE}”: chọn “{NOT_APPLICABLE}” cho cả chỉ tiêu này"
-            elif got != "missing" and parent is not None:
+            elif parent is None:  # check-config keeps a child with its parent; never drop a figure unsaid
+                errors[ind.id] = f"chỉ tiêu chính “{ind.parent}” không được hỏi trong kỳ này; liên hệ Văn phòng"
+            elif got != "missing":
                 if num > got["num"]:
                     errors[ind.id] = (f"“{ind.numerator}” ({number(num)}) lớn hơn “{parent.numerator}” ({number(got['num'])}): "
                                       f"số “trong đó” là một phần của chỉ tiêu chính")

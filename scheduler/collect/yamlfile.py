@@ -95,7 +95,7 @@ def read_yaml(path: Path, config: Config, period: Period, unit_code: str | None 
     indicators = own_ids(indicators, known | others)
     for key in indicators:
         if key in others:
-            flag(("indicators", written.get(key, key)), f"chỉ tiêu “{key}” không giao cho {unit.name}; xoá dòng này (không được nhập)")
+            flag(("indicators", written.get(key, key)), f"chỉ tiêu “{written.get(key, key)}” không giao cho {unit.name}; xoá dòng này (không được nhập)")
         elif key not in known:
             guess = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.75)
             flag(("indicators", written.get(key, key)), f"chỉ tiêu “{key}” không có trong kỳ này" + (f"; có phải “{guess[0]}”?" if guess else ""))
@@ -140,7 +140,7 @@ def read_yaml(path: Path, config: Config, period: Period, unit_code: str | None 
     for key, value in narrative.items():
         if key in other_headings:
             if value:
-                flag(("narrative", written.get(key, key)), f"đề mục “{key}” không giao cho {unit.name}; xoá dòng này (không được nhập)")
+                flag(("narrative", written.get(key, key)), f"đề mục “{written.get(key, key)}” không giao cho {unit.name}; xoá dòng này (không được nhập)")
         elif key not in known_headings:
             # a typo must not drop a unit's text without a word
             flag(("narrative", written.get(key, key)), f"đề mục “{key}” không có trong kỳ này; dùng: {', '.join(sorted(known_headings))}")

@@ -12,6 +12,9 @@ Rules (DOMAIN.md, "Reminder policy"):
   started in November does not mail June's overdue notices;
 - a unit added mid-campaign joins from its first step after it appeared;
 - a closed period owes nothing;
+- one mail per unit and deadline: a period's unit mails wait while an earlier period of the
+  unit's bundle (another plan, same due day) is unreported, and a step that mail carried is
+  not sent again once the first period is reported alone;
 - nothing is owed on a day off or before `send_at`: a service started on a holiday
   catches up at 08:00 on the next working day, not at once.
 """
