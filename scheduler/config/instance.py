@@ -44,16 +44,12 @@ def merge(plan: Plan, files: list[tuple[str, str, PlanBody]], units: UnitsFile, 
     lists = {key: list(getattr(plan, key)) for key in
              ("obligations", "indicators", "headings", "indicator_groups", "heading_groups")}
     if plan.obligations and plan.campaign is not None:
-        parts.append(PlanPart("", PLAN_FILE, plan.campaign, plan.document, plan.report, plan.ranking,
-                              plan.signer or org.signer, tuple(plan.recipients or org.recipients),
-                              tuple(o.id for o in plan.obligations)))
+        parts.append(PlanPart.of("", PLAN_FILE, plan, org, tuple(o.id for o in plan.obligations)))
     for pid, file, body in files:
         entries = _prefixed(pid, body)
         for key, values in entries.items():
             lists[key] += values
-        parts.append(PlanPart(pid, file, body.campaign, body.document, body.report, body.ranking,
-                              body.signer or org.signer, tuple(body.recipients or org.recipients),
-                              tuple(o.id for o in entries["obligations"])))
+        parts.append(PlanPart.of(pid, file, body, org, tuple(o.id for o in entries["obligations"])))
     first = parts[0]
     merged = plan.model_copy(update=lists | {
         # Code that knows one plan only (a request's default wording) reads the first plan's.

@@ -27,6 +27,8 @@ IDENT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 UNIT_CODE_PATTERN = r"^[A-Z0-9][A-Z0-9_-]*$"
 GROUP_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 Ident = Annotated[str, Field(pattern=IDENT_PATTERN, max_length=40)]
+# An id another plan may have prefixed ("so_hoa", "kiem-soat-tthc.dung_han"): same_as, with.
+QualifiedRef = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=81)]
 # A reference in applies_to: a unit group's id (lower case) or a unit's code (upper case).
 Ref = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$", max_length=40)]
 
@@ -172,7 +174,7 @@ class Indicator(_Strict):
     applies_to: list[Ref] = []
     # The same figure as another plan's indicator ("so_hoa", "kiem-soat-tthc.dung_han"): when
     # both are due in one form, the unit types it once.
-    same_as: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=81)] | None = None
+    same_as: QualifiedRef | None = None
 
     @property
     def has_denominator(self) -> bool:

@@ -172,6 +172,13 @@ class PlanPart:
     recipients: tuple[str, ...]
     obligations: tuple[str, ...]  # the obligations' ids, as the merged plan has them
 
+    @classmethod
+    def of(cls, id: str, file: str, body: PlanBody, org: "Organisation", obligations: tuple[str, ...]) -> "PlanPart":
+        """A plan's part, its signer and Nơi nhận defaulting to the organisation's."""
+        assert body.campaign is not None
+        return cls(id, file, body.campaign, body.document, body.report, body.ranking, body.signer or org.signer,
+                   tuple(body.recipients or org.recipients), obligations)
+
     @property
     def title(self) -> str:
         """How a form names the plan its questions come from."""
@@ -195,10 +202,8 @@ class Config:
     def _parts(self) -> tuple[PlanPart, ...]:
         if self.parts:
             return self.parts
-        plan, org = self.plan, self.plan.organisation
-        assert plan.campaign is not None
-        return (PlanPart("", PLAN_FILE, plan.campaign, plan.document, plan.report, plan.ranking, plan.signer or org.signer,
-                         tuple(plan.recipients or org.recipients), tuple(o.id for o in plan.obligations)),)
+        plan = self.plan
+        return (PlanPart.of("", PLAN_FILE, plan, plan.organisation, tuple(o.id for o in plan.obligations)),)
 
     def part_of(self, period: Period) -> PlanPart:
         """The Kế hoạch a period belongs to (a request: the plan of the obligation it is like)."""

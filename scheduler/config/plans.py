@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StrictBool
 
-from scheduler.config.measures import HeadingGroup, Ident, Indicator, IndicatorGroup, Ref, Text, _Strict
+from scheduler.config.measures import HeadingGroup, Ident, Indicator, IndicatorGroup, QualifiedRef, Ref, Text, _Strict
 
 
 class Signer(_Strict):
@@ -103,8 +103,7 @@ class Obligation(_Strict):
     applies_to: list[Ref] = []  # unit groups or codes; empty: every unit
     # "Gắn với báo cáo định kỳ …" (seed 004): this report goes with another obligation's, on its
     # days, so the unit answers both in one form; no `due` of its own.
-    with_: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=81)] | None = Field(
-        default=None, alias="with")
+    with_: QualifiedRef | None = Field(default=None, alias="with")
     indicators: list[Ident] = []
     headings: list[Ident] = []
 
@@ -124,7 +123,7 @@ class Heading(_Strict):
     required: Annotated[Any, BeforeValidator(_required)] = False  # below_target: when a target is missed
     group: Ident | None = None
     applies_to: list[Ref] = []  # unit groups or codes; empty: every unit that owes the report
-    same_as: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=81)] | None = None  # see Indicator
+    same_as: QualifiedRef | None = None  # see Indicator
 
 
 
