@@ -380,3 +380,17 @@ def test_a_wrong_same_as_is_reported_with_every_other_mistake_at_once(example):
     assert found[0].endswith("'BPMCC' không phải nhóm đơn vị (groups) hay mã đơn vị trong units.yaml (có phải BPMC?)")
     assert found[1] == (f"{plan}:{line_of(plan, 'same_as: hai_longg')}: chỉ tiêu hai_long › same_as: không có chỉ tiêu "
                         "'hai_longg' ở kế hoạch khác (có phải hai_long?)")
+
+
+def test_a_child_for_one_unit_of_its_parent_s_group_is_accepted(example):
+    target = example(KIEM_SOAT)
+    plan = target / "plan.yaml"
+    text = plan.read_text(encoding="utf-8")
+    parent = text[text.index("  - id: dung_han"):text.index("  - id: truoc_han")]
+    child_start = text.index("  - id: truoc_han")
+    child = text[child_start:text.index("\n\n", child_start)]
+    text = text.replace(parent, parent.rstrip("\n") + "\n    applies_to: [so-nganh]\n\n")
+    plan.write_text(text.replace(child, child + "\n    applies_to: [STP]"), encoding="utf-8")
+    config = load_config(target)  # STP is a sở: inside [so-nganh], however it is written
+    truoc_han = next(i for i in config.plan.indicators if i.id == "truoc_han")
+    assert truoc_han.applies_to == ["STP"]
