@@ -132,10 +132,6 @@ def _indicator_issues(plan: PlanBody, doc: YamlDocument) -> list[ConfigIssue]:
                 issues.append(doc.issue(loc + ("parent",), "chỉ tiêu “trong đó” chỉ dùng cho tỷ lệ (kind: ratio), thuộc một chỉ tiêu tỷ lệ"))
             if ind.denominator is not None:
                 issues.append(doc.issue(loc + ("denominator",), "chỉ tiêu “trong đó” dùng chung mẫu số với chỉ tiêu chính: bỏ denominator"))
-            if (parent is not None and parent.kind == "ratio" and parent.applies_to
-                    and not set(ind.applies_to or ["*"]) <= set(parent.applies_to)):
-                issues.append(doc.issue(loc + ("applies_to",), "chỉ tiêu “trong đó” chỉ hỏi đơn vị được hỏi chỉ tiêu chính: "
-                                                               f"ghi applies_to trong [{', '.join(parent.applies_to)}]"))
         elif ind.kind in ("ratio", "mean") and ind.denominator is None:
             what = "mẫu số (denominator)" if ind.kind == "ratio" else "số trường hợp để chia (denominator), ví dụ “Số lượt giao dịch”"
             issues.append(doc.issue(loc + ("denominator",), f"chỉ tiêu {kind} cần {what}"))

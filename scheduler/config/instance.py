@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from scheduler.config.checks import closest
-from scheduler.config.model import PLAN_FILE, Config, Plan, PlanPart, UnitsFile
+from scheduler.config.model import PLAN_FILE, Config, Plan, PlanPart, UnitsFile, applies
 from scheduler.config.plans import PlanBody
 from scheduler.config.source import ConfigIssue, YamlDocument
 
@@ -83,6 +83,16 @@ def same_as_issues(config: Config, docs: list[tuple[str, YamlDocument]]) -> list
             elif host.period != mine.period:
                 issues.append(doc.issue(loc, f"nghĩa vụ '{ref}' báo cáo {RHYTHM[host.period]}, khác kỳ "
                                              f"{RHYTHM[mine.period]} của báo cáo này (period: {mine.period})"))
+        for i, item in enumerate(data.get("indicators") or []):
+            # A "trong đó" child is asked only of units its parent is asked of (by unit, not by
+            # how applies_to is written: [BPMC] is inside [so] when BPMC is in group so).
+            mine = indicators.get(_ids(pid, item.get("id")) if pid else item.get("id")) if isinstance(item, dict) else None
+            parent = indicators.get(mine.parent) if mine is not None and mine.parent else None
+            if parent is not None and parent.kind == "ratio" and parent.applies_to:
+                asked = {u.code for u in config.units if applies(parent.applies_to, u)}
+                if {u.code for u in config.units if applies(mine.applies_to, u)} - asked:
+                    issues.append(doc.issue(("indicators", i, "applies_to"), "chỉ tiêu “trong đó” chỉ hỏi đơn vị được hỏi "
+                                            f"chỉ tiêu chính: ghi applies_to trong [{', '.join(parent.applies_to)}]"))
         for key in ("indicators", "headings"):
             for i, item in enumerate(data.get(key) or []):
                 ref = item.get("same_as") if isinstance(item, dict) else None

@@ -45,7 +45,13 @@ def assert_refused(result: subprocess.CompletedProcess, *expected: str) -> None:
 
 
 def fill(args: list[str], tmp_path: Path) -> list[str]:
-    today = time.strftime("%d/%m/%Y", time.localtime())
+    # The office's today (Asia/Ho_Chi_Minh), as confirm-clock checks it, not the host's: from
+    # 17:00 UTC the two differ.
+    from datetime import datetime
+
+    from scheduler.clock import TZ
+
+    today = f"{datetime.now(TZ):%d/%m/%Y}"
     return [a.replace("{today}", today).replace("{units_yaml}", str(tmp_path / "khong-co.yaml")) for a in args]
 
 
