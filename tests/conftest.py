@@ -74,6 +74,7 @@ def line_of(path: Path, needle: str, occurrence: int = 1) -> int:
 # ---------------------------------------------------------------- a real SMTP server
 
 import asyncio  # noqa: E402
+import contextlib  # noqa: E402
 import email  # noqa: E402
 import socket  # noqa: E402
 from email.message import EmailMessage  # noqa: E402
@@ -222,8 +223,10 @@ class Web:
         return url.replace(self.service.settings.public_url, "")
 
 
-@pytest.fixture
-def web(tmp_path, db_url, smtp_server):
+@contextlib.contextmanager
+def serving(tmp_path: Path, db_url: str, smtp_server, config_dir: Path, now: datetime):
+    """The web app on `config_dir` with its clock at `now`, over real HTTP on a free port,
+    mailing to the test's SMTP server; stopped when the block ends."""
     import uvicorn
     from sqlmodel import Session
 
@@ -234,15 +237,15 @@ def web(tmp_path, db_url, smtp_server):
     from scheduler.web.security import hash_password
 
     port = free_port()
-    clock = SettableClock(Q4_2026_DEADLINE.replace(day=2, hour=9))
+    clock = SettableClock(now)
     settings = Settings(
-        database_url=db_url, config_dir=SHIPPED_CONFIG, templates_dir=ROOT / "templates",
+        database_url=db_url, config_dir=config_dir, templates_dir=ROOT / "templates",
         secret_key_file=tmp_path / "secret_key", public_url=f"http://127.0.0.1:{port}",
         office_password_hash=hash_password(OFFICE_PASSWORD), smtp_host="127.0.0.1", smtp_port=smtp_server.port,
-        smtp_security="none", smtp_retry_base=0.01,
+        smtp_security="none", smtp_retry_base=0.01, outbox_dir=tmp_path / "outbox",
     )
     engine = db.open_store(db_url)
-    service = Service(settings, clock, load_config(SHIPPED_CONFIG), engine)
+    service = Service(settings, clock, load_config(config_dir), engine)
     with Session(engine) as session:
         db.sync_config(session, service.config, clock())
         session.commit()
@@ -256,10 +259,18 @@ def web(tmp_path, db_url, smtp_server):
     while not server.started and _time.monotonic() < deadline:
         _time.sleep(0.02)
     assert server.started, "the web app did not start"
-    yield Web(f"http://127.0.0.1:{port}", service, clock, ctx)
-    server.should_exit = True
-    thread.join(timeout=10)
-    engine.dispose()
+    try:
+        yield Web(f"http://127.0.0.1:{port}", service, clock, ctx)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        engine.dispose()
+
+
+@pytest.fixture
+def web(tmp_path, db_url, smtp_server):
+    with serving(tmp_path, db_url, smtp_server, SHIPPED_CONFIG, Q4_2026_DEADLINE.replace(day=2, hour=9)) as running:
+        yield running
 
 
 def example_config(tmp_path: Path, name: str) -> Path:
@@ -273,49 +284,8 @@ def example_config(tmp_path: Path, name: str) -> Path:
 def web_at(tmp_path, db_url, smtp_server):
     """Like `web`, for another config and moment: `web_at(config_dir, now)` starts the app on
     that config with the clock at `now`, over real HTTP, and returns the same Web handle."""
-    import uvicorn
-    from sqlmodel import Session
-
-    from scheduler.store import db
-    from scheduler.service.tick import Service
-    from scheduler.settings import Settings
-    from scheduler.web import WebContext, create_app
-    from scheduler.web.security import hash_password
-
-    started = []
-
-    def start(config_dir: Path, now: datetime) -> Web:
-        port = free_port()
-        clock = SettableClock(now)
-        settings = Settings(
-            database_url=db_url, config_dir=config_dir, templates_dir=ROOT / "templates",
-            secret_key_file=tmp_path / "secret_key", public_url=f"http://127.0.0.1:{port}",
-            office_password_hash=hash_password(OFFICE_PASSWORD), smtp_host="127.0.0.1", smtp_port=smtp_server.port,
-            smtp_security="none", smtp_retry_base=0.01, outbox_dir=tmp_path / "outbox",
-        )
-        engine = db.open_store(db_url)
-        service = Service(settings, clock, load_config(config_dir), engine)
-        with Session(engine) as session:
-            db.sync_config(session, service.config, clock())
-            session.commit()
-        ctx = WebContext(settings, clock, engine, lambda: service.config, after_submit=service.deliver_soon)
-        server = uvicorn.Server(uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, log_config=None,
-                                               lifespan="off", access_log=False))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        import time as _time
-        deadline = _time.monotonic() + 10
-        while not server.started and _time.monotonic() < deadline:
-            _time.sleep(0.02)
-        assert server.started, "the web app did not start"
-        started.append((server, thread, engine))
-        return Web(f"http://127.0.0.1:{port}", service, clock, ctx)
-
-    yield start
-    for server, thread, engine in started:
-        server.should_exit = True
-        thread.join(timeout=10)
-        engine.dispose()
+    with contextlib.ExitStack() as stack:
+        yield lambda config_dir, now: stack.enter_context(serving(tmp_path, db_url, smtp_server, config_dir, now))
 
 
 # ---------------------------------------------------------------- PostgreSQL (127.0.0.1:5432)
