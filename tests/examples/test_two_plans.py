@@ -45,8 +45,17 @@ def test_each_unit_gets_one_notice_with_one_link_for_everything_due_that_day(tmp
         assert "Số liệu tính từ 15/06/2026 đến 14/12/2026." in text
 
 
-def _form_fields(page: str) -> list[str]:
-    return re.findall(r'name="((?:h__)?[\w.-]+?)(?:__num|__den)?"', page)
+def filled_parts(config, unit, csrf: str, by: str) -> dict[str, str]:
+    """Every field of the unit's three-part form of 05/12/2026, filled as a careful focal point would."""
+    data = {"csrf": csrf, "submitted_by": by}
+    for n, period in enumerate((config.period(Q4), config.period(H2), config.period(NOV)), 1):
+        for ind in config.indicators_for(period, unit):
+            data[f"p{n}-{ind.id}__num"] = "50" if ind.parent or ind.kind == "count" else "95"
+            if ind.has_denominator:
+                data[f"p{n}-{ind.id}__den"] = "100"
+        for h in config.headings_for(period, unit):
+            data[f"h__p{n}-{h.id}"] = f"Nội dung: {h.title}."
+    return data
 
 
 def test_one_form_asks_each_question_once_and_stores_one_revision_per_plan(tmp_path, web_at, smtp_server):
@@ -71,14 +80,7 @@ def test_one_form_asks_each_question_once_and_stores_one_revision_per_plan(tmp_p
         assert 'name="p2-kiem-soat-tthc.dung_han__num"' in text and 'name="p3-kiem-soat-tthc.dung_han__num"' in text
         fields = re.findall(r'<(?:input|textarea)[^>]* name="([^"]+)"', text)
         assert len(fields) == len(set(fields))  # nothing asked twice
-        data = {"csrf": csrf, "submitted_by": "Nguyễn Thị Hồng Nhung, chuyên viên"}
-        for n, period in enumerate((config.period(Q4), config.period(H2), config.period(NOV)), 1):
-            for ind in config.indicators_for(period, unit):
-                data[f"p{n}-{ind.id}__num"] = "50" if ind.parent or ind.kind == "count" else "95"
-                if ind.has_denominator:
-                    data[f"p{n}-{ind.id}__den"] = "100"
-            for h in config.headings_for(period, unit):
-                data[f"h__p{n}-{h.id}"] = f"Nội dung: {h.title}."
+        data = filled_parts(config, unit, csrf, "Nguyễn Thị Hồng Nhung, chuyên viên")
         data["h__p1-ton_tai"] = "Một số hồ sơ đất đai còn chậm do phải xác minh thực địa."
         answer = client.post(path, data={k: v for k, v in data.items() if f'name="{k}"' in text or k == "csrf"})
         assert answer.status_code == 303, answer.text
@@ -137,14 +139,7 @@ def test_a_mistake_in_one_part_stores_no_part_and_is_shown_at_its_own_field(tmp_
     with httpx.Client(base_url=web.base) as client:
         page, csrf = open_form(client, path)
         assert page.text.count("<section class=\"part\">") == 3
-        data = {"csrf": csrf, "submitted_by": "Nguyễn Văn An"}
-        for n, period in enumerate((config.period(Q4), config.period(H2), config.period(NOV)), 1):
-            for ind in config.indicators_for(period, unit):
-                data[f"p{n}-{ind.id}__num"] = "50" if ind.parent or ind.kind == "count" else "95"
-                if ind.has_denominator:
-                    data[f"p{n}-{ind.id}__den"] = "100"
-            for h in config.headings_for(period, unit):
-                data[f"h__p{n}-{h.id}"] = f"Nội dung: {h.title}."
+        data = filled_parts(config, unit, csrf, "Nguyễn Văn An")
         data["p3-kiem-soat-tthc.truoc_han__num"] = "96"  # November: early above on time (95)
         data["p1-so_hoa__num"] = "9"  # typed in part 1, kept when the form comes back
         answer = client.post(path, data=data)
