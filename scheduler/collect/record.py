@@ -27,6 +27,18 @@ def is_closed(session: Session, period_key: str) -> bool:
     return bool(row and row.closed_at)
 
 
+def open_bundle(session: Session, config: Config, period: Period, unit: Unit) -> list[Period]:
+    """The periods of `unit`'s one-day form for `period` (Config.bundle) that still take reports:
+    `period` itself, and every other one stored and not closed. The form asks them, the
+    reminder lists those not yet reported."""
+    due = []
+    for other in config.bundle(period, unit):
+        row = session.get(PeriodRow, other.key)
+        if other.key == period.key or (row is not None and row.closed_at is None):
+            due.append(other)
+    return due if any(p.key == period.key for p in due) else [period]
+
+
 def revisions(session: Session, period_key: str, unit_code: str) -> list[Submission]:
     return list(session.exec(
         select(Submission).where(Submission.period_key == period_key, Submission.unit_code == unit_code)

@@ -48,7 +48,7 @@ def message(session: Session, composer: Composer, config: Config, row: ledger.Ta
         return composer.receipt(period, unit, to, sub.revision, sub.received_at, sub.on_time, sub.figures or {},
                                 sub.narrative or {}, now, row.message_id, link, sub.channel, also)
     # One mail per unit and deadline: what the unit still owes that day under other plans too.
-    also = [p for p in config.bundle(period, unit) if p.key != period.key and not record.is_closed(session, p.key)
+    also = [p for p in record.open_bundle(session, config, period, unit) if p.key != period.key
             and session.exec(select(Submission.id).where(Submission.period_key == p.key,
                                                          Submission.unit_code == unit.code)).first() is None]
     return composer.unit_mail(row.kind, period, unit, to, cc, now, row.message_id, row.step, link, also)

@@ -103,10 +103,8 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
     def bundle(session: Session, period: Period, unit: Unit) -> list[Part]:
         """The parts of the unit's form: every open period of the plans it owes that day, this
         one among them (one link per unit and deadline)."""
-        config, known = ctx.config(), ctx.periods(session)
-        due = [p for p in config.bundle(period, unit) if p.key == period.key
-               or (p.key in known and not record.is_closed(session, p.key))]
-        return parts(config, due if period in due else [period], unit)
+        config = ctx.config()
+        return parts(config, record.open_bundle(session, config, period, unit), unit)
 
     def form_page(request: Request, token: str, period: Period, unit: Unit, entries: list[Entry],
                   errors: dict[str, str], last: Submission | None, status: int = 200,
