@@ -9,7 +9,8 @@ Rules (written here because the office will be asked about them):
 - Ranking, when the plan asks for one (per unit group if it says so): by the share of the
   unit's assessed targets met, or by its mean achievement (each indicator counts its result
   against its target, at most 100%); the other measure breaks ties, then lateness if the plan
-  says so, then the unit's name in Vietnamese order. A late unit may lose points instead.
+  says so, then the unit's name in Vietnamese order. A late unit may lose points instead, or
+  rank after every unit that reported on time.
   Units that answered only "Không phát sinh" are listed, not ranked; units that did not
   report are not ranked (they are listed as missing).
 - The trend compares with the previous period of the same obligation: percentage points for
@@ -189,6 +190,15 @@ def consolidate(config: Config, period: Period, returned: dict[str, Returned],
                          {code: r.revision for code, r in returned.items()}, rankings, unranked, blocks)
 
 
+def previous_period(config: Config, period: Period) -> Period | None:
+    """The period before, for the trend: recurring obligations only (a one-off request has no
+    "previous quarter" to compare with)."""
+    if not config.is_recurring(period):
+        return None
+    earlier = [p for p in config.periods if p.obligation == period.obligation and p.due < period.due]
+    return max(earlier, key=lambda p: p.due) if earlier else None
+
+
 def _number(config: Config, results: list[IndicatorResult]) -> list[IndicatorBlock]:
     """Numbers as the plan groups them: a group is "1" and its indicators "1.1", "1.2"; an
     ungrouped indicator is a number of its own; a "trong đó" child has none."""
@@ -232,8 +242,11 @@ def _rank(config: Config, period: Period, units: list[UnitResult]) -> tuple[list
 
     def key(u: UnitResult) -> tuple:
         other = 100.0 * (u.mean_achievement or 0) if rule.by == "targets_met" else 100.0 * u.met / u.assessed
-        late = u.state == "late" if rule.late == "tie_break" else False
-        return (-round(u.score or 0, 9), -round(other, 9), late, vietnamese_sort_key(u.name))
+        late = u.state == "late"
+        if rule.late == "after":  # on time first, whatever the score
+            return (late, -round(u.score or 0, 9), -round(other, 9), vietnamese_sort_key(u.name))
+        return (-round(u.score or 0, 9), -round(other, 9), late and rule.late == "tie_break",
+                vietnamese_sort_key(u.name))
 
     if not rule.per_group:
         return [RankGroup(None, sorted(ranked, key=key))], unranked

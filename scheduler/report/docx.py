@@ -10,7 +10,7 @@ template the office broke is render.py's.
 import io
 import re
 import zipfile
-from datetime import date
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 
 from docxtpl import DocxTemplate
@@ -22,9 +22,12 @@ from scheduler.report.consolidate import Consolidation
 from scheduler.collect.asked import data_range
 from scheduler.collect.validate import target_text
 from scheduler.report import sections
+from scheduler.clock import TZ
 from scheduler.text import document_month
-from scheduler.report.wording import (balanced_lines, date_line, entry_lines, measure_text, percent,
-                                      period_phrase, sentence_case, trend_text)
+from scheduler.report import prose
+from scheduler.report.consolidate import previous_period
+from scheduler.report.wording import (balanced_lines, date_line, measure_text, percent, period_phrase, sentence_case,
+                                      trend_text)
 
 
 TEMPLATE = "bao-cao.docx"
@@ -89,10 +92,9 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
     period = result.period
     part = config.part_of(period)
     headings = [h for h in config.plan.headings if h.id in result.narratives]
-    reported = len(result.on_time) + len(result.late)
     total = len(result.units)
     summary = sections.province_scale(result)
-    results_items = sections.results_items(config, result, headings, summary)
+    results_items = sections.results_items(config, result, headings, summary, previous_period(config, period))
 
     def section(kind: str) -> list[tuple[str, str]]:
         return sections.section_entries(result, headings, kind)
@@ -102,16 +104,15 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
 
     def lines(kind: str, empty: str = sections.NOTHING) -> list[str]:
         # At province scale the body says how many units wrote; their texts are in Phụ lục I.
-        return sections.summary_lines(section(kind), total, empty) if summary else entry_lines(section(kind), empty)
+        return sections.unit_lines(section(kind), total, summary, empty)
 
-    below = [r for r in result.indicators if r.met is False]
-    missed = [r.indicator.name for r in below]
-    shortcomings = ["- Các chỉ tiêu chưa đạt mục tiêu: " + "; ".join(missed) + "."] if missed else []
-    if section("shortcomings"):
-        shortcomings += lines("shortcomings")
+    # NĐ30 numbers appendices in Roman numerals from two on: the units' texts, then the figures
+    narrative_parts = sections.narrative_appendix(config, result, headings) if summary else []
+    figures_appendix = "Phụ lục II" if narrative_parts else "Phụ lục"
+    shortcomings = sections.shortcoming_lines(result, section("shortcomings"), summary, figures_appendix)
     numbers = sections.Sections.of({
         "results": bool(results_items), "indicators": bool(result.indicators), "shortcomings": bool(shortcomings),
-        "next_steps": bool(section("next_steps")), "proposals": asked("proposals")})
+        "next_steps": bool(sections.substantive(section("next_steps"))), "proposals": asked("proposals")})
     met = sum(1 for r in result.indicators if r.met)
     assessed = sum(1 for r in result.indicators if r.met is not None)
     tables = sections.matrices(result)
@@ -130,11 +131,9 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
         intro = sections.sentence("Thực hiện {ke_hoach}, {co_quan} báo cáo kết quả {ky} như sau:", config, period)
     elif part.id:  # a plan of config/plans/ that cites no Kế hoạch: say only what is reported
         intro = sections.sentence("{co_quan} báo cáo kết quả {ky} như sau:", config, period)
-    else:  # plan.yaml's own plan, as before plans could say their wording (seed 000's campaign)
-        intro = (f"Thực hiện Kế hoạch triển khai phong trào thi đua năm {period.due.year}, {org.office_name} tổng hợp "
-                 f"kết quả {phrase or period.title} từ báo cáo của {reported}/{total} đơn vị ({len(result.on_time)} đơn vị báo cáo "
-                 f"đúng hạn, {len(result.late)} đơn vị báo cáo muộn, {len(result.missing)} đơn vị chưa báo cáo), "
-                 f"như sau:")
+    else:  # plan.yaml's own plan citing no Kế hoạch (seed 000's campaign, as first configured)
+        intro = (f"Thực hiện Kế hoạch triển khai phong trào thi đua năm {period.due.year}, {body_name} báo cáo "
+                 f"kết quả {phrase or sections.period_words(config, period)} như sau:")
     if period.data_from is not None:  # "… quý I năm 2026 (số liệu tính từ ngày … đến ngày …) như sau:"
         cut = data_range(period, formal=True)
         intro = (f"{intro[:-len(' như sau:')]} ({cut[0].lower()}{cut[1:]}) như sau:" if intro.endswith(" như sau:")
@@ -148,18 +147,29 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
     else:
         closing = f"Trên đây là báo cáo {title[0].lower() + title[1:]} của {body_name}"
     ranking = sections.ranking_rows(config, result)
-    narrative_parts = sections.narrative_appendix(config, result, headings) if summary else []
+    ranking_none = sections.ranking_none(config, result)
     appendix_parts = ([("indicators", "Kết quả các chỉ tiêu của từng đơn vị")] if result.indicators else []) + (
-        [("ranking", "Xếp hạng các đơn vị (từ cao xuống thấp)")] if ranking else []) + [
+        [("ranking", "Xếp hạng các đơn vị (từ cao xuống thấp)")] if ranking or ranking_none else []) + [
         ("lateness", "Đơn vị báo cáo muộn, chưa báo cáo")]
     appendix_number = {key: n for n, (key, _) in enumerate(appendix_parts, 1)}
+    addressees = list(wording.addressed_to)
+    recipients = list(part.recipients)
+    if addressees and not (recipients and recipients[0].casefold().startswith("như trên")):
+        recipients.insert(0, "Như trên")  # the addressees of "Kính gửi" (NĐ30, Phụ lục I, II.9.b)
+    marks = any(r.target is not None and r.indicator.kind != "count" for r in result.indicators)
     return {
         "org": {"parent_body": org.parent_body or "", "issuing_body": balanced_lines(org.issuing_body),
                 "office_abbreviation": org.office_abbreviation},
         "number_line": number_line,
         "date_line": date_line(org.place, today),
         "title": title,
+        # One addressee on one centred line; several as "- …;" lines under the colon, the last with "."
+        "kinh_gui_one": f"Kính gửi: {addressees[0]}" if len(addressees) == 1 else "",
+        "kinh_gui_many": ("Kính gửi:\t" + "\n".join(f"- {a}{'.' if n == len(addressees) else ';'}"
+                                                     for n, a in enumerate(addressees, 1)))
+        if len(addressees) > 1 else "",
         "intro": intro,
+        "coverage": prose.coverage(result, figures_appendix, f"{today:%d/%m/%Y}"),
         "sections": numbers.__dict__,
         "results": results_items,
         "indicators_intro": (f"Kết quả chung của các đơn vị (tổng tử số trên tổng mẫu số của các đơn vị có phát sinh): "
@@ -170,23 +180,24 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
             ([{"tt": block.number, "name": block.title, "result": "", "target": "", "verdict": "", "trend": ""}]
              if block.title else []) + [_indicator_row(r, period) for r in block.rows])]
         if result.blocks else [_indicator_row(r, period) for r in result.indicators],
+        "indicators_note": sections.indicators_note(bool(ranking), figures_appendix) if result.indicators else "",
         "chart": chart(tpl, result) if charted(result) else "",
         "chart_caption": "Biểu đồ: kết quả từng chỉ tiêu so với mục tiêu (vạch ngang)",
         "shortcomings": shortcomings,
         "next_period_phrase": "quý tiếp theo" if period.kind == "quarter" else "thời gian tới",
         "next_steps": lines("next_steps"),
         "proposals": lines("proposals", "Không có đề xuất, kiến nghị."),  # a statement, not a placeholder
-        "appendix_note": sections.appendix_note(bool(result.indicators), bool(ranking), bool(narrative_parts)),
+        "appendix_note": "",  # where a template made before the notes moved into sections I and II has it
         "appendix_title": ("KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU" + (", XẾP HẠNG CÁC ĐƠN VỊ" if ranking else "")
                            if result.indicators else "TÌNH HÌNH BÁO CÁO CỦA CÁC ĐƠN VỊ"),
         "appendix_numbers": appendix_number,
         "lateness_number": appendix_number["lateness"],
         "closing": closing,
-        "recipients": list(part.recipients),
+        "recipients": recipients,
         "signer_authority": part.signer.authority or "",
         "signer_title": part.signer.title,
         "signer_name": part.signer.name,
-        "appendix_label": "Phụ lục II" if narrative_parts else "Phụ lục",
+        "appendix_label": figures_appendix,
         "appendix_ref": (f"(Kèm theo Báo cáo số      /BC-{org.abbreviation} ngày      tháng {document_month(today)} "
                          f"năm {today.year} của {body_name})"),
         "narrative_appendix": narrative_parts,
@@ -196,8 +207,10 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
         "matrix_rows": [dict(row, cells=[c for t in tables for c in t["rows"][i]["cells"]])
                         for i, row in enumerate(first["rows"])],
         "matrix_note": ("Số thứ tự cột là số thứ tự chỉ tiêu tại mục " + (numbers.indicators or "II")
-                        + sections.child_note(result) + ". KPS: không phát sinh; —: không báo cáo chỉ tiêu này."),
+                        + sections.child_note(result) + ". KPS: không phát sinh; —: không báo cáo chỉ tiêu này"
+                        + ("; *: chưa đạt mục tiêu." if marks else ".")),
         "ranking": ranking,
+        "ranking_none": ranking_none,
         "ranking_rule": sections.ranking_rule(config, period),
         "unranked_line": sections.unranked_line(result),
         "late_line": "- Báo cáo muộn: " + (", ".join(u.name for u in result.late) or "không có") + ".",
@@ -255,6 +268,31 @@ def _fit_matrix(document, with_met: bool = True) -> None:
                 tc.get_or_add_tcPr().get_or_add_tcW().set(qn("w:w"), str(w))
 
 
+def _properties(document, title: str, author: str, made: datetime) -> None:
+    """What Word's File › Info and a document system show: the trích yếu as title, the issuing
+    body as author, made now (python-docx's own template says "python-docx", 2013). The template's
+    thumbnail is dropped: it shows the blank page it was made from, not this report."""
+    from docx.opc.constants import RELATIONSHIP_TYPE
+
+    props = document.core_properties
+    stamp = made.astimezone(timezone.utc).replace(tzinfo=None)  # python-docx writes it as UTC ("Z")
+    fit = [_fit_property(v) for v in (title, author)]  # OOXML caps a property at 255 characters
+    props.title, props.author, props.last_modified_by = fit[0], fit[1], fit[1]
+    props.created = props.modified = stamp
+    props.revision, props.comments, props.keywords = 1, "", ""
+    props.category, props.language, props.subject = "Báo cáo", "vi-VN", ""
+    package = document.part.package
+    for rid, rel in list(package.rels.items()):
+        if rel.reltype == RELATIONSHIP_TYPE.THUMBNAIL:
+            package.rels.pop(rid)
+
+
+def _fit_property(text: str, limit: int = 255) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit - 1].rsplit(" ", 1)[0] + "…"
+
+
 class TemplateError(Exception):
     """A fault in the office's Word template (a mistyped placeholder, a broken tag, a file that
     is not a DOCX). str() is the Vietnamese message an admin reads: the file, and the tag to
@@ -270,10 +308,14 @@ def jinja_env(undefined: type[Undefined] = StrictUndefined) -> Environment:
     return Environment(undefined=undefined, autoescape=True)
 
 
-def fill(tpl: DocxTemplate, config: Config, result: Consolidation, today: date, env: Environment) -> bytes:
+def fill(tpl: DocxTemplate, config: Config, result: Consolidation, today: date, env: Environment,
+         made: datetime | None = None) -> bytes:
     values = context(config, result, today, tpl)
     tpl.render(values, jinja_env=env, autoescape=True)
     _fit_matrix(tpl.docx, all(m["assessed"] for m in values["matrices"]))
+    org = config.plan.organisation
+    _properties(tpl.docx, f"Báo cáo {values['title'][:1].lower()}{values['title'][1:]}",
+                org.issuing_body_name or org.issuing_body, made or datetime.combine(today, time(8), TZ))
     out = io.BytesIO()
     tpl.save(out)
     return out.getvalue()

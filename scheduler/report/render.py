@@ -19,13 +19,15 @@ from scheduler.report.tags import (TAG, Part, split_tag, jinja_reason, line_text
                                    syntax_problems)
 
 
-def render(config: Config, result: Consolidation, today: date, template_dir: Path) -> bytes:
-    """The report as DOCX bytes. A fault in the template raises TemplateError naming it."""
+def render(config: Config, result: Consolidation, today: date, template_dir: Path,
+           made: datetime | None = None) -> bytes:
+    """The report as DOCX bytes (`made`: when, for its properties; default 08:00 of `today`).
+    A fault in the template raises TemplateError naming it."""
     path = template_dir / TEMPLATE
     data = read_template(path)
     tpl = load(path, data)
     try:
-        return fill(tpl, config, result, today, jinja_env())
+        return fill(tpl, config, result, today, jinja_env(), made)
     except Exception as exc:
         if not _template_fault(exc):
             raise  # our own bug: keep its traceback for the log

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from scheduler.config.model import Config, Heading
 from scheduler.policy.periods import Period
 from scheduler.report.consolidate import Consolidation
-from scheduler.report.wording import amount, entry_lines, percent, period_phrase, sentence_case
+from scheduler.report import prose
+from scheduler.report.wording import amount, percent, period_phrase, sentence_case
 from scheduler.text import REPORT_STATE
 
 # From this many units owing a report, the body summarises and the texts go to an appendix:
@@ -49,9 +50,12 @@ def province_scale(result: Consolidation) -> bool:
     return len(result.units) >= PROVINCE_SCALE
 
 
-def results_items(config: Config, result: Consolidation, headings: list[Heading], summary: bool) -> list[dict]:
-    """Section I's headings that some unit wrote on, numbered as the plan groups them (1., 1.1,
-    1.2): each with the units' texts, or at province scale with how many units wrote on it."""
+def results_items(config: Config, result: Consolidation, headings: list[Heading], summary: bool,
+                  previous: Period | None = None) -> list[dict]:
+    """Section I's headings, numbered as the plan groups them (1., 1.1, 1.2): each opens with the
+    department's figures for the indicators tied to it, then each unit that wrote something of
+    substance, one paragraph each (at province scale, how many units wrote, their texts being in
+    Phụ lục I). A heading with neither is left out, not printed with a placeholder."""
     titles = {g.id: g.title for g in config.plan.heading_groups}
     items: list[dict] = []
     numbers: dict[str, str] = {}
@@ -59,13 +63,9 @@ def results_items(config: Config, result: Consolidation, headings: list[Heading]
     for heading in headings:
         if heading.section not in ("results", "good_practices"):
             continue
-        entries = result.narratives.get(heading.id, [])
-        if not entries:  # a heading nobody wrote on is left out, not printed with a placeholder
+        lines = heading_lines(result, heading, summary, previous)
+        if not lines:
             continue
-        if summary:
-            lines = summary_lines(entries, len(result.units))
-        else:
-            lines = entry_lines(entries, NOTHING)
         if heading.group and heading.group in titles:
             if heading.group not in numbers:
                 top += 1
@@ -79,11 +79,49 @@ def results_items(config: Config, result: Consolidation, headings: list[Heading]
     return items
 
 
+def heading_lines(result: Consolidation, heading: Heading, summary: bool, previous: Period | None) -> list[str]:
+    tied = set(heading.indicators)
+    figures = [r for r in result.indicators if r.indicator.id in tied or r.indicator.parent in tied]
+    opening = [prose.heading_opening(figures, result.period, previous)] if figures else []
+    entries = substantive(result.narratives.get(heading.id, []))
+    if not entries:
+        return opening
+    if summary:
+        return opening + summary_lines(entries, len(result.units))
+    if heading.section == "good_practices":  # the basis for commendation: the units by name first
+        opening.append(f"Các đơn vị báo cáo {inside_sentence(heading.title)}: {prose.names([u for u, _ in entries])}.")
+    return opening + prose.unit_paragraphs(entries)
+
+
+def substantive(entries: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The units' texts that say something ("Không phát sinh" is no contribution)."""
+    return [(unit, text) for unit, text in entries if prose.unit_paragraph(unit, text) is not None]
+
+
+def unit_lines(entries: list[tuple[str, str]], total: int, summary: bool, empty: str | None = NOTHING) -> list[str]:
+    """A section's units: one paragraph each, or at province scale how many wrote."""
+    entries = substantive(entries)
+    if not entries:
+        return [empty] if empty else []
+    return summary_lines(entries, total) if summary else prose.unit_paragraphs(entries)
+
+
 def summary_lines(entries: list[tuple[str, str]], total: int, empty: str = NOTHING) -> list[str]:
     """A heading's units at province scale: how many wrote on it, their texts in Phụ lục I."""
     if not entries:
         return [empty]
     return [f"Có {len(entries)}/{total} đơn vị báo cáo nội dung này; nội dung của từng đơn vị tại Phụ lục I."]
+
+
+def shortcoming_lines(result: Consolidation, entries: list[tuple[str, str]], summary: bool,
+                      appendix: str = "Phụ lục") -> list[str]:
+    """Each indicator below its target with its figure and the units below it, then what the
+    units themselves say of their shortcomings and causes."""
+    lines = prose.shortfall_paragraphs(result, appendix)
+    own = unit_lines(entries, len(result.units), summary, empty=None)
+    if own and not summary:
+        lines.append("Các đơn vị nêu tồn tại, hạn chế và nguyên nhân như sau:")
+    return lines + own
 
 
 def section_entries(result: Consolidation, headings: list[Heading], kind: str) -> list[tuple[str, str]]:
@@ -130,7 +168,7 @@ def ranking_rows(config: Config, result: Consolidation) -> list[dict]:
                          "status": ""})
         for place, unit in enumerate(group.rows, 1):
             rows.append({"rank": str(place), "name": unit.name, "met": f"{unit.met}/{unit.assessed}",
-                         "mean": percent(100 * unit.mean_achievement) if unit.mean_achievement is not None else "—",
+                         "mean": prose.achievement(unit.mean_achievement) if unit.mean_achievement is not None else "—",
                          "status": REPORT_STATE[unit.state]})
     return rows
 
@@ -152,6 +190,8 @@ def ranking_rule(config: Config, period: Period) -> str:
                 "cùng mức thì theo tỷ lệ chỉ tiêu đạt mục tiêu")
     if rule.late == "tie_break":
         text += "; vẫn bằng nhau thì đơn vị báo cáo đúng hạn xếp trước"
+    elif rule.late == "after":
+        text = "Đơn vị báo cáo đúng hạn xếp trước đơn vị báo cáo muộn; trong mỗi nhóm, x" + text[1:]
     elif rule.late == "penalty":
         text += f"; đơn vị báo cáo muộn bị trừ {amount(rule.late_penalty)} điểm"
     text += "; cuối cùng theo tên đơn vị."
@@ -190,10 +230,11 @@ def matrices(result: Consolidation, missing_suffix: str = " (chưa báo cáo)") 
                     cells.append("KPS")
                 else:
                     value = value_of(r.indicator, unit.ratios[r.indicator.id])
-                    cells.append("—" if value is None else percent(value, r.target) if r.indicator.kind == "ratio"
-                                 else amount(value))
+                    cells.append("—" if value is None else prose.marked(
+                        percent(value, r.target) if r.indicator.kind == "ratio" else amount(value), prose.unit_met(unit, r)))
             rows.append({"tt": place, "name": unit.name + (missing_suffix if unit.state == "missing" else ""),
-                         "cells": cells, "met": f"{unit.met}/{unit.assessed}" if unit.state != "missing" else ""})
+                         "cells": cells, "met": f"{unit.met}/{unit.assessed}" if unit.assessed else
+                         ("—" if unit.state != "missing" else "")})
         caption = (f"Bảng {n}/{len(chunks)}: chỉ tiêu {heads[chunk[0].indicator.id]} – {heads[chunk[-1].indicator.id]}"
                    if len(chunks) > 1 else "")
         tables.append({"caption": caption, "heads": [heads[r.indicator.id] for r in chunk], "rows": rows,
@@ -231,24 +272,27 @@ def narrative_appendix(config: Config, result: Consolidation, headings: list[Hea
     groups = {u.name: u.group for u in result.units}
     order = [g.name for g in config.groups] + [None]
     parts = []
-    for n, heading in enumerate([h for h in headings if result.narratives.get(h.id)], 1):
+    written = [(h, entries) for h in headings if (entries := substantive(result.narratives.get(h.id, [])))]
+    for n, (heading, entries) in enumerate(written, 1):
         blocks = []
         for letter, group in zip("abcdefghijklmnopqrstuvwxyz", [g for g in order if any(
-                groups.get(unit) == g for unit, _ in result.narratives[heading.id])]):
-            entries = [(unit, text) for unit, text in result.narratives[heading.id] if groups.get(unit) == group]
-            blocks.append({"title": f"{letter}) {group}" if group else "", "lines": entry_lines(entries, NOTHING)})
+                groups.get(unit) == g for unit, _ in entries)]):
+            mine = [(unit, text) for unit, text in entries if groups.get(unit) == group]
+            blocks.append({"title": f"{letter}) {group}" if group else "", "lines": prose.unit_paragraphs(mine)})
         parts.append({"number": str(n), "title": heading.title, "blocks": blocks})
     return parts
 
 
-def appendix_note(indicators: bool, ranking: bool, narrative: bool) -> str:
-    """The body's last paragraph before the closing: what the appendices hold."""
-    figures = [part for part, present in (("kết quả các chỉ tiêu của từng đơn vị", indicators),
-                                          ("xếp hạng các đơn vị", ranking)) if present]
-    figures.append("danh sách đơn vị báo cáo muộn, chưa báo cáo")
-    listed = ", ".join(figures[:-1]) + (" và " if len(figures) > 1 else "") + figures[-1]
-    if narrative:
-        text = f"Nội dung báo cáo của từng đơn vị tại Phụ lục I; {listed} tại Phụ lục II kèm theo Báo cáo này."
-    else:
-        text = f"{listed[0].upper() + listed[1:]} tại Phụ lục kèm theo Báo cáo này."
-    return text
+def indicators_note(ranking: bool, appendix: str) -> str:
+    """Section II's last paragraph: where each unit's figures (and the ranking) are."""
+    return (f"Kết quả các chỉ tiêu của từng đơn vị{' và xếp hạng các đơn vị' if ranking else ''} tại {appendix} "
+            "kèm theo Báo cáo này.")
+
+
+def ranking_none(config: Config, result: Consolidation) -> str:
+    """The one sentence that replaces the ranking when the plan ranks but nobody can be ranked."""
+    if config.part_of(result.period).ranking is None or result.rankings:
+        return ""
+    if not result.on_time and not result.late:
+        return "Kỳ này không xếp hạng: chưa có đơn vị nào gửi báo cáo."
+    return "Kỳ này không xếp hạng: chưa có đơn vị nào báo cáo số liệu để đánh giá so với mục tiêu."

@@ -65,11 +65,31 @@ def styles(doc) -> None:
     pf.space_before, pf.space_after = Pt(0), Pt(6)
     pf.line_spacing_rule = WD_LINE_SPACING.MULTIPLE
     pf.line_spacing = 1.15
+    # The report's headings use Word's own heading styles, so that the navigation pane and a table
+    # of contents work, restyled to NĐ30: 14 pt bold upright black Times, body indent and spacing.
+    for name in ("Heading 1", "Heading 2"):
+        heading = doc.styles[name]
+        heading.base_style = normal
+        heading.font.size, heading.font.bold, heading.font.italic = Pt(14), True, False
+        heading.font.all_caps = False
+        hf = heading.paragraph_format
+        hf.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+        hf.first_line_indent, hf.left_indent = Cm(1.27), Cm(0)
+        hf.space_before, hf.space_after = Pt(6), Pt(6)
+        hf.line_spacing_rule, hf.line_spacing = WD_LINE_SPACING.MULTIPLE, 1.15
+        hf.keep_with_next = True
+
+
+def restart_numbering(section) -> None:
+    """An appendix numbers its pages on its own, from 1 (NĐ30, Phụ lục I, III.1)."""
+    number_type = OxmlElement("w:pgNumType")
+    number_type.set(qn("w:start"), "1")
+    section._sectPr.append(number_type)
 
 
 def para(container, text="", *, bold=False, italic=False, size=None, align=None, indent=True, after=None,
-         before=None, keep=False):
-    p = container.add_paragraph()
+         before=None, keep=False, style=None):
+    p = container.add_paragraph(style=style)
     if text:
         run = p.add_run(text)
         run.bold, run.italic = bold or None, italic or None
@@ -272,13 +292,25 @@ def build(path: Path) -> None:
     para(doc, "{{ title }}", bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=2)
     rule(doc, 5.5, 5.5)
     para(doc, "", after=6, indent=False)
+    # A report sent up to a higher body: "Kính gửi: …" (one addressee centred; several as "- …;"
+    # lines aligned after the colon by a hanging indent, the tab reaching it).
+    para(doc, "{%p if kinh_gui_one %}", indent=False)
+    para(doc, "{{ kinh_gui_one }}", size=14, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=12)
+    para(doc, "{%p endif %}", indent=False)
+    para(doc, "{%p if kinh_gui_many %}", indent=False)
+    many = para(doc, "{{ kinh_gui_many }}", size=14, align=WD_ALIGN_PARAGRAPH.LEFT, indent=False, after=12)
+    many.paragraph_format.left_indent, many.paragraph_format.first_line_indent = Cm(5.0), Cm(-2.4)
+    para(doc, "{%p endif %}", indent=False)
 
     para(doc, "{{ intro }}")
+    para(doc, "{%p if coverage %}", indent=False)
+    para(doc, "{{ coverage }}")
+    para(doc, "{%p endif %}", indent=False)
     # A section with nothing to say is left out and the others renumbered (sections.X: its numeral).
     para(doc, "{%p if sections.results %}", indent=False)
-    para(doc, "{{ sections.results }}. KẾT QUẢ THỰC HIỆN", bold=True, keep=True)
+    para(doc, "{{ sections.results }}. KẾT QUẢ THỰC HIỆN", bold=True, keep=True, style="Heading 1")
     para(doc, "{%p for item in results %}", indent=False)
-    para(doc, "{{ item.number }}. {{ item.title }}", bold=True, keep=True)
+    para(doc, "{{ item.number }}. {{ item.title }}", bold=True, keep=True, style="Heading 2")
     para(doc, "{%p for line in item.lines %}", indent=False)
     para(doc, "{{ line }}")
     para(doc, "{%p endfor %}", indent=False)
@@ -286,7 +318,7 @@ def build(path: Path) -> None:
     para(doc, "{%p endif %}", indent=False)
 
     para(doc, "{%p if indicators %}", indent=False)  # a period that asks for no figures has no section II
-    para(doc, "{{ sections.indicators }}. KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU", bold=True, keep=True)
+    para(doc, "{{ sections.indicators }}. KẾT QUẢ THỰC HIỆN CÁC CHỈ TIÊU", bold=True, keep=True, style="Heading 1")
     para(doc, "{{ indicators_intro }}")
     table = doc.add_table(rows=4, cols=6)
     grid(table)
@@ -306,19 +338,19 @@ def build(path: Path) -> None:
     para(doc, "{{ chart }}", align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
     para(doc, "{{ chart_caption }}", italic=True, size=12, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False)
     para(doc, "{%p endif %}", indent=False)
+    para(doc, "{{ indicators_note }}")
     para(doc, "{%p endif %}", indent=False)
 
     for heading, key in (("TỒN TẠI, HẠN CHẾ, NGUYÊN NHÂN", "shortcomings"),
                          ("PHƯƠNG HƯỚNG, NHIỆM VỤ {{ next_period_phrase|upper }}", "next_steps"),
                          ("ĐỀ XUẤT, KIẾN NGHỊ", "proposals")):
         para(doc, "{%p if sections." + key + " %}", indent=False)
-        para(doc, "{{ sections." + key + " }}. " + heading, bold=True, keep=True)
+        para(doc, "{{ sections." + key + " }}. " + heading, bold=True, keep=True, style="Heading 1")
         para(doc, "{%p for line in " + key + " %}", indent=False)
         para(doc, "{{ line }}")
         para(doc, "{%p endfor %}", indent=False)
         para(doc, "{%p endif %}", indent=False)
 
-    para(doc, "{{ appendix_note }}")
     para(doc, "{{ closing }}./.", keep=True)  # never leave the signature block alone on a page
 
     # --- Nơi nhận and the signature block (borderless)
@@ -344,13 +376,15 @@ def build(path: Path) -> None:
     # goes straight from the body to the landscape appendix.
     texts = doc.add_section(WD_SECTION.NEW_PAGE)
     texts.different_first_page_header_footer = False  # an appendix is numbered from its first page
+    restart_numbering(texts)
     para(doc, "{%p if narrative_appendix %}", indent=False)
-    para(doc, "Phụ lục I", bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=0)
+    para(doc, "Phụ lục I", bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=0,
+         before=0, style="Heading 1")
     para(doc, "NỘI DUNG BÁO CÁO CỦA CÁC ĐƠN VỊ", bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False,
          after=0)
     para(doc, "{{ appendix_ref }}", italic=True, size=13, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=12)
     para(doc, "{%p for part in narrative_appendix %}", indent=False)
-    para(doc, "{{ part.number }}. {{ part.title }}", bold=True, keep=True)
+    para(doc, "{{ part.number }}. {{ part.title }}", bold=True, keep=True, style="Heading 2")
     para(doc, "{%p for block in part.blocks %}", indent=False)
     para(doc, "{%p if block.title %}", indent=False)
     para(doc, "{{ block.title }}", bold=True, italic=True, keep=True)
@@ -369,14 +403,16 @@ def build(path: Path) -> None:
     appendix.top_margin, appendix.bottom_margin = Twips(1191), Twips(1191)
     appendix.left_margin, appendix.right_margin = Twips(1191), Twips(907)
     appendix.different_first_page_header_footer = False  # numbered from its first page
-    para(doc, "{{ appendix_label }}", bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=0)
+    restart_numbering(appendix)
+    para(doc, "{{ appendix_label }}", bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=0,
+         before=0, style="Heading 1")
     para(doc, "{{ appendix_title }}", bold=True, size=14,
          align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=0)
     para(doc, "{{ appendix_ref }}", italic=True, size=13, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, after=12)
 
     para(doc, "{%p if indicators %}", indent=False)  # parts 1 and 2 only where the period asks for figures
     para(doc, "{{ appendix_numbers.indicators }}. Kết quả các chỉ tiêu của từng đơn vị", bold=True, size=13,
-         indent=False, keep=True)
+         indent=False, keep=True, style="Heading 2")
     # More indicators than fit one landscape page: several tables, each with its own columns.
     para(doc, "{%p for m in matrices %}", indent=False)
     para(doc, "{%p if m.caption %}", indent=False)
@@ -415,9 +451,12 @@ def build(path: Path) -> None:
     para(doc, "{{ matrix_note }}", italic=True, size=11, indent=False)
     para(doc, "{%p endif %}", indent=False)
 
-    para(doc, "{%p if ranking %}", indent=False)  # only where the plan asks for a ranking
+    para(doc, "{%p if ranking or ranking_none %}", indent=False)  # only where the plan asks for a ranking
     para(doc, "{{ appendix_numbers.ranking }}. Xếp hạng các đơn vị (từ cao xuống thấp)", bold=True, size=13,
-         indent=False, before=12, keep=True)
+         indent=False, before=12, keep=True, style="Heading 2")
+    para(doc, "{%p if ranking_none %}", indent=False)  # nobody to rank: one sentence, no empty table
+    para(doc, "{{ ranking_none }}", size=13, indent=False)
+    para(doc, "{%p else %}", indent=False)
     ranking = doc.add_table(rows=4, cols=5)
     grid(ranking)
     ranking.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -436,8 +475,10 @@ def build(path: Path) -> None:
     para(doc, "{{ unranked_line }}", size=13, indent=False)
     para(doc, "{%p endif %}", indent=False)
     para(doc, "{%p endif %}", indent=False)
+    para(doc, "{%p endif %}", indent=False)
 
-    para(doc, "{{ lateness_number }}. Đơn vị báo cáo muộn, chưa báo cáo", bold=True, size=13, indent=False, before=12, keep=True)
+    para(doc, "{{ lateness_number }}. Đơn vị báo cáo muộn, chưa báo cáo", bold=True, size=13, indent=False, before=12,
+         keep=True, style="Heading 2")
     para(doc, "{{ late_line }}", size=13, indent=False)
     para(doc, "{{ missing_line }}", size=13, indent=False)
     doc.save(path)

@@ -169,14 +169,16 @@ def test_indicator_table_shows_sum_over_sum_and_missing_units_are_listed(shipped
     signature = document.tables[2]
     assert [p.text for p in signature.rows[0].cells[1].paragraphs if p.text] == ["KT. GIÁM ĐỐC", "PHÓ GIÁM ĐỐC", "Bùi Quang Phát"]
     recipients = [p.text for p in signature.rows[0].cells[0].paragraphs if p.text]
-    assert recipients[0] == "Nơi nhận:" and recipients[-1] == "- Lưu: VT, VP." and recipients[1] == "- UBND tỉnh (b/c);"
+    assert recipients[0] == "Nơi nhận:" and recipients[-1] == "- Lưu: VT, VP."
+    # sent up to UBND tỉnh (its "Kính gửi"), so Nơi nhận starts with "- Như trên;" (NĐ30 Phụ lục I, II.9.b)
+    assert recipients[1:3] == ["- Như trên;", "- Văn phòng UBND tỉnh;"]
 
 
 def test_hostile_text_is_escaped_or_removed_and_the_report_still_opens(shipped_config):
     _, content = sample_report(shipped_config)
     text = "\n".join(p.text for p in Document(io.BytesIO(content)).paragraphs)
-    assert "- Bộ phận Một cửa của Sở: Niêm yết <hướng dẫn> & \"cầm tay chỉ việc\" 😀 tại xã Tân Tiến." in text
-    assert "Đoạn thứ hai." in text
+    # its two lines make one paragraph under its name
+    assert "- Bộ phận Một cửa của Sở: Niêm yết <hướng dẫn> & \"cầm tay chỉ việc\" 😀 tại xã Tân Tiến; đoạn thứ hai." in text
 
 
 C = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"
