@@ -249,7 +249,7 @@ def _rank(config: Config, period: Period, units: list[UnitResult]) -> tuple[list
                 vietnamese_sort_key(u.name))
 
     if not rule.per_group:
-        return [RankGroup(None, sorted(ranked, key=key))], unranked
+        return ([RankGroup(None, sorted(ranked, key=key))] if ranked else []), unranked
     order = [g.name for g in config.groups] + [None]
     groups = [RankGroup(name, sorted([u for u in ranked if u.group == name], key=key)) for name in order]
     return [g for g in groups if g.rows], unranked

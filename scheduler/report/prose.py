@@ -34,7 +34,8 @@ def target_words(target: Target, indicator: Indicator) -> str:
 
 def _points(gap: float, indicator: Indicator) -> str:
     """A gap in the indicator's own terms, with one more decimal where one would show 0."""
-    shown = decimal_comma(f"{gap:.1f}" if gap >= 0.05 else f"{gap:.2f}".rstrip("0"))
+    text = f"{gap:.1f}" if gap >= 0.05 else f"{gap:.2f}".rstrip("0")
+    shown = decimal_comma(text[:-2] if text.endswith(".0") else text)
     if indicator.kind == "ratio":
         return f"{shown} điểm phần trăm"
     return f"{amount(gap) if gap >= 0.05 else shown} {indicator.unit or ''}".strip()

@@ -14,6 +14,7 @@ REPORTING = ["BPMC", "TTRA", "KHTC", "TCCB", "PC", "QLDD", "MT", "TNN", "TTBVTV"
              "PTNT", "VPDKDD"]  # TTKN, TTQT, TTCNTT, TTNS do not report
 LATE = {"QLCL", "PTNT", "VPDKDD"}
 NOTHING_TO_REPORT = {"TCCB", "PC"}  # no dossiers of their own this quarter
+ONLY_NOTHING = "PC"  # "Không phát sinh" for every figure too: nothing to rank it by
 
 TEXTS = {
     "tuyen_truyen": [
@@ -46,8 +47,8 @@ TEXTS = {
 def figures_for(code: str, rng: random.Random) -> dict:
     if code in NOTHING_TO_REPORT:
         return {i: None for i in ("quan_triet", "cam_tay_chi_viec", "huong_dan", "tu_thao_tac", "so_hoa",
-                                  "truc_tuyen", "thanh_toan", "ket_qua_dien_tu", "hai_long", "tai_su_dung")} | {
-            "toan_trinh": {"num": 2, "den": 2}}
+                                  "truc_tuyen", "thanh_toan", "ket_qua_dien_tu", "hai_long", "tai_su_dung",
+                                  "toan_trinh")} | ({} if code == ONLY_NOTHING else {"toan_trinh": {"num": 2, "den": 2}})
     staff = rng.randint(3, 9)
     visits = rng.randint(150, 900)
     dossiers = rng.randint(120, 700)
