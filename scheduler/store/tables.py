@@ -122,6 +122,9 @@ class ReportRow(SQLModel, table=True):
     created_at: datetime = _ts()
     filename: str
     content: bytes = Field(sa_column=Column(sa.LargeBinary(), nullable=False))
+    # The same report as PDF (report/pdf.py); None when LibreOffice was missing or failed, and
+    # for versions made before PDFs were.
+    pdf: bytes | None = Field(default=None, sa_column=Column(sa.LargeBinary(), nullable=True))
     sources: dict[str, Any] | None = _json()  # unit code → submission revision used
     mailed_at: datetime | None = _ts(nullable=True)
 
