@@ -23,6 +23,7 @@ from scheduler.config.model import Config
 from scheduler.report.consolidate import Consolidation, Returned, consolidate
 from scheduler.store.tables import ReportRow, Submission
 from scheduler.policy.planner import OwedSend
+from scheduler.report.pdf import to_pdf
 from scheduler.report.render import render
 
 
@@ -92,8 +93,11 @@ def make_version(session: Session, config: Config, period: Period, now: datetime
     Two processes may decide on the same version at once (two instances, a restart overlapping
     the old process): the version number is claimed like a send, by an insert that does
     nothing on the unique (period, version); the loser gets None and claims no mail. The report
-    is rendered before that insert, so no write lock is held while it renders (on SQLite the
-    first write begins the transaction), and a TemplateError leaves the session untouched."""
+    is rendered, and converted to PDF (report/pdf.py: None without LibreOffice), before that
+    insert, so no write lock is held during either (on SQLite the first write begins the
+    transaction; the conversion takes seconds), the row holds the DOCX and its PDF from the
+    moment it exists, and a TemplateError leaves the session untouched. The loser of a race
+    has converted for nothing; that is rare and costs only time."""
     result = consolidation(session, config, period)
     last = latest_version(session, period.key)
     # A version made later than now was made by a clock that ran ahead: it stands for nothing.
@@ -103,13 +107,14 @@ def make_version(session: Session, config: Config, period: Period, now: datetime
             return None
     version = (last.version if last else 0) + 1
     content = render(config, result, to_local(now).date(), template_dir)
+    pdf = to_pdf(content)
     # Imported here: the PostgreSQL dialect pulls in asyncio and asyncpg's module for every command.
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     claimed = session.execute(
-        insert(ReportRow).values(period_key=period.key, version=version, created_at=now, content=content,
+        insert(ReportRow).values(period_key=period.key, version=version, created_at=now, content=content, pdf=pdf,
                                  filename=f"bao-cao-{period.key}-ban-{version}.docx", sources=result.sources)
         .on_conflict_do_nothing(index_elements=["period_key", "version"]).returning(ReportRow.id)
     ).first()
