@@ -191,12 +191,18 @@ class Composer:
         return rows, texts
 
     def report(self, period: Period, version: int, filename: str, content: bytes, made: datetime, counts: dict,
-               changes: list[str], to: Iterable[str], now: datetime, message_id: str) -> EmailMessage:
+               changes: list[str], to: Iterable[str], now: datetime, message_id: str,
+               pdf: bytes | None = None) -> EmailMessage:
+        """The DOCX attached (the office edits and signs it), then its PDF when one was made."""
+        pdf_name = f"{filename.removesuffix('.docx')}.pdf" if pdf is not None else None
         context = self._base(period, now) | counts | {
-            "version": version, "filename": filename, "made": short_datetime(to_local(made)), "changes": changes}
+            "version": version, "filename": filename, "pdf_filename": pdf_name,
+            "made": short_datetime(to_local(made)), "changes": changes}
         msg = self._build("report", context, self._addresses(to, None), [], now, message_id)
         msg.add_attachment(content, maintype="application",
                            subtype="vnd.openxmlformats-officedocument.wordprocessingml.document", filename=filename)
+        if pdf is not None:
+            msg.add_attachment(pdf, maintype="application", subtype="pdf", filename=pdf_name)
         return _tag(msg, period, f"report-v{version}")
 
     # -- plumbing ---------------------------------------------------------------------------

@@ -55,7 +55,8 @@ def message(session: Session, composer: Composer, config: Config, row: ledger.Ta
 
 
 def report_mail(session: Session, composer: Composer, config: Config, row: ledger.Taken, period: Period, now: datetime):
-    """The office's mail for report version N: the DOCX attached, and what changed since N-1."""
+    """The office's mail for report version N: the DOCX attached (and its PDF, when the version
+    has one), and what changed since N-1."""
     version = row.ref
     made = {r.version: r for r in session.exec(select(ReportRow).where(ReportRow.period_key == period.key)).all()}
     report_row = made[version]
@@ -70,4 +71,4 @@ def report_mail(session: Session, composer: Composer, config: Config, row: ledge
     changes = versions.changes(config, versions.digests(prints, before), versions.digests(prints, sources),
                               sources, on_time)
     return composer.report(period, version, report_row.filename, report_row.content, report_row.created_at, counts,
-                           changes, list(row.to_addrs), now, row.message_id)
+                           changes, list(row.to_addrs), now, row.message_id, report_row.pdf)
