@@ -187,17 +187,19 @@ def register(cli: click.Group, app_type, date_type) -> None:
     @cli.command("report")
     @click.option("--period", "key", required=True, help="Kỳ báo cáo, ví dụ 2026-Q4.")
     @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                  help="Tệp DOCX sẽ ghi (mặc định: bao-cao-KỲ.docx).")
+                  help="Tệp DOCX sẽ ghi (mặc định: bao-cao-KỲ.docx); bản PDF, nếu có, ghi cạnh nó, cùng tên.")
     @click.option("--version", "version", type=int, default=None, metavar="N",
                   help="Lấy bản đã lưu số N (bản dịch vụ đã gửi Văn phòng) thay vì lập từ số liệu hiện tại.")
     @click.pass_obj
     def report_cmd(app, key: str, output: Path | None, version: int | None) -> None:
-        """Lập báo cáo tổng hợp DOCX (thể thức Nghị định 30/2020/NĐ-CP) của một kỳ từ số liệu hiện có."""
+        """Lập báo cáo tổng hợp DOCX (thể thức Nghị định 30/2020/NĐ-CP) của một kỳ từ số liệu hiện có, kèm bản PDF
+        khi máy có LibreOffice."""
         from sqlmodel import select
 
         from scheduler.report import versions
         from scheduler.store.tables import ReportRow
         from scheduler.report.docx import TemplateError
+        from scheduler.report.pdf import to_pdf
         from scheduler.report.render import render
 
         config = app.config()
@@ -210,7 +212,8 @@ def register(cli: click.Group, app_type, date_type) -> None:
                 if row is None:
                     raise click.BadParameter(f"kỳ {key} chưa có bản số {version} "
                                              f"(đã có {versions.version_count(session, key)} bản)", param_hint="--version")
-                content, note = row.content, f"bản số {version}, lập lúc {short_datetime(to_local(row.created_at))}"
+                content, pdf = row.content, row.pdf
+                note = f"bản số {version}, lập lúc {short_datetime(to_local(row.created_at))}"
             else:
                 result = versions.consolidation(session, config, period)
                 try:
@@ -219,9 +222,20 @@ def register(cli: click.Group, app_type, date_type) -> None:
                     raise click.ClickException(f"không lập được báo cáo: {exc}")
                 note = (f"{len(result.on_time) + len(result.late)}/{len(result.units)} đơn vị có số liệu, "
                         f"{len(result.missing)} đơn vị chưa báo cáo")
+        if version is None:
+            # Once the session is closed: the conversion takes seconds and needs nothing of the
+            # store. Without LibreOffice, to_pdf says so on stderr and the DOCX is written alone.
+            pdf = to_pdf(content)
         output = output or Path(f"bao-cao-{key}{'-ban-' + str(version) if version else ''}.docx")
         write_file(output, content)
-        click.echo(f"Đã ghi báo cáo tổng hợp {period.title} ({note}) vào {output}.")
+        if pdf is not None:
+            # Beside the DOCX, under its name: -o bao-cao.docx gives bao-cao.pdf.
+            beside = output.with_suffix(".pdf") if output.suffix.lower() == ".docx" else Path(f"{output}.pdf")
+            write_file(beside, pdf)
+            also = f", bản PDF vào {beside}"
+        else:
+            also = "; bản đã lưu này không có bản PDF" if version is not None else ""
+        click.echo(f"Đã ghi báo cáo tổng hợp {period.title} ({note}) vào {output}{also}.")
 
     @cli.command("hash-password")
     def hash_password_cmd() -> None:
