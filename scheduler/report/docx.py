@@ -8,7 +8,6 @@ template the office broke is render.py's.
 
 
 import io
-import re
 import zipfile
 from datetime import date, datetime, time, timezone
 from pathlib import Path
@@ -26,8 +25,7 @@ from scheduler.clock import TZ
 from scheduler.text import document_month
 from scheduler.report import prose
 from scheduler.report.consolidate import previous_period
-from scheduler.report.wording import (balanced_lines, date_line, measure_text, percent, period_phrase, sentence_case,
-                                      trend_text)
+from scheduler.report.wording import balanced_lines, date_line, measure_text, percent, period_phrase, trend_text
 
 
 TEMPLATE = "bao-cao.docx"
@@ -123,7 +121,7 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
     phrase = period_phrase(period) if recurring else ""
     ob = config.obligation_of(period)
     title = (f"{(ob.report_title if ob else None) or part.campaign.title} {phrase}" if recurring
-             else sentence_case(re.sub(r"^(Báo cáo|BÁO CÁO)\s+", "", period.title)) if period.title else period.key)
+             else sections.request_title(period) if period.title else period.key)
     wording = part.report
     if wording.opening:
         intro = sections.sentence(wording.opening, config, period)
@@ -133,7 +131,7 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
         intro = sections.sentence("{co_quan} báo cáo kết quả {ky} như sau:", config, period)
     else:  # plan.yaml's own plan citing no Kế hoạch (seed 000's campaign, as first configured)
         intro = (f"Thực hiện Kế hoạch triển khai phong trào thi đua năm {period.due.year}, {body_name} báo cáo "
-                 f"kết quả {phrase or sections.period_words(config, period)} như sau:")
+                 f"kết quả {sections.period_words(config, period)} như sau:")
     if period.data_from is not None:  # "… quý I năm 2026 (số liệu tính từ ngày … đến ngày …) như sau:"
         cut = data_range(period, formal=True)
         intro = (f"{intro[:-len(' như sau:')]} ({cut[0].lower()}{cut[1:]}) như sau:" if intro.endswith(" như sau:")

@@ -6,6 +6,7 @@ province scale, the units' texts moved from the body to an appendix. Pure: no Wo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from scheduler.config.model import Config, Heading
@@ -145,10 +146,16 @@ def plan_citation(config: Config, period: Period) -> str:
 
 
 def period_words(config: Config, period: Period) -> str:
-    """The period inside a sentence: "quý IV năm 2026", "6 tháng cuối năm 2025", or a request's title."""
+    """The period inside a sentence: "quý IV năm 2026", "6 tháng cuối năm 2025", or a request's title
+    without its "Báo cáo" ("… báo cáo kết quả rà soát TTHC …", not "kết quả báo cáo rà soát")."""
     if config.is_recurring(period):
         return inside_sentence(period_phrase(period))
-    return inside_sentence(sentence_case(period.title)) if period.title else period.key
+    return inside_sentence(request_title(period)) if period.title else period.key
+
+
+def request_title(period: Period) -> str:
+    """A one-off report's trích yếu: its title without the "Báo cáo" that BÁO CÁO above it says."""
+    return sentence_case(re.sub(r"^(Báo cáo|BÁO CÁO)\s+", "", period.title))
 
 
 def sentence(template: str, config: Config, period: Period) -> str:
@@ -291,8 +298,8 @@ def indicators_note(ranking: bool, appendix: str) -> str:
 
 def ranking_none(config: Config, result: Consolidation) -> str:
     """The one sentence that replaces the ranking when the plan ranks but nobody can be ranked."""
-    if config.part_of(result.period).ranking is None or result.rankings:
-        return ""
+    if config.part_of(result.period).ranking is None or result.rankings or not result.indicators:
+        return ""  # a report that asks for no figures ranks nobody and need not say so
     if not result.on_time and not result.late:
         return "Kỳ này không xếp hạng: chưa có đơn vị nào gửi báo cáo."
     return "Kỳ này không xếp hạng: chưa có đơn vị nào báo cáo số liệu để đánh giá so với mục tiêu."
