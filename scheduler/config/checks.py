@@ -5,8 +5,10 @@ problem at its file, line and field, in Vietnamese."""
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any
 
+from scheduler.config.measures import IDENT_PATTERN
 from scheduler.config.plans import PlanBody
 from scheduler.config.source import ConfigIssue, YamlDocument
 
@@ -68,6 +70,7 @@ def body_issues(plan: PlanBody | None, doc: YamlDocument) -> list[ConfigIssue]:
         loc = ("obligations", i)
         issues += refs(ob.get("indicators"), indicator_ids, loc + ("indicators",), doc, "chỉ tiêu '{}' chưa được định nghĩa trong indicators")
         issues += refs(ob.get("headings"), heading_ids, loc + ("headings",), doc, "đề mục '{}' chưa được định nghĩa trong headings")
+    issues += _heading_figures(raw, doc)
     issues += _group_refs(raw, doc)
     if plan is None:
         return issues
@@ -99,6 +102,36 @@ def body_issues(plan: PlanBody | None, doc: YamlDocument) -> list[ConfigIssue]:
         if shape in keys:
             issues.append(doc.issue(loc + ("key_prefix",), f"trùng kỳ báo cáo với {other(doc, ('obligations', keys[shape]))}; đặt key_prefix khác nhau"))
         keys.setdefault(shape, i)
+    return issues
+
+
+def _heading_figures(raw: dict, doc: YamlDocument) -> list[ConfigIssue]:
+    """A heading's `indicators` are this plan's, and asked by an obligation that asks the
+    heading: else their figures could never open that heading's section of the report."""
+    known = [i.get("id") for i in items(raw, "indicators") if isinstance(i.get("id"), str)]
+    issues: list[ConfigIssue] = []
+    for i, heading in enumerate(items(raw, "headings")):
+        named, own = heading.get("indicators"), heading.get("id")
+        if not isinstance(named, list):
+            continue
+        asking = [ob for ob in items(raw, "obligations")
+                  if isinstance(ob.get("headings"), list) and own in ob["headings"]]
+        asked = {ref for ob in asking for ref in (ob.get("indicators") if isinstance(ob.get("indicators"), list) else [])}
+        # An obligation naming an indicator that does not exist is reported there; its list is
+        # not what the admin meant, so it is not held against the heading.
+        sure = all(isinstance(ref, str) and ref in known for ref in asked)
+        for k, ref in enumerate(named):
+            if not isinstance(ref, str):
+                continue
+            loc = ("headings", i, "indicators", k)
+            if ref not in known:
+                close = closest(ref, [k for k in known if re.fullmatch(IDENT_PATTERN, k)])  # not 'so hoa'
+                hint = f" (có phải {close}?)" if close else ""
+                issues.append(doc.issue(loc, f"chỉ tiêu '{ref}' chưa được định nghĩa trong indicators{hint}"))
+            elif asking and sure and ref not in asked:
+                names = ", ".join(str(ob.get("id")) for ob in asking)
+                issues.append(doc.issue(loc, f"chỉ tiêu '{ref}' không có trong indicators của nghĩa vụ hỏi đề mục này "
+                                             f"({names}): số liệu của nó sẽ không bao giờ có trong phần này của báo cáo"))
     return issues
 
 
@@ -137,6 +170,9 @@ def _indicator_issues(plan: PlanBody, doc: YamlDocument) -> list[ConfigIssue]:
             issues.append(doc.issue(loc + ("denominator",), f"chỉ tiêu {kind} cần {what}"))
         if ind.kind == "count" and ind.denominator is not None:
             issues.append(doc.issue(loc + ("denominator",), "chỉ tiêu số lượng (kind: count) chỉ có một số liệu: bỏ denominator"))
+        if ind.kind == "count" and ind.sentence is not None and "mau_so" in _placeholders(ind.sentence):
+            issues.append(doc.issue(loc + ("sentence",), "chỉ tiêu số lượng (kind: count) chỉ có một số liệu: "
+                                                         "câu chỉ dùng {tu_so}, không có {mau_so}"))
         if ind.kind == "ratio" and ind.unit is not None:
             issues.append(doc.issue(loc + ("unit",), "chỉ tiêu tỷ lệ tính bằng %: bỏ unit"))
         if ind.kind != "ratio" and ind.unit is None:
@@ -160,6 +196,12 @@ def _indicator_issues(plan: PlanBody, doc: YamlDocument) -> list[ConfigIssue]:
                 issues.append(doc.issue(("obligations", j, "indicators", k),
                                         f"chỉ tiêu “trong đó” '{ref}' cần cả chỉ tiêu chính '{child.parent}' trong danh sách"))
     return issues
+
+
+def _placeholders(sentence: str) -> set[str]:
+    import string
+
+    return {name for _, name, _, _ in string.Formatter().parse(sentence) if name is not None}
 
 
 def applies_issues(plan_doc: YamlDocument, units_doc: YamlDocument) -> list[ConfigIssue]:

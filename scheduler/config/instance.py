@@ -32,7 +32,8 @@ def _prefixed(pid: str, body: PlanBody) -> dict:
         for ob in body.obligations]
     indicators = [ind.model_copy(update={"id": _ids(pid, ind.id), "group": _ids(pid, ind.group),
                                          "parent": _ids(pid, ind.parent)}) for ind in body.indicators]
-    headings = [h.model_copy(update={"id": _ids(pid, h.id), "group": _ids(pid, h.group)}) for h in body.headings]
+    headings = [h.model_copy(update={"id": _ids(pid, h.id), "group": _ids(pid, h.group),
+                                     "indicators": [_ids(pid, i) for i in h.indicators]}) for h in body.headings]
     return {"obligations": obligations, "indicators": indicators, "headings": headings,
             "indicator_groups": [g.model_copy(update={"id": _ids(pid, g.id)}) for g in body.indicator_groups],
             "heading_groups": [g.model_copy(update={"id": _ids(pid, g.id)}) for g in body.heading_groups]}

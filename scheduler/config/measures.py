@@ -161,6 +161,25 @@ class IndicatorGroup(_Strict):
     title: Text  # "Nhóm chỉ tiêu về công tác hướng dẫn, hỗ trợ người dân"
 
 
+FIGURE_PLACEHOLDERS = {"tu_so": "tổng tử số (hoặc tổng số liệu) của các đơn vị", "mau_so": "tổng mẫu số"}
+
+
+def _figure_sentence(value: str | None) -> str | None:
+    import string
+
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
+    except ValueError:
+        raise ValueError("dấu { } không khớp: viết {tu_so} hoặc {mau_so}") from None
+    unknown = [n for n in names if n not in FIGURE_PLACEHOLDERS]
+    if unknown:
+        raise ValueError(f"không có chỗ điền {{{unknown[0]}}}; dùng: {{tu_so}}, {{mau_so}}")
+    return value
+
+
 class Indicator(_Strict):
     id: Ident
     name: Text
@@ -175,6 +194,10 @@ class Indicator(_Strict):
     # The same figure as another plan's indicator ("so_hoa", "kiem-soat-tthc.dung_han"): when
     # both are due in one form, the unit types it once.
     same_as: QualifiedRef | None = None
+    # How the report says the department's figures, with {tu_so} and {mau_so} where they go:
+    # "Toàn Sở tiếp nhận {mau_so} hồ sơ, trong đó {tu_so} hồ sơ được xử lý trực tuyến". The
+    # report adds the result against the target and the trend. None: the indicator's name.
+    sentence: Annotated[Text | None, AfterValidator(_figure_sentence)] = None
 
     @property
     def has_denominator(self) -> bool:

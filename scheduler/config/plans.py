@@ -63,6 +63,9 @@ Sentence = Annotated[Text, AfterValidator(_sentence)]
 class ReportWording(_Strict):
     opening: Sentence | None = None  # "Thực hiện {ke_hoach}, {co_quan} báo cáo kết quả {ky} như sau:"
     closing: Sentence | None = None  # "Trên đây là báo cáo kết quả {ky} của {co_quan}./."
+    # A report sent up to a higher body names it ("Kính gửi: Ủy ban nhân dân tỉnh Bắc Ninh")
+    # and its Nơi nhận starts with "- Như trên;" (NĐ 30/2020, Phụ lục I, II.9.b).
+    addressed_to: list[Text] = []
 
 
 class Ranking(_Strict):
@@ -70,7 +73,8 @@ class Ranking(_Strict):
 
     by: Literal["targets_met", "mean_achievement"] = "targets_met"
     per_group: StrictBool = False  # one ranking per unit group (sở/ngành, xã/phường…)
-    late: Literal["ignore", "tie_break", "penalty"] = "tie_break"
+    # after: every unit that reported on time ranks before any late one
+    late: Literal["ignore", "tie_break", "after", "penalty"] = "tie_break"
     late_penalty: float = Field(default=0, ge=0, le=100)  # points off a late unit's score (0–100)
 
 
@@ -124,6 +128,8 @@ class Heading(_Strict):
     group: Ident | None = None
     applies_to: list[Ref] = []  # unit groups or codes; empty: every unit that owes the report
     same_as: QualifiedRef | None = None  # see Indicator
+    # Indicators whose department figures open this heading in the report, in words
+    indicators: list[Ident] = []
 
 
 

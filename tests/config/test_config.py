@@ -205,13 +205,15 @@ def test_entries_are_named_by_code_name_or_1_based_ordinal_in_both_files(config_
     edit(units, "      - name: Vũ Thị Lan Anh", "      - name:")
     edit(units, 'phone: "0222 3855 xxx"', "phone: 0222.3855")
     assert errors(config_dir) == [
-        f"{plan}:{line_of(plan, '- ' + chr(34) * 2)}: organisation › recipients › mục thứ 3: không được để trống",
+        f"{plan}:{line_of(plan, '- ' + chr(34) * 2)}: organisation › recipients › mục thứ 2: không được để trống",
         f"{plan}:{line_of(plan, 'cc_head: yes')}: reminders › bước nhắc thứ 5 (overdue) › cc_head: 'yes' không hợp lệ: "
         "chỉ dùng true hoặc false",
         f"{plan}:{line_of(plan, 'tu_thao_tac, so_hoa')}: nghĩa vụ quy › indicators › mục thứ 5: chỉ tiêu 'so_hoa' chưa "
         "được định nghĩa trong indicators",
         f"{plan}:{line_of(plan, 'id: so hoa')}: chỉ tiêu so hoa › id: 'so hoa' chỉ được gồm chữ cái không dấu, chữ số, "
         "'-', '_' và '.'",
+        f"{plan}:{line_of(plan, 'indicators: [so_hoa,')}: đề mục so_hoa › indicators › mục thứ 1: chỉ tiêu 'so_hoa' "
+        "chưa được định nghĩa trong indicators",
         f"{units}:{line_of(units, 'phone: 0222.3855')}: đơn vị BPMC › đầu mối Nguyễn Văn An › phone: 0222.3855 được YAML "
         'đọc là số, không phải chữ: đặt trong dấu nháy (phone: "0222.3855")',
         # no usable code: the ordinal, and the name to recognise it by

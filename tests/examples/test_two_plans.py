@@ -162,7 +162,8 @@ def test_check_config_lists_both_plans_and_the_three_periods_due_on_05_12(tmp_pa
                             text=True, capture_output=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert "Báo cáo tổng hợp (plan.yaml): Kết quả thực hiện phong trào thi đua" in out
+    assert "Kế hoạch (plan.yaml): Triển khai thực hiện phong trào thi đua" in out
+    assert "Báo cáo tổng hợp: Kết quả thực hiện phong trào thi đua" in out
     assert "Kế hoạch (plans/kiem-soat-tthc.yaml): Kiểm soát thủ tục hành chính" in out
     due = [line.split()[0] for line in out.splitlines() if "05/12/2026" in line]
     assert due == [Q4, NOV, H2]
