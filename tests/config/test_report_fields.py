@@ -13,7 +13,7 @@ import pytest
 
 from scheduler.config.load import load_config
 from scheduler.config.source import ConfigError
-from tests.conftest import ROOT, edit, line_of
+from tests.conftest import ROOT, edit, example_config, line_of
 
 EXAMPLES = sorted(p.name for p in (ROOT / "config" / "examples").iterdir() if (p / "plan.yaml").is_file())
 
@@ -51,6 +51,44 @@ def test_a_heading_s_indicator_its_obligation_does_not_ask_would_never_be_report
                                   "hỏi đề mục này (quy): số liệu của nó sẽ không bao giờ có trong phần này của báo cáo"]
 
 
+def test_an_indicator_asked_by_one_of_the_heading_s_obligations_is_enough():
+    """003's monthly list asks dung_han and its heading opens with it; the six-monthly report
+    asks it too, under another heading: each obligation's report has the figures once."""
+    config = load_config(ROOT / "config" / "examples" / "003-kiem-soat-tthc")
+    headings = {h.id: h for h in config.plan.headings}
+    assert headings["danh_sach_cham_muon"].indicators == ["dung_han", "truoc_han", "cham_giai_trinh"]
+    assert headings["giai_quyet_tthc"].indicators == ["dung_han", "truoc_han", "cham_giai_trinh"]
+
+
+def test_a_plans_file_writes_its_heading_s_indicators_plain_and_the_instance_prefixes_them(tmp_path):
+    config = load_config(example_config(tmp_path, "000-003-hai-ke-hoach"))
+    headings = {h.id: h for h in config.plan.headings}
+    indicators = {i.id for i in config.plan.indicators}
+    assert headings["kiem-soat-tthc.giai_quyet_tthc"].indicators == [
+        "kiem-soat-tthc.dung_han", "kiem-soat-tthc.truoc_han", "kiem-soat-tthc.cham_giai_trinh"]
+    # plan.yaml's own plan keeps its ids as written
+    assert headings["so_hoa"].indicators == ["so_hoa", "ket_qua_dien_tu", "tai_su_dung"]
+    assert all(ref in indicators for h in config.plan.headings for ref in h.indicators)
+
+
+def test_a_mistake_in_a_plans_file_s_heading_is_named_in_that_file_by_its_plain_id(tmp_path):
+    target = example_config(tmp_path, "000-003-hai-ke-hoach")
+    plan = target / "plans" / "kiem-soat-tthc.yaml"
+    edit(plan, "indicators: [nhiem_vu_giao]", "indicators: [nhiem_vu]")
+    assert errors(target) == [f"{plan}:{line_of(plan, 'indicators: [nhiem_vu]')}: đề mục chi_dao › indicators › "
+                              "mục thứ 1: chỉ tiêu 'nhiem_vu' chưa được định nghĩa trong indicators "
+                              "(có phải nhiem_vu_giao?)"]
+
+
+def test_a_heading_cannot_open_with_another_plan_s_indicator(tmp_path):
+    """The figures of a heading are its own plan's: plan.yaml's so_hoa is not kiem-soat-tthc's."""
+    target = example_config(tmp_path, "000-003-hai-ke-hoach")
+    plan = target / "plans" / "kiem-soat-tthc.yaml"
+    edit(plan, "indicators: [nhiem_vu_giao]", "indicators: [nhiem_vu_giao, truc_tuyen]")
+    assert errors(target) == [f"{plan}:{line_of(plan, '[nhiem_vu_giao, truc_tuyen]')}: đề mục chi_dao › indicators › "
+                              "mục thứ 2: chỉ tiêu 'truc_tuyen' chưa được định nghĩa trong indicators"]
+
+
 def test_a_heading_s_indicators_must_be_a_list(config_dir):
     plan = config_dir / "plan.yaml"
     edit(plan, "indicators: [hai_long, toan_trinh]", "indicators: hai_long")
@@ -72,6 +110,15 @@ def test_a_sentence_with_unbalanced_braces(config_dir):
     edit(plan, "Toàn Sở tiếp nhận {mau_so} hồ sơ", "Toàn Sở tiếp nhận {mau_so hồ sơ")
     assert errors(config_dir) == [f"{plan}:{line_of(plan, '{mau_so hồ sơ')}: chỉ tiêu truc_tuyen › sentence: "
                                   "dấu { } không khớp: viết {tu_so} hoặc {mau_so}"]
+
+
+def test_a_count_s_sentence_may_not_say_a_denominator_it_does_not_have(tmp_path):
+    target = example_config(tmp_path, "004-truyen-thong-tthc")
+    plan = target / "plan.yaml"
+    edit(plan, '"Có {tu_so} lượt người tham dự tập huấn, hội nghị, hội thảo"',
+         '"Có {tu_so}/{mau_so} lượt người tham dự tập huấn, hội nghị, hội thảo"')
+    assert errors(target) == [f"{plan}:{line_of(plan, '{tu_so}/{mau_so} lượt người')}: chỉ tiêu luot_tham_du › sentence: "
+                              "chỉ tiêu số lượng (kind: count) chỉ có một số liệu: câu chỉ dùng {tu_so}, không có {mau_so}"]
 
 
 def test_an_empty_sentence_is_refused(config_dir):

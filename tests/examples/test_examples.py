@@ -121,7 +121,8 @@ def index(lines: list[str], pattern: str, after: int = -1) -> int:
 
 
 def row(lines: list[str], name: str, after: int = -1) -> str:
-    return lines[index(lines, re.escape(name), after)]
+    """The table row naming `name` (not a sentence of the text that names it too)."""
+    return lines[index(lines, r"\|.*" + re.escape(name) + r"|" + re.escape(name) + r".*\|", after)]
 
 
 HEADING = re.compile(r"^(?:[IVX]+|\d+(?:\.\d+)*)\.\s+\S")
@@ -352,8 +353,8 @@ def kiem_soat(tmp_path_factory):
 
 def test_003_a_trong_do_child_is_the_row_right_under_its_parent(kiem_soat):
     lines = kiem_soat.report("2025-12", at="2026-01-06T09:00:00+07:00")
-    parent = index(lines, r"Hồ sơ TTHC được giải quyết trước và đúng hạn")
-    child = index(lines, r"Hồ sơ TTHC trả trước hạn")
+    parent = index(lines, r"Hồ sơ TTHC được giải quyết trước và đúng hạn \|")  # the table's rows, not the text's
+    child = index(lines, r"Hồ sơ TTHC trả trước hạn \|")
     assert child == parent + 1, lines[parent:child + 1]
     # 140/150 on time or early (> 90%: met); of the same 150, 90 early: 60%, not above 60%.
     assert "140/150" in lines[parent] and "> 90%" in lines[parent] and re.search(r"\bĐạt\b", lines[parent])
