@@ -217,7 +217,8 @@ def register(cli: click.Group, app_type, date_type) -> None:
             else:
                 result = versions.consolidation(session, config, period)
                 try:
-                    content = render(config, result, to_local(app.clock()).date(), app.templates() / "docx")
+                    now = app.clock()
+                    content = render(config, result, to_local(now).date(), app.templates() / "docx", now)
                 except TemplateError as exc:
                     raise click.ClickException(f"không lập được báo cáo: {exc}")
                 note = (f"{len(result.on_time) + len(result.late)}/{len(result.units)} đơn vị có số liệu, "

@@ -20,7 +20,7 @@ from scheduler.store import ledger
 from scheduler.policy.periods import Period
 from scheduler.clock import to_local
 from scheduler.config.model import Config
-from scheduler.report.consolidate import Consolidation, Returned, consolidate
+from scheduler.report.consolidate import Consolidation, Returned, consolidate, previous_period
 from scheduler.store.tables import ReportRow, Submission
 from scheduler.policy.planner import OwedSend
 from scheduler.report.pdf import to_pdf
@@ -32,15 +32,6 @@ def latest_returns(session: Session, period_key: str) -> dict[str, Returned]:
     return {code: Returned(code, h[-1].revision, record.standing(h) == "on_time", h[-1].received_at,
                            h[-1].figures or {}, h[-1].narrative or {})
             for code, h in record.histories(session, period_key).items()}
-
-
-def previous_period(config: Config, period: Period) -> Period | None:
-    """The period before, for the trend column: recurring obligations only (a one-off request
-    has no "previous quarter" to compare with)."""
-    if not config.is_recurring(period):
-        return None
-    earlier = [p for p in config.periods if p.obligation == period.obligation and p.due < period.due]
-    return max(earlier, key=lambda p: p.due) if earlier else None
 
 
 def fingerprints(session: Session, period_key: str) -> dict[tuple[str, int], str]:
@@ -106,7 +97,7 @@ def make_version(session: Session, config: Config, period: Period, now: datetime
         if digests(prints, last.sources or {}) == digests(prints, result.sources):
             return None
     version = (last.version if last else 0) + 1
-    content = render(config, result, to_local(now).date(), template_dir)
+    content = render(config, result, to_local(now).date(), template_dir, now)
     pdf = to_pdf(content)
     # Imported here: the PostgreSQL dialect pulls in asyncio and asyncpg's module for every command.
     if session.get_bind().dialect.name == "postgresql":
