@@ -63,6 +63,8 @@ def previous_words(previous: Period | None, period: Period) -> str:
         return quarter if previous.start.year == period.start.year else f"{quarter} năm {previous.start.year}"
     if previous.kind == "year":
         return f"năm {previous.start.year}"
+    if previous.kind == "month":
+        return "tháng trước"
     if previous.kind == "half_year":
         half = "6 tháng đầu năm" if previous.start.month <= 6 else "6 tháng cuối năm"
         return f"{half} {previous.start.year}"
@@ -199,7 +201,9 @@ def shortfall_paragraphs(result: Consolidation, appendix: str = "Phụ lục") -
     for r in result.indicators:
         if r.met is not False or r.value is None or r.target is None:
             continue
-        lead = (f"Chỉ tiêu “{r.indicator.name}” đạt {_unit_value(r.indicator, r.total, r.target)}"
+        # "đạt 87,5% (6.838/7.814)" for a ratio; a count or a mean as it stands: "“…”: 36 phút/lượt"
+        lead = (f"Chỉ tiêu “{r.indicator.name}”{' đạt' if r.indicator.kind == 'ratio' else ':'} "
+                f"{_unit_value(r.indicator, r.total, r.target)}"
                 + (f" ({number(r.total.num)}/{number(r.total.den)})" if r.indicator.kind == "ratio" and r.total
                    and r.total.den else "")
                 + f", {verdict(r.value, r.target, r.indicator)}")

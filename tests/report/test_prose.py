@@ -97,3 +97,10 @@ def test_names_and_mean_achievement():
     assert prose.names(["A"]) == "A" and prose.names(["A", "B"]) == "A và B" and prose.names(["A", "B", "C"]) == "A, B và C"
     assert prose.achievement(0.99963) == "99,9%"  # 9 of 11 met must not print "100%"
     assert prose.achievement(1.0) == "100%" and prose.achievement(0.873) == "87,3%"
+
+
+def test_the_period_a_trend_compares_with():
+    june = Period("2025-06", "thang", "Tháng 6/2025", date(2025, 6, 1), date(2025, 6, 30), date(2025, 7, 5), kind="month")
+    assert prose.previous_words(june, june) == "tháng trước"
+    assert prose.previous_words(Q3, Q4) == "quý III" and prose.previous_words(Q4_2025, Q4) == "quý IV năm 2025"
+    assert prose.previous_words(None, Q4) == "kỳ trước"
