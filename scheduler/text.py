@@ -108,3 +108,18 @@ def os_error(exc: OSError) -> str:
 
     name = errno.errorcode.get(exc.errno or -1, "")
     return _OS_ERRORS.get(name) or exc.strerror or str(exc)
+
+
+# What a unit writes when it has nothing to say under a heading.
+NOTHING_SAID = {"khong phat sinh", "khong", "khong co", "chua co", "chua phat sinh", "khong co y kien",
+                "khong co de xuat", "khong co kien nghi", "khong co de xuat kien nghi", "khong co ton tai",
+                "khong co vuong mac", "n a", "na", "kps", "nil", "none", "khong co noi dung"}
+# A list marker a unit types at the start of a line: "- ", "• ", "1. ", "a) ", "iv. "
+MARKER = re.compile(r"^\s*(?:[-–—•*+●○▪·]+|\(?\d{1,2}[.)]|\(?[a-zđ][.)]|[ivx]{1,4}[.)])\s+", re.IGNORECASE)
+
+
+def substantive(text: str) -> bool:
+    """Whether a unit's text says something: not empty, not "Không phát sinh." nor "- Không có".
+    The report leaves such texts out; the form does not take one where an explanation is owed."""
+    bare = re.sub(r"[^\w]+", " ", without_marks(MARKER.sub("", text.strip())).lower()).strip()
+    return bool(bare) and bare not in NOTHING_SAID

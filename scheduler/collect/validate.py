@@ -17,7 +17,7 @@ from typing import Any
 
 from scheduler.policy.periods import Period
 from scheduler.config.model import Config, Heading, Indicator, Unit
-from scheduler.text import CONTROL, number
+from scheduler.text import CONTROL, number, substantive
 
 NOT_APPLICABLE = "Không phát sinh"
 MAX_TEXT = 20_000  # characters per heading: several pages, far above any real answer
@@ -145,12 +145,17 @@ def validate(config: Config, period: Period, entry: Entry,
     report = Report(figures, narrative, submitted_by)
     missed = report.below_target(config, period)
     for heading in headings_for(config, period, unit):
-        if narrative[heading.id] or "h." + heading.id in errors:
+        text = narrative[heading.id]
+        if "h." + heading.id in errors:
             continue
-        if heading.required is True:
+        if heading.required is True and not text:
             errors["h." + heading.id] = "phần này bắt buộc"
-        elif heading.required == "below_target" and missed:
+        elif heading.required == "below_target" and missed and not text:
             errors["h." + heading.id] = "bắt buộc vì có chỉ tiêu chưa đạt mục tiêu: " + "; ".join(missed)
+        elif heading.required == "below_target" and missed and not substantive(text):
+            # "Không phát sinh" under Tồn tại while a target is missed explains nothing
+            errors["h." + heading.id] = ("cần nêu tồn tại, nguyên nhân vì có chỉ tiêu chưa đạt mục tiêu: "
+                                         + "; ".join(missed))
     return (None, errors) if errors else (report, {})
 
 

@@ -14,14 +14,13 @@ changed here and nowhere else.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
 from scheduler.config.model import Indicator, Target
 from scheduler.policy.periods import ROMAN, Period
 from scheduler.report.consolidate import Consolidation, IndicatorResult, Ratio, UnitResult, value_of
 from scheduler.report.wording import amount, clean, percent, trend_text
-from scheduler.text import decimal_comma, number, without_marks
+from scheduler.text import MARKER, decimal_comma, number, substantive
 
 
 def target_words(target: Target, indicator: Indicator) -> str:
@@ -110,24 +109,11 @@ def heading_opening(results: list[IndicatorResult], period: Period, previous: Pe
     return " ".join(figure_sentence(r, period, previous) for r in results)
 
 
-# What a unit writes when it has nothing to say under a heading.
-_NOTHING = {"khong phat sinh", "khong", "khong co", "chua co", "chua phat sinh", "khong co y kien",
-            "khong co de xuat", "khong co kien nghi", "khong co de xuat kien nghi", "khong co ton tai",
-            "khong co vuong mac", "n a", "na", "kps", "nil", "none", "khong co noi dung"}
-_MARKER = re.compile(r"^\s*(?:[-–—•*+●○▪·]+|\(?\d{1,2}[.)]|\(?[a-zđ][.)]|[ivx]{1,4}[.)])\s+", re.IGNORECASE)
-
-
-def substantive(text: str) -> bool:
-    """Whether a unit's text says something: not empty, not "Không phát sinh." nor "- Không có"."""
-    bare = re.sub(r"[^\w]+", " ", without_marks(_MARKER.sub("", text.strip())).lower()).strip()
-    return bool(bare) and bare not in _NOTHING
-
-
 def _segments(text: str) -> list[str]:
     lines = [clean(unicodedata.normalize("NFC", line)).strip() for line in text.replace("\r", "\n").split("\n")]
     out = []
     for line in lines:
-        line = _MARKER.sub("", line).strip()
+        line = MARKER.sub("", line).strip()
         if line and substantive(line):
             out.append(line)
     return out
@@ -142,7 +128,7 @@ def unit_paragraph(unit: str, text: str) -> str | None:
     segments = segments[:1] + [_inside_list(s) for s in segments[1:]]
     joined = "; ".join(s.rstrip(" .;,:") for s in segments[:-1]) + ("; " if len(segments) > 1 else "")
     last = segments[-1].rstrip(" ;,:")
-    body = joined + (last if last.endswith((".", "!", "?", "…", ")", "”", '"')) else last + ".")
+    body = joined + (last if last.endswith((".", "!", "?", "…")) else last + ".")
     return f"- {unit}: {body}"
 
 

@@ -80,7 +80,8 @@ def test_no_figures_is_said_plainly():
     ("1. Phát tờ rơi\n2. Hướng dẫn qua Zalo\r\n", "- Phòng A: Phát tờ rơi; hướng dẫn qua Zalo."),
     ("a) Số hoá 100% hồ sơ;\nb) UBND xã phối hợp", "- Phòng A: Số hoá 100% hồ sơ; UBND xã phối hợp."),
     ("• Tiếp nhận qua Cổng dịch vụ công\n• Sở Tư pháp hỗ trợ", "- Phòng A: Tiếp nhận qua Cổng dịch vụ công; Sở Tư pháp hỗ trợ."),
-    ("Lắp thiết bị đánh giá (tại quầy)", "- Phòng A: Lắp thiết bị đánh giá (tại quầy)"),
+    ("Lắp thiết bị đánh giá (tại quầy)", "- Phòng A: Lắp thiết bị đánh giá (tại quầy)."),
+    ("Tổ chức hội nghị “Một cửa”", "- Phòng A: Tổ chức hội nghị “Một cửa”."),
     ("Một dòng.\n\n- Không có\n", "- Phòng A: Một dòng."),
 ])
 def test_a_units_text_becomes_one_paragraph_under_its_name(text, paragraph):

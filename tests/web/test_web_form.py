@@ -113,6 +113,13 @@ def test_shortcomings_are_required_when_an_indicator_misses_its_target(web):
         page = client.post(web.link("BPMC"), data=valid_form(csrf=csrf, hai_long__num="390"))  # 92,9% < 95%
         assert page.status_code == 422
         assert "bắt buộc vì có chỉ tiêu chưa đạt mục tiêu: Mức độ hài lòng của người dân, doanh nghiệp" in page.text
+        # "Không phát sinh" explains nothing when a target is missed
+        nothing = client.post(web.link("BPMC"), data=valid_form(csrf=csrf, hai_long__num="390",
+                                                                 h__ton_tai="- Không phát sinh."))
+        assert nothing.status_code == 422
+        assert ("cần nêu tồn tại, nguyên nhân vì có chỉ tiêu chưa đạt mục tiêu: Mức độ hài lòng của người dân, "
+                "doanh nghiệp") in nothing.text
+        assert "- Không phát sinh." in nothing.text  # what was typed is kept
         ok = client.post(web.link("BPMC"), data=valid_form(csrf=csrf, hai_long__num="390",
                                                             h__ton_tai="Hài lòng chưa đạt do quá tải."))
     assert ok.status_code == 303
