@@ -223,9 +223,10 @@ def register(cli: click.Group, app_type, date_type) -> None:
                     raise click.ClickException(f"không lập được báo cáo: {exc}")
                 note = (f"{len(result.on_time) + len(result.late)}/{len(result.units)} đơn vị có số liệu, "
                         f"{len(result.missing)} đơn vị chưa báo cáo")
-        if version is None:
+        if version is None or pdf is None:
             # Once the session is closed: the conversion takes seconds and needs nothing of the
-            # store. Without LibreOffice, to_pdf says so on stderr and the DOCX is written alone.
+            # store. A stored version made without LibreOffice gets its PDF now if it is installed
+            # since. Without it, to_pdf says so on stderr and the DOCX is written alone.
             pdf = to_pdf(content)
         output = output or Path(f"bao-cao-{key}{'-ban-' + str(version) if version else ''}.docx")
         write_file(output, content)
@@ -235,7 +236,7 @@ def register(cli: click.Group, app_type, date_type) -> None:
             write_file(beside, pdf)
             also = f", bản PDF vào {beside}"
         else:
-            also = "; bản đã lưu này không có bản PDF" if version is not None else ""
+            also = ""
         click.echo(f"Đã ghi báo cáo tổng hợp {period.title} ({note}) vào {output}{also}.")
 
     @cli.command("hash-password")

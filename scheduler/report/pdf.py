@@ -18,7 +18,7 @@ from pathlib import Path
 
 log = logging.getLogger("baocao.report")
 
-MISSING = ("Không tìm thấy LibreOffice (soffice): báo cáo chỉ gửi bản DOCX, không kèm PDF; "
+MISSING = ("Không tìm thấy LibreOffice (soffice): báo cáo chỉ có bản DOCX, không có bản PDF; "
            "cài gói libreoffice-writer-nogui để có bản PDF.")
 
 # A missing LibreOffice is a fact of the machine, not of one report: said once per process,

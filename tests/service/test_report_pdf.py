@@ -23,6 +23,7 @@ from scheduler.report import pdf
 from scheduler.store.tables import ReportRow
 from tests.conftest import full, store_return as submit, tick_at
 
+SOFFICE = shutil.which("soffice")  # looked up before a test hides it from PATH
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 needs_libreoffice = pytest.mark.skipif(
     (shutil.which("soffice") is None or shutil.which("pdftotext") is None) and not os.environ.get("CI"),
@@ -89,13 +90,19 @@ def test_without_libreoffice_the_office_gets_the_docx_alone_and_the_journal_says
     said = [r for r in caplog.records if "LibreOffice" in r.getMessage()]
     assert [(r.name, r.levelno, r.getMessage()) for r in said] == [
         ("baocao.report", logging.WARNING,
-         "Không tìm thấy LibreOffice (soffice): báo cáo chỉ gửi bản DOCX, không kèm PDF; cài gói "
+         "Không tìm thấy LibreOffice (soffice): báo cáo chỉ có bản DOCX, không có bản PDF; cài gói "
          "libreoffice-writer-nogui để có bản PDF.")]
     assert fresh.exit_code == 0, fresh.output
     assert fresh.output.strip().endswith(f"vào {tmp_path / 'q4.docx'}.")
     assert stored.exit_code == 0, stored.output
-    assert stored.output.strip().endswith(f"vào {tmp_path / 'v1.docx'}; bản đã lưu này không có bản PDF.")
+    assert stored.output.strip().endswith(f"vào {tmp_path / 'v1.docx'}.")
     assert sorted(p.name for p in tmp_path.glob("*.pdf")) == []
+    if SOFFICE:  # LibreOffice installed since: the stored version gets its PDF when fetched
+        monkeypatch.setenv("PATH", os.path.dirname(SOFFICE) + os.pathsep + os.defpath)
+        again = CliRunner().invoke(cli, ["report", "--period", "2026-Q4", "--version", "1", "-o",
+                                         str(tmp_path / "v1.docx")], obj=app)
+        assert again.exit_code == 0 and again.output.strip().endswith(f"bản PDF vào {tmp_path / 'v1.pdf'}."), again.output
+        assert (tmp_path / "v1.pdf").read_bytes().startswith(b"%PDF")
 
 
 def test_migration_0006_adds_the_pdf_column_to_a_store_made_by_0001_and_keeps_its_reports(make_service, any_db_url):
