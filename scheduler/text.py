@@ -114,6 +114,8 @@ def os_error(exc: OSError) -> str:
 NOTHING_SAID = {"khong phat sinh", "khong", "khong co", "chua co", "chua phat sinh", "khong co y kien",
                 "khong co de xuat", "khong co kien nghi", "khong co de xuat kien nghi", "khong co ton tai",
                 "khong co vuong mac", "n a", "na", "kps", "nil", "none", "khong co noi dung"}
+_GENERIC = set("kho khan vuong mac ton tai han che nguyen nhan de xuat kien nghi y noi dung gi phat sinh va "
+               "moi mo hinh cach lam nhiem vu them khac".split())
 # A list marker a unit types at the start of a line: "- ", "• ", "1. ", "a) ", "iv. "
 MARKER = re.compile(r"^\s*(?:[-–—•*+●○▪·]+|\(?\d{1,2}[.)]|\(?[a-zđ][.)]|[ivx]{1,4}[.)])\s+", re.IGNORECASE)
 
@@ -122,4 +124,9 @@ def substantive(text: str) -> bool:
     """Whether a unit's text says something: not empty, not "Không phát sinh." nor "- Không có".
     The report leaves such texts out; the form does not take one where an explanation is owed."""
     bare = re.sub(r"[^\w]+", " ", without_marks(MARKER.sub("", text.strip())).lower()).strip()
-    return bool(bare) and bare not in NOTHING_SAID
+    if not bare or bare in NOTHING_SAID:
+        return False
+    # "Không có khó khăn, vướng mắc.", "Đơn vị không phát sinh vướng mắc": a denial in generic
+    # words; "Không có máy quét chuyên dụng" is a shortcoming and stays.
+    denial = re.fullmatch(r"(?:don vi )?(?:khong|chua) (?:co|phat sinh)((?: \w+)*)", bare)
+    return not (denial and set(denial.group(1).split()) <= _GENERIC)

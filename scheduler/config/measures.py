@@ -84,10 +84,18 @@ class Target:
         return abs(value - self.value) < _EPS
 
     def achievement(self, value: float) -> float:
-        """How far `value` goes towards the target, capped at 1 (the target met or beaten)."""
-        if self.upward:
-            return 1.0 if self.value <= 0 else max(0.0, min(value / self.value, 1.0))
-        return 1.0 if value <= self.value or value <= 0 else max(0.0, min(self.value / value, 1.0))
+        """How far `value` goes towards the target: 1 when it is met, just under 1 when it is not
+        but the ratio would say so ("> 95%" at 95%, "= 0%" at 2%), so that no unit that misses a
+        target shows a full mean achievement."""
+        if self.met(value):
+            return 1.0
+        if self.op == "=" and value > self.value:
+            share = self.value / value if value > 0 else 0.0
+        elif self.upward:
+            share = 0.0 if self.value <= 0 else value / self.value
+        else:
+            share = 0.0 if value <= 0 else self.value / value
+        return max(0.0, min(share, 1.0 - 1e-6))
 
     def __str__(self) -> str:
         value = decimal_comma(f"{self.value:g}")
@@ -171,13 +179,18 @@ def _figure_sentence(value: str | None) -> str | None:
         return None
     value = value.strip()
     try:
-        names = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
+        fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(value) if name is not None]
     except ValueError:
         raise ValueError("dấu { } không khớp: viết {tu_so} hoặc {mau_so}") from None
-    unknown = [n for n in names if n not in FIGURE_PLACEHOLDERS]
+    unknown = [n for n, _, _ in fields if n not in FIGURE_PLACEHOLDERS]
     if unknown:
         raise ValueError(f"không có chỗ điền {{{unknown[0]}}}; dùng: {{tu_so}}, {{mau_so}}")
-    return value
+    if any(spec or conv for _, spec, conv in fields):  # "{mau_so:d}" would fail on the deadline
+        raise ValueError("chỗ điền chỉ viết {tu_so} hoặc {mau_so}, không thêm dấu : hay !")
+    if not fields:
+        raise ValueError("câu chưa có chỗ điền số liệu: thêm {tu_so} (và {mau_so} nếu có)")
+    # The report goes on after it (", đạt 93,6%, vượt mục tiêu …"): no full stop of its own.
+    return value.rstrip(" .;,")
 
 
 class Indicator(_Strict):

@@ -110,7 +110,7 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
     shortcomings = sections.shortcoming_lines(result, section("shortcomings"), summary, figures_appendix)
     numbers = sections.Sections.of({
         "results": bool(results_items), "indicators": bool(result.indicators), "shortcomings": bool(shortcomings),
-        "next_steps": bool(sections.substantive(section("next_steps"))), "proposals": asked("proposals")})
+        "next_steps": bool(sections.with_substance(section("next_steps"))), "proposals": asked("proposals")})
     met = sum(1 for r in result.indicators if r.met)
     assessed = sum(1 for r in result.indicators if r.met is not None)
     tables = sections.matrices(result)
@@ -143,7 +143,7 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
     elif recurring:
         closing = f"Trên đây là báo cáo kết quả {sections.period_words(config, period)} của {body_name}"
     else:
-        closing = f"Trên đây là báo cáo {title[0].lower() + title[1:]} của {body_name}"
+        closing = f"Trên đây là báo cáo {sections.inside_sentence(title)} của {body_name}"
     ranking = sections.ranking_rows(config, result)
     ranking_none = sections.ranking_none(config, result)
     appendix_parts = ([("indicators", "Kết quả các chỉ tiêu của từng đơn vị")] if result.indicators else []) + (
@@ -154,7 +154,7 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
     recipients = list(part.recipients)
     if addressees and not (recipients and recipients[0].casefold().startswith("như trên")):
         recipients.insert(0, "Như trên")  # the addressees of "Kính gửi" (NĐ30, Phụ lục I, II.9.b)
-    marks = any(r.target is not None and r.indicator.kind != "count" for r in result.indicators)
+    marks = any(t["marked"] for t in tables)
     return {
         "org": {"parent_body": org.parent_body or "", "issuing_body": balanced_lines(org.issuing_body),
                 "office_abbreviation": org.office_abbreviation},
@@ -312,7 +312,7 @@ def fill(tpl: DocxTemplate, config: Config, result: Consolidation, today: date, 
     tpl.render(values, jinja_env=env, autoescape=True)
     _fit_matrix(tpl.docx, all(m["assessed"] for m in values["matrices"]))
     org = config.plan.organisation
-    _properties(tpl.docx, f"Báo cáo {values['title'][:1].lower()}{values['title'][1:]}",
+    _properties(tpl.docx, f"Báo cáo {sections.inside_sentence(values['title'])}",
                 org.issuing_body_name or org.issuing_body, made or datetime.combine(today, time(8), TZ))
     out = io.BytesIO()
     tpl.save(out)

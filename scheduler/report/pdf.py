@@ -43,21 +43,23 @@ def to_pdf(docx: bytes, timeout: float = 120) -> bytes | None:
                 _missing_told = True
                 log.warning(MISSING)
         return None
-    with tempfile.TemporaryDirectory(prefix="baocao-pdf-") as tmp:
-        work = Path(tmp)
-        source = work / "bao-cao.docx"
-        source.write_bytes(docx)
-        try:
+    # A PDF is an extra: no failure here (a full /tmp, a leftover the kill could not remove) may
+    # cost the office its DOCX.
+    try:
+        with tempfile.TemporaryDirectory(prefix="baocao-pdf-", ignore_cleanup_errors=True) as tmp:
+            work = Path(tmp)
+            source = work / "bao-cao.docx"
+            source.write_bytes(docx)
             problem = _convert(soffice, work, source, timeout)
-        except OSError as exc:  # not executable, out of memory for a fork…
-            problem = f"không chạy được {soffice}: {exc.strerror or exc}"
-        made = work / "out" / "bao-cao.pdf"
-        if problem is None:
-            pdf = made.read_bytes() if made.is_file() else b""
-            if pdf.startswith(b"%PDF"):
-                return pdf
-            problem = "LibreOffice không tạo ra tệp PDF"
-    log.warning("Không chuyển được báo cáo tổng hợp sang PDF (%s): báo cáo chỉ gửi bản DOCX.", problem)
+            made = work / "out" / "bao-cao.pdf"
+            if problem is None:
+                pdf = made.read_bytes() if made.is_file() else b""
+                if pdf.startswith(b"%PDF"):
+                    return pdf
+                problem = "LibreOffice không tạo ra tệp PDF"
+    except OSError as exc:  # not executable, out of memory for a fork, no room in /tmp…
+        problem = f"không chạy được {soffice}: {exc.strerror or exc}"
+    log.warning("Không chuyển được báo cáo tổng hợp sang PDF (%s): báo cáo chỉ có bản DOCX.", problem)
     return None
 
 
@@ -97,4 +99,9 @@ def _kill_group(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    proc.communicate()  # reaps it, and drains the pipe the group held open
+    try:
+        proc.communicate(timeout=10)  # reaps it, and drains the pipe the group held open
+    except subprocess.TimeoutExpired:  # a straggler outside the group still holds the pipe
+        if proc.stdout is not None:
+            proc.stdout.close()
+        proc.wait(timeout=10)

@@ -19,14 +19,13 @@ import unicodedata
 from scheduler.config.model import Indicator, Target
 from scheduler.policy.periods import ROMAN, Period
 from scheduler.report.consolidate import Consolidation, IndicatorResult, Ratio, UnitResult, value_of
-from scheduler.report.wording import amount, clean, percent, trend_text
+from scheduler.report.wording import amount, clean, inside_sentence, percent, trend_text
 from scheduler.text import MARKER, decimal_comma, number, substantive
 
 
 def target_words(target: Target, indicator: Indicator) -> str:
     """"≥ 90%" → "từ 90% trở lên"; "≤ 30" of minutes per visit → "không quá 30 phút/lượt"."""
-    value = decimal_comma(f"{target.value:g}") + ("%" if target.percent_sign else
-                                                   (f" {indicator.unit}" if indicator.unit else ""))
+    value = amount(target.value) + ("%" if target.percent_sign else (f" {indicator.unit}" if indicator.unit else ""))
     return {">=": f"từ {value} trở lên", ">": f"trên {value}", "=": value, "<=": f"không quá {value}",
             "<": f"dưới {value}"}[target.op]
 
@@ -49,7 +48,10 @@ def verdict(value: float, target: Target, indicator: Indicator) -> str:
     gap = abs(target.value - value)
     if gap < 0.005:  # "> 95%" and exactly 95%: met the number, not the "more than"
         return f"chưa đạt mục tiêu ({words})"
-    how = "còn thiếu" if target.upward else "vượt quá mức tối đa"
+    if target.op == "=":  # off either way: "còn thiếu" below it, "cao hơn mục tiêu" above it
+        how = "còn thiếu" if value < target.value else "cao hơn mục tiêu"
+    else:
+        how = "còn thiếu" if target.upward else "vượt quá mức tối đa"
     return f"chưa đạt mục tiêu ({words}), {how} {_points(gap, indicator)}"
 
 
@@ -94,19 +96,23 @@ def figure_sentence(result: IndicatorResult, period: Period, previous: Period | 
     if result.change is not None:
         trend = trend_text(result.change, ind)
         text += f"; so với {previous_words(previous, period)} {trend[:1].lower()}{trend[1:]}"
-    if result.depth:
-        return f"Trong đó, {_lower_first(text)}."
+    if result.depth and not text.casefold().startswith("trong đó"):
+        return f"Trong đó, {inside_sentence(text)}."
     return _capital(text) + "."
 
 
-def _lower_first(text: str) -> str:
-    """"Hồ sơ trước hạn" → "hồ sơ trước hạn" inside a sentence; "TTHC …" kept."""
-    return text[:1].lower() + text[1:] if text[1:2].islower() else text
-
-
 def heading_opening(results: list[IndicatorResult], period: Period, previous: Period | None = None) -> str:
-    """A results heading's first paragraph: the department's figures for its indicators."""
-    return " ".join(figure_sentence(r, period, previous) for r in results)
+    """A results heading's first paragraph: the department's figures for its indicators; one
+    with no figure from anyone is left out (an empty period would say "chưa có số liệu" eleven
+    times), and so is a "trong đó" child whose parent is not said just before it."""
+    said: list[str] = []
+    shown: set[str] = set()
+    for r in results:
+        if r.total is None or (r.depth and r.indicator.parent not in shown):
+            continue
+        shown.add(r.indicator.id)
+        said.append(figure_sentence(r, period, previous))
+    return " ".join(said)
 
 
 def _segments(text: str) -> list[str]:
@@ -120,38 +126,37 @@ def _segments(text: str) -> list[str]:
 
 
 def unit_paragraph(unit: str, text: str) -> str | None:
-    """"- Phòng Kế hoạch - Tài chính: tổ chức 3 hội nghị; đăng 12 tin, bài." — one paragraph per
+    """"- Phòng Kế hoạch - Tài chính: Tổ chức 3 hội nghị; Đăng 12 tin, bài." — one paragraph per
     unit; None when the text has nothing of substance."""
-    segments = _segments(text)
+    segments = [s for s in _segments(text) if s.strip(" ;,.")]
     if not segments:
         return None
-    segments = segments[:1] + [_inside_list(s) for s in segments[1:]]
-    joined = "; ".join(s.rstrip(" .;,:") for s in segments[:-1]) + ("; " if len(segments) > 1 else "")
-    last = segments[-1].rstrip(" ;,:")
-    body = joined + (last if last.endswith((".", "!", "?", "…")) else last + ".")
+    # Joined by "; ", each item in the unit's own case (a guess at lowering would lower "Luật Đất
+    # đai" or keep "Ban hành"); a lead-in ending in ":" runs on into its items.
+    body = ""
+    for n, segment in enumerate(segments):
+        segment = segment.lstrip(" ;,.")
+        if n:
+            body += " " if body.endswith(":") else "; "
+        body += segment if n == len(segments) - 1 else segment.rstrip(" .;,")
+    body = body.rstrip(" ;,:")
+    if not body.endswith((".", "!", "?", "…")):
+        body += "."
     return f"- {unit}: {body}"
-
-
-# First words that begin a name (an institution, a portal), kept capitalised inside a list.
-_NAMES = {"sở", "bộ", "ủy", "uỷ", "ubnd", "cổng", "trung", "chi", "phòng", "văn", "đoàn", "hội", "tỉnh", "nhà", "ban",
-          "cục", "tổng", "đảng", "chính", "quốc", "thành", "huyện", "xã", "phường", "hệ", "zalo", "bưu"}
-
-
-def _inside_list(segment: str) -> str:
-    """"Niêm yết hướng dẫn …" after a semicolon: "niêm yết hướng dẫn …"; names and acronyms kept."""
-    first = segment.split(" ", 1)[0]
-    if first.casefold() in _NAMES or not first[1:2].islower():
-        return segment
-    return segment[:1].lower() + segment[1:]
 
 
 def unit_paragraphs(entries: list[tuple[str, str]]) -> list[str]:
     return [p for unit, text in entries if (p := unit_paragraph(unit, text)) is not None]
 
 
-def names(items: list[str]) -> str:
-    """"A", "A và B", "A, B và C"."""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " và " + items[-1] if items else ""
+def names(items: list[str], sep: str = ", ") -> str:
+    """"A", "A và B", "A, B và C"; units with "; " ("Chi cục Trồng trọt và Bảo vệ thực vật; Chi cục
+    Kiểm lâm"), since their names hold commas and "và" of their own."""
+    if not items:
+        return ""
+    if sep != ", ":
+        return sep.join(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " và " + items[-1]
 
 
 def _unit_value(indicator: Indicator, ratio: Ratio | None, target: Target | None) -> str:
@@ -195,11 +200,11 @@ def shortfall_paragraphs(result: Consolidation, appendix: str = "Phụ lục") -
                 + f", {verdict(r.value, r.target, r.indicator)}")
         below = below_target_units(result, r)
         if len(below) > NAMED_BELOW:
-            worst = sorted(below, key=lambda b: b[1] if r.target.upward else -b[1])[:NAMED_WORST]
-            lead += (f"; {len(below)} đơn vị chưa đạt, thấp nhất là {names([n for n, _ in worst])}"
+            worst = sorted(below, key=lambda b: -abs(b[1] - r.target.value))[:NAMED_WORST]
+            lead += (f"; {len(below)} đơn vị chưa đạt, xa mục tiêu nhất là {names([n for n, _ in worst], '; ')}"
                      f" (các đơn vị khác tại {appendix})")
         elif below:
-            lead += f"; {'đơn vị' if len(below) == 1 else f'{len(below)} đơn vị'} chưa đạt: {names([n for n, _ in below])}"
+            lead += f"; {'đơn vị' if len(below) == 1 else f'{len(below)} đơn vị'} chưa đạt: {names([n for n, _ in below], '; ')}"
         out.append(lead + ".")
     return out
 

@@ -13,7 +13,7 @@ from scheduler.config.model import Config, Heading
 from scheduler.policy.periods import Period
 from scheduler.report.consolidate import Consolidation
 from scheduler.report import prose
-from scheduler.report.wording import amount, percent, period_phrase, sentence_case
+from scheduler.report.wording import amount, inside_sentence, percent, period_phrase, sentence_case
 from scheduler.text import REPORT_STATE
 
 # From this many units owing a report, the body summarises and the texts go to an appendix:
@@ -84,33 +84,32 @@ def heading_lines(result: Consolidation, heading: Heading, summary: bool, previo
     tied = set(heading.indicators)
     figures = [r for r in result.indicators if r.indicator.id in tied or r.indicator.parent in tied]
     opening = [prose.heading_opening(figures, result.period, previous)] if figures else []
-    entries = substantive(result.narratives.get(heading.id, []))
+    entries = with_substance(result.narratives.get(heading.id, []))
     if not entries:
         return opening
+    if heading.section == "good_practices" and (summary or len(entries) > 1):
+        # the basis for commendation: the units by name first, at province scale too
+        opening.append(f"Các đơn vị báo cáo {inside_sentence(heading.title)}: {prose.names([u for u, _ in entries], '; ')}.")
     if summary:
         return opening + summary_lines(entries, len(result.units))
-    if heading.section == "good_practices":  # the basis for commendation: the units by name first
-        opening.append(f"Các đơn vị báo cáo {inside_sentence(heading.title)}: {prose.names([u for u, _ in entries])}.")
     return opening + prose.unit_paragraphs(entries)
 
 
-def substantive(entries: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def with_substance(entries: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """The units' texts that say something ("Không phát sinh" is no contribution)."""
     return [(unit, text) for unit, text in entries if prose.unit_paragraph(unit, text) is not None]
 
 
 def unit_lines(entries: list[tuple[str, str]], total: int, summary: bool, empty: str | None = NOTHING) -> list[str]:
     """A section's units: one paragraph each, or at province scale how many wrote."""
-    entries = substantive(entries)
+    entries = with_substance(entries)
     if not entries:
         return [empty] if empty else []
     return summary_lines(entries, total) if summary else prose.unit_paragraphs(entries)
 
 
-def summary_lines(entries: list[tuple[str, str]], total: int, empty: str = NOTHING) -> list[str]:
+def summary_lines(entries: list[tuple[str, str]], total: int) -> list[str]:
     """A heading's units at province scale: how many wrote on it, their texts in Phụ lục I."""
-    if not entries:
-        return [empty]
     return [f"Có {len(entries)}/{total} đơn vị báo cáo nội dung này; nội dung của từng đơn vị tại Phụ lục I."]
 
 
@@ -180,11 +179,6 @@ def ranking_rows(config: Config, result: Consolidation) -> list[dict]:
     return rows
 
 
-def inside_sentence(name: str) -> str:
-    """"Sở, ban, ngành" → "sở, ban, ngành" after another word; "UBND xã, phường" keeps its acronym."""
-    return name[0].lower() + name[1:] if name[:1].isupper() and name[1:2].islower() else name
-
-
 def ranking_rule(config: Config, period: Period) -> str:
     rule = config.part_of(period).ranking
     if rule is None:
@@ -198,7 +192,7 @@ def ranking_rule(config: Config, period: Period) -> str:
     if rule.late == "tie_break":
         text += "; vẫn bằng nhau thì đơn vị báo cáo đúng hạn xếp trước"
     elif rule.late == "after":
-        text = "Đơn vị báo cáo đúng hạn xếp trước đơn vị báo cáo muộn; trong mỗi nhóm, x" + text[1:]
+        text = "Đơn vị báo cáo đúng hạn xếp trước đơn vị báo cáo muộn; trong mỗi nhóm, " + inside_sentence(text)
     elif rule.late == "penalty":
         text += f"; đơn vị báo cáo muộn bị trừ {amount(rule.late_penalty)} điểm"
     text += "; cuối cùng theo tên đơn vị."
@@ -245,7 +239,8 @@ def matrices(result: Consolidation, missing_suffix: str = " (chưa báo cáo)") 
         caption = (f"Bảng {n}/{len(chunks)}: chỉ tiêu {heads[chunk[0].indicator.id]} – {heads[chunk[-1].indicator.id]}"
                    if len(chunks) > 1 else "")
         tables.append({"caption": caption, "heads": [heads[r.indicator.id] for r in chunk], "rows": rows,
-                       "assessed": any(r.target is not None for r in result.indicators)})
+                       "assessed": any(r.target is not None for r in result.indicators),
+                       "marked": any(c.endswith("*") for row in rows for c in row["cells"])})
     return tables
 
 
@@ -279,7 +274,7 @@ def narrative_appendix(config: Config, result: Consolidation, headings: list[Hea
     groups = {u.name: u.group for u in result.units}
     order = [g.name for g in config.groups] + [None]
     parts = []
-    written = [(h, entries) for h in headings if (entries := substantive(result.narratives.get(h.id, [])))]
+    written = [(h, entries) for h in headings if (entries := with_substance(result.narratives.get(h.id, [])))]
     for n, (heading, entries) in enumerate(written, 1):
         blocks = []
         for letter, group in zip("abcdefghijklmnopqrstuvwxyz", [g for g in order if any(

@@ -114,13 +114,6 @@ def period_phrase(period: Period) -> str:
     return period.title
 
 
-def entry_lines(entries: list[tuple[str, str]], empty: str) -> list[str]:
-    """Each unit's text as '- Unit: first paragraph', further paragraphs on their own."""
-    if not entries:
-        return [empty]
-    lines = []
-    for unit, text in entries:
-        paragraphs = [clean(p.strip()) for p in text.split("\n") if p.strip()]
-        lines.append(f"- {unit}: {paragraphs[0]}")
-        lines.extend(paragraphs[1:])
-    return lines
+def inside_sentence(name: str) -> str:
+    """"Sở, ban, ngành" → "sở, ban, ngành" after another word; "UBND xã, phường" keeps its acronym."""
+    return name[0].lower() + name[1:] if name[:1].isupper() and name[1:2].islower() else name

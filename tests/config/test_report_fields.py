@@ -121,6 +121,25 @@ def test_a_count_s_sentence_may_not_say_a_denominator_it_does_not_have(tmp_path)
                               "chỉ tiêu số lượng (kind: count) chỉ có một số liệu: câu chỉ dùng {tu_so}, không có {mau_so}"]
 
 
+@pytest.mark.parametrize("typed, message", [
+    ("Toàn Sở tiếp nhận {mau_so:d} hồ sơ", "chỗ điền chỉ viết {tu_so} hoặc {mau_so}, không thêm dấu : hay !"),
+    ("Toàn Sở tiếp nhận {mau_so!r} hồ sơ", "chỗ điền chỉ viết {tu_so} hoặc {mau_so}, không thêm dấu : hay !"),
+    ("Toàn Sở tiếp nhận nhiều hồ sơ", "câu chưa có chỗ điền số liệu: thêm {tu_so} (và {mau_so} nếu có)"),
+])
+def test_a_sentence_that_would_fail_or_say_no_figure_is_refused(config_dir, typed, message):
+    plan = config_dir / "plan.yaml"
+    edit(plan, "Toàn Sở tiếp nhận {mau_so} hồ sơ, trong đó {tu_so} hồ sơ được xử lý trực tuyến", typed)
+    assert errors(config_dir) == [f"{plan}:{line_of(plan, typed)}: chỉ tiêu truc_tuyen › sentence: {message}"]
+
+
+def test_a_sentence_s_own_full_stop_is_dropped(config_dir):
+    plan = config_dir / "plan.yaml"
+    edit(plan, "Toàn Sở tiếp nhận {mau_so} hồ sơ, trong đó {tu_so} hồ sơ được xử lý trực tuyến",
+         "Toàn Sở tiếp nhận {mau_so} hồ sơ, trong đó {tu_so} hồ sơ được xử lý trực tuyến.")
+    ind = next(i for i in load_config(config_dir).plan.indicators if i.id == "truc_tuyen")
+    assert ind.sentence.endswith("được xử lý trực tuyến")  # the report goes on: ", đạt 93,6%, …"
+
+
 def test_an_empty_sentence_is_refused(config_dir):
     plan = config_dir / "plan.yaml"
     blank = '    sentence: " "'

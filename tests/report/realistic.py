@@ -1,4 +1,4 @@
-"""A realistic fourth quarter for seed 000: 15 of 19 units report, three of them late, two
+"""A realistic fourth quarter for seed 000: 15 of the 18 active units (19 listed) report, three of them late, two
 answer "Không phát sinh" to most of it, and the texts are as units type them (list markers,
 line breaks, "Không có."). Shared by the report's tests and by anyone looking at the result."""
 

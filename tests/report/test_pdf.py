@@ -122,7 +122,7 @@ def test_a_conversion_that_hangs_is_stopped_with_every_process_it_started(shippe
         assert not converting.is_alive(), "to_pdf is still waiting on the hung converter"
         assert got == [None]
         assert [r.getMessage() for r in caplog.records] == [
-            "Không chuyển được báo cáo tổng hợp sang PDF (LibreOffice chạy quá 8 giây, đã dừng): báo cáo chỉ gửi "
+            "Không chuyển được báo cáo tổng hợp sang PDF (LibreOffice chạy quá 8 giây, đã dừng): báo cáo chỉ có "
             "bản DOCX."]
         deadline = time.monotonic() + 10
         while processes(marker) and time.monotonic() < deadline:

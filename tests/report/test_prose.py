@@ -76,8 +76,13 @@ def test_no_figures_is_said_plainly():
 
 
 @pytest.mark.parametrize("text, paragraph", [
-    ("- Tổ chức 02 hội nghị.\n- Niêm yết hướng dẫn tại trụ sở", "- Phòng A: Tổ chức 02 hội nghị; niêm yết hướng dẫn tại trụ sở."),
-    ("1. Phát tờ rơi\n2. Hướng dẫn qua Zalo\r\n", "- Phòng A: Phát tờ rơi; hướng dẫn qua Zalo."),
+    ("- Tổ chức 02 hội nghị.\n- Niêm yết hướng dẫn tại trụ sở", "- Phòng A: Tổ chức 02 hội nghị; Niêm yết hướng dẫn tại trụ sở."),
+    ("1. Phát tờ rơi\n2. Hướng dẫn qua Zalo\r\n", "- Phòng A: Phát tờ rơi; Hướng dẫn qua Zalo."),
+    # the unit's own case is kept: a guess would lower "Luật Đất đai"
+    ("- Triển khai\n- Luật Đất đai 2024 tới công chức", "- Phòng A: Triển khai; Luật Đất đai 2024 tới công chức."),
+    # a lead-in ending in ":" runs on into its items; stray punctuation at a line's start goes
+    ("Tổ chức tập huấn:\n+ Lớp 1\n+ Lớp 2", "- Phòng A: Tổ chức tập huấn: Lớp 1; Lớp 2."),
+    ("Số hoá 100%\n; đúng hạn", "- Phòng A: Số hoá 100%; đúng hạn."),
     ("a) Số hoá 100% hồ sơ;\nb) UBND xã phối hợp", "- Phòng A: Số hoá 100% hồ sơ; UBND xã phối hợp."),
     ("• Tiếp nhận qua Cổng dịch vụ công\n• Sở Tư pháp hỗ trợ", "- Phòng A: Tiếp nhận qua Cổng dịch vụ công; Sở Tư pháp hỗ trợ."),
     ("Lắp thiết bị đánh giá (tại quầy)", "- Phòng A: Lắp thiết bị đánh giá (tại quầy)."),
@@ -89,13 +94,51 @@ def test_a_units_text_becomes_one_paragraph_under_its_name(text, paragraph):
 
 
 @pytest.mark.parametrize("text", ["Không phát sinh.", "- Không có", "không", "KPS", "  ", "Không có đề xuất, kiến nghị.",
-                                  "1. Không phát sinh"])
+                                  "1. Không phát sinh", "Không có khó khăn, vướng mắc.", "Đơn vị không có đề xuất.",
+                                  "Không phát sinh vướng mắc", "- ;"])
 def test_nothing_of_substance_is_left_out(text):
     assert not prose.substantive(text) and prose.unit_paragraph("Phòng A", text) is None
 
 
+@pytest.mark.parametrize("text", ["Không có máy quét chuyên dụng", "Chưa có phần mềm số hoá"])
+def test_a_shortcoming_that_starts_with_khong_co_is_kept(text):
+    assert prose.substantive(text)
+
+
+def test_an_overshot_equal_target_is_not_a_shortfall():
+    overdue = Indicator(id="qua_han", name="Hồ sơ quá hạn", numerator="Số hồ sơ quá hạn", denominator="Tổng số hồ sơ",
+                        target="= 0%")
+    assert prose.verdict(2.0, overdue.target_for(Q4), overdue) == "chưa đạt mục tiêu (0%), cao hơn mục tiêu 2 điểm phần trăm"
+    assert overdue.target_for(Q4).achievement(2.0) < 1
+
+
+def test_a_large_target_is_written_as_a_clerk_writes_it():
+    dossiers = Indicator(id="hs", name="Hồ sơ", kind="count", numerator="Số hồ sơ", unit="hồ sơ", target="≥ 1200")
+    assert prose.target_words(dossiers.target_for(Q4), dossiers) == "từ 1.200 hồ sơ trở lên"
+
+
+def test_a_missed_threshold_never_counts_as_full_achievement():
+    """"> 95%" at exactly 95%: 10 of 11 met must not show a mean of "100%"."""
+    target = parse_target("> 95%")
+    assert not target.met(95.0) and target.achievement(95.0) < 1
+    assert prose.achievement((10 + target.achievement(95.0)) / 11) != "100%"
+
+
+def test_a_trong_do_child_after_its_parent_and_never_twice():
+    parent = ratio("> 90%", name="Hồ sơ đúng hạn")
+    child = Indicator(id="truoc_han", name="Hồ sơ trước hạn", numerator="Số hồ sơ trước hạn", parent="truc_tuyen",
+                      target="> 60%", sentence="trong đó {tu_so} hồ sơ trước hạn")
+    p, c = result(parent, 950, 1000), result(child, 400, 1000)
+    c.depth = 1
+    text = prose.heading_opening([p, c], Q4)
+    assert "Trong đó, trong đó" not in text and "Trong đó 400 hồ sơ trước hạn, đạt 40%" in text
+    assert prose.heading_opening([c], Q4) == ""  # a child alone, its parent unsaid, is left out
+
+
 def test_names_and_mean_achievement():
     assert prose.names(["A"]) == "A" and prose.names(["A", "B"]) == "A và B" and prose.names(["A", "B", "C"]) == "A, B và C"
+    assert prose.names(["Chi cục Trồng trọt và Bảo vệ thực vật", "Chi cục Kiểm lâm"], "; ") == (
+        "Chi cục Trồng trọt và Bảo vệ thực vật; Chi cục Kiểm lâm")
     assert prose.achievement(0.99963) == "99,9%"  # 9 of 11 met must not print "100%"
     assert prose.achievement(1.0) == "100%" and prose.achievement(0.873) == "87,3%"
 

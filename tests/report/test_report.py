@@ -178,7 +178,7 @@ def test_hostile_text_is_escaped_or_removed_and_the_report_still_opens(shipped_c
     _, content = sample_report(shipped_config)
     text = "\n".join(p.text for p in Document(io.BytesIO(content)).paragraphs)
     # its two lines make one paragraph under its name
-    assert "- Bộ phận Một cửa của Sở: Niêm yết <hướng dẫn> & \"cầm tay chỉ việc\" 😀 tại xã Tân Tiến; đoạn thứ hai." in text
+    assert "- Bộ phận Một cửa của Sở: Niêm yết <hướng dẫn> & \"cầm tay chỉ việc\" 😀 tại xã Tân Tiến; Đoạn thứ hai." in text
 
 
 C = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"

@@ -91,7 +91,7 @@ def test_no_bare_list_item_reads_as_the_departments_own_point(q4):
         assert not re.search(r": [-•+*] |; [-•+*] |\n", text), text  # their own markers and breaks are gone
     # the unit that typed "1. … \n 2. …" is one paragraph, its items joined
     assert any(t.startswith("- Phòng Kế hoạch - Tài chính: Phát 1.200 tờ rơi hướng dẫn dịch vụ công trực tuyến; "
-                            "hướng dẫn qua điện thoại, Zalo.") for t in dashed)
+                            "Hướng dẫn qua điện thoại, Zalo.") for t in dashed)
 
 
 def test_units_with_nothing_of_substance_are_left_out_and_good_practices_name_the_units(q4):
@@ -103,7 +103,8 @@ def test_units_with_nothing_of_substance_are_left_out_and_good_practices_name_th
     writers = [config.unit(c).name for c in REPORTING
                if "mo_hinh_hay" in returns[c].narrative and c not in NOTHING_TO_REPORT]
     assert len(writers) == 3
-    assert f"Các đơn vị báo cáo mô hình hay, cách làm hiệu quả: {writers[0]}, {writers[1]} và {writers[2]}." in text
+    # joined with "; ": the units' names hold "và" of their own
+    assert f"Các đơn vị báo cáo mô hình hay, cách làm hiệu quả: {writers[0]}; {writers[1]}; {writers[2]}." in text
 
 
 def test_shortcomings_name_every_indicator_below_target_with_its_figure_and_units(q4):
@@ -129,7 +130,7 @@ def test_shortcomings_name_every_indicator_below_target_with_its_figure_and_unit
     assert len([t for t in section if t.startswith("Chỉ tiêu “")]) == len(below)
     # then the units' own explanations, one paragraph each
     assert "Các đơn vị nêu tồn tại, hạn chế và nguyên nhân như sau:" in section
-    assert "- Bộ phận Một cửa của Sở: Đường truyền tại điểm tiếp nhận chậm; người dân cao tuổi chưa quen thao tác " \
+    assert "- Bộ phận Một cửa của Sở: Đường truyền tại điểm tiếp nhận chậm; Người dân cao tuổi chưa quen thao tác " \
            "trên điện thoại." in section
 
 
