@@ -170,9 +170,9 @@ def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplat
         "coverage": prose.coverage(result, figures_appendix, f"{today:%d/%m/%Y}"),
         "sections": numbers.__dict__,
         "results": results_items,
-        "indicators_intro": (f"Kết quả chung của các đơn vị (tổng tử số trên tổng mẫu số của các đơn vị có phát sinh): "
-                             f"đạt {met}/{assessed} chỉ tiêu có số liệu." if assessed else
-                             "Kết quả chung của các đơn vị (tổng số liệu của các đơn vị có phát sinh):"
+        "indicators_intro": (f"Kết quả chung đạt {met}/{assessed} chỉ tiêu có số liệu; kết quả mỗi chỉ tiêu là tổng tử số "
+                             "trên tổng mẫu số của các đơn vị có phát sinh, không lấy bình quân tỷ lệ." if assessed else
+                             "Kết quả chung là tổng số liệu của các đơn vị có phát sinh:"
                              if result.indicators else "Báo cáo này không yêu cầu số liệu chỉ tiêu."),
         "indicators": [row for block in result.blocks for row in (
             ([{"tt": block.number, "name": block.title, "result": "", "target": "", "verdict": "", "trend": ""}]

@@ -482,6 +482,25 @@ def build(path: Path) -> None:
     para(doc, "{{ late_line }}", size=13, indent=False)
     para(doc, "{{ missing_line }}", size=13, indent=False)
     doc.save(path)
+    plain_app_properties(path)
+
+
+APP_XML = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+           '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
+           'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+           '<Application>baocao</Application><DocSecurity>0</DocSecurity></Properties>')
+
+
+def plain_app_properties(path: Path) -> None:
+    """python-docx's own template says it was made by "Microsoft Macintosh Word", one page long:
+    say only what made it (Word rewrites this part when the office saves the template)."""
+    import io
+    import zipfile
+
+    data = path.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as old, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new:
+        for item in old.infolist():
+            new.writestr(item, APP_XML if item.filename == "docProps/app.xml" else old.read(item.filename))
 
 
 if __name__ == "__main__":
