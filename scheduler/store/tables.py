@@ -65,6 +65,9 @@ class PeriodRow(SQLModel, table=True):
     due: date
     source: str = Field(default="plan", max_length=10)  # plan | request
     units: list[str] | None = _json()  # None: every unit of the obligation
+    # A request's questions, a subset of its obligation's; None: all of them.
+    indicators: list[str] | None = _json()
+    headings: list[str] | None = _json()
     created_at: datetime = _ts()
     closed_at: datetime | None = _ts(nullable=True)
 
@@ -84,6 +87,8 @@ class Submission(SQLModel, table=True):
     figures: dict[str, Any] | None = _json()
     narrative: dict[str, Any] | None = _json()
     submitted_by: str | None = None
+    # What a revision the office entered came as: "Bản giấy, Công văn số 123/TTBVTV ngày 03/12/2026".
+    note: str | None = None
 
 
 class SendRow(SQLModel, table=True):
@@ -142,6 +147,7 @@ class LinkRow(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = _ts()
     revoked_at: datetime | None = _ts(nullable=True)
+    role: str = Field(default="unit", max_length=10, sa_column_kwargs={"server_default": "unit"})  # unit | head
 
 
 class StateRow(SQLModel, table=True):
@@ -155,3 +161,34 @@ class StateRow(SQLModel, table=True):
     at: datetime | None = _ts(nullable=True)
     value: str | None = None
     updated_at: datetime = _ts()
+
+
+class Review(SQLModel, table=True):
+    """A decision on one revision: the unit head's (approved | returned) when the plan asks for
+    approval, or the office's (returned: sent back for correction). One per revision and role: a
+    double click is one decision, and its mail is claimed once."""
+
+    __tablename__ = "review"
+    __table_args__ = (sa.UniqueConstraint("period_key", "unit_code", "revision", "role", name="uq_review_once"),)
+    id: int | None = Field(default=None, primary_key=True)
+    period_key: str = Field(max_length=60, index=True)
+    unit_code: str = Field(max_length=20)
+    revision: int
+    role: str = Field(max_length=10)  # head | office
+    decision: str = Field(max_length=10)  # approved | returned
+    actor: str | None = Field(default=None, max_length=120)
+    comment: str | None = None
+    at: datetime = _ts()
+
+
+class AuditRow(SQLModel, table=True):
+    """What the office (or a unit head) did, who and when: never updated, never deleted."""
+
+    __tablename__ = "audit"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default=None, sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    actor: str = Field(max_length=120)
+    action: str = Field(max_length=40)
+    period_key: str | None = Field(default=None, max_length=60)
+    unit_code: str | None = Field(default=None, max_length=20)
+    detail: str | None = None

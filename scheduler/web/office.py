@@ -14,6 +14,7 @@ from scheduler.clock import to_local
 from scheduler.collect.validate import shown
 from scheduler.text import STATE_SHORT, long_date, short_datetime
 from scheduler.web.context import SMALL_BODY, Pages, WebContext
+from scheduler.web.gate import OfficeGate
 from scheduler.web.security import CSRF_FIELD, BodyTooLarge, Csrf, Verifier, fingerprint, read_form
 
 CHANNELS = {"form": "qua đường dẫn", "file": "Văn phòng nhập từ tệp", "office": "Văn phòng nhập"}
@@ -23,23 +24,8 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
     verifier = Verifier(concurrency=2)
     r = APIRouter(prefix="/vp")
 
-    def current_hash() -> str | None:
-        return ctx.settings.office_password_hash.get_secret_value() if ctx.settings.office_password_hash else None
-
-    def logged_in(request: Request) -> bool:
-        session = request.session
-        return (session.get("office") == ctx.settings.office_user
-                and session.get("pw") == fingerprint(current_hash())
-                and ctx.sessions.alive(session.get("sid"), ctx.settings.office_user))
-
-    def to_login() -> Response:
-        return RedirectResponse("/vp/dang-nhap", status_code=303)
-
-    def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
-        value, cookie = csrf.token_for(request, scope="vp")
-        response = pages.render(request, name, status, csrf=value, **context)
-        csrf.set_cookie(response, cookie)
-        return response
+    gate = OfficeGate(ctx, pages, csrf)
+    logged_in, to_login, page, current_hash = gate.logged_in, gate.to_login, gate.page, gate._hash
 
     @r.get("/dang-nhap", response_class=HTMLResponse)
     async def login_form(request: Request) -> Response:
