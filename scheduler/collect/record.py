@@ -184,23 +184,31 @@ def record(session: Session, config: Config, period: Period, unit: Unit, report:
 
 
 def open_request(session: Session, config: Config, title: str, deadline: date, like: str,
-                 units: list[str] | None, now: datetime, key: str | None = None) -> PeriodRow:
+                 units: list[str] | None, now: datetime, key: str | None = None,
+                 indicators: list[str] | None = None, headings: list[str] | None = None) -> PeriodRow:
     """An on-request report ("khi có yêu cầu"): a period of its own that the planner, the
-    reminders and the form treat like any other. Caller commits."""
+    reminders and the form treat like any other. `indicators` and `headings`: what it asks, a
+    subset of `like`'s (None: all of them). Caller commits."""
     if key is None:
         base = f"YC-{deadline:%Y%m%d}"
         taken = set(session.exec(select(PeriodRow.key).where(col(PeriodRow.key).startswith(base))).all())
         key = base if base not in taken else next(f"{base}-{n}" for n in range(2, 1000) if f"{base}-{n}" not in taken)
     row = PeriodRow(key=key, obligation=like, title=title, start=now.date(), end=deadline, due=deadline,
-                    source="request", units=units, created_at=now)
+                    source="request", units=units, created_at=now, indicators=indicators, headings=headings)
     session.add(row)
     return row
 
 
 def close(session: Session, period_key: str, now: datetime) -> bool:
-    row = session.get(PeriodRow, period_key)
-    if row is None or row.closed_at is not None:
-        return False
-    row.closed_at = now
-    session.add(row)
-    return True
+    """Close a period; False when it was closed already. One conditional UPDATE: two offices
+    clicking at once close it once."""
+    result = session.execute(sa.update(PeriodRow).where(PeriodRow.key == period_key, PeriodRow.closed_at.is_(None))
+                             .values(closed_at=now))
+    return result.rowcount == 1
+
+
+def reopen(session: Session, period_key: str) -> bool:
+    """Take reports again for a closed period; False when it was open."""
+    result = session.execute(sa.update(PeriodRow).where(PeriodRow.key == period_key, PeriodRow.closed_at.is_not(None))
+                             .values(closed_at=None))
+    return result.rowcount == 1

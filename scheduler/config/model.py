@@ -294,6 +294,8 @@ class Config:
         after its parent."""
         ob = self.obligation_of(period)
         wanted = set(ob.indicators) if ob else set()
+        if period.indicators is not None:
+            wanted &= period.indicators
         chosen = [i for i in self.plan.indicators if i.id in wanted and (unit is None or applies(i.applies_to, unit))]
         ids = {i.id for i in chosen}
         tops = [i for i in chosen if i.parent is None or i.parent not in ids]
@@ -306,6 +308,8 @@ class Config:
     def headings_for(self, period: Period, unit: Unit | None = None) -> list[Heading]:
         ob = self.obligation_of(period)
         wanted = set(ob.headings) if ob else set()
+        if period.headings is not None:
+            wanted &= period.headings
         return [h for h in self.plan.headings if h.id in wanted and (unit is None or applies(h.applies_to, unit))]
 
     @property

@@ -37,6 +37,9 @@ class Period:
     # "Thời gian chốt số liệu": the days the figures cover, when they differ from start–end.
     data_from: date | None = None
     data_to: date | None = None
+    # An on-request report's own questions, a subset of its obligation's; None: all of them.
+    indicators: frozenset[str] | None = None
+    headings: frozenset[str] | None = None
 
     @property
     def deadline(self) -> datetime:

@@ -211,7 +211,9 @@ def sync_config(session: Session, config: Config, now: datetime) -> None:
 def request_period(row: PeriodRow) -> Period:
     """An on-request report opened by the office, as a period the planner treats like any other."""
     return Period(row.key, row.obligation, row.title, row.start, row.end, row.due,
-                  frozenset(row.units) if row.units is not None else None)
+                  frozenset(row.units) if row.units is not None else None,
+                  indicators=frozenset(row.indicators) if row.indicators is not None else None,
+                  headings=frozenset(row.headings) if row.headings is not None else None)
 
 
 def request_periods(session: Session) -> list[Period]:
