@@ -75,6 +75,65 @@ TOO_LARGE = ("Báo cáo gửi lên vượt quá giới hạn của hệ thống 
              "(nội dung đã nhập vẫn còn), rút gọn phần thuyết minh rồi gửi lại, hoặc liên hệ Văn phòng.")
 
 
+# The office's "nhập hộ": how a report on paper reached it, asked above the unit's own fields.
+CHANNELS = ("Bản giấy", "Công văn", "Thư điện tử", "Khác")
+OFFICE_FIELDS = {"received_at": "Thời điểm Văn phòng nhận", "channel": "Hình thức nhận",
+                 "note": "Số, ngày văn bản"}
+
+
+def render_form(ctx: WebContext, pages: Pages, request: Request, *, action: str, csrf_value: str, period: Period,
+                unit: Unit, entries: list[Entry], errors: dict[str, str], last: Submission | None,
+                status: int = 200, sections: list[Part] | None = None,
+                office: dict | None = None) -> HTMLResponse:
+    """The unit's form, for the unit (posting to `action`) or, with `office` ({"received_at",
+    "channel", "note"} as typed), for the office entering it on the unit's behalf. `entries`: what
+    each part shows typed, one per part of `sections`. The caller sets the CSRF cookie."""
+    config = ctx.config()
+    if sections is None:
+        sections = [Part(period, "", indicators_for(config, period, unit), headings_for(config, period, unit))]
+    count = len(sections)
+    anchors, labels = {}, {}
+    if office is not None:
+        anchors |= {key: key for key in OFFICE_FIELDS}
+        labels |= OFFICE_FIELDS
+    for n, part in enumerate(sections):
+        more_anchors, more_labels = field_ids(part.indicators, part.headings, prefix(n, count))
+        anchors |= more_anchors
+        # "Phần 3 — Hồ sơ TTHC trả trước hạn": two parts may ask the same indicator.
+        labels |= {k: (f"Phần {n + 1} — {v}" if count > 1 and k != "submitted_by" else v)
+                   for k, v in more_labels.items()}
+    now = ctx.clock()
+
+    def view(a, entry: Entry, pre: str) -> dict:
+        typed = entry.figures.get(a.id, ("", "", False))
+        fields = [{"name": f"{pre}{a.id}__{key[1:]}", "label": label, "value": typed[0 if key == ".num" else 1],
+                   "error": errors.get(pre + a.id + key)} for key, label in a.fields]
+        return {"id": pre + a.id, "number": a.number, "name": a.ind.name, "child": a.ind.parent is not None,
+                "note": a.note, "target": a.target_line, "fields": fields, "kps": typed[2],
+                "error": errors.get(pre + a.id)}
+
+    if count > 1:  # a form of several reports is named by its deadline, not by the one whose link it was
+        title = f"Các báo cáo hạn trước ngày {period.due:%d/%m/%Y}"
+    else:
+        title = heading(period)
+    return pages.render(
+        request, "form.html", status, period=period, unit=unit, action=action, heading=title,
+        office=office or {}, on_behalf=office is not None, channels=CHANNELS, csrf=csrf_value, data_range=data_range(period),
+        due_long=long_date(period.due), remaining=remaining(period.due, to_local(now).date()),
+        last=last, last_received=short_datetime(to_local(last.received_at)) if last else "",
+        errors=errors, anchors=anchors, labels=labels, submitted_by=entries[0].submitted_by,
+        by_error=errors.get("submitted_by"), template_url=None if office is not None else f"{action}/mau.xlsx",
+        parts=[{"title": part.title if count > 1 else "", "data_range": data_range(part.period),
+                "indicators": [view(a, entries[n], prefix(n, count)) for a in asked(config, part.period, unit)
+                               if a.id in {i.id for i in part.indicators}],
+                "headings": [{"id": prefix(n, count) + h.id, "title": h.title, "requirement": requirement(h.required),
+                              "text": entries[n].narrative.get(h.id, ""),
+                              "error": errors.get(f"{prefix(n, count)}h.{h.id}")} for h in part.headings],
+                "shared": [labels_of(config, own, source) for own, (_, source) in part.shared.items()]}
+               for n, part in enumerate(sections)],
+    )
+
+
 def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
     r = APIRouter()
 
@@ -109,47 +168,9 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
     def form_page(request: Request, token: str, period: Period, unit: Unit, entries: list[Entry],
                   errors: dict[str, str], last: Submission | None, status: int = 200,
                   sections: list[Part] | None = None) -> HTMLResponse:
-        """`entries`: what each part of the form shows typed, one per part of `sections`."""
-        config = ctx.config()
-        if sections is None:
-            sections = [Part(period, "", indicators_for(config, period, unit), headings_for(config, period, unit))]
-        count = len(sections)
-        anchors, labels = {}, {}
-        for n, part in enumerate(sections):
-            more_anchors, more_labels = field_ids(part.indicators, part.headings, prefix(n, count))
-            anchors |= more_anchors
-            # "Phần 3 — Hồ sơ TTHC trả trước hạn": two parts may ask the same indicator.
-            labels |= {k: (f"Phần {n + 1} — {v}" if count > 1 and k != "submitted_by" else v)
-                       for k, v in more_labels.items()}
         csrf_value, new_cookie = csrf.token_for(request, scope=links.token_hash(token))
-        now = ctx.clock()
-
-        def view(a, entry: Entry, pre: str) -> dict:
-            typed = entry.figures.get(a.id, ("", "", False))
-            fields = [{"name": f"{pre}{a.id}__{key[1:]}", "label": label, "value": typed[0 if key == ".num" else 1],
-                       "error": errors.get(pre + a.id + key)} for key, label in a.fields]
-            return {"id": pre + a.id, "number": a.number, "name": a.ind.name, "child": a.ind.parent is not None,
-                    "note": a.note, "target": a.target_line, "fields": fields, "kps": typed[2],
-                    "error": errors.get(pre + a.id)}
-
-        response = pages.render(
-            request, "form.html", status, period=period, unit=unit, action=f"/f/{token}",
-            # A form of several reports is named by its deadline, not by the one whose link it was.
-            heading=heading(period) if count == 1 else f"Các báo cáo hạn trước ngày {period.due:%d/%m/%Y}",
-            csrf=csrf_value, data_range=data_range(period),
-            due_long=long_date(period.due), remaining=remaining(period.due, to_local(now).date()),
-            last=last, last_received=short_datetime(to_local(last.received_at)) if last else "",
-            errors=errors, anchors=anchors, labels=labels, submitted_by=entries[0].submitted_by,
-            by_error=errors.get("submitted_by"), template_url=f"/f/{token}/mau.xlsx",
-            parts=[{"title": part.title if count > 1 else "", "data_range": data_range(part.period),
-                    "indicators": [view(a, entries[n], prefix(n, count)) for a in asked(config, part.period, unit)
-                                   if a.id in {i.id for i in part.indicators}],
-                    "headings": [{"id": prefix(n, count) + h.id, "title": h.title, "requirement": requirement(h.required),
-                                  "text": entries[n].narrative.get(h.id, ""),
-                                  "error": errors.get(f"{prefix(n, count)}h.{h.id}")} for h in part.headings],
-                    "shared": [labels_of(config, own, source) for own, (_, source) in part.shared.items()]}
-                   for n, part in enumerate(sections)],
-        )
+        response = render_form(ctx, pages, request, action=f"/f/{token}", csrf_value=csrf_value, period=period,
+                               unit=unit, entries=entries, errors=errors, last=last, status=status, sections=sections)
         csrf.set_cookie(response, new_cookie)
         return response
 
