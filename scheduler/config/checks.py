@@ -75,6 +75,10 @@ def body_issues(plan: PlanBody | None, doc: YamlDocument) -> list[ConfigIssue]:
     if plan is None:
         return issues
     issues += _indicator_issues(plan, doc)
+    if plan.approval is not None and not plan.obligations:
+        # plan.yaml without a plan of its own: the key would silently apply to nothing.
+        issues.append(doc.issue(("approval",), "approval chỉ áp dụng cho kế hoạch trong chính tệp này, mà tệp không có "
+                                               "nghĩa vụ nào: ghi approval: head trong tệp plans/<mã>.yaml của kế hoạch cần duyệt"))
     if plan.ranking is not None and plan.ranking.late_penalty and plan.ranking.late != "penalty":
         issues.append(doc.issue(("ranking", "late_penalty"), "late_penalty chỉ dùng với late: penalty"))
     if plan.campaign is None:

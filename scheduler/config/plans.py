@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, StrictBool
+from pydantic import AfterValidator, BeforeValidator, Field, PrivateAttr, StrictBool, model_validator
 
 from scheduler.config.measures import HeadingGroup, Ident, Indicator, IndicatorGroup, QualifiedRef, Ref, Text, _Strict
 
@@ -110,6 +110,16 @@ class Obligation(_Strict):
     with_: QualifiedRef | None = Field(default=None, alias="with")
     indicators: list[Ident] = []
     headings: list[Ident] = []
+    # Set from the plan's `approval` key (PlanBody below), not written per obligation: a Kế hoạch
+    # asks its head's approval for all its reports or none. Kept on the obligation because every
+    # period, on-request ones included, knows its obligation, and the obligation survives the
+    # merge of several plans into one Config (model_copy keeps private attributes).
+    _approval: str | None = PrivateAttr(default=None)
+
+    @property
+    def approval(self) -> str | None:
+        """"head": a revision counts as reported only once the unit head approves it."""
+        return self._approval
 
 
 def _required(value: Any) -> Any:
@@ -134,6 +144,17 @@ class Heading(_Strict):
 
 
 
+APPROVALS = {"head": "Thủ trưởng đơn vị duyệt trước khi báo cáo được tính là đã nộp"}
+
+
+def _approval(value: Any) -> Any:
+    if value is None:
+        raise ValueError("chưa có giá trị: ghi head, hoặc bỏ khoá approval (không cần duyệt)")
+    if value in APPROVALS:
+        return value
+    raise ValueError(f"{value!r} không hợp lệ: dùng head ({APPROVALS['head']}), hoặc bỏ khoá approval (không cần duyệt)")
+
+
 class PlanBody(_Strict):
     """One Kế hoạch: a file of config/plans/, or the plan that plan.yaml holds itself."""
 
@@ -148,3 +169,12 @@ class PlanBody(_Strict):
     indicators: list[Indicator] = []
     heading_groups: list[HeadingGroup] = []
     headings: list[Heading] = []
+    # head: each unit's head approves its report (from a link in a mail) before it counts as
+    # reported; absent: a report counts when it arrives.
+    approval: Annotated[Any, BeforeValidator(_approval)] = None
+
+    @model_validator(mode="after")
+    def _stamp_approval(self) -> "PlanBody":
+        for ob in self.obligations:
+            ob._approval = self.approval
+        return self
