@@ -1,4 +1,8 @@
-"""Each unit's link per period: a 256-bit token derived from the secret key, stored as a hash."""
+"""Each unit's link per period: a 256-bit token derived from the secret key, stored as a hash.
+
+A link opens for one role: the unit's own form ("unit"), or its head's approval page ("head").
+The two are separate rows with their own salt, and the role is part of what the token is
+derived from, so neither token can be turned into the other and each opens only its own page."""
 
 from __future__ import annotations
 
@@ -12,9 +16,15 @@ from sqlmodel import Session, col, select
 
 from scheduler.store.tables import LinkRow
 
+ROLES = ("unit", "head")
+PATHS = {"unit": "/f/", "head": "/duyet/"}  # the page each role's link opens
+
 
 def _token(secret: bytes, row: LinkRow) -> str:
-    digest = hmac.new(secret, f"link|{row.period_key}|{row.unit_code}|{row.salt}".encode(), hashlib.sha256).digest()
+    # The unit's links keep the derivation they always had: tokens already mailed still open.
+    role = "" if row.role in (None, "unit") else f"{row.role}|"
+    digest = hmac.new(secret, f"link|{role}{row.period_key}|{row.unit_code}|{row.salt}".encode(),
+                      hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
@@ -22,11 +32,14 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def link_token(session: Session, secret: bytes, period_key: str, unit_code: str, now: datetime) -> str:
-    """The unit's current token for the period, creating its link on first use. Caller commits."""
+def link_token(session: Session, secret: bytes, period_key: str, unit_code: str, now: datetime,
+               role: str = "unit") -> str:
+    """The current token of the unit's link for the period and `role`, creating the link on first
+    use. Caller commits."""
+    assert role in ROLES, role
     row = session.exec(
         select(LinkRow).where(LinkRow.period_key == period_key, LinkRow.unit_code == unit_code,
-                              col(LinkRow.revoked_at).is_(None))
+                              LinkRow.role == role, col(LinkRow.revoked_at).is_(None))
     ).first()
     if row is not None and row.token_hash != token_hash(_token(secret, row)):
         # Made under another secret key (the key was rotated): retire it and issue a new one,
@@ -36,24 +49,30 @@ def link_token(session: Session, secret: bytes, period_key: str, unit_code: str,
         row = None
     if row is None:
         row = LinkRow(period_key=period_key, unit_code=unit_code, salt=secrets.token_hex(16), token_hash="",
-                      created_at=now)
+                      created_at=now, role=role)
         row.token_hash = token_hash(_token(secret, row))
         session.add(row)
         session.flush()
     return _token(secret, row)
 
 
-def find(session: Session, token: str) -> LinkRow | None:
-    """The link a token opens (revoked ones included, so the caller can say 'expired')."""
+def find(session: Session, token: str, role: str = "unit") -> LinkRow | None:
+    """The link a token opens for `role` (revoked ones included, so the caller can say
+    'expired'); None for a token of another role: a head's link never opens the unit's form,
+    nor the unit's link the head's approval page."""
     if not token or len(token) > 100:
         return None
-    return session.exec(select(LinkRow).where(LinkRow.token_hash == token_hash(token))).first()
+    return session.exec(select(LinkRow).where(LinkRow.token_hash == token_hash(token), LinkRow.role == role)).first()
 
 
-def revoke(session: Session, period_key: str, unit_code: str, now: datetime) -> int:
-    """Retire a unit's link (e.g. forwarded to the wrong person); the next mail carries a new one."""
-    rows = session.exec(select(LinkRow).where(LinkRow.period_key == period_key, LinkRow.unit_code == unit_code,
-                                              col(LinkRow.revoked_at).is_(None))).all()
+def revoke(session: Session, period_key: str, unit_code: str, now: datetime, role: str | None = None) -> int:
+    """Retire a unit's links (e.g. forwarded to the wrong person), of one role or all; the next
+    mail carries a new one."""
+    query = select(LinkRow).where(LinkRow.period_key == period_key, LinkRow.unit_code == unit_code,
+                                  col(LinkRow.revoked_at).is_(None))
+    if role is not None:
+        query = query.where(LinkRow.role == role)
+    rows = session.exec(query).all()
     for row in rows:
         row.revoked_at = now
         session.add(row)
