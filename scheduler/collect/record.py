@@ -1,6 +1,7 @@
 """Recording what units return. A submission is a new revision, never an overwrite, and its
-receipt is claimed in the send ledger in the same transaction; the same report sent twice in
-quick succession is one revision. Callers commit."""
+receipt is claimed in the send ledger in the same transaction (with, when the plan asks the
+head's approval, the mail asking it: see store/reviews); the same report sent twice in quick
+succession is one revision. Callers commit."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from scheduler.store import ledger
+from scheduler.store import ledger, reviews
 from scheduler.policy.periods import Period
 from scheduler.config.model import Config, Unit
-from scheduler.store.tables import PeriodRow, SendRow, Submission
+from scheduler.store.tables import PeriodRow, Review, SendRow, Submission
 from scheduler.policy.planner import OwedSend
 from scheduler.collect.validate import Report
 
@@ -46,12 +47,16 @@ def revisions(session: Session, period_key: str, unit_code: str) -> list[Submiss
     ).all())
 
 
-def histories(session: Session, period_key: str) -> dict[str, list[Submission]]:
-    """Every unit's revisions for a period, oldest first."""
+def histories(session: Session, period_key: str, counted: bool = True) -> dict[str, list[Submission]]:
+    """Every unit's revisions for a period that count as reported, oldest first: all of them,
+    unless the plan asks the head's approval, then those approved (see store/reviews). With
+    `counted` False, every revision, approved or not."""
+    decided = reviews.decisions(session, period_key) if counted else None
     found: dict[str, list[Submission]] = {}
     for row in session.exec(select(Submission).where(Submission.period_key == period_key)
                             .order_by(col(Submission.revision))).all():
-        found.setdefault(row.unit_code, []).append(row)
+        if decided is None or decided.counts(row):
+            found.setdefault(row.unit_code, []).append(row)
     return found
 
 
@@ -63,12 +68,19 @@ def standing(history: list[Submission]) -> str:
 
 @dataclass(frozen=True)
 class Standing:
-    """One unit's place in a period: its state and every revision it sent, oldest first."""
+    """One unit's place in a period: its state and every revision it sent that counts, oldest
+    first (with the head's approval asked: the approved ones; see store/reviews)."""
 
     code: str
     name: str
-    state: str  # on_time | late | missing, by the first revision
+    state: str  # on_time | late | missing, by the first revision that counts
     history: list[Submission]
+    # The unit's newest revision while it waits for the head's decision (approval asked, not
+    # decided): sent, but not reported yet.
+    awaiting: Submission | None = None
+    # The decision that sent the newest revision back for correction (the head's, or the
+    # office's); None once a newer revision arrived.
+    returned: Review | None = None
 
     @property
     def received_at(self) -> datetime | None:
@@ -83,14 +95,19 @@ class Standing:
 def standings(session: Session, config: Config, period: Period, former: bool = False) -> list[Standing]:
     """Every unit that owes `period`, in config order; with `former`, also units that reported
     but no longer owe it (removed from units.yaml or the obligation), so no figures vanish."""
-    by_unit = histories(session, period.key)
+    every = histories(session, period.key, counted=False)
+    decided = reviews.decisions(session, period.key)
     codes = [u.code for u in config.units_for(period)]
     if former:
-        codes += [c for c in by_unit if c not in codes]
+        codes += [c for c in every if c not in codes]
     out = []
     for code in codes:
-        unit, history = config.unit(code), by_unit.get(code, [])
-        out.append(Standing(code, unit.name if unit else code, standing(history), history))
+        unit, sent = config.unit(code), every.get(code, [])
+        history = [sub for sub in sent if decided.counts(sub)]
+        newest = sent[-1] if sent else None
+        out.append(Standing(code, unit.name if unit else code, standing(history), history,
+                            awaiting=newest if newest is not None and decided.awaits(newest) else None,
+                            returned=decided.returned(newest) if newest is not None else None))
     return out
 
 
@@ -141,13 +158,16 @@ def _same_as(session: Session, last: Submission | None, report: Report, channel:
 
 def record(session: Session, config: Config, period: Period, unit: Unit, report: Report, channel: str,
            now: datetime, received_at: datetime | None = None, mail_from: str = "baocao@example.org",
-           confirm: bool = True) -> Recorded:
+           confirm: bool = True, actor: str = "Văn phòng") -> Recorded:
     """Store `report` as the unit's next revision and queue its receipt (unless `confirm` is
     False: another part of the same one-day form carries it); or, if it repeats the
     unit's latest revision within DUPLICATE_WINDOW, store nothing and return that revision. On
     time means received before the deadline (00:00 on the due day). Raises ClosedPeriod when the
-    period is closed. Safe against a concurrent submit for the same unit, in this process or
-    another. Caller commits (on SQLite the savepoint below may already have committed the new
+    period is closed. When the period's plan asks the head's approval, the mail asking it is
+    claimed with the revision (channel "form" or "file"); a revision the office enters
+    (channel "office", by `actor`) is typed from a paper report the head has signed, so it is
+    recorded as approved by the office instead. Safe against a concurrent submit for the same
+    unit, in this process or another. Caller commits (on SQLite the savepoint below may already have committed the new
     revision with its receipt; both or neither, never one without the other)."""
     if is_closed(session, period.key):
         raise ClosedPeriod(period.key)
@@ -171,8 +191,14 @@ def record(session: Session, config: Config, period: Period, unit: Unit, report:
             with session.begin_nested():
                 session.add(sub)
                 session.flush()
-                if confirm:  # the other parts of a one-day form share the first part's receipt
-                    ledger.claim(session, [receipt], now, mail_from)
+                # The other parts of a one-day form share the first part's receipt.
+                sends = [receipt] if confirm else []
+                if reviews.required(config, period):
+                    if channel == "office":
+                        reviews.approved_on_paper(session, period, unit, revision, actor, now)
+                    else:
+                        sends.append(reviews.approval_send(period, unit, revision, now))
+                ledger.claim(session, sends, now, mail_from)
         except sa.exc.IntegrityError:
             # Another request or process stored this revision number first (the unique
             # (period, unit, revision) key). Look again: it may be this very report.

@@ -302,6 +302,11 @@ def preview(config: Config, periods: Iterable[Period], facts: Facts, clock: "Clo
     return planned
 
 
+# Mails about one revision (its receipt, the request for the head's approval, its return for
+# correction): each stands alone, superseding no reminder step and superseded by none.
+STANDALONE = ("receipt", "approval", "returned")
+
+
 def group(kind: str) -> str:
     """Sends that supersede one another: a unit's notice, reminders and overdue mails are one
     line of steps; the office's digests another; report versions a third."""
@@ -310,11 +315,11 @@ def group(kind: str) -> str:
 
 def newest_steps(rows: Iterable[tuple[str, str, str, datetime]], now: datetime) -> dict[tuple[str, str, str], datetime]:
     """(period, audience, group) → the newest planned instant among ledger rows (period, audience,
-    kind, planned at); receipts stand alone, and rows planned after `now` (a clock that ran
+    kind, planned at); receipts, approval and return mails stand alone, and rows planned after `now` (a clock that ran
     ahead) supersede nothing."""
     newest: dict[tuple[str, str, str], datetime] = {}
     for period_key, audience, kind, at in rows:
-        if kind == "receipt" or at > now:
+        if kind in STANDALONE or at > now:
             continue
         key = (period_key, audience, group(kind))
         newest[key] = max(newest.get(key, at), at)
@@ -345,7 +350,7 @@ def no_longer_owed(config: Config, row: Waiting, periods: frozenset[str], closed
         return "cancelled", "kỳ báo cáo đã khoá"
     if now - row.created_at > give_up_after:
         return "permanent", f"bỏ qua: không gửi được sau {give_up_after.days} ngày"
-    if row.kind != "receipt" and not row.partial:
+    if row.kind not in STANDALONE and not row.partial:
         if newest.get((row.period_key, row.audience, group(row.kind)), row.scheduled_at) > row.scheduled_at:
             return "cancelled", "đã có thư mới hơn cho bước sau"  # e.g. SMTP was down past the next step
     if row.audience == OFFICE:

@@ -1,5 +1,6 @@
 """What each ledger row's mail is: a unit's notice, reminder or overdue mail with its link, a
-receipt of a revision, the office's digest, or a report version with what changed."""
+receipt of a revision, the head's request to approve a revision, a revision returned for
+correction, the office's digest, or a report version with what changed."""
 
 from __future__ import annotations
 
@@ -9,18 +10,25 @@ from typing import Callable
 from sqlmodel import Session, select
 
 from scheduler.collect import record
-from scheduler.config.model import Config
+from scheduler.config.model import Config, Unit
 from scheduler.mail.compose import Composer
 from scheduler.policy.periods import Period
 from scheduler.policy.planner import OFFICE
 from scheduler.report import versions
-from scheduler.store import ledger
+from scheduler.store import ledger, reviews
 from scheduler.store.tables import ReportRow, Submission
 
 
+def _revision(session: Session, period: Period, unit: Unit, revision: int | None) -> Submission:
+    return session.exec(select(Submission).where(Submission.period_key == period.key,
+                                                 Submission.unit_code == unit.code,
+                                                 Submission.revision == revision)).one()
+
+
 def message(session: Session, composer: Composer, config: Config, row: ledger.Taken, period: Period, now: datetime,
-            link_for: Callable[[Session, str, str, datetime], str]):
-    """The message a taken ledger row stands for, composed from what the store holds now."""
+            link_for: Callable[..., str]):
+    """The message a taken ledger row stands for, composed from what the store holds now.
+    `link_for(session, period_key, unit_code, now, role="unit")`: the address a link opens."""
     to, cc = list(row.to_addrs), list(row.cc_addrs)
     if row.kind == "report":
         return report_mail(session, composer, config, row, period, now)
@@ -29,12 +37,21 @@ def message(session: Session, composer: Composer, config: Config, row: ledger.Ta
                                row.step)
     unit = config.unit(row.audience)
     assert unit is not None
+    if row.kind == reviews.APPROVAL:
+        # The head's own link: it opens the approval page only, never the unit's form.
+        sub = _revision(session, period, unit, row.ref)
+        return composer.approval(period, unit, to, sub.revision, sub.received_at, sub.submitted_by or "",
+                                 sub.figures or {}, sub.narrative or {}, now, row.message_id,
+                                 link_for(session, period.key, unit.code, now, role="head"), row.step)
     link = link_for(session, period.key, unit.code, now)
+    if row.kind == reviews.RETURNED:
+        sub = _revision(session, period, unit, row.ref)
+        decided = reviews.reviews_of(session, period.key, unit.code, sub.revision)
+        back = max((r for r in decided.values() if r.decision == "returned"), key=lambda r: (r.at, r.id or 0))
+        return composer.returned(period, unit, to, cc, sub.revision, sub.received_at, back.comment or "", now,
+                                 row.message_id, link, row.step, by_head=back.role == "head")
     if row.kind == "receipt":
-        revision = row.ref
-        sub = session.exec(select(Submission).where(Submission.period_key == period.key,
-                                                    Submission.unit_code == unit.code,
-                                                    Submission.revision == revision)).one()
+        sub = _revision(session, period, unit, row.ref)
         # Parts of the same one-day form, stored by the same submission (same instant), share it.
         also = []
         for other in config.bundle(period, unit):
@@ -45,13 +62,19 @@ def message(session: Session, composer: Composer, config: Config, row: ledger.Ta
                                                         Submission.received_at == sub.received_at)).first()
             if got is not None:
                 also.append((other, got.revision, got.figures or {}, got.narrative or {}))
+        waits = reviews.asked(session, period.key, unit.code, sub.revision) and not reviews.reviews_of(
+            session, period.key, unit.code, sub.revision)
+        # Only said when true: with approval off the call is what it always was.
+        extra = {"awaiting_head": True} if waits else {}
         return composer.receipt(period, unit, to, sub.revision, sub.received_at, sub.on_time, sub.figures or {},
-                                sub.narrative or {}, now, row.message_id, link, sub.channel, also)
+                                sub.narrative or {}, now, row.message_id, link, sub.channel, also, **extra)
     # One mail per unit and deadline: what the unit still owes that day under other plans too.
     also = [p for p in record.open_bundle(session, config, period, unit) if p.key != period.key
-            and session.exec(select(Submission.id).where(Submission.period_key == p.key,
-                                                         Submission.unit_code == unit.code)).first() is None]
-    return composer.unit_mail(row.kind, period, unit, to, cc, now, row.message_id, row.step, link, also)
+            and not reviews.reported(session, p.key, unit.code)]
+    # A report sent but not approved yet: the reminder says it waits for the head.
+    waiting = reviews.awaiting(session, period.key, unit.code)
+    extra = {"awaiting": (waiting.revision, waiting.received_at)} if waiting is not None else {}
+    return composer.unit_mail(row.kind, period, unit, to, cc, now, row.message_id, row.step, link, also, **extra)
 
 
 def report_mail(session: Session, composer: Composer, config: Config, row: ledger.Taken, period: Period, now: datetime):

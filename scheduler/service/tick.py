@@ -32,7 +32,8 @@ from scheduler.config.model import Config
 from scheduler.mail.compose import BadAddress, Composer
 from scheduler.mail.transport import Connection, Outgoing, Transport, make_transport
 from scheduler.store.sends import Outcome
-from scheduler.store.tables import PeriodRow, SendRow, Submission
+from scheduler.store import reviews
+from scheduler.store.tables import PeriodRow, SendRow
 from scheduler.policy.planner import OFFICE, sending_hours
 from scheduler.settings import Settings
 from scheduler.service import messages
@@ -325,13 +326,12 @@ class Service:
             ledger.extend(session, taken, self.clock() + self.lease)
 
     def _fresh(self, taken: ledger.Taken) -> tuple[frozenset, frozenset]:
-        """Whether the unit has reported and the period was closed, read after the take: a unit
-        that reports during a long pass must not get its reminder anyway."""
+        """Whether the unit has reported (a revision that counts: approved, when the plan asks the
+        head's approval) and the period was closed, read after the take: a unit that reports
+        during a long pass must not get its reminder anyway."""
         with Session(self.engine) as session:
             reported = frozenset()
-            if taken.audience != OFFICE and session.exec(
-                    select(Submission.id).where(Submission.period_key == taken.period_key,
-                                                Submission.unit_code == taken.audience).limit(1)).first() is not None:
+            if taken.audience != OFFICE and reviews.reported(session, taken.period_key, taken.audience):
                 reported = frozenset({(taken.period_key, taken.audience)})
             row = session.get(PeriodRow, taken.period_key)
             closed = frozenset({taken.period_key}) if row is not None and row.closed_at is not None else frozenset()
@@ -395,10 +395,11 @@ class Service:
             report.waiting += 1
             log.warning("Chưa gửi được %s, sẽ thử lại: %s", what, outcome.error)
 
-    def link(self, session: Session, period_key: str, unit_code: str, now: datetime) -> str:
-        """The unit's own form address for the period (created on first use; caller commits)."""
-        token = links.link_token(session, self.settings.secret(), period_key, unit_code, now)
-        return f"{self.settings.public_url.rstrip('/')}/f/{token}"
+    def link(self, session: Session, period_key: str, unit_code: str, now: datetime, role: str = "unit") -> str:
+        """The unit's own form address for the period, or (role "head") its head's approval page
+        (created on first use; caller commits)."""
+        token = links.link_token(session, self.settings.secret(), period_key, unit_code, now, role=role)
+        return f"{self.settings.public_url.rstrip('/')}{links.PATHS[role]}{token}"
 
     def _compose(self, composer: Composer, row: ledger.Taken, period: Period):
         """The message for a taken row; a link created for it is committed."""

@@ -14,13 +14,15 @@ from sqlmodel import Session, select
 
 from scheduler.policy.periods import Period
 from scheduler.config.model import Config
-from scheduler.store.tables import PeriodRow, SendRow, StateRow, Submission, UnitRow
+from scheduler.store import reviews
+from scheduler.store.tables import PeriodRow, SendRow, StateRow, UnitRow
 from scheduler.policy.planner import Facts
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration. Checked against Alembic's own view by a test; lets every command skip
 # importing and running Alembic (a fifth of `baocao report`'s time) when the schema is current.
 SCHEMA_HEAD = "0007"
+NOT_STEPS = ("receipt", reviews.APPROVAL, reviews.RETURNED)  # ledger kinds that stand for no reminder step
 
 
 def make_engine(url: str) -> Engine:
@@ -227,8 +229,9 @@ def all_periods(session: Session, config: Config) -> list[Period]:
 
 
 def reported_pairs(session: Session) -> set[tuple[str, str]]:
-    """(period key, unit code) for every unit that has sent anything for a period."""
-    return set(session.exec(select(Submission.period_key, Submission.unit_code).distinct()).all())
+    """(period key, unit code) for every unit that has reported a period: sent a revision that
+    counts (one its head approved, when the plan asks approval; see reviews)."""
+    return reviews.reported_pairs(session)
 
 
 def closed_periods(session: Session) -> frozenset[str]:
@@ -247,7 +250,8 @@ def load_facts(session: Session, config: Config, now: datetime) -> Facts:
         sent[(p, a, s)] = at
         # A send planned after now came from a clock that ran ahead; one that gave its step back
         # after the clock was put right (ledger.void_premature, "step~id") stands for no step.
-        if kind != "receipt" and at <= now and "~" not in s:
+        # Receipts and a revision's approval or return mails are no step of the reminders.
+        if kind not in NOT_STEPS and at <= now and "~" not in s:
             reached[(p, a)] = max(reached.get((p, a), at), at)
     units = session.exec(select(UnitRow)).all()
     joined = {u.code: u.joined_at for u in units if u.joined_at is not None}
