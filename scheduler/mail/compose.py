@@ -66,6 +66,11 @@ def _tag(msg: EmailMessage, period: Period, step: str) -> EmailMessage:
     return msg
 
 
+# What the footer promises about further reminders: only true of a report that counts.
+STOPS = "Đơn vị đã nộp báo cáo kỳ này sẽ không nhận thêm thư nhắc."
+STOPS_ONCE_APPROVED = "Khi Thủ trưởng đơn vị đã duyệt báo cáo, đơn vị sẽ không nhận thêm thư nhắc."
+
+
 class Composer:
     def __init__(self, templates_dir: Path, config: Config, mail_from: str):
         self.config = config
@@ -131,18 +136,24 @@ class Composer:
 
     def unit_mail(self, kind: str, period: Period, unit: Unit, to: Iterable[str], cc: Iterable[str],
                   now: datetime, message_id: str, step: str | None = None, link: str | None = None,
-                  also: Iterable[Period] = ()) -> EmailMessage:
-        """`also`: other plans' periods the unit owes the same day, asked in the same form."""
+                  also: Iterable[Period] = (), awaiting: tuple[int, datetime] | None = None) -> EmailMessage:
+        """`also`: other plans' periods the unit owes the same day, asked in the same form.
+        `awaiting`: (revision, received_at) of a report sent but not yet approved by the unit's
+        head: the reminder says so instead of "chưa nhận được báo cáo"."""
         context = self._base(period, now) | self._what(period, link, unit) | {"unit_name": unit.name,
                                                                              "head_copied": bool(cc)}
         context["also"] = self._also(period, list(also), unit)
+        context["awaiting"] = None if awaiting is None else {
+            "revision": awaiting[0], "received": short_datetime(to_local(awaiting[1]))}
+        context["reminder_note"] = STOPS if awaiting is None else STOPS_ONCE_APPROVED
         msg = self._build(kind, context, self._addresses(to, unit), self._addresses(cc, unit), now, message_id)
         return _tag(msg, period, step or kind)
 
     def digest(self, period: Period, states: list[Standing], to: Iterable[str], now: datetime,
                message_id: str, step: str = "digest") -> EmailMessage:
         def row(s: Standing) -> dict[str, str]:
-            return {"name": s.name, "received": short_datetime(to_local(s.received_at)) if s.received_at else ""}
+            return {"name": s.name, "received": short_datetime(to_local(s.received_at)) if s.received_at else "",
+                    "contacts": self._contacts(s.code)}
 
         context = self._base(period, now) | {
             "as_of": short_datetime(to_local(now)),
@@ -159,9 +170,10 @@ class Composer:
     def receipt(self, period: Period, unit: Unit, to: Iterable[str], revision: int, received_at: datetime,
                 on_time: bool, figures: dict[str, Any], narrative: dict[str, str], now: datetime,
                 message_id: str, link: str | None = None, channel: str = "form",
-                also: Iterable[tuple[Period, int, dict, dict]] = ()) -> EmailMessage:
+                also: Iterable[tuple[Period, int, dict, dict]] = (), awaiting_head: bool = False) -> EmailMessage:
         """`also`: (period, revision, figures, narrative) of the other parts of a one-day form
-        stored by the same submission: one receipt for what was sent together."""
+        stored by the same submission: one receipt for what was sent together. `awaiting_head`:
+        the plan wants the unit's head to approve it before it counts."""
         rows, texts = self._received(period, unit, figures, narrative)
         more = []
         for other, other_revision, other_figures, other_narrative in also:
@@ -171,10 +183,45 @@ class Composer:
         context = self._base(period, now) | {
             "unit_name": unit.name, "revision": revision, "received": short_datetime(to_local(received_at)),
             "on_time": on_time, "figures": rows, "narrative": texts, "link": link,
-            "by_office": channel != "form", "also": more,
+            "by_office": channel != "form", "also": more, "awaiting_head": awaiting_head,
+            "reminder_note": STOPS_ONCE_APPROVED if awaiting_head else STOPS,
         }
         return _tag(self._build("receipt", context, self._addresses(to, unit), [], now, message_id), period,
                     f"receipt#{revision}")
+
+    def returned(self, period: Period, unit: Unit, to: Iterable[str], cc: Iterable[str], revision: int,
+                 received_at: datetime, comment: str, now: datetime, message_id: str, link: str | None,
+                 step: str, by_head: bool = False) -> EmailMessage:
+        """Revision `revision` sent back for correction, with why; `by_head`: by the unit's own
+        head from the approval page rather than by the office."""
+        today = to_local(now).date()
+        context = self._base(period, now) | {
+            "unit_name": unit.name, "revision": revision, "received": short_datetime(to_local(received_at)),
+            "comment": unicodedata.normalize("NFC", comment).strip(), "link": link, "by_head": by_head,
+            "past_due": (period.due - today).days <= 0}
+        msg = self._build("returned", context, self._addresses(to, unit), self._addresses(cc, unit), now, message_id)
+        return _tag(msg, period, step)
+
+    def approval(self, period: Period, unit: Unit, to: Iterable[str], revision: int, received_at: datetime,
+                 submitted_by: str, figures: dict[str, Any], narrative: dict[str, str], now: datetime,
+                 message_id: str, link: str, step: str) -> EmailMessage:
+        """To the unit's head: what the focal point sent, and the page where it is approved or
+        returned. Until then the report does not count as submitted."""
+        rows, texts = self._received(period, unit, figures, narrative)
+        context = self._base(period, now) | {
+            "unit_name": unit.name, "head_name": unit.head.name, "revision": revision,
+            "received": short_datetime(to_local(received_at)), "submitted_by": submitted_by,
+            "figures": rows, "narrative": texts, "link": link}
+        return _tag(self._build("approval", context, self._addresses(to, unit), [], now, message_id), period, step)
+
+    def _contacts(self, code: str) -> str:
+        """How the office reaches a unit's focal points: "Nguyễn Văn An, điện thoại 0222 3855 xxx";
+        by email when units.yaml gives no phone."""
+        unit = self.config.unit(code)
+        if unit is None:
+            return ""
+        return "; ".join(f"{p.name}, điện thoại {p.phone}" if p.phone else f"{p.name}, {p.email}"
+                         for p in unit.focal_points)
 
     def _received(self, period: Period, unit: Unit, figures: dict, narrative: dict) -> tuple[list, list]:
         """What a unit sent for a period, as a receipt lists it: in the form's order, counts in their unit."""
