@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -12,12 +14,14 @@ from scheduler.collect import record
 from scheduler.collect import links
 from scheduler.policy.periods import Period
 from scheduler.clock import to_local
-from scheduler.config.model import Unit
+from scheduler.config.model import Config, Indicator, Unit
 from scheduler.store.tables import Submission
 from scheduler.collect.asked import asked, data_range
 from scheduler.collect.bundle import Part, error_key, filled, part_title, parts, prefix
 from scheduler.collect.validate import Entry, as_entry, headings_for, indicators_for, shown, validate
-from scheduler.text import long_date, remaining, requirement, short_datetime
+from scheduler.report.consolidate import previous_period
+from scheduler.report.wording import amount, percent
+from scheduler.text import long_date, number, remaining, requirement, short_datetime
 from scheduler.web.context import FORM_BODY, NOT_FOUND, Pages, WebContext
 from scheduler.web.security import CSRF_FIELD, BodyTooLarge, Csrf, read_form
 
@@ -75,10 +79,60 @@ TOO_LARGE = ("Báo cáo gửi lên vượt quá giới hạn của hệ thống 
              "(nội dung đã nhập vẫn còn), rút gọn phần thuyết minh rồi gửi lại, hoặc liên hệ Văn phòng.")
 
 
+# The form's live percentage and target check (no inline script: the CSP is default-src 'self').
+SCRIPT = Path(__file__).with_name("static") / "bieu-mau.js"
+
+
+def figure_line(ind: Indicator, figure: dict | None, target=None) -> str:
+    """A stored figure with what it makes, as the form shows last period's: "45/50 — 90,0%",
+    "1.234 tin, bài", "3.600/120 — 30 phút/lượt", "Không phát sinh"."""
+    if figure is None:
+        return "Không phát sinh"
+    value = ind.value(figure)
+    if ind.kind == "count":
+        return f"{number(figure['num'])} {ind.unit or ''}".strip()
+    pair = f"{number(figure['num'])}/{number(figure['den'])}" if figure.get("den") is not None else number(figure["num"])
+    if value is None:
+        return pair
+    if ind.kind == "ratio":
+        shown = percent(value, target)
+        # One decimal always, as the live check writes it while figures are typed.
+        return f"{pair} — {shown if ',' in shown else shown[:-1] + ',0%'}"
+    return f"{pair} — {amount(value)} {ind.unit or ''}".strip()
+
+
+def previous_figures(ctx: WebContext, config: Config, period: Period, unit: Unit) -> tuple[str, dict]:
+    """(title, figures) of the unit's latest revision for the same obligation's period before,
+    to show beside each field; ("", {}) when there is none (a one-off request, a first period)."""
+    before = previous_period(config, period)
+    if before is None:
+        return "", {}
+    with Session(ctx.engine) as session:
+        sub = record.latest(session, before.key, unit.code)
+    return (before.title, dict(sub.figures or {})) if sub is not None else ("", {})
+
+
+def live_data(ind: Indicator, period: Period, pre: str) -> dict[str, str]:
+    """What bieu-mau.js needs to compute an indicator's value and check it against its target."""
+    target = ind.target_for(period)
+    data = {"kind": ind.kind, "unit": ind.unit or ""}
+    if ind.parent is not None:  # over its parent's denominator
+        data["over"] = f"{pre}{ind.parent}__den"
+    if target is not None:
+        data |= {"op": target.op, "goal": repr(target.value), "goal-text": str(target)
+                 + (f" {ind.unit}" if ind.unit and not target.percent_sign else "")}
+    return data
+
+
 # The office's "nhập hộ": how a report on paper reached it, asked above the unit's own fields.
 CHANNELS = ("Bản giấy", "Công văn", "Thư điện tử", "Khác")
 OFFICE_FIELDS = {"received_at": "Thời điểm Văn phòng nhận", "channel": "Hình thức nhận",
                  "note": "Số, ngày văn bản"}
+
+
+def script_url() -> str:
+    """The script's address, with its content's hash: cached for a year, yet a new version is fetched at once."""
+    return f"/tep/bieu-mau.js?v={hashlib.sha256(SCRIPT.read_bytes()).hexdigest()[:12]}"
 
 
 def render_form(ctx: WebContext, pages: Pages, request: Request, *, action: str, csrf_value: str, period: Period,
@@ -104,28 +158,33 @@ def render_form(ctx: WebContext, pages: Pages, request: Request, *, action: str,
                    for k, v in more_labels.items()}
     now = ctx.clock()
 
-    def view(a, entry: Entry, pre: str) -> dict:
+    def view(a, entry: Entry, pre: str, part_period: Period, before: tuple[str, dict]) -> dict:
         typed = entry.figures.get(a.id, ("", "", False))
         fields = [{"name": f"{pre}{a.id}__{key[1:]}", "label": label, "value": typed[0 if key == ".num" else 1],
                    "error": errors.get(pre + a.id + key)} for key, label in a.fields]
+        title, figures = before
+        last_time = (f"Kỳ trước ({title}): {figure_line(a.ind, figures[a.id], a.ind.target_for(part_period))}"
+                     if a.id in figures else "")
         return {"id": pre + a.id, "number": a.number, "name": a.ind.name, "child": a.ind.parent is not None,
                 "note": a.note, "target": a.target_line, "fields": fields, "kps": typed[2],
-                "error": errors.get(pre + a.id)}
+                "error": errors.get(pre + a.id), "before": last_time, "live": live_data(a.ind, part_period, pre),
+                "invalid": any(f["error"] for f in fields) or bool(errors.get(pre + a.id))}
 
+    befores = [previous_figures(ctx, config, part.period, unit) for part in sections]
     if count > 1:  # a form of several reports is named by its deadline, not by the one whose link it was
         title = f"Các báo cáo hạn trước ngày {period.due:%d/%m/%Y}"
     else:
         title = heading(period)
     return pages.render(
         request, "form.html", status, period=period, unit=unit, action=action, heading=title,
-        office=office or {}, on_behalf=office is not None, channels=CHANNELS, csrf=csrf_value, data_range=data_range(period),
+        office=office or {}, on_behalf=office is not None, channels=CHANNELS, script=script_url(), csrf=csrf_value, data_range=data_range(period),
         due_long=long_date(period.due), remaining=remaining(period.due, to_local(now).date()),
         last=last, last_received=short_datetime(to_local(last.received_at)) if last else "",
         errors=errors, anchors=anchors, labels=labels, submitted_by=entries[0].submitted_by,
         by_error=errors.get("submitted_by"), template_url=None if office is not None else f"{action}/mau.xlsx",
         parts=[{"title": part.title if count > 1 else "", "data_range": data_range(part.period),
-                "indicators": [view(a, entries[n], prefix(n, count)) for a in asked(config, part.period, unit)
-                               if a.id in {i.id for i in part.indicators}],
+                "indicators": [view(a, entries[n], prefix(n, count), part.period, befores[n])
+                               for a in asked(config, part.period, unit) if a.id in {i.id for i in part.indicators}],
                 "headings": [{"id": prefix(n, count) + h.id, "title": h.title, "requirement": requirement(h.required),
                               "text": entries[n].narrative.get(h.id, ""),
                               "error": errors.get(f"{prefix(n, count)}h.{h.id}")} for h in part.headings],
@@ -291,6 +350,11 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         if sub is None:
             return RedirectResponse(f"/f/{token}", status_code=303)
         return readonly_page(request, token, period, unit, sub, closed=closed, just_sent=True)
+
+    @r.get("/tep/bieu-mau.js", include_in_schema=False)
+    async def form_script() -> Response:
+        return Response(SCRIPT.read_bytes(), media_type="text/javascript; charset=utf-8",
+                        headers={"Cache-Control": "public, max-age=31536000, immutable"})
 
     @r.get("/f/{token}/mau.xlsx")
     async def workbook_template(request: Request, token: str) -> Response:

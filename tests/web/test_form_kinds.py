@@ -63,7 +63,7 @@ def test_a_child_sits_under_its_parent_with_one_field_over_the_parents_denominat
     with httpx.Client(base_url=web.base) as client:
         page, _ = open_form(client, web.link("XA-YENPHONG", "2025-H2"))
     child = fieldset(page.text, "truoc_han")
-    assert 'class="child"' in child and "3.1. Trong đó: Hồ sơ TTHC trả trước hạn" in child
+    assert 'class="indicator child"' in child and "3.1. Trong đó: Hồ sơ TTHC trả trước hạn" in child
     assert "Trong đó: Số hồ sơ trả trước hạn" in child and "Mục tiêu: &gt; 60%" in child
     assert "cùng mẫu số với chỉ tiêu trên (“Tổng số hồ sơ đã giải quyết”)" in child
     assert 'name="truoc_han__num"' in child and "truoc_han__den" not in page.text
