@@ -1,0 +1,208 @@
+"""The office opens an on-request report from the browser, asking a subset of an obligation's
+indicators and headings: the unit's form, its mails and the consolidated report ask and say only
+that, worded as a one-off request."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import date, datetime
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+from scheduler.clock import TZ
+from scheduler.store.tables import AuditRow, PeriodRow
+from tests.conftest import SHIPPED_CONFIG, login, open_form, serving
+
+OPENED = datetime(2026, 12, 10, 9, 0, tzinfo=TZ)  # Thursday; the request is due before 18/12
+
+
+@pytest.fixture
+def web(tmp_path, db_url, smtp_server, monkeypatch):
+    """The app as `baocao run` serves it, on 10/12/2026."""
+    import scheduler.web as package
+
+    made = package.create_app
+
+    def create_app(ctx):
+        app = made(ctx)
+        # Until scheduler/web/app.py includes the requests router, the test includes it the same way.
+        if not any(getattr(route, "path", "") == "/vp/yeu-cau-moi" for route in app.routes):
+            from scheduler.web import requests
+            from scheduler.web.context import Pages
+            from scheduler.web.security import Csrf
+
+            app.include_router(requests.router(ctx, Pages(ctx), Csrf(ctx.settings.secret(), False)))
+        return app
+
+    monkeypatch.setattr(package, "create_app", create_app)
+    with serving(tmp_path, db_url, smtp_server, SHIPPED_CONFIG, OPENED) as running:
+        yield running
+
+
+def csrf_of(page: httpx.Response) -> str:
+    return re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)
+
+
+def requests_stored(web) -> list[PeriodRow]:
+    with Session(web.service.engine) as session:
+        return list(session.exec(select(PeriodRow).where(PeriodRow.source == "request")).all())
+
+
+SUBSET = {"ten": "Báo cáo rà soát thủ tục hành chính", "han": "2026-12-18", "nghia_vu": "quy",
+          "dv__BPMC": "1", "dv__VPDKDD": "1", "ct__so_hoa": "1", "ct__toan_trinh": "1", "dm__de_xuat": "1"}
+
+
+def open_subset(web, client: httpx.Client, **changes) -> httpx.Response:
+    page = client.get("/vp/yeu-cau-moi")
+    assert page.status_code == 200, page.text
+    return client.post("/vp/yeu-cau-moi", data=dict(SUBSET, csrf=csrf_of(page)) | changes)
+
+
+def test_a_request_asking_a_subset_opens_and_the_units_form_asks_only_that(web):
+    with httpx.Client(base_url=web.base) as client:
+        login(client)
+        page = client.get("/vp/yeu-cau-moi")
+        # every unit and every indicator and heading of the obligation is offered, none ticked
+        assert 'name="dv__BPMC"' in page.text and 'name="ct__toan_trinh"' in page.text
+        assert 'name="dm__phuong_huong"' in page.text and " checked" not in page.text
+        assert "Không chọn đơn vị nào: yêu cầu tất cả 18 đơn vị." in page.text
+        opened = client.post("/vp/yeu-cau-moi", data=dict(SUBSET, csrf=csrf_of(page)))
+        assert opened.status_code == 303 and opened.headers["location"] == "/vp/ky/YC-20261218"
+        period_page = client.get("/vp/ky/YC-20261218")
+        assert period_page.status_code == 200 and "Báo cáo rà soát thủ tục hành chính" in period_page.text
+        assert "(BPMC)" in period_page.text and "(VPDKDD)" in period_page.text and "(KL)" not in period_page.text
+    (row,) = requests_stored(web)
+    assert (row.obligation, row.due, row.units) == ("quy", date(2026, 12, 18), ["BPMC", "VPDKDD"])
+    assert (row.indicators, row.headings) == (["so_hoa", "toan_trinh"], ["de_xuat"])
+    with Session(web.service.engine) as session:
+        audit = session.exec(select(AuditRow).where(AuditRow.action == "mo-yeu-cau")).one()
+    assert (audit.actor, audit.period_key, audit.detail) == ("vanphong", "YC-20261218", row.title)
+
+    with httpx.Client(base_url=web.base) as unit:
+        form, _ = open_form(unit, web.link("BPMC", "YC-20261218"))
+    asked = set(re.findall(r'name="(\w+?)__(?:num|den)"', form.text))
+    assert asked == {"so_hoa", "toan_trinh"}
+    assert set(re.findall(r'name="h__(\w+)"', form.text)) == {"de_xuat"}
+    assert "<h1>Báo cáo rà soát thủ tục hành chính</h1>" in form.text
+    assert "quý" not in form.text.lower() and "Phương hướng" not in form.text
+
+
+def test_an_identical_second_click_opens_nothing_new(web):
+    with httpx.Client(base_url=web.base) as client:
+        login(client)
+        first = open_subset(web, client)
+        again = open_subset(web, client)
+        other = open_subset(web, client, dm__ton_tai="1")  # a different request, same deadline
+    assert first.headers["location"] == again.headers["location"] == "/vp/ky/YC-20261218"
+    assert other.headers["location"] == "/vp/ky/YC-20261218-2"
+    assert sorted(r.key for r in requests_stored(web)) == ["YC-20261218", "YC-20261218-2"]
+
+
+def test_groups_and_no_units_ticked(web):
+    with httpx.Client(base_url=web.base) as client:
+        login(client)
+        everyone = open_subset(web, client, dv__BPMC="", dv__VPDKDD="", han="19/12/2026")  # typed, not picked
+    assert everyone.status_code == 303
+    (row,) = requests_stored(web)
+    assert row.units is None and row.due == date(2026, 12, 19)  # none ticked: every unit
+
+
+def test_mistakes_are_shown_beside_their_fields_with_what_was_typed_kept(web):
+    with httpx.Client(base_url=web.base) as client:
+        login(client)
+        wrong = open_subset(web, client, ten="  ", han="2026-12-10", ct__so_hoa="", ct__toan_trinh="", dm__de_xuat="")
+        assert wrong.status_code == 422
+        assert "Chưa mở được báo cáo: có 3 chỗ cần sửa." in wrong.text
+        assert re.search(r'id="ten-loi">Chưa nhập tên báo cáo\.<', wrong.text)
+        assert re.search(r'id="han-loi">Hạn nộp phải sau hôm nay \(10/12/2026\)\.<', wrong.text)
+        assert re.search(r'id="noi_dung-loi">Chọn ít nhất một chỉ tiêu hoặc một đề mục thuyết minh\.<', wrong.text)
+        assert 'id="han" name="han" value="2026-12-10"' in wrong.text
+        assert 'name="dv__BPMC" value="1" checked' in wrong.text and 'name="dv__KL" value="1">' in wrong.text
+
+        typo = open_subset(web, client, han="31/02/2026", ten="Báo cáo <b>nhanh</b>")
+        assert typo.status_code == 422
+        assert "“31/02/2026” không phải ngày hợp lệ; ghi ngày/tháng/năm, ví dụ 18/12/2026." in typo.text
+        assert 'value="Báo cáo &lt;b&gt;nhanh&lt;/b&gt;"' in typo.text
+        assert 'name="ct__toan_trinh" value="1" checked' in typo.text and 'name="dm__de_xuat" value="1" checked' in typo.text
+    assert requests_stored(web) == []
+
+
+def test_without_the_office_session_or_its_token_nothing_is_opened(web):
+    with httpx.Client(base_url=web.base) as stranger:
+        assert stranger.get("/vp/yeu-cau-moi").headers["location"] == "/vp/dang-nhap"
+        form = stranger.get("/vp/dang-nhap")  # a CSRF cookie and token, but no office session
+        refused = stranger.post("/vp/yeu-cau-moi", data=dict(SUBSET, csrf=csrf_of(form)))
+        assert refused.status_code == 403 and "Thao tác này chỉ dành cho Văn phòng." in refused.text
+    with httpx.Client(base_url=web.base) as client:
+        login(client)
+        client.get("/vp/yeu-cau-moi")
+        assert client.post("/vp/yeu-cau-moi", data=SUBSET).status_code == 403  # no token
+        forged = client.post("/vp/yeu-cau-moi", data=dict(SUBSET, csrf="0" * 64))
+        assert forged.status_code == 403 and "chưa có gì thay đổi" in forged.text
+    assert requests_stored(web) == []
+    with Session(web.service.engine) as session:
+        assert session.exec(select(AuditRow).where(AuditRow.action == "mo-yeu-cau")).all() == []
+
+
+def test_the_requests_report_has_only_what_it_asked_and_a_one_off_title(web):
+    from docx import Document
+
+    from scheduler.report import versions
+    from scheduler.report.render import render
+    from tests.conftest import ROOT
+
+    with httpx.Client(base_url=web.base) as client:
+        login(client)
+        open_subset(web, client)
+    with httpx.Client(base_url=web.base) as unit:
+        _, csrf = open_form(unit, web.link("BPMC", "YC-20261218"))
+        sent = unit.post(web.link("BPMC", "YC-20261218"), data={
+            "csrf": csrf, "submitted_by": "Nguyễn Thị Hồng Nhung, chuyên viên", "so_hoa__num": "930",
+            "so_hoa__den": "930", "toan_trinh__num": "14", "toan_trinh__den": "15",
+            "h__de_xuat": "Đề nghị bổ sung máy quét tại Bộ phận Một cửa."})
+        assert sent.status_code == 303, sent.text
+    config = web.service.config
+    with Session(web.service.engine) as session:
+        period = web.ctx.periods(session)["YC-20261218"]
+        result = versions.consolidation(session, config, period)
+    content = render(config, result, date(2026, 12, 18), ROOT / "templates" / "docx", OPENED)
+    text = "\n".join(p.text for p in Document(io.BytesIO(content)).paragraphs)
+    cells = " ".join(c.text for t in Document(io.BytesIO(content)).tables for row in t.rows for c in row.cells)
+    assert "Rà soát thủ tục hành chính" in text  # the trích yếu: the request's title
+    assert "báo cáo kết quả rà soát thủ tục hành chính như sau:" in text
+    assert "Trên đây là báo cáo rà soát thủ tục hành chính của" in text
+    assert "Đề nghị bổ sung máy quét tại Bộ phận Một cửa." in text
+    names = {i.id: i.name for i in config.plan.indicators}
+    assert names["toan_trinh"] in cells and names["so_hoa"] in cells
+    assert names["truc_tuyen"] not in cells and names["hai_long"] not in cells
+    for quarterly in ("quý", "QUÝ", "PHƯƠNG HƯỚNG", "Phương hướng", "Tuyên truyền"):
+        assert quarterly not in text + cells, quarterly
+
+
+@pytest.mark.parametrize("title, words", [
+    ("Báo cáo rà soát thủ tục hành chính", "rà soát thủ tục hành chính"),
+    ("Báo cáo kết quả rà soát TTHC đủ điều kiện toàn trình", "rà soát TTHC đủ điều kiện toàn trình"),
+    ("BÁO CÁO KẾT QUẢ RÀ SOÁT TTHC", "rà soát TTHC"),
+])
+def test_a_plans_opening_and_closing_word_a_request_by_its_own_title(title, words):
+    """Seed 001's sentences name the campaign ("kết quả thực hiện phong trào thi đua {ky}"); a
+    request's report says what the request is about, with one "kết quả"."""
+    from scheduler.config.load import load_config
+    from scheduler.policy.periods import Period
+    from scheduler.report import sections
+
+    config = load_config(SHIPPED_CONFIG / "examples" / "001-ubnd-tinh-thi-dua")
+    like = config.plan.obligations[0].id
+    request = Period("YC-20261218", like, title, date(2026, 12, 10), date(2026, 12, 18), date(2026, 12, 18))
+    opening = sections.sentence(config.part_of(request).report.opening, config, request)
+    assert opening.endswith(f"báo cáo kết quả {words} như sau:"), opening
+    assert "phong trào thi đua" not in opening.split("báo cáo kết quả")[-1]
+    closing = sections.sentence(config.part_of(request).report.closing, config, request)
+    assert closing.startswith(f"Trên đây là báo cáo kết quả {words} của "), closing
+    default = sections.sentence("{co_quan} báo cáo kết quả {ky} như sau:", config, request)
+    assert default.endswith(f"báo cáo kết quả {words} như sau:") and "kết quả kết quả" not in default
+    quarter = next(p for p in config.periods if p.kind == "quarter")  # a recurring period keeps the plan's words
+    assert "phong trào thi đua quý" in sections.sentence(config.part_of(quarter).report.opening, config, quarter)
