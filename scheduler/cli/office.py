@@ -143,14 +143,22 @@ def register(cli: click.Group, app_type, date_type) -> None:
     @click.option("--units", default=None, help="Mã các đơn vị, cách nhau dấu phẩy (mặc định: tất cả).")
     @click.option("--like", "like", default=None,
                   help="Dùng chỉ tiêu, đề mục của nghĩa vụ này trong plan.yaml (mặc định: nghĩa vụ đầu tiên).")
+    @click.option("--indicators", default=None, metavar="MÃ,MÃ,...",
+                  help="Chỉ hỏi các chỉ tiêu này của nghĩa vụ: mã, cách nhau dấu phẩy. Ghi --indicators hoặc "
+                       "--headings thì báo cáo chỉ hỏi những gì được ghi; không ghi cả hai: hỏi mọi chỉ tiêu, "
+                       "đề mục của nghĩa vụ.")
+    @click.option("--headings", default=None, metavar="MÃ,MÃ,...",
+                  help="Chỉ hỏi các đề mục thuyết minh này của nghĩa vụ: mã, cách nhau dấu phẩy.")
     @click.pass_obj
-    def request_cmd(app, title: str, deadline: date, units: str | None, like: str | None) -> None:
+    def request_cmd(app, title: str, deadline: date, units: str | None, like: str | None, indicators: str | None,
+                    headings: str | None) -> None:
         """Mở một báo cáo đột xuất ("khi có yêu cầu"): nhắc hạn và biểu mẫu như một kỳ báo cáo."""
         config = app.config()
         like = like or config.plan.obligations[0].id
         if like not in {o.id for o in config.plan.obligations}:
             raise click.BadParameter(f"không có nghĩa vụ '{like}' trong plan.yaml", param_hint="--like")
-        codes = [c.strip() for c in units.split(",") if c.strip()] if units else None
+        asked_indicators, asked_headings = _subset(config, config.obligation(like), indicators, headings)
+        codes = [c.strip().upper() for c in units.split(",") if c.strip()] if units else None
         unknown = [c for c in codes or [] if config.unit(c) is None]
         if unknown:
             raise click.BadParameter(f"không có đơn vị: {', '.join(unknown)}", param_hint="--units")
@@ -158,7 +166,8 @@ def register(cli: click.Group, app_type, date_type) -> None:
         if deadline <= to_local(now).date():
             raise click.BadParameter("hạn nộp phải sau hôm nay", param_hint="--deadline")
         with Session(app.engine()) as session:
-            row = record.open_request(session, config, title.strip(), deadline, like, codes, now)
+            row = record.open_request(session, config, title.strip(), deadline, like, codes, now,
+                                      indicators=asked_indicators, headings=asked_headings)
             session.commit()
             # Counted as the reminders will count them: an inactive unit named in --units owes nothing.
             key, count = row.key, len(config.units_for(db.request_period(row)))
@@ -168,8 +177,10 @@ def register(cli: click.Group, app_type, date_type) -> None:
                       if p.send.period.key == key and p.send.kind != "report"), None)
         when = (f"Thư thông báo đầu tiên dịch vụ gửi lúc {short_datetime(first.at.astimezone(TZ))}"
                 if first else "Theo lịch nhắc trong plan.yaml, không còn thư nào để gửi trước hạn")
+        what = ("" if asked_indicators is None else
+                f", hỏi {len(asked_indicators)} chỉ tiêu và {len(asked_headings or [])} đề mục thuyết minh")
         click.echo(f"Đã mở báo cáo đột xuất {key}: “{title.strip()}”, nộp trước ngày {long_date(deadline)}, "
-                   f"{count} đơn vị. {when}; xem cả lịch: baocao plan --from {to_local(now):%d/%m/%Y} "
+                   f"{count} đơn vị{what}. {when}; xem cả lịch: baocao plan --from {to_local(now):%d/%m/%Y} "
                    f"--to {deadline:%d/%m/%Y}.")
 
     @cli.command("close")
@@ -256,6 +267,38 @@ def register(cli: click.Group, app_type, date_type) -> None:
         if len(password) < 10:
             raise click.ClickException("mật khẩu cần ít nhất 10 ký tự")
         click.echo(hash_password(password))
+
+
+def _subset(config, ob, indicators: str | None, headings: str | None) -> tuple[list[str] | None, list[str] | None]:
+    """What a request asks, from --indicators and --headings: (None, None) when neither is given
+    (the obligation's whole form); else exactly the ids given, in the plan's order."""
+    if indicators is None and headings is None:
+        return None, None
+    from scheduler.web.requests import headings_of, indicators_of, orphan_message, orphans
+
+    chosen_indicators = _ids(indicators, [i.id for i in indicators_of(config, ob)], "chỉ tiêu", ob.id, "--indicators")
+    chosen_headings = _ids(headings, [h.id for h in headings_of(config, ob)], "đề mục", ob.id, "--headings")
+    if not chosen_indicators and not chosen_headings:
+        raise click.BadParameter("ghi ít nhất một mã chỉ tiêu hoặc một mã đề mục", param_hint="--indicators / --headings")
+    lost = orphans(config, ob, set(chosen_indicators))
+    if lost:
+        raise click.BadParameter("; ".join(f"'{c.id}': {orphan_message(c, p)} ('{p.id}')" for c, p in lost),
+                                 param_hint="--indicators")
+    return chosen_indicators, chosen_headings
+
+
+def _ids(text: str | None, known: list[str], what: str, like: str, hint: str) -> list[str]:
+    """The ids in a comma-separated option, as the plan writes them (case aside), in its order."""
+    typed = [t.strip() for t in (text or "").split(",") if t.strip()]
+    folded = {k.casefold(): k for k in known}
+    found = {folded[t.casefold()] for t in typed if t.casefold() in folded}
+    unknown = [t for t in typed if t.casefold() not in folded]
+    if unknown:
+        typed_list = ", ".join(f"'{u}'" for u in unknown)
+        known_list = ", ".join(known) or "không có"
+        raise click.BadParameter(f"nghĩa vụ '{like}' không có {what} {typed_list}; các {what} của nghĩa vụ: {known_list}",
+                                 param_hint=hint)
+    return [k for k in known if k in found]
 
 
 def write_file(output: Path, content: bytes) -> None:
