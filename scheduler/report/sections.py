@@ -149,7 +149,14 @@ def period_words(config: Config, period: Period) -> str:
     without its "Báo cáo" ("… báo cáo kết quả rà soát TTHC …", not "kết quả báo cáo rà soát")."""
     if config.is_recurring(period):
         return inside_sentence(period_phrase(period))
-    return inside_sentence(request_title(period)) if period.title else period.key
+    return request_words(period) if period.title else period.key
+
+
+def request_words(period: Period) -> str:
+    """A one-off report's subject where a sentence has just said "báo cáo kết quả": its title
+    without "Báo cáo" nor a "Kết quả" of its own ("Báo cáo kết quả rà soát TTHC" is "… báo cáo kết
+    quả rà soát TTHC", not "kết quả kết quả rà soát TTHC")."""
+    return re.sub(r"^kết quả\s+(?=\S)", "", inside_sentence(request_title(period)))
 
 
 def request_title(period: Period) -> str:
@@ -159,6 +166,11 @@ def request_title(period: Period) -> str:
 
 def sentence(template: str, config: Config, period: Period) -> str:
     org = config.plan.organisation
+    if not config.is_recurring(period):
+        # A plan's opening or closing is written for its periods: what it puts between "kết quả"
+        # and the period ("… kết quả thực hiện phong trào thi đua {ky}") is the recurring report's
+        # subject, which a one-off request's title replaces.
+        template = re.sub(r"(kết quả)\s[^{}]*?\{ky\}", r"\1 {ky}", template)
     return template.format(ke_hoach=plan_citation(config, period) or "Kế hoạch", ky=period_words(config, period),
                            co_quan=org.issuing_body_name or org.issuing_body)
 
