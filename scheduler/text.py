@@ -130,3 +130,20 @@ def substantive(text: str) -> bool:
     # words; "Không có máy quét chuyên dụng" is a shortcoming and stays.
     denial = re.fullmatch(r"(?:don vi )?(?:khong|chua) (?:co|phat sinh)((?: \w+)*)", bare)
     return not (denial and set(denial.group(1).split()) <= _GENERIC)
+
+
+def parse_moment(text: str) -> datetime | None:
+    """A moment as the office types it, in Vietnam's time: 'DD/MM/YYYY HH:MM' or 'YYYY-MM-DD HH:MM';
+    a date alone means the office's working day opened with it (07:30). None if it is no real
+    moment."""
+    from zoneinfo import ZoneInfo  # not scheduler.clock: text sits beside it in the layers
+
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    cleaned = " ".join(text.split())
+    for pattern in ("%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            moment = datetime.strptime(cleaned, pattern).replace(tzinfo=tz)
+        except ValueError:
+            continue
+        return moment if "%H" in pattern else moment.replace(hour=7, minute=30)
+    return None

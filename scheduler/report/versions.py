@@ -77,9 +77,11 @@ def latest_version(session: Session, period_key: str) -> ReportRow | None:
 
 
 def make_version(session: Session, config: Config, period: Period, now: datetime,
-                 template_dir: Path, mail_from: str) -> ReportRow | None:
+                 template_dir: Path, mail_from: str, force: bool = False) -> ReportRow | None:
     """A new stored version if the revisions in use changed since the last one (or there is
-    none yet), with its mail to the office claimed in the ledger. Caller commits.
+    none yet; or whatever changed when `force`: the office's "lập lại ngay", after editing the
+    Word template or the plan's wording), with its mail to the office claimed in the ledger.
+    Caller commits.
 
     Two processes may decide on the same version at once (two instances, a restart overlapping
     the old process): the version number is claimed like a send, by an insert that does
@@ -92,7 +94,7 @@ def make_version(session: Session, config: Config, period: Period, now: datetime
     result = consolidation(session, config, period)
     last = latest_version(session, period.key)
     # A version made later than now was made by a clock that ran ahead: it stands for nothing.
-    if last is not None and last.created_at <= now + ledger.EARLY:
+    if last is not None and last.created_at <= now + ledger.EARLY and not force:
         prints = fingerprints(session, period.key)
         if digests(prints, last.sources or {}) == digests(prints, result.sources):
             return None

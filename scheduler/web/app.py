@@ -42,7 +42,7 @@ class BodyLimit:
 
 
 def create_app(ctx: WebContext) -> FastAPI:
-    from scheduler.web import office, unit_form
+    from scheduler.web import approval, console, console_unit, office, requests, unit_form
 
     app = FastAPI(title="baocao", docs_url=None, redoc_url=None, openapi_url=None)
     secret = ctx.settings.secret()
@@ -53,6 +53,10 @@ def create_app(ctx: WebContext) -> FastAPI:
     csrf = Csrf(secret, secure)
     app.include_router(unit_form.router(ctx, pages, csrf))
     app.include_router(office.router(ctx, pages, csrf))
+    app.include_router(console.router(ctx, pages, csrf))
+    app.include_router(console_unit.router(ctx, pages, csrf))
+    app.include_router(requests.router(ctx, pages, csrf))
+    app.include_router(approval.router(ctx, pages, csrf))
 
     def too_large(request: Request, limit: int) -> HTMLResponse:
         if limit == FORM_BODY:

@@ -6,19 +6,15 @@ import asyncio
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from scheduler.collect import record
+from scheduler.store import db
+from scheduler.store.tables import PeriodRow
+from scheduler.web.console import period_phase
 from scheduler.collect import exports
-from scheduler.clock import to_local
-from scheduler.collect.validate import shown
-from scheduler.text import STATE_SHORT, long_date, short_datetime
 from scheduler.web.context import SMALL_BODY, Pages, WebContext
 from scheduler.web.gate import OfficeGate
 from scheduler.web.security import CSRF_FIELD, BodyTooLarge, Csrf, Verifier, fingerprint, read_form
-
-CHANNELS = {"form": "qua đường dẫn", "file": "Văn phòng nhập từ tệp", "office": "Văn phòng nhập"}
-
 
 def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
     verifier = Verifier(concurrency=2)
@@ -85,51 +81,18 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
     async def index(request: Request) -> Response:
         if not logged_in(request):
             return to_login()
+        now = ctx.clock()
         with Session(ctx.engine) as session:
             items = []
+            first = db.read_state(session).get("first_tick")
+            closed_at = dict(session.exec(select(PeriodRow.key, PeriodRow.closed_at)).all())
             for period in sorted(ctx.periods(session).values(), key=lambda p: p.due, reverse=True):
                 rows = exports.period_table(session, ctx.config(), period)
                 items.append({"key": period.key, "title": period.title, "due": f"{period.due:%d/%m/%Y}",
                               "reported": sum(x.state != "missing" for x in rows), "total": len(rows),
-                              "closed": record.is_closed(session, period.key)})
+                              "phase": period_phase(period, closed_at.get(period.key), now, first.at if first else None),
+                              "request": not ctx.config().is_recurring(period)})
         return page(request, "office_index.html", periods=items)
-
-    @r.get("/ky/{key}", response_class=HTMLResponse)
-    async def period_page(request: Request, key: str) -> Response:
-        if not logged_in(request):
-            return to_login()
-        with Session(ctx.engine) as session:
-            period = ctx.periods(session).get(key)
-            if period is None:
-                return pages.error(request, 404, "Không có kỳ báo cáo này", f"Không có kỳ “{key}”.")
-            rows = exports.period_table(session, ctx.config(), period)
-            closed = record.is_closed(session, key)
-        views = [{"code": x.code, "name": x.name, "state": x.state, "state_label": STATE_SHORT[x.state],
-                  "count": len(x.history), "last": short_datetime(to_local(x.last.received_at)) if x.last else ""}
-                 for x in rows]
-        counts = {s: sum(v["state"] == s for v in views) for s in ("on_time", "late", "missing")}
-        return page(request, "office_period.html", period=period, due_long=long_date(period.due), rows=views,
-                    counts=counts, closed=closed)
-
-    @r.get("/ky/{key}/don-vi/{code}", response_class=HTMLResponse)
-    async def unit_history(request: Request, key: str, code: str) -> Response:
-        if not logged_in(request):
-            return to_login()
-        config = ctx.config()
-        with Session(ctx.engine) as session:
-            period = ctx.periods(session).get(key)
-            subs = record.revisions(session, key, code) if period else []
-        if period is None or not subs:
-            return pages.error(request, 404, "Không có báo cáo", "Đơn vị chưa gửi báo cáo kỳ này.")
-        unit = config.unit(code)
-        revisions = []
-        for sub in reversed(subs):
-            figures, narrative = shown(config, period, sub.figures, sub.narrative, unit)
-            revisions.append({"revision": sub.revision, "received": short_datetime(to_local(sub.received_at)),
-                              "on_time": sub.on_time, "channel": CHANNELS.get(sub.channel, sub.channel),
-                              "by": sub.submitted_by or "", "figures": figures, "narrative": narrative})
-        return page(request, "office_unit.html", period=period, unit_name=unit.name if unit else code,
-                    revisions=revisions)
 
     @r.get("/ky/{key}/so-lieu.{fmt}")
     async def download(request: Request, key: str, fmt: str) -> Response:

@@ -1,0 +1,249 @@
+"""The office's console for one unit in one period: its history with what changed between
+revisions, "gửi lại thư" (the current step's mail, now, through the ledger like any send),
+"trả lại để sửa" with a comment, and "nhập hộ" (figures received on paper or by công văn)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session, select
+
+from scheduler.clock import to_local
+from scheduler.collect import diff, record
+from scheduler.collect.validate import Entry, as_entry, shown, validate
+from scheduler.config.model import UNIT_STEP_KINDS, Config, Unit
+from scheduler.policy.periods import Period
+from scheduler.policy.planner import OwedSend
+from scheduler.store import db, ledger
+from scheduler.store.tables import Review, SendRow
+from scheduler.text import parse_moment, short_datetime
+from scheduler.web.console import STATE_LABELS, unit_state
+from scheduler.web.context import FORM_BODY, Pages, WebContext
+from scheduler.web.gate import OfficeGate
+from scheduler.web.security import Csrf
+
+CHANNELS = {"form": "qua đường dẫn", "file": "Văn phòng nhập từ tệp", "office": "Văn phòng nhập hộ"}
+MAX_COMMENT = 2000
+
+
+def resend_kind(sent: list[tuple[str, datetime]], deadline: datetime, now: datetime) -> str:
+    """The step whose mail "gửi lại thư" sends: the unit's newest notice, reminder or overdue mail
+    (kind, planned at) so far; none yet: the notice, or the overdue mail once the deadline has
+    passed. Pure."""
+    passed = [(at, kind) for kind, at in sent if kind in UNIT_STEP_KINDS and at <= now]
+    if passed:
+        return max(passed)[1]
+    return "overdue" if now >= deadline else "notice"
+
+
+def resend(session: Session, config: Config, period: Period, unit: Unit, now: datetime, mail_from: str) -> str:
+    """Claim the unit's current step's mail again, as a send of its own ("resend-N"), to the same
+    people as that step (the head copied on an overdue mail when the plan copies it). Returns the
+    kind. Two clicks at once claim one row: the step name is unique per unit and period."""
+    rows = session.exec(select(SendRow.kind, SendRow.scheduled_at, SendRow.step)
+                        .where(SendRow.period_key == period.key, SendRow.audience == unit.code)).all()
+    kind = resend_kind([(k, at) for k, at, _ in rows], period.deadline, now)
+    count = sum(step.startswith("resend-") for _, _, step in rows)
+    cc_head = any(s.cc_head for s in config.unit_steps if s.kind == kind)
+    send = OwedSend(at=now, kind=kind, step=f"resend-{count + 1}", period=period, unit=unit.code,
+                    to=tuple(p.email for p in unit.focal_points), cc=(unit.head.email,) if cc_head else ())
+    ledger.claim(session, [send], now, mail_from)
+    return kind
+
+
+def return_for_correction(session: Session, period: Period, unit: Unit, revision: int, comment: str, actor: str,
+                          now: datetime, mail_from: str) -> bool:
+    """The office's decision to send revision N back, and its mail to the focal points, both
+    once: a second click finds the review there and claims nothing. Caller commits."""
+    insert = db._insert(session)
+    made = session.execute(insert(Review).values(
+        period_key=period.key, unit_code=unit.code, revision=revision, role="office", decision="returned",
+        actor=actor, comment=comment, at=now).on_conflict_do_nothing(
+            index_elements=["period_key", "unit_code", "revision", "role"]).returning(Review.id)).first()
+    if made is None:
+        return False
+    ledger.claim(session, [OwedSend(at=now, kind="returned", step=f"return#{revision}", period=period, unit=unit.code,
+                                    to=tuple(p.email for p in unit.focal_points), ref=revision)], now, mail_from)
+    return True
+
+
+def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
+    gate = OfficeGate(ctx, pages, csrf)
+    r = APIRouter(prefix="/vp")
+
+    def find(session: Session, request: Request, key: str, code: str) -> tuple[Period, Unit] | Response:
+        period = ctx.periods(session).get(key)
+        unit = ctx.config().unit(code)
+        if period is None or unit is None or unit.code not in {u.code for u in ctx.config().units_for(period)}:
+            return pages.error(request, 404, "Không có đơn vị này trong kỳ", f"Kỳ “{key}” không có đơn vị “{code}”.")
+        return period, unit
+
+    @r.get("/ky/{key}/don-vi/{code}", response_class=HTMLResponse)
+    async def unit_page(request: Request, key: str, code: str) -> Response:
+        if not gate.logged_in(request):
+            return gate.to_login()
+        return render_unit(request, key, code)
+
+    def render_unit(request: Request, key: str, code: str, status: int = 200, error: str | None = None,
+                    comment: str = "") -> Response:
+        config = ctx.config()
+        with Session(ctx.engine) as session:
+            found = find(session, request, key, code)
+            if isinstance(found, Response):
+                return found
+            period, unit = found
+            subs = record.revisions(session, key, code)
+            reviews = {(v.revision, v.role): v for v in session.exec(
+                select(Review).where(Review.period_key == key, Review.unit_code == code)).all()}
+            standing = next((s for s in record.standings(session, config, period) if s.code == code), None)
+        revisions, before = [], (None, None)
+        for sub in subs:
+            figures, narrative = shown(config, period, sub.figures, sub.narrative, unit)
+            after = (sub.figures, sub.narrative)
+            decided = [{"role": "Văn phòng" if v.role == "office" else "Thủ trưởng",
+                        "decision": "duyệt" if v.decision == "approved" else "trả lại để sửa",
+                        "at": short_datetime(to_local(v.at)), "comment": v.comment or "", "actor": v.actor or ""}
+                       for (rev, _), v in sorted(reviews.items()) if rev == sub.revision]
+            revisions.append({"revision": sub.revision, "received": short_datetime(to_local(sub.received_at)),
+                              "on_time": sub.on_time, "channel": CHANNELS.get(sub.channel, sub.channel),
+                              "note": sub.note or "", "by": sub.submitted_by or "", "figures": figures,
+                              "narrative": narrative, "reviews": decided,
+                              "changes": diff.changes(config, period, unit, before, after) if sub.revision > 1 else None})
+            before = after
+        state = unit_state(standing) if standing else "missing"
+        return gate.page(request, "office_unit.html", status, period=period, unit=unit,
+                         revisions=list(reversed(revisions)), state=state, state_label=STATE_LABELS[state],
+                         returnable=bool(subs) and (subs[-1].revision, "office") not in reviews,
+                         latest=subs[-1].revision if subs else 0, error=error, comment=comment)
+
+    @r.post("/ky/{key}/don-vi/{code}/gui-lai")
+    async def resend_mail(request: Request, key: str, code: str) -> Response:
+        form = await gate.form(request)
+        if isinstance(form, Response):
+            return form
+        with Session(ctx.engine) as session:
+            found = find(session, request, key, code)
+            if isinstance(found, Response):
+                return found
+            period, unit = found
+            if record.is_closed(session, key):
+                return pages.error(request, 409, "Kỳ báo cáo đã khoá", f"Kỳ {period.title} đã khoá: không gửi thư nhắc.")
+            if (key, code) in db.reported_pairs(session):
+                return RedirectResponse(f"/vp/ky/{key}?xong=gui-lai-da-nop&dv={code}", status_code=303)
+            now = ctx.clock()
+            kind = resend(session, ctx.config(), period, unit, now, ctx.settings.mail_from)
+            gate.audit(session, request, "gui-lai", key, code, detail=kind)
+            session.commit()
+        ctx.after_submit()  # deliver now, not at the next periodic pass
+        return RedirectResponse(f"/vp/ky/{key}?xong=gui-lai&dv={code}", status_code=303)
+
+    @r.post("/ky/{key}/don-vi/{code}/tra-lai", response_class=HTMLResponse)
+    async def send_back(request: Request, key: str, code: str) -> Response:
+        form = await gate.form(request)
+        if isinstance(form, Response):
+            return form
+        comment = str(form.get("comment", "")).strip()
+        with Session(ctx.engine) as session:
+            found = find(session, request, key, code)
+            if isinstance(found, Response):
+                return found
+            period, unit = found
+            subs = record.revisions(session, key, code)
+            revision = int(form["ban"]) if str(form.get("ban", "")).isdigit() else 0
+            error = None
+            if not subs or revision != subs[-1].revision:
+                error = "Đơn vị đã gửi bản mới hơn; tải lại trang để xem bản mới nhất trước khi trả lại."
+            elif not comment:
+                error = "Ghi ý kiến của Văn phòng: đơn vị cần biết phải sửa gì."
+            elif len(comment) > MAX_COMMENT:
+                error = f"Ý kiến dài {len(comment)} ký tự, tối đa {MAX_COMMENT}."
+            if error is None:
+                made = return_for_correction(session, period, unit, revision, comment, gate.user(request),
+                                             ctx.clock(), ctx.settings.mail_from)
+                if made:
+                    gate.audit(session, request, "tra-lai", key, code, detail=f"bản {revision}: {comment}")
+                session.commit()
+        if error is not None:  # the page again, the comment as typed and the problem beside it
+            return render_unit(request, key, code, 422, error, comment)
+        ctx.after_submit()
+        return RedirectResponse(f"/vp/ky/{key}?xong=tra-lai&dv={code}", status_code=303)
+
+    def entry_page(request: Request, period: Period, unit: Unit, entry, errors: dict, office: dict,
+                   status: int = 200) -> Response:
+        from scheduler.web import unit_form
+
+        value, cookie = csrf.token_for(request, scope="vp")
+        with Session(ctx.engine) as session:
+            last = record.latest(session, period.key, unit.code)
+        response = unit_form.render_form(ctx, pages, request, action=f"/vp/ky/{period.key}/don-vi/{unit.code}/nhap-ho",
+                                         csrf_value=value, period=period, unit=unit, entries=[entry], errors=errors,
+                                         last=last, status=status, office=office)
+        csrf.set_cookie(response, cookie)
+        return response
+
+    @r.get("/ky/{key}/don-vi/{code}/nhap-ho", response_class=HTMLResponse)
+    async def entry_form(request: Request, key: str, code: str) -> Response:
+        if not gate.logged_in(request):
+            return gate.to_login()
+        with Session(ctx.engine) as session:
+            found = find(session, request, key, code)
+            if isinstance(found, Response):
+                return found
+            period, unit = found
+            if record.is_closed(session, key):
+                return pages.error(request, 409, "Kỳ báo cáo đã khoá", f"Kỳ {period.title} đã khoá; mở lại kỳ để nhập.")
+            last = record.latest(session, key, code)
+        # Pre-filled with the unit's last revision: paper usually corrects a figure or two.
+        entry = as_entry(last.figures, last.narrative, last.submitted_by) if last else Entry()
+        office = {"received_at": f"{to_local(ctx.clock()):%d/%m/%Y %H:%M}", "channel": "Bản giấy", "note": ""}
+        return entry_page(request, period, unit, entry, {}, office)
+
+    @r.post("/ky/{key}/don-vi/{code}/nhap-ho", response_class=HTMLResponse)
+    async def enter(request: Request, key: str, code: str) -> Response:
+        from scheduler.web import unit_form
+
+        form = await gate.form(request, FORM_BODY, unit_form.MAX_FIELDS)
+        if isinstance(form, Response):
+            return form
+        config, now = ctx.config(), ctx.clock()
+        with Session(ctx.engine) as session:
+            found = find(session, request, key, code)
+            if isinstance(found, Response):
+                return found
+            period, unit = found
+            entry = unit_form.entry_from_form(form, config.indicators_for(period, unit), config.headings_for(period, unit))
+            office = {k: str(form.get(k, "")).strip() for k in ("received_at", "channel", "note")}
+            report, errors = validate(config, period, entry, unit)
+            received = parse_moment(office["received_at"])
+            if received is None:
+                errors["received_at"] = "Ghi thời điểm nhận dạng DD/MM/YYYY HH:MM, ví dụ 04/12/2026 16:30 (ngày phải có thật)."
+            elif received > now:
+                errors["received_at"] = "Thời điểm nhận ở tương lai; kiểm tra lại ngày, giờ."
+            elif received.date() < period.start:
+                errors["received_at"] = (f"Trước khi kỳ {period.title} bắt đầu ({period.start:%d/%m/%Y}); kiểm tra lại "
+                                         "ngày/tháng (viết DD/MM/YYYY).")
+            if office["channel"] not in unit_form.CHANNELS:
+                errors["channel"] = "Chọn hình thức Văn phòng nhận báo cáo."
+            if len(office["note"]) > 200:
+                errors["note"] = f"Dài {len(office['note'])} ký tự, tối đa 200."
+            if errors or report is None:
+                return entry_page(request, period, unit, entry, errors, office, status=422)
+            try:
+                recorded = record.record(session, config, period, unit, report, "office", now, received,
+                                         mail_from=ctx.settings.mail_from)
+            except record.ClosedPeriod:
+                return pages.error(request, 409, "Kỳ báo cáo đã khoá", f"Kỳ {period.title} đã khoá; mở lại kỳ để nhập.")
+            if recorded.created:
+                # Said with the revision, in its transaction: what the paper came as.
+                recorded.submission.note = ", ".join(x for x in (office["channel"], office["note"]) if x)
+                session.add(recorded.submission)
+                gate.audit(session, request, "nhap-ho", key, code,
+                           detail=f"bản {recorded.submission.revision}; {recorded.submission.note}; nhận lúc "
+                                  f"{short_datetime(received)}")
+            session.commit()
+        ctx.after_submit()  # the unit's receipt
+        return RedirectResponse(f"/vp/ky/{key}?xong=nhap-ho&dv={code}", status_code=303)
+
+    return r
