@@ -16,7 +16,7 @@ from scheduler.collect.validate import Entry, as_entry, shown, validate
 from scheduler.config.model import UNIT_STEP_KINDS, Config, Unit
 from scheduler.policy.periods import Period
 from scheduler.policy.planner import OwedSend
-from scheduler.store import db, ledger
+from scheduler.store import db, ledger, reviews
 from scheduler.store.tables import Review, SendRow
 from scheduler.text import parse_moment, short_datetime
 from scheduler.web.console import STATE_LABELS, unit_state
@@ -51,22 +51,6 @@ def resend(session: Session, config: Config, period: Period, unit: Unit, now: da
                     to=tuple(p.email for p in unit.focal_points), cc=(unit.head.email,) if cc_head else ())
     ledger.claim(session, [send], now, mail_from)
     return kind
-
-
-def return_for_correction(session: Session, period: Period, unit: Unit, revision: int, comment: str, actor: str,
-                          now: datetime, mail_from: str) -> bool:
-    """The office's decision to send revision N back, and its mail to the focal points, both
-    once: a second click finds the review there and claims nothing. Caller commits."""
-    insert = db._insert(session)
-    made = session.execute(insert(Review).values(
-        period_key=period.key, unit_code=unit.code, revision=revision, role="office", decision="returned",
-        actor=actor, comment=comment, at=now).on_conflict_do_nothing(
-            index_elements=["period_key", "unit_code", "revision", "role"]).returning(Review.id)).first()
-    if made is None:
-        return False
-    ledger.claim(session, [OwedSend(at=now, kind="returned", step=f"return#{revision}", period=period, unit=unit.code,
-                                    to=tuple(p.email for p in unit.focal_points), ref=revision)], now, mail_from)
-    return True
 
 
 def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
@@ -160,10 +144,10 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             elif len(comment) > MAX_COMMENT:
                 error = f"Ý kiến dài {len(comment)} ký tự, tối đa {MAX_COMMENT}."
             if error is None:
-                made = return_for_correction(session, period, unit, revision, comment, gate.user(request),
-                                             ctx.clock(), ctx.settings.mail_from)
-                if made:
-                    gate.audit(session, request, "tra-lai", key, code, detail=f"bản {revision}: {comment}")
+                # The decision and its mail to the focal points, both once: a second click finds the
+                # review there and claims nothing; the audit row goes with them.
+                reviews.decide(session, period, unit, revision, "office", "returned", gate.user(request), ctx.clock(),
+                               comment, ctx.settings.mail_from, audit_action="tra-lai")
                 session.commit()
         if error is not None:  # the page again, the comment as typed and the problem beside it
             return render_unit(request, key, code, 422, error, comment)
