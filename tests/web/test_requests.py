@@ -14,21 +14,21 @@ from sqlmodel import Session, select
 
 from scheduler.clock import TZ
 from scheduler.store.tables import AuditRow, PeriodRow
-from tests.conftest import SHIPPED_CONFIG, login, open_form, serving
+from tests.conftest import SHIPPED_CONFIG, example_config, login, open_form, serving
 
 OPENED = datetime(2026, 12, 10, 9, 0, tzinfo=TZ)  # Thursday; the request is due before 18/12
 
 
-@pytest.fixture
-def web(tmp_path, db_url, smtp_server, monkeypatch):
-    """The app as `baocao run` serves it, on 10/12/2026."""
+@pytest.fixture(autouse=True)
+def requests_router(monkeypatch):
+    """Until scheduler/web/app.py includes the requests router, the app these tests serve
+    includes it the same way (a no-op once it is there)."""
     import scheduler.web as package
 
     made = package.create_app
 
     def create_app(ctx):
         app = made(ctx)
-        # Until scheduler/web/app.py includes the requests router, the test includes it the same way.
         if not any(getattr(route, "path", "") == "/vp/yeu-cau-moi" for route in app.routes):
             from scheduler.web import requests
             from scheduler.web.context import Pages
@@ -38,6 +38,11 @@ def web(tmp_path, db_url, smtp_server, monkeypatch):
         return app
 
     monkeypatch.setattr(package, "create_app", create_app)
+
+
+@pytest.fixture
+def web(tmp_path, db_url, smtp_server):
+    """The app as `baocao run` serves it, on 10/12/2026."""
     with serving(tmp_path, db_url, smtp_server, SHIPPED_CONFIG, OPENED) as running:
         yield running
 
@@ -180,6 +185,61 @@ def test_the_requests_report_has_only_what_it_asked_and_a_one_off_title(web):
     assert names["truc_tuyen"] not in cells and names["hai_long"] not in cells
     for quarterly in ("quý", "QUÝ", "PHƯƠNG HƯỚNG", "Phương hướng", "Tuyên truyền"):
         assert quarterly not in text + cells, quarterly
+
+
+def test_a_province_asks_a_bloc_of_units_or_ticks_every_box(tmp_path, web_at):
+    """Seed 001: ~150 units in blocs (sở, ban, ngành; xã, phường)."""
+    province = web_at(example_config(tmp_path, "001-ubnd-tinh-thi-dua"), OPENED)
+    with httpx.Client(base_url=province.base) as client:
+        login(client)
+        page = client.get("/vp/yeu-cau-moi")
+        assert re.search(r"<legend>UBND xã, phường</legend>\s*<label class=\"choice\"><input type=\"checkbox\" "
+                         r"name=\"nhom__xa-phuong\" value=\"1\"> <span><strong>Cả khối</strong> \(\d+ đơn vị\)", page.text)
+        units = re.findall(r'name="(dv__[\w-]+)"', page.text)
+        indicator = re.search(r'name="(ct__[\w.-]+)"', page.text).group(1)
+        assert len(units) > 100
+        everyone = {u: "1" for u in units}  # every box of a province's form: within the form's limits
+        opened = client.post("/vp/yeu-cau-moi", data=everyone | {
+            "csrf": csrf_of(page), "ten": "Báo cáo nhanh", "han": "2026-12-18", indicator: "1",
+            "nghia_vu": re.search(r'name="nghia_vu" value="([\w.-]+)"', page.text).group(1)})
+        assert opened.status_code == 303, opened.text
+        grouped = client.post("/vp/yeu-cau-moi", data={
+            "csrf": csrf_of(page), "ten": "Báo cáo nhanh của xã", "han": "2026-12-18", indicator: "1",
+            "nhom__xa-phuong": "1", "nghia_vu": re.search(r'name="nghia_vu" value="([\w.-]+)"', page.text).group(1)})
+        assert grouped.status_code == 303, grouped.text
+    rows = {r.title: r for r in requests_stored(province)}
+    config = province.service.config
+    communes = [u.code for u in config.units if u.group == "xa-phuong" and u.active]
+    assert rows["Báo cáo nhanh của xã"].units == communes and len(rows["Báo cáo nhanh"].units) == len(units)
+
+
+def test_a_trong_do_child_is_listed_under_its_parent_and_needs_it(tmp_path, web_at):
+    """Seed 003: "trước và đúng hạn, trong đó trước hạn", and two obligations, the one whose lists
+    are shown picked first by a plain GET form."""
+    plans = web_at(example_config(tmp_path, "003-kiem-soat-tthc"), OPENED)
+    config = plans.service.config
+    ob = next(o for o in config.plan.obligations if "truoc_han" in o.indicators)
+    other = next(o for o in config.plan.obligations if o.id != ob.id)
+    with httpx.Client(base_url=plans.base) as client:
+        login(client)
+        page = client.get(f"/vp/yeu-cau-moi?nghia_vu={other.id}")
+        assert f'<option value="{other.id}" selected>' in page.text
+        assert f'name="nghia_vu" value="{other.id}"' in page.text
+        page = client.get(f"/vp/yeu-cau-moi?nghia_vu={ob.id}")
+        assert re.search(r'name="ct__dung_han" value="1"> <span>[^<]+</span></label>\s*'
+                         r'<label class="choice child"><input type="checkbox" name="ct__truoc_han" value="1"> '
+                         r'<span>Trong đó: Hồ sơ TTHC trả trước hạn</span>', page.text)
+        alone = client.post("/vp/yeu-cau-moi", data={"csrf": csrf_of(page), "nghia_vu": ob.id, "ten": "Báo cáo nhanh",
+                                                    "han": "2026-12-18", "ct__truoc_han": "1"})
+        assert alone.status_code == 422
+        assert re.search(r'id="chi_tieu-loi">“Trong đó: Hồ sơ TTHC trả trước hạn” tính trên mẫu số của chỉ tiêu '
+                         r'“Hồ sơ TTHC được giải quyết trước và đúng hạn”: chọn cả chỉ tiêu đó', alone.text)
+        assert f'name="nghia_vu" value="{ob.id}"' in alone.text  # still the obligation it was about
+        both = client.post("/vp/yeu-cau-moi", data={"csrf": csrf_of(page), "nghia_vu": ob.id, "ten": "Báo cáo nhanh",
+                                                   "han": "2026-12-18", "ct__truoc_han": "1", "ct__dung_han": "1"})
+        assert both.status_code == 303
+    (row,) = requests_stored(plans)
+    assert (row.obligation, row.indicators, row.headings) == (ob.id, ["dung_han", "truoc_han"], [])
 
 
 @pytest.mark.parametrize("title, words", [
