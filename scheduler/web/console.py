@@ -21,7 +21,7 @@ from scheduler.report.consolidate import IndicatorResult
 from scheduler.report.prose import target_words, verdict
 from scheduler.report.wording import percent
 from scheduler.store import audit, db
-from scheduler.store.tables import ReportRow
+from scheduler.store.tables import ReportRow, SendRow
 from scheduler.text import long_date, number, short_datetime
 from scheduler.web.context import Pages, WebContext
 from scheduler.web.gate import OfficeGate
@@ -84,6 +84,15 @@ def indicator_rows(results: list[IndicatorResult]) -> list[dict]:
     return rows
 
 
+def mailed_words(status: str | None, sent_at: datetime | None) -> str:
+    """Where a version's mail to the office stands, from its ledger row."""
+    if sent_at is not None:
+        return f"đã gửi lúc {short_datetime(to_local(sent_at))}"
+    if status in (None, "cancelled"):
+        return "không gửi" if status else "chưa gửi"
+    return "không gửi được (xem baocao status)" if status == "failed" else "đang chờ gửi"
+
+
 def chart(counts: dict[str, int], total: int) -> list[dict]:
     """The completeness bar: one segment per state, widths in percent of the units owing."""
     order = ("on_time", "late", "awaiting", "returned", "missing")
@@ -134,8 +143,12 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                              "link": f"{base}/f/{token}", "reported": state in ("on_time", "late", "returned")})
             session.commit()  # the links made for units that had none yet
             made = session.exec(select(ReportRow.version, ReportRow.created_at, ReportRow.filename,
-                                       ReportRow.pdf.is_not(None), ReportRow.mailed_at)  # type: ignore[union-attr]
+                                       ReportRow.pdf.is_not(None))  # type: ignore[union-attr]
                                 .where(ReportRow.period_key == key).order_by(col(ReportRow.version).desc())).all()
+            # Each version's mail to the office is the ledger's report row that carries it.
+            mails = {ref: (status, sent) for ref, status, sent in session.exec(
+                select(SendRow.ref, SendRow.status, SendRow.sent_at)
+                .where(SendRow.period_key == key, SendRow.kind == "report")).all()}
             result = versions.consolidation(session, config, period)
             first = db.read_state(session).get("first_tick")
             first_start = first.at if first else None
@@ -148,7 +161,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             phase=period_phase(period, closed_at, now, first_start),
             chart=chart(counts, len(rows)), indicators=indicator_rows(result.indicators),
             versions=[{"version": v, "made": short_datetime(to_local(at)), "filename": name, "pdf": pdf,
-                       "mailed": short_datetime(to_local(mailed)) if mailed else ""} for v, at, name, pdf, mailed in made],
+                       "mailed": mailed_words(*mails.get(v, (None, None)))} for v, at, name, pdf in made],
             done=DONE.get(xong, "").format(unit=unit.name if unit else dv),
             trail=[{"at": short_datetime(to_local(a.at)), "actor": a.actor, "action": ACTIONS.get(a.action, a.action),
                     "unit": (config.unit(a.unit_code).name if a.unit_code and config.unit(a.unit_code) else a.unit_code or ""),

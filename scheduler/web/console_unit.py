@@ -18,7 +18,7 @@ from scheduler.policy.periods import Period
 from scheduler.policy.planner import OwedSend
 from scheduler.store import db, ledger, reviews
 from scheduler.store.tables import Review, SendRow
-from scheduler.text import parse_moment, short_datetime
+from scheduler.text import KIND_LABELS, parse_moment, short_datetime
 from scheduler.web.console import STATE_LABELS, unit_state
 from scheduler.web.context import FORM_BODY, Pages, WebContext
 from scheduler.web.gate import OfficeGate
@@ -118,7 +118,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                 return RedirectResponse(f"/vp/ky/{key}?xong=gui-lai-da-nop&dv={code}", status_code=303)
             now = ctx.clock()
             kind = resend(session, ctx.config(), period, unit, now, ctx.settings.mail_from)
-            gate.audit(session, request, "gui-lai", key, code, detail=kind)
+            gate.audit(session, request, "gui-lai", key, code, detail=f"thư {KIND_LABELS.get(kind, kind).lower()}")
             session.commit()
         ctx.after_submit()  # deliver now, not at the next periodic pass
         return RedirectResponse(f"/vp/ky/{key}?xong=gui-lai&dv={code}", status_code=303)

@@ -35,6 +35,14 @@ def mail(recorder, step: str, to: str, timeout: float = 15.0):
     raise AssertionError(f"no {step} mail to {to}: {[(m['X-Baocao-Step'], m['To']) for m in recorder.messages]}")
 
 
+SHOTS = os.environ.get("BAOCAO_SHOTS")  # a folder: the pages are also saved there as PNG, to look at
+
+
+def shot(page, name: str) -> None:
+    if SHOTS:
+        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
+
+
 def row(page, code: str):
     return page.locator(f"#dv-{code}")
 
@@ -113,6 +121,7 @@ def test_the_office_runs_a_period_from_the_browser(web, smtp_server, tmp_path):
         page.reload()
         expect(row(page, "BPMC").locator("td").nth(1)).to_have_text("Đúng hạn")
         row(page, "BPMC").get_by_role("link", name="Bộ phận Một cửa của Sở").click()
+        shot(page, "unit-history")
         expect(page.get_by_text("Mức độ hài lòng của người dân, doanh nghiệp: 410 / 420 → 415 / 420")).to_be_visible()
         page.go_back()
 
@@ -128,6 +137,10 @@ def test_the_office_runs_a_period_from_the_browser(web, smtp_server, tmp_path):
                 page.get_by_role("link", name="PDF").first.click()
             assert got.value.path().read_bytes().startswith(b"%PDF")
         mail(recorder, "report-v1", "@", timeout=30)
+        shot(page, "period")
+        page.set_viewport_size({"width": 390, "height": 844})
+        shot(page, "period-phone")
+        page.set_viewport_size({"width": 1280, "height": 900})
 
         # 6. close the period after confirming, then reopen it
         page.get_by_role("link", name="Khoá kỳ…").click()
