@@ -25,6 +25,8 @@ KIND_LABELS = {
     "digest": "Tổng hợp cho VP",
     "receipt": "Xác nhận đã nhận",
     "report": "Báo cáo tổng hợp",
+    "approval": "Xin Thủ trưởng duyệt",
+    "returned": "Trả lại để sửa",
 }
 
 

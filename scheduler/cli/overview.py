@@ -165,15 +165,17 @@ def register(cli: click.Group, App: type, _Date: type) -> None:
         click.echo("  " + "; ".join(f"{STATE_LABELS[k]}: {v}" for k, v in counts.items()) + f" / {len(states)} đơn vị")
         for s in states:
             when = f" lúc {short_datetime(s.received_at.astimezone(TZ))}" if s.received_at else ""
+            if len(s.history) > 1:  # a correction since: the office wants to know the figures moved
+                when += f"; bản thứ {s.last.revision} lúc {short_datetime(s.last.received_at.astimezone(TZ))}"
             click.echo(f"  {s.code:<8} {s.name}: {STATE_LABELS[s.state]}{when}")
             for row in by_audience.get(s.code, []):
-                click.echo(f"           - {KIND_LABELS[row.kind]} ({row.step}): {SEND_STATUS_LABELS.get(row.status, row.status)}"
+                click.echo(f"           - {KIND_LABELS.get(row.kind, row.kind)} ({row.step}): {SEND_STATUS_LABELS.get(row.status, row.status)}"
                            f", {row.attempts} lần thử" + (f" — {row.last_error}" if row.last_error else ""))
             for row in carried.get(s.code, []):
-                click.echo(f"           - {KIND_LABELS[row.kind]} ({row.step}), gửi chung trong thư kỳ {row.period_key}: "
+                click.echo(f"           - {KIND_LABELS.get(row.kind, row.kind)} ({row.step}), gửi chung trong thư kỳ {row.period_key}: "
                            f"{SEND_STATUS_LABELS.get(row.status, row.status)}")
         for row in by_audience.get(planner.OFFICE, []):
-            click.echo(f"  VP       {KIND_LABELS[row.kind]} ({row.step}): {SEND_STATUS_LABELS.get(row.status, row.status)}"
+            click.echo(f"  VP       {KIND_LABELS.get(row.kind, row.kind)} ({row.step}): {SEND_STATUS_LABELS.get(row.status, row.status)}"
                        + (f" — {row.last_error}" if row.last_error else ""))
         if held:
             units = ", ".join(sorted({s.unit for s in held if s.unit}))
