@@ -59,6 +59,9 @@
     var denInput = byId(id + "__den") || byId(set.getAttribute("data-over"));
     if (!numInput) { return null; }
     var inputs = denInput ? [numInput, denInput] : [numInput];
+    // What the server said about these very figures stands; the script speaks once they change.
+    var untouched = inputs.every(function (input) { return input.value === input.defaultValue; });
+    if (untouched && set.querySelector(".error")) { return null; }
     for (var i = 0; i < inputs.length; i++) {
       if (PERCENT.test(inputs[i].value.trim())) {
         return ["“" + labelOf(inputs[i]) + "”: ghi số lượng (số nguyên), không ghi tỷ lệ", "wrong"];
@@ -132,7 +135,7 @@
         target.scrollIntoView({block: "center"});
         if (field) { field.focus({preventScroll: true}); }
       });
-      if (!location.hash) { summary.focus(); }
+      if (!location.hash) { summary.focus({preventScroll: true}); }
     }
   }
 
