@@ -19,27 +19,6 @@ from tests.conftest import SHIPPED_CONFIG, example_config, login, open_form, ser
 OPENED = datetime(2026, 12, 10, 9, 0, tzinfo=TZ)  # Thursday; the request is due before 18/12
 
 
-@pytest.fixture(autouse=True)
-def requests_router(monkeypatch):
-    """Until scheduler/web/app.py includes the requests router, the app these tests serve
-    includes it the same way (a no-op once it is there)."""
-    import scheduler.web as package
-
-    made = package.create_app
-
-    def create_app(ctx):
-        app = made(ctx)
-        if not any(getattr(route, "path", "") == "/vp/yeu-cau-moi" for route in app.routes):
-            from scheduler.web import requests
-            from scheduler.web.context import Pages
-            from scheduler.web.security import Csrf
-
-            app.include_router(requests.router(ctx, Pages(ctx), Csrf(ctx.settings.secret(), False)))
-        return app
-
-    monkeypatch.setattr(package, "create_app", create_app)
-
-
 @pytest.fixture
 def web(tmp_path, db_url, smtp_server):
     """The app as `baocao run` serves it, on 10/12/2026."""
