@@ -91,7 +91,7 @@ def figure_line(ind: Indicator, figure: dict | None, target=None) -> str:
     value = ind.value(figure)
     if ind.kind == "count":
         return f"{number(figure['num'])} {ind.unit or ''}".strip()
-    pair = f"{number(figure['num'])}/{number(figure['den'])}" if figure.get("den") is not None else number(figure["num"])
+    pair = number(figure["num"]) + (f"/{number(figure['den'])}" if figure.get("den") is not None else "")
     if value is None:
         return pair
     if ind.kind == "ratio":
@@ -177,7 +177,8 @@ def render_form(ctx: WebContext, pages: Pages, request: Request, *, action: str,
         title = heading(period)
     return pages.render(
         request, "form.html", status, period=period, unit=unit, action=action, heading=title,
-        office=office or {}, on_behalf=office is not None, channels=CHANNELS, script=script_url(), csrf=csrf_value, data_range=data_range(period),
+        office=office or {}, on_behalf=office is not None, channels=CHANNELS, script=script_url(),
+        csrf=csrf_value, data_range=data_range(period),
         due_long=long_date(period.due), remaining=remaining(period.due, to_local(now).date()),
         last=last, last_received=short_datetime(to_local(last.received_at)) if last else "",
         errors=errors, anchors=anchors, labels=labels, submitted_by=entries[0].submitted_by,
