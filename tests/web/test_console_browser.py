@@ -1,7 +1,8 @@
 """The office's console in a real browser (Debian's Chromium, driven by Playwright): the Văn
 phòng copies a unit's link, resends a mail (it reaches the SMTP server), enters a paper report on
 a unit's behalf, returns a report for correction (the unit gets the mail; its resubmission clears
-the state), makes and downloads a report version, and closes and reopens the period."""
+the state), makes and downloads a report version, closes and reopens the period, and opens an
+on-request report asking a subset of the indicators and headings."""
 
 from __future__ import annotations
 
@@ -159,8 +160,27 @@ def test_the_office_runs_a_period_from_the_browser(web, smtp_server, tmp_path):
 
         # every action is in the audit trail, by the office's user, and on the period page
         expect(page.get_by_role("cell", name="Nhập hộ báo cáo")).to_be_visible()
+
+        # 7. open an on-request report asking two indicators and one heading, of two units
+        page.get_by_role("link", name="← Các kỳ báo cáo").click()
+        page.get_by_role("link", name="+ Mở báo cáo đột xuất").click()
+        page.get_by_label("Tên báo cáo").fill("Báo cáo rà soát số hoá hồ sơ thủ tục hành chính")
+        page.get_by_label("Hạn nộp: trước ngày").fill("2026-12-18")
+        for name in ("dv__KL", "dv__TTRA", "ct__so_hoa", "ct__tai_su_dung", "dm__so_hoa"):
+            page.locator(f"input[name='{name}']").check()
+        page.get_by_role("button", name="Mở báo cáo đột xuất").click()
+        expect(page.get_by_role("heading", name=re.compile("Báo cáo rà soát số hoá hồ sơ thủ tục hành chính"))).to_be_visible()
+        expect(page.locator("table.units tbody tr")).to_have_count(2)
+        request_link = row(page, "KL").locator("input.link").input_value()
+        form = context.new_page()
+        form.goto(request_link)
+        assert form.locator("input[name$='__num']").count() == 2  # the two indicators, nothing else
+        assert form.locator("textarea").count() == 1
+        assert "quý tiếp theo" not in form.content()
+        form.close()
         browser.close()
     with Session(web.service.engine) as session:
         actions = [(a.actor, a.action, a.unit_code) for a in session.exec(select(AuditRow).order_by(AuditRow.id)).all()]
     assert actions == [("vanphong", "gui-lai", "KL"), ("vanphong", "nhap-ho", "TTRA"), ("vanphong", "tra-lai", "BPMC"),
-                       ("vanphong", "lap-lai", None), ("vanphong", "khoa", None), ("vanphong", "mo-lai", None)]
+                       ("vanphong", "lap-lai", None), ("vanphong", "khoa", None), ("vanphong", "mo-lai", None),
+                       ("vanphong", "mo-yeu-cau", None)]
