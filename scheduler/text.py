@@ -149,3 +149,22 @@ def parse_moment(text: str) -> datetime | None:
             continue
         return moment if "%H" in pattern else moment.replace(hour=7, minute=30)
     return None
+
+
+def report_subject(title: str, one_off: bool = True) -> str:
+    """What a report is about, to follow the words "báo cáo" inside a sentence: a request's "Báo
+    cáo rà soát TTHC" or "Rà soát TTHC" → "rà soát TTHC" (never "báo cáo Báo cáo rà soát"); a
+    period's "Quý IV/2026" stays as it is (`one_off` False)."""
+    rest = re.sub(r"^(?:báo cáo)\s+", "", title.strip(), flags=re.IGNORECASE)
+    if (one_off or rest != title.strip()) and rest[:2].istitle():  # "Rà soát" → "rà soát"; "TTHC" stays
+        rest = rest[0].lower() + rest[1:]
+    return rest
+
+
+_NEXT_PERIOD = re.compile(r"\b(?:quý|6 tháng|sáu tháng|tháng|năm)\s+(?:tiếp theo|tới|sau)\b", re.IGNORECASE)
+
+
+def one_off_words(text: str) -> str:
+    """A heading written for the plan's periods ("Phương hướng, nhiệm vụ quý tiếp theo") as a
+    one-off request reads it: "Phương hướng, nhiệm vụ thời gian tới"."""
+    return _NEXT_PERIOD.sub("thời gian tới", text)

@@ -22,6 +22,7 @@ from scheduler.config.measures import Target  # noqa: F401 - the rest of the cod
 from scheduler.config.plans import (Campaign, Heading, Obligation, PlanBody, PlanDocument, Ranking, ReportWording,
                                     Signer)
 from scheduler.config.source import Entries
+from scheduler.text import one_off_words
 
 PLAN_FILE = "plan.yaml"
 UNITS_FILE = "units.yaml"
@@ -310,7 +311,12 @@ class Config:
         wanted = set(ob.headings) if ob else set()
         if period.headings is not None:
             wanted &= period.headings
-        return [h for h in self.plan.headings if h.id in wanted and (unit is None or applies(h.applies_to, unit))]
+        chosen = [h for h in self.plan.headings if h.id in wanted and (unit is None or applies(h.applies_to, unit))]
+        if self.is_recurring(period):
+            return chosen
+        # A one-off request asks "Phương hướng … thời gian tới", not "… quý tiếp theo": the form,
+        # its mails, its XLSX and its report all take the titles from here.
+        return [h.model_copy(update={"title": one_off_words(h.title)}) for h in chosen]
 
     @property
     def unit_steps(self) -> list[ReminderStep]:

@@ -24,7 +24,7 @@ from scheduler.config.model import Config, Unit
 from scheduler.collect.asked import asked, data_range
 from scheduler.collect.bundle import part_title, parts
 from scheduler.collect.validate import figure_text, headings_for
-from scheduler.text import HEADER_CONTROL, long_date, remaining, requirement, short_datetime
+from scheduler.text import HEADER_CONTROL, long_date, remaining, report_subject, requirement, short_datetime
 
 if TYPE_CHECKING:  # for the type only: importing record would bring the database into composing mail
     from scheduler.collect.record import Standing
@@ -87,6 +87,9 @@ class Composer:
         org = self.config.plan.organisation
         return {
             "office_name": org.office_name,
+            # Inside a sentence after "báo cáo": "Quý IV/2026", or a request's "rà soát TTHC".
+            "named": report_subject(period.title, one_off=not self.config.is_recurring(period)),
+            "one_off": not self.config.is_recurring(period),
             "contact": org.contact,
             "period_title": period.title,
             "due_short": f"{period.due:%d/%m/%Y}",
@@ -99,7 +102,8 @@ class Composer:
         plan = self.config.plan
         ob = self.config.obligation_of(period)
         return {
-            "obligation_title": ob.title if ob else period.title,
+            # A request is asked under its own title, not the recurring obligation it is like.
+            "obligation_title": ob.title if ob and self.config.is_recurring(period) else period.title,
             "data_range": data_range(period),
             "indicators": [
                 {"number": a.number, "name": a.ind.name, "child": a.ind.parent is not None, "asked": a.mail_line,
