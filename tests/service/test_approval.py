@@ -104,7 +104,18 @@ def reported(web) -> set[tuple[str, str]]:
         return db.reported_pairs(session)
 
 
+def quiet(web, timeout: float = 10.0) -> None:
+    """Wait for the deliveries a submission or a decision started on the web's own event loop
+    (service.deliver_soon): a tick run from the test's loop must not contend for the service's
+    lock with them."""
+    deadline = time.monotonic() + timeout
+    while web.service._background and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not web.service._background, "the web's deliveries did not finish"
+
+
 def tick(web, now: datetime):
+    quiet(web)
     web.clock.now = now
     return asyncio.run(web.service.tick())
 
