@@ -33,6 +33,7 @@ STATE_LABELS = {"on_time": "Đúng hạn", "late": "Muộn", "missing": "Chưa n
 DONE = {
     "gui-lai": "Đã đưa thư của {unit} vào hàng gửi; thư đi ngay trong ít giây.",
     "gui-lai-da-nop": "{unit} đã nộp báo cáo kỳ này: không gửi lại thư nhắc.",
+    "gui-lai-vua-gui": "Thư của {unit} vừa được gửi lại cách đây ít phút: không gửi thêm lần nữa.",
     "tra-lai": "Đã trả lại báo cáo của {unit} để sửa; đơn vị nhận thư kèm ý kiến của Văn phòng.",
     "nhap-ho": "Đã ghi báo cáo của {unit} do Văn phòng nhập hộ.",
     "lap-lai": "Đã lập bản báo cáo tổng hợp mới; thư gửi Văn phòng đi ngay trong ít giây.",

@@ -4,7 +4,7 @@ revisions, "gửi lại thư" (the current step's mail, now, through the ledger 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -15,7 +15,7 @@ from scheduler.collect import diff, record
 from scheduler.collect.validate import Entry, as_entry, shown, validate
 from scheduler.config.model import UNIT_STEP_KINDS, Config, Unit
 from scheduler.policy.periods import Period
-from scheduler.policy.planner import OwedSend
+from scheduler.policy.planner import OwedSend, step_instant
 from scheduler.store import db, ledger, reviews
 from scheduler.store.tables import Review, SendRow
 from scheduler.text import KIND_LABELS, parse_moment, short_datetime
@@ -28,25 +28,37 @@ CHANNELS = {"form": "qua đường dẫn", "file": "Văn phòng nhập từ tệ
 MAX_COMMENT = 2000
 
 
-def resend_kind(sent: list[tuple[str, datetime]], deadline: datetime, now: datetime) -> str:
-    """The step whose mail "gửi lại thư" sends: the unit's newest notice, reminder or overdue mail
-    (kind, planned at) so far; none yet: the notice, or the overdue mail once the deadline has
-    passed. Pure."""
-    passed = [(at, kind) for kind, at in sent if kind in UNIT_STEP_KINDS and at <= now]
+def resend_kind(config: Config, period: Period, now: datetime) -> str:
+    """The step whose mail "gửi lại thư" sends: the latest of the plan's unit steps whose day has
+    come (a reminder after the reminder's day, the overdue mail after the deadline), whatever went
+    before; before the first one, the notice. Pure."""
+    passed = [(step_instant(config, period, s), s.kind) for s in config.unit_steps]
+    passed = [p for p in passed if p[0] <= now]
     if passed:
         return max(passed)[1]
-    return "overdue" if now >= deadline else "notice"
+    return "overdue" if now >= period.deadline else "notice"
 
 
-def resend(session: Session, config: Config, period: Period, unit: Unit, now: datetime, mail_from: str) -> str:
+RESEND_WINDOW = timedelta(minutes=2)  # a second click this soon is the same wish: one mail
+
+
+def resend(session: Session, config: Config, period: Period, unit: Unit, now: datetime,
+           mail_from: str) -> str | None:
     """Claim the unit's current step's mail again, as a send of its own ("resend-N"), to the same
-    people as that step (the head copied on an overdue mail when the plan copies it). Returns the
-    kind. Two clicks at once claim one row: the step name is unique per unit and period."""
+    people as that step (the head copied on an overdue mail when the plan copies it, unless it is
+    the unit's first mail). Returns the kind, or None when the unit's mail was resent moments ago.
+    Two clicks at once claim one row: the step name is unique per unit and period."""
     rows = session.exec(select(SendRow.kind, SendRow.scheduled_at, SendRow.step)
                         .where(SendRow.period_key == period.key, SendRow.audience == unit.code)).all()
-    kind = resend_kind([(k, at) for k, at, _ in rows], period.deadline, now)
-    count = sum(step.startswith("resend-") for _, _, step in rows)
-    cc_head = any(s.cc_head for s in config.unit_steps if s.kind == kind)
+    resends = [at for _, at, step in rows if step.startswith("resend-")]
+    if any(abs(now - at) < RESEND_WINDOW for at in resends):
+        return None  # a double click, or the page submitted twice: the first one's mail is going
+    kind = resend_kind(config, period, now)
+    count = len(resends)
+    # The head is copied as that step copies it, but never on a unit's first mail: a unit added
+    # late, or whose address was wrong, has not yet been told anything to be late with.
+    told = any(k in UNIT_STEP_KINDS for k, _, _ in rows)
+    cc_head = told and any(s.cc_head for s in config.unit_steps if s.kind == kind)
     send = OwedSend(at=now, kind=kind, step=f"resend-{count + 1}", period=period, unit=unit.code,
                     to=tuple(p.email for p in unit.focal_points), cc=(unit.head.email,) if cc_head else ())
     ledger.claim(session, [send], now, mail_from)
@@ -118,6 +130,8 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                 return RedirectResponse(f"/vp/ky/{key}?xong=gui-lai-da-nop&dv={code}", status_code=303)
             now = ctx.clock()
             kind = resend(session, ctx.config(), period, unit, now, ctx.settings.mail_from)
+            if kind is None:
+                return RedirectResponse(f"/vp/ky/{key}?xong=gui-lai-vua-gui&dv={code}", status_code=303)
             gate.audit(session, request, "gui-lai", key, code, detail=f"thư {KIND_LABELS.get(kind, kind).lower()}")
             session.commit()
         ctx.after_submit()  # deliver now, not at the next periodic pass
