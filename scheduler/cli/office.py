@@ -3,7 +3,7 @@ the XLSX template, exports, on-request reports, closing a period."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import click
@@ -12,7 +12,7 @@ from sqlmodel import Session
 from scheduler.collect import record
 from scheduler.store import db
 from scheduler.clock import TZ, local, to_local
-from scheduler.text import long_date, os_error, short_datetime
+from scheduler.text import long_date, os_error, parse_moment, short_datetime
 
 
 def register(cli: click.Group, app_type, date_type) -> None:
@@ -60,16 +60,9 @@ def register(cli: click.Group, app_type, date_type) -> None:
             raise click.BadParameter(f"không có đơn vị '{code}' trong units.yaml", param_hint="--unit")
         received_at = None
         if received:
-            # A date alone means the office's working day opened with it: 07:30.
-            for pattern in ("%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%Y-%m-%d", "%d/%m/%Y"):
-                try:
-                    received_at = datetime.strptime(" ".join(received.split()), pattern).replace(tzinfo=TZ)
-                    if "%H" not in pattern:
-                        received_at = received_at.replace(hour=7, minute=30)
-                    break
-                except ValueError:
-                    pass
-            else:
+            # A date alone means the office's working day opened with it: 07:30 (parse_moment).
+            received_at = parse_moment(received)
+            if received_at is None:
                 raise click.BadParameter(f"'{received}' không phải thời điểm hợp lệ; viết 'DD/MM/YYYY HH:MM' hoặc "
                                          "'YYYY-MM-DD HH:MM', ví dụ '04/12/2026 16:30' (ngày phải có thật)",
                                          param_hint="--received")
