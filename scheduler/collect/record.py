@@ -158,7 +158,8 @@ def _same_as(session: Session, last: Submission | None, report: Report, channel:
 
 def record(session: Session, config: Config, period: Period, unit: Unit, report: Report, channel: str,
            now: datetime, received_at: datetime | None = None, mail_from: str = "baocao@example.org",
-           confirm: bool = True, actor: str = "Văn phòng") -> Recorded:
+           confirm: bool = True, actor: str = "Văn phòng", note: str | None = None,
+           signed: bool | None = None) -> Recorded:
     """Store `report` as the unit's next revision and queue its receipt (unless `confirm` is
     False: another part of the same one-day form carries it); or, if it repeats the
     unit's latest revision within DUPLICATE_WINDOW, store nothing and return that revision. On
@@ -166,7 +167,8 @@ def record(session: Session, config: Config, period: Period, unit: Unit, report:
     period is closed. When the period's plan asks the head's approval, the mail asking it is
     claimed with the revision (channel "form" or "file"); a revision the office enters
     (channel "office", by `actor`) is typed from a paper report the head has signed, so it is
-    recorded as approved by the office instead. Safe against a concurrent submit for the same
+    recorded as approved by the office instead — unless `signed` is False (an e-mail the office
+    typed in). `note`: what an office entry came as. Safe against a concurrent submit for the same
     unit, in this process or another. Caller commits (on SQLite the savepoint below may already have committed the new
     revision with its receipt; both or neither, never one without the other)."""
     if is_closed(session, period.key):
@@ -180,7 +182,7 @@ def record(session: Session, config: Config, period: Period, unit: Unit, report:
         sub = Submission(
             period_key=period.key, unit_code=unit.code, revision=revision, received_at=received,
             on_time=received < period.deadline, channel=channel, figures=report.figures,
-            narrative=report.narrative, submitted_by=report.submitted_by,
+            narrative=report.narrative, submitted_by=report.submitted_by, note=note,
         )
         receipt = OwedSend(at=now, kind="receipt", step=f"receipt#{revision}", period=period, unit=unit.code, ref=revision,
                            to=tuple(p.email for p in unit.focal_points))
@@ -194,7 +196,9 @@ def record(session: Session, config: Config, period: Period, unit: Unit, report:
                 # The other parts of a one-day form share the first part's receipt.
                 sends = [receipt] if confirm else []
                 if reviews.required(config, period):
-                    if channel == "office":
+                    # A paper report or công văn carries the head's signature: that is the approval.
+                    # An e-mail the office typed in does not (`signed`; None: every office entry).
+                    if (channel == "office") if signed is None else signed:
                         reviews.approved_on_paper(session, period, unit, revision, actor, now)
                     else:
                         sends.append(reviews.approval_send(period, unit, revision, now))

@@ -16,7 +16,8 @@ DRAIN = 16 * 1024 * 1024  # beyond this, a refused body is not read to its end: 
 
 
 def body_limit(path: str) -> int:
-    return FORM_BODY if path.startswith("/f/") else SMALL_BODY
+    """A whole report may come from a unit's form, or from the office typing one in for it."""
+    return FORM_BODY if path.startswith("/f/") or (path.startswith("/vp/") and path.endswith("/nhap-ho")) else SMALL_BODY
 
 
 class BodyLimit:

@@ -6,7 +6,8 @@ Every action is a POST through OfficeGate: the office's session, a CSRF token, a
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -18,6 +19,7 @@ from scheduler.collect import links, record
 from scheduler.policy.periods import Period
 from scheduler.report import versions
 from scheduler.report.consolidate import IndicatorResult
+from scheduler.report.docx import TemplateError
 from scheduler.report.prose import target_words, verdict
 from scheduler.report.wording import percent
 from scheduler.store import audit, db
@@ -29,6 +31,9 @@ from scheduler.web.security import Csrf
 
 STATE_LABELS = {"on_time": "Đúng hạn", "late": "Muộn", "missing": "Chưa nộp", "awaiting": "Chờ Thủ trưởng duyệt",
                 "returned": "Trả lại để sửa"}
+REMAKE_WINDOW = timedelta(minutes=2)  # "lập lại ngay" pressed twice this soon makes one version
+log = logging.getLogger("baocao.web")
+
 # What a redirect after an action tells the office, by the `xong` query parameter.
 DONE = {
     "gui-lai": "Đã đưa thư của {unit} vào hàng gửi; thư đi ngay trong ít giây.",
@@ -37,6 +42,7 @@ DONE = {
     "tra-lai": "Đã trả lại báo cáo của {unit} để sửa; đơn vị nhận thư kèm ý kiến của Văn phòng.",
     "nhap-ho": "Đã ghi báo cáo của {unit} do Văn phòng nhập hộ.",
     "lap-lai": "Đã lập bản báo cáo tổng hợp mới; thư gửi Văn phòng đi ngay trong ít giây.",
+    "lap-lai-vua-lap": "Bản mới nhất vừa được lập cách đây ít phút: không lập thêm bản trùng.",
     "khoa": "Đã khoá kỳ báo cáo: không nhận thêm bản sửa đổi, không nhắc nữa.",
     "mo-lai": "Đã mở lại kỳ báo cáo: đơn vị gửi và sửa báo cáo được như trước.",
 }
@@ -91,7 +97,7 @@ def mailed_words(status: str | None, sent_at: datetime | None) -> str:
         return f"đã gửi lúc {short_datetime(to_local(sent_at))}"
     if status in (None, "cancelled"):
         return "không gửi" if status else "chưa gửi"
-    return "không gửi được (xem baocao status)" if status == "failed" else "đang chờ gửi"
+    return "không gửi được — báo người quản trị hệ thống" if status == "failed" else "đang chờ gửi"
 
 
 def chart(counts: dict[str, int], total: int) -> list[dict]:
@@ -192,11 +198,16 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             return form
         config, now = ctx.config(), ctx.clock()
 
-        def make() -> int | None:
+        def make() -> int | str | None:
             with Session(ctx.engine) as session:
                 period = ctx.periods(session).get(key)
                 if period is None:
                     return None
+                if record.is_closed(session, key):
+                    return "closed"
+                last = versions.latest_version(session, key)
+                if last is not None and abs(now - last.created_at) < REMAKE_WINDOW:
+                    return "recent"  # a double click, or a second office member at the same moment
                 made = versions.make_version(session, config, period, now, ctx.settings.templates_dir / "docx",
                                              ctx.settings.mail_from, force=True)
                 if made is None:
@@ -208,10 +219,20 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         try:
             # Rendering and the PDF take seconds: off the event loop, so other pages keep answering.
             version = await asyncio.to_thread(make)
-        except Exception as exc:  # noqa: BLE001 - a broken template: say it, keep the page
-            return pages.error(request, 500, "Không lập được báo cáo", f"Không lập được báo cáo tổng hợp: {exc}")
+        except TemplateError as exc:  # the office's Word template: its message says what to fix there
+            return pages.error(request, 500, "Không lập được báo cáo", f"Mẫu báo cáo tổng hợp có lỗi: {exc}")
+        except Exception:  # noqa: BLE001 - anything else: in the journal, not on the office's screen
+            log.exception("Không lập được báo cáo tổng hợp kỳ %s theo yêu cầu của Văn phòng", key)
+            return pages.error(request, 500, "Không lập được báo cáo",
+                               "Chưa lập được báo cáo tổng hợp do lỗi hệ thống; chưa có gì thay đổi. Vui lòng thử lại "
+                               "sau ít phút hoặc báo người quản trị hệ thống (chi tiết trong nhật ký dịch vụ).")
         if version is None:
             return pages.error(request, 404, "Không có kỳ báo cáo này", f"Không có kỳ “{key}”.")
+        if version == "closed":
+            return pages.error(request, 409, "Kỳ báo cáo đã khoá",
+                               "Kỳ đã khoá: số liệu không đổi nên không lập thêm bản; mở lại kỳ nếu cần lập lại.")
+        if version == "recent":
+            return back(key, "lap-lai-vua-lap")
         ctx.after_submit()  # the new version's mail to the office
         return back(key, "lap-lai")
 
@@ -233,8 +254,9 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             period = period_or_404(session, request, key)
             if isinstance(period, Response):
                 return period
-            if form.get("xac_nhan") != "1":  # the confirmation box left unticked: ask again
-                return gate.page(request, "office_confirm.html", 422, period=period, action=action, missing=0,
+            if form.get("xac_nhan") != "1":  # the confirmation box left unticked: ask again, warning as before
+                missing = sum(s.state == "missing" for s in record.standings(session, ctx.config(), period))
+                return gate.page(request, "office_confirm.html", 422, period=period, action=action, missing=missing,
                                  unticked=True)
             changed = record.close(session, key, ctx.clock()) if action == "khoa" else record.reopen(session, key)
             if changed:

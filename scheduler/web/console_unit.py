@@ -25,6 +25,9 @@ from scheduler.web.gate import OfficeGate
 from scheduler.web.security import Csrf
 
 CHANNELS = {"form": "qua đường dẫn", "file": "Văn phòng nhập từ tệp", "office": "Văn phòng nhập hộ"}
+# What the office types in from these carries the unit head's signature: with approval on, it
+# counts as approved. An e-mail or anything else still goes to the head.
+SIGNED = ("Bản giấy", "Công văn")
 MAX_COMMENT = 2000
 
 
@@ -57,12 +60,20 @@ def resend(session: Session, config: Config, period: Period, unit: Unit, now: da
     count = len(resends)
     # The head is copied as that step copies it, but never on a unit's first mail: a unit added
     # late, or whose address was wrong, has not yet been told anything to be late with.
+    waiting = reviews.awaiting(session, period.key, unit.code)
+    if waiting is not None:
+        # The unit has sent; its head has not decided: what is missing is the head's mail, with
+        # the approval link, not another reminder to the focal points.
+        again = reviews.approval_send(period, unit, waiting.revision, now)
+        send = OwedSend(at=now, kind=again.kind, step=f"resend-{count + 1}", period=period, unit=unit.code,
+                        to=again.to, ref=waiting.revision)
+        return send.kind if ledger.claim(session, [send], now, mail_from) else None
     told = any(k in UNIT_STEP_KINDS for k, _, _ in rows)
-    cc_head = told and any(s.cc_head for s in config.unit_steps if s.kind == kind)
+    focal = tuple(p.email for p in unit.focal_points)
+    cc_head = told and unit.head.email not in focal and any(s.cc_head for s in config.unit_steps if s.kind == kind)
     send = OwedSend(at=now, kind=kind, step=f"resend-{count + 1}", period=period, unit=unit.code,
-                    to=tuple(p.email for p in unit.focal_points), cc=(unit.head.email,) if cc_head else ())
-    ledger.claim(session, [send], now, mail_from)
-    return kind
+                    to=focal, cc=(unit.head.email,) if cc_head else ())
+    return kind if ledger.claim(session, [send], now, mail_from) else None
 
 
 def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
@@ -94,6 +105,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             reviews = {(v.revision, v.role): v for v in session.exec(
                 select(Review).where(Review.period_key == key, Review.unit_code == code)).all()}
             standing = next((s for s in record.standings(session, config, period) if s.code == code), None)
+            closed = record.is_closed(session, key)
         revisions, before = [], (None, None)
         for sub in subs:
             figures, narrative = shown(config, period, sub.figures, sub.narrative, unit)
@@ -112,7 +124,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         return gate.page(request, "office_unit.html", status, period=period, unit=unit,
                          revisions=list(reversed(revisions)), state=state, state_label=STATE_LABELS[state],
                          returnable=bool(subs) and (subs[-1].revision, "office") not in reviews,
-                         latest=subs[-1].revision if subs else 0, error=error, comment=comment)
+                         latest=subs[-1].revision if subs else 0, error=error, comment=comment, closed=closed)
 
     @r.post("/ky/{key}/don-vi/{code}/gui-lai")
     async def resend_mail(request: Request, key: str, code: str) -> Response:
@@ -148,10 +160,16 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             if isinstance(found, Response):
                 return found
             period, unit = found
+            if record.is_closed(session, key):
+                return pages.error(request, 409, "Kỳ báo cáo đã khoá",
+                                   f"Kỳ {period.title} đã khoá: không trả lại báo cáo được nữa; mở lại kỳ nếu cần.")
             subs = record.revisions(session, key, code)
             revision = int(form["ban"]) if str(form.get("ban", "")).isdigit() else 0
             error = None
-            if not subs or revision != subs[-1].revision:
+            decided = reviews.reviews_of(session, key, code, revision) if subs else {}
+            if "head" in decided and decided["head"].decision == "returned":
+                error = "Thủ trưởng đơn vị đã trả lại bản này để sửa; đơn vị đã nhận thư, chờ bản sửa."
+            elif not subs or revision != subs[-1].revision:
                 error = "Đơn vị đã gửi bản mới hơn; tải lại trang để xem bản mới nhất trước khi trả lại."
             elif not comment:
                 error = "Ghi ý kiến của Văn phòng: đơn vị cần biết phải sửa gì."
@@ -230,13 +248,12 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                 return entry_page(request, period, unit, entry, errors, office, status=422)
             try:
                 recorded = record.record(session, config, period, unit, report, "office", now, received,
-                                         mail_from=ctx.settings.mail_from)
+                                         mail_from=ctx.settings.mail_from, actor=gate.user(request),
+                                         note=", ".join(x for x in (office["channel"], office["note"]) if x),
+                                         signed=office["channel"] in SIGNED)
             except record.ClosedPeriod:
                 return pages.error(request, 409, "Kỳ báo cáo đã khoá", f"Kỳ {period.title} đã khoá; mở lại kỳ để nhập.")
             if recorded.created:
-                # Said with the revision, in its transaction: what the paper came as.
-                recorded.submission.note = ", ".join(x for x in (office["channel"], office["note"]) if x)
-                session.add(recorded.submission)
                 gate.audit(session, request, "nhap-ho", key, code,
                            detail=f"bản {recorded.submission.revision}; {recorded.submission.note}; nhận lúc "
                                   f"{short_datetime(received)}")

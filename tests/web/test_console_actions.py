@@ -127,3 +127,45 @@ def test_a_return_needs_a_comment_and_the_newest_revision(web):
     with Session(web.service.engine) as session:
         assert len(session.exec(select(Review)).all()) == 1
     assert len([r for r in sends(web, "KL") if r.step == "return#1"]) == 1
+
+
+def test_a_closed_period_takes_no_return_and_no_new_version_and_a_double_remake_makes_one(web, smtp_server):
+    from scheduler.collect import record
+    from scheduler.store.tables import ReportRow
+
+    with httpx.Client(base_url=web.base) as unit:
+        _, csrf = open_form(unit, web.link("KL"))
+        assert unit.post(web.link("KL"), data=valid_form(csrf=csrf)).status_code == 303
+    client, token = office(web)
+    with closing(client):
+        first = client.post("/vp/ky/2026-Q4/lap-lai", data={"csrf": token})
+        again = client.post("/vp/ky/2026-Q4/lap-lai", data={"csrf": token})
+        assert first.headers["location"] == "/vp/ky/2026-Q4?xong=lap-lai"
+        assert again.headers["location"] == "/vp/ky/2026-Q4?xong=lap-lai-vua-lap"
+        with Session(web.service.engine) as session:
+            assert [r.version for r in session.exec(select(ReportRow)).all()] == [1]
+            record.close(session, "2026-Q4", web.clock())
+            session.commit()
+        page = client.get("/vp/ky/2026-Q4").text
+        assert "Lập lại ngay" not in page and "Mở lại kỳ…" in page
+        assert "Trả lại để sửa" not in client.get("/vp/ky/2026-Q4/don-vi/KL").text
+        closed = client.post("/vp/ky/2026-Q4/don-vi/KL/tra-lai", data={"csrf": token, "ban": "1", "comment": "Sửa."})
+        assert closed.status_code == 409 and "không trả lại báo cáo được nữa" in closed.text
+        remake = client.post("/vp/ky/2026-Q4/lap-lai", data={"csrf": token})
+        assert remake.status_code == 409 and "không lập thêm bản" in remake.text
+    assert [r for r in sends(web, "KL") if r.step.startswith("return#")] == []
+
+
+def test_a_long_paper_report_is_taken_whole(web):
+    from scheduler.store.tables import Submission
+
+    long_text = "Đã rà soát, niêm yết công khai thủ tục hành chính tại Bộ phận Một cửa. " * 60  # ~4.000 characters
+    client, token = office(web)
+    with closing(client):
+        form = valid_form(csrf=token, received_at="01/12/2026 08:00", channel="Công văn", note="Số 12/KL")
+        form |= {f"h__{h}": long_text for h in ("tuyen_truyen", "truc_tuyen_thanh_toan", "so_hoa", "chat_luong")}
+        assert len("&".join(f"{k}={v}" for k, v in form.items()).encode()) > 16 * 1024
+        assert client.post("/vp/ky/2026-Q4/don-vi/KL/nhap-ho", data=form).status_code == 303
+    with Session(web.service.engine) as session:
+        [sub] = session.exec(select(Submission)).all()
+    assert sub.narrative["so_hoa"] == long_text.strip() and sub.note == "Công văn, Số 12/KL"

@@ -143,7 +143,7 @@ def test_on_request_report_is_reminded_and_collected_like_a_period(web, smtp_ser
     asyncio.run(web.service.tick())
     mails = [m for m in smtp_server.recorder.take() if m["X-Baocao-Period"] == "YC-20261218"]
     assert sorted(m["To"].addresses[0].addr_spec for m in mails) == ["bpmc.daumoi@example.org", "vpdkdd.daumoi@example.org"]
-    assert mails[0]["Subject"] == ("[Thông báo kỳ báo cáo] Báo cáo rà soát TTHC đủ điều kiện toàn trình – "
+    assert mails[0]["Subject"] == ("[Yêu cầu báo cáo] Báo cáo rà soát TTHC đủ điều kiện toàn trình – "
                                    "hạn trước ngày 18/12/2026")
     link = re.search(r"http://127\.0\.0\.1:\d+(/f/[\w-]+)", mails[0].get_body(("plain",)).get_content()).group(1)
     with httpx.Client(base_url=web.base) as client:
