@@ -167,7 +167,13 @@ def register(cli: click.Group, App: type, _Date: type) -> None:
             when = f" lúc {short_datetime(s.received_at.astimezone(TZ))}" if s.received_at else ""
             if len(s.history) > 1:  # a correction since: the office wants to know the figures moved
                 when += f"; bản thứ {s.last.revision} lúc {short_datetime(s.last.received_at.astimezone(TZ))}"
-            click.echo(f"  {s.code:<8} {s.name}: {STATE_LABELS[s.state]}{when}")
+            state = STATE_LABELS[s.state]
+            if s.state == "missing" and s.awaiting is not None:
+                state = (f"chờ Thủ trưởng duyệt (bản thứ {s.awaiting.revision} gửi lúc "
+                         f"{short_datetime(s.awaiting.received_at.astimezone(TZ))})")
+            if s.returned is not None:
+                state += f"; bản thứ {s.returned.revision} bị trả lại để sửa"
+            click.echo(f"  {s.code:<8} {s.name}: {state}{when}")
             for row in by_audience.get(s.code, []):
                 click.echo(f"           - {KIND_LABELS.get(row.kind, row.kind)} ({row.step}): {SEND_STATUS_LABELS.get(row.status, row.status)}"
                            f", {row.attempts} lần thử" + (f" — {row.last_error}" if row.last_error else ""))

@@ -151,10 +151,12 @@ def extend(session: Session, taken: Taken, until: datetime) -> bool:
 def void_premature(session: Session, now: datetime, note: str) -> int:
     """After the clock went back: sends planned later than now were made by a clock that ran
     ahead. Those still waiting are cancelled; those made (sent or not) give their step back, so the
-    step is owed again on its real day (their row stays, renamed, as history). Receipts are owed
-    whatever the clock, and a report version made early is superseded by versions.make_version.
-    Caller commits."""
-    early = sa.and_(_send.c.scheduled_at > now + EARLY, _send.c.kind.notin_(("receipt", "report")))
+    step is owed again on its real day (their row stays, renamed, as history). Receipts, a head's
+    approval mail and a return for correction are owed whatever the clock (nothing plans them
+    again: they answer what someone did), and a report version made early is superseded by
+    versions.make_version. Caller commits."""
+    early = sa.and_(_send.c.scheduled_at > now + EARLY,
+                    _send.c.kind.notin_(("receipt", "report", "approval", "returned")))
     cancelled = session.execute(
         sa.update(_send).where(early, _send.c.status.in_(WAITING))
         .values(status="cancelled", next_attempt_at=None, last_error=f"huỷ: {note}")).rowcount
