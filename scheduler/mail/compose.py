@@ -155,9 +155,13 @@ class Composer:
 
     def digest(self, period: Period, states: list[Standing], to: Iterable[str], now: datetime,
                message_id: str, step: str = "digest") -> EmailMessage:
-        def row(s: Standing) -> dict[str, str]:
+        def row(s: Standing) -> dict[str, Any]:
+            waits = getattr(s, "awaiting", None)
             return {"name": s.name, "received": short_datetime(to_local(s.received_at)) if s.received_at else "",
-                    "contacts": self._contacts(s.code)}
+                    "contacts": self._contacts(s.code),
+                    # Sent but not counted yet, or counted but sent back: the office calls neither as missing.
+                    "awaiting": short_datetime(to_local(waits.received_at)) if waits is not None else "",
+                    "returned": getattr(s, "returned", None) is not None}
 
         context = self._base(period, now) | {
             "as_of": short_datetime(to_local(now)),
@@ -167,7 +171,8 @@ class Composer:
             "reported": [row(s) for s in states if s.state != "missing"],
             "on_time": [row(s) for s in states if s.state == "on_time"],
             "late": [row(s) for s in states if s.state == "late"],
-            "missing": [row(s) for s in states if s.state == "missing"],
+            "missing": [row(s) for s in states if s.state == "missing" and getattr(s, "awaiting", None) is None],
+            "awaiting": [row(s) for s in states if s.state == "missing" and getattr(s, "awaiting", None) is not None],
         }
         return _tag(self._build("digest", context, self._addresses(to, None), [], now, message_id), period, step)
 

@@ -213,3 +213,18 @@ def test_the_report_mail_to_the_office_does_not_tell_it_to_contact_itself(compos
     text, html = bodies(msg)
     assert "Mọi thắc mắc" not in text and "Mọi thắc mắc" not in html
     assert "Vui lòng không trả lời thư này." in text
+
+
+def test_the_digest_tells_sent_but_waiting_for_the_head_and_sent_back_from_missing(composer, shipped_config):
+    waiting = standing(shipped_config, "KL", "missing")
+    waiting = Standing(waiting.code, waiting.name, "missing", [],
+                       awaiting=SimpleNamespace(revision=1, received_at=datetime(2026, 12, 3, 10, 0, tzinfo=TZ)))
+    back = standing(shipped_config, "TTRA", "on_time", datetime(2026, 12, 2, 9, 0, tzinfo=TZ))
+    back = Standing(back.code, back.name, "on_time", back.history, returned=SimpleNamespace(revision=1))
+    states = [back, waiting, standing(shipped_config, "BPMC", "missing")]
+    text, html = bodies(composer.digest(shipped_config.period("2026-Q4"), states, ["vanphong@example.org"],
+                                        LATE_NOW, "<g@example.org>"))
+    assert "  - Thanh tra Sở (09:00 Thứ Tư 02/12/2026) — đã trả lại để sửa, chờ bản sửa\n" in text
+    assert ("Đã gửi, chờ Thủ trưởng đơn vị duyệt: 1 đơn vị (chưa tính là đã nộp)\n"
+            "  - Chi cục Kiểm lâm (gửi lúc 10:00 Thứ Năm 03/12/2026)\nChưa nộp: 1 đơn vị\n  - Bộ phận Một cửa của Sở\n") in text
+    assert "Chờ" not in text.split("Đã nộp đúng hạn")[0] and "chờ Thủ trưởng đơn vị duyệt: 1 đơn vị" in html
