@@ -158,18 +158,28 @@ def register(cli: click.Group, app_type, date_type) -> None:
         now = app.clock()
         if deadline <= to_local(now).date():
             raise click.BadParameter("hạn nộp phải sau hôm nay", param_hint="--deadline")
-        with Session(app.engine()) as session:
+        service = app.service()
+        with Session(service.engine) as session:
             row = record.open_request(session, config, title.strip(), deadline, like, codes, now,
                                       indicators=asked_indicators, headings=asked_headings)
+            told = record.announce(session, config, db.request_period(row), now, app.settings.mail_from)
             session.commit()
             # Counted as the reminders will count them: an inactive unit named in --units owes nothing.
             key, count = row.key, len(config.units_for(db.request_period(row)))
         from scheduler.service.preview import preview
 
-        first = next((p for p in preview(app.engine(), config, now, local(deadline))
-                      if p.send.period.key == key and p.send.kind != "report"), None)
-        when = (f"Thư thông báo đầu tiên dịch vụ gửi lúc {short_datetime(first.at.astimezone(TZ))}"
-                if first else "Theo lịch nhắc trong plan.yaml, không còn thư nào để gửi trước hạn")
+        if told:  # the notices now, not on the notice step's day: the office asked today
+            import asyncio
+
+            result = asyncio.run(service.retry())
+            where = f" (ghi vào {app.settings.outbox_dir}, chưa cấu hình SMTP)" if app.settings.dry_run else ""
+            when = (f"Đã gửi thư thông báo tới {result.sent} đơn vị{where}" if result.sent
+                    else "Thư thông báo chưa gửi được, dịch vụ sẽ gửi lại")
+        else:
+            first = next((p for p in preview(app.engine(), config, now, local(deadline))
+                          if p.send.period.key == key and p.send.kind != "report"), None)
+            when = (f"Thư thông báo đầu tiên dịch vụ gửi lúc {short_datetime(first.at.astimezone(TZ))}"
+                    if first else "Theo lịch nhắc trong plan.yaml, không còn thư nào để gửi trước hạn")
         what = ("" if asked_indicators is None else
                 f", hỏi {len(asked_indicators)} chỉ tiêu và {len(asked_headings or [])} đề mục thuyết minh")
         click.echo(f"Đã mở báo cáo đột xuất {key}: “{title.strip()}”, nộp trước ngày {long_date(deadline)}, "

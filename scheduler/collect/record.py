@@ -229,6 +229,23 @@ def open_request(session: Session, config: Config, title: str, deadline: date, l
     return row
 
 
+def announce(session: Session, config: Config, period: Period, now: datetime, mail_from: str) -> int:
+    """Tell the units of a request just opened now, rather than on its notice step's day (ten
+    working days before its deadline, which may be a week away, while the office asked today).
+    The mail is that notice step's, claimed under its own step name: the planner finds it sent and
+    does not send it again on its day; later reminders go as planned. Nothing when the notice day
+    has already come (the next tick sends it anyway) or the plan has no notice. Caller commits."""
+    from scheduler.policy.planner import step_instant
+
+    notices = [s for s in config.unit_steps if s.kind == "notice" and step_instant(config, period, s) > now]
+    if not notices:
+        return 0
+    step = min(notices, key=lambda s: step_instant(config, period, s))  # the first notice
+    owed = [OwedSend(at=now, kind="notice", step=step.id, period=period, unit=u.code,
+                     to=tuple(p.email for p in u.focal_points)) for u in config.units_for(period)]
+    return ledger.claim(session, owed, now, mail_from)
+
+
 def close(session: Session, period_key: str, now: datetime) -> bool:
     """Close a period; False when it was closed already. One conditional UPDATE: two offices
     clicking at once close it once."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -84,6 +84,10 @@ def create_app(ctx: WebContext) -> FastAPI:
         if exc.status_code == 405:
             return pages.error(request, 405, "Thao tác không hợp lệ", "Trang này không nhận thao tác đó.")
         return pages.error(request, exc.status_code, "Có lỗi", str(exc.detail))
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return Response(status_code=204)  # no icon; without this every page logs a 404 for it
 
     @app.get("/suc-khoe", include_in_schema=False)
     async def health() -> dict:

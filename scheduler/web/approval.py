@@ -123,7 +123,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                 error = "Chọn “Duyệt báo cáo” hoặc “Trả lại để sửa”."
             elif newest is None or wanted != str(newest):
                 status = 409
-                error = ("Đơn vị đã gửi bản mới hơn bản ông/bà đang xem: vui lòng xem bản mới nhất dưới đây "
+                error = ("Đơn vị đã gửi bản mới hơn bản đồng chí đang xem: vui lòng xem bản mới nhất dưới đây "
                          "trước khi quyết định.")
             elif choice == "tra-lai" and not comment:
                 error = "Ghi ý kiến cần sửa: đơn vị cần biết phải sửa gì."

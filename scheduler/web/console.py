@@ -43,6 +43,8 @@ DONE = {
     "nhap-ho": "Đã ghi báo cáo của {unit} do Văn phòng nhập hộ.",
     "lap-lai": "Đã lập bản báo cáo tổng hợp mới; thư gửi Văn phòng đi ngay trong ít giây.",
     "lap-lai-vua-lap": "Bản mới nhất vừa được lập cách đây ít phút: không lập thêm bản trùng.",
+    "mo-yeu-cau": "Đã mở báo cáo đột xuất; thư thông báo kèm đường dẫn tới từng đơn vị đi ngay trong ít giây.",
+    "mo-yeu-cau-lich": "Đã mở báo cáo đột xuất; thư thông báo kèm đường dẫn đi ở lượt nhắc tới (ngày làm việc, từ giờ gửi thư).",
     "khoa": "Đã khoá kỳ báo cáo: không nhận thêm bản sửa đổi, không nhắc nữa.",
     "mo-lai": "Đã mở lại kỳ báo cáo: đơn vị gửi và sửa báo cáo được như trước.",
 }

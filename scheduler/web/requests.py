@@ -19,9 +19,11 @@ from sqlmodel import Session, col, select
 
 from scheduler.clock import to_local
 from scheduler.collect import record
+from scheduler.store import db
 from scheduler.config.model import Config, Heading, Indicator, Obligation
 from scheduler.store.tables import PeriodRow
 from scheduler.web.context import Pages, WebContext
+from scheduler.text import one_off_words
 from scheduler.web.gate import OfficeGate
 from scheduler.web.security import Csrf
 
@@ -163,7 +165,8 @@ def choices(config: Config, ob: Obligation, form: Mapping[str, str]) -> dict:
         title = heading_titles.get(h.group) if h.group else None
         if not heading_blocks or heading_blocks[-1]["title"] != title:
             heading_blocks.append({"title": title, "items": []})
-        heading_blocks[-1]["items"].append({"id": h.id, "title": h.title, "checked": h.id in heads})
+        # as the request will ask it: "Phương hướng … thời gian tới", not "… quý tiếp theo"
+        heading_blocks[-1]["items"].append({"id": h.id, "title": one_off_words(h.title), "checked": h.id in heads})
     return {"unit_blocks": unit_blocks, "unit_count": len(owing), "indicator_blocks": indicator_blocks,
             "heading_blocks": heading_blocks}
 
@@ -225,13 +228,16 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         if draft is None:
             return show(request, config, ob, form, errors, 422)
         for attempt in range(3):
+            told, duplicate = 0, False
             with Session(ctx.engine) as session:
                 key = same_request(session, draft, now)
                 if key is not None:
+                    duplicate = True
                     break
                 row = record.open_request(session, config, draft.title, draft.deadline, draft.like, draft.units, now,
                                           indicators=draft.indicators, headings=draft.headings)
                 gate.audit(session, request, "mo-yeu-cau", row.key, detail=draft.title)
+                told = record.announce(session, config, db.request_period(row), now, ctx.settings.mail_from)
                 key = row.key
                 try:
                     session.commit()
@@ -242,7 +248,11 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                     session.rollback()
                     if attempt == 2:
                         raise
-        return RedirectResponse(f"/vp/ky/{key}", status_code=303)
+        if told:
+            ctx.after_submit()  # the notices now, with each unit's link
+        # A second click lands on the request the first one opened, saying nothing new.
+        done = "mo-yeu-cau" if told else "" if duplicate else "mo-yeu-cau-lich"
+        return RedirectResponse(f"/vp/ky/{key}" + (f"?xong={done}" if done else ""), status_code=303)
 
     return r
 

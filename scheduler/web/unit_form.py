@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from scheduler.collect import record
 from scheduler.collect import links
+from scheduler.store import reviews
 from scheduler.policy.periods import Period
 from scheduler.clock import to_local
 from scheduler.config.model import Config, Indicator, Unit
@@ -21,7 +22,7 @@ from scheduler.collect.bundle import Part, error_key, filled, part_title, parts,
 from scheduler.collect.validate import Entry, as_entry, headings_for, indicators_for, shown, validate
 from scheduler.report.consolidate import previous_period
 from scheduler.report.wording import amount, percent
-from scheduler.text import long_date, number, remaining, requirement, short_datetime
+from scheduler.text import report_subject, long_date, number, remaining, requirement, short_datetime
 from scheduler.web.context import FORM_BODY, NOT_FOUND, Pages, WebContext
 from scheduler.web.security import CSRF_FIELD, BodyTooLarge, Csrf, read_form
 
@@ -31,8 +32,13 @@ SLOW_DOWN = ("Thử quá nhiều lần", "Máy của bạn đã mở quá nhiề
 
 
 def heading(period: Period) -> str:
-    """'Báo cáo Quý IV/2026'; an on-request title usually says "Báo cáo …" itself."""
-    return period.title if period.title.lower().startswith("báo cáo") else f"Báo cáo {period.title}"
+    """'Báo cáo Quý IV/2026'; an on-request title usually says "Báo cáo …" itself, and one that
+    does not reads "Báo cáo số liệu …", not "Báo cáo Số liệu …"."""
+    if period.title.lower().startswith("báo cáo"):
+        return period.title
+    # A period of the plan is named as documents name it ("Quý IV/2026"); a one-off one (no kind)
+    # by its subject, in the sentence's case.
+    return f"Báo cáo {period.title if period.kind else report_subject(period.title)}"
 
 
 def entry_from_form(form, indicators, headings, prefix: str = "") -> Entry:
@@ -138,7 +144,7 @@ def script_url() -> str:
 def render_form(ctx: WebContext, pages: Pages, request: Request, *, action: str, csrf_value: str, period: Period,
                 unit: Unit, entries: list[Entry], errors: dict[str, str], last: Submission | None,
                 status: int = 200, sections: list[Part] | None = None,
-                office: dict | None = None) -> HTMLResponse:
+                office: dict | None = None, banner: str | None = None, problem: str | None = None) -> HTMLResponse:
     """The unit's form, for the unit (posting to `action`) or, with `office` ({"received_at",
     "channel", "note"} as typed), for the office entering it on the unit's behalf. `entries`: what
     each part shows typed, one per part of `sections`. The caller sets the CSRF cookie."""
@@ -181,6 +187,7 @@ def render_form(ctx: WebContext, pages: Pages, request: Request, *, action: str,
         csrf=csrf_value, data_range=data_range(period),
         due_long=long_date(period.due), remaining=remaining(period.due, to_local(now).date()),
         last=last, last_received=short_datetime(to_local(last.received_at)) if last else "",
+        banner=banner, problem=problem,
         errors=errors, anchors=anchors, labels=labels, submitted_by=entries[0].submitted_by,
         by_error=errors.get("submitted_by"), template_url=None if office is not None else f"{action}/mau.xlsx",
         parts=[{"title": part.title if count > 1 else "", "data_range": data_range(part.period),
@@ -225,12 +232,26 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         config = ctx.config()
         return parts(config, record.open_bundle(session, config, period, unit), unit)
 
+    def returned_banner(period: Period, unit: Unit) -> str | None:
+        """What the unit must know first when its newest revision was sent back: by whom, and why."""
+        with Session(ctx.engine) as session:
+            newest = record.latest(session, period.key, unit.code)
+            decided = reviews.reviews_of(session, period.key, unit.code, newest.revision) if newest else {}
+        back = next((r for r in decided.values() if r.decision == "returned"), None)
+        if back is None:
+            return None
+        who = "Thủ trưởng đơn vị" if back.role == "head" else ctx.config().plan.organisation.office_name
+        said = f": “{back.comment}”" if back.comment else "."
+        return (f"{who} đã trả lại bản thứ {back.revision} để sửa lúc {short_datetime(to_local(back.at))}{said} "
+                "Sửa theo ý kiến trên rồi gửi lại; báo cáo ở trạng thái “trả lại để sửa” đến khi đơn vị gửi bản đã sửa.")
+
     def form_page(request: Request, token: str, period: Period, unit: Unit, entries: list[Entry],
                   errors: dict[str, str], last: Submission | None, status: int = 200,
-                  sections: list[Part] | None = None) -> HTMLResponse:
+                  sections: list[Part] | None = None, problem: str | None = None) -> HTMLResponse:
         csrf_value, new_cookie = csrf.token_for(request, scope=links.token_hash(token))
         response = render_form(ctx, pages, request, action=f"/f/{token}", csrf_value=csrf_value, period=period,
-                               unit=unit, entries=entries, errors=errors, last=last, status=status, sections=sections)
+                               unit=unit, entries=entries, errors=errors, last=last, status=status, sections=sections,
+                               banner=returned_banner(period, unit), problem=problem)
         csrf.set_cookie(response, new_cookie)
         return response
 
@@ -252,7 +273,8 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                             closed=closed, others=others, own_title=part_title(config, period),
                             just_sent=just_sent, received=short_datetime(to_local(sub.received_at)),
                             due_long=long_date(period.due), figures=figures, narrative=narrative,
-                            data_range=data_range(period), edit_url=f"/f/{token}")
+                            data_range=data_range(period), edit_url=f"/f/{token}",
+                            to_head=just_sent and reviews.required(config, period) and sub.channel != "office")
 
     @r.get("/f/{token}", response_class=HTMLResponse)
     async def show(request: Request, token: str) -> Response:
@@ -294,13 +316,16 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                 return pages.error(request, 403, "Phiên làm việc không hợp lệ",
                                    "Trang đã mở quá lâu hoặc không được gửi từ biểu mẫu của hệ thống. "
                                    "Vui lòng mở lại đường dẫn và gửi lại.")
-            if closed:
-                return pages.error(request, 409, "Kỳ báo cáo đã khoá",
-                                   f"Kỳ báo cáo {period.title} đã khoá; không nhận thêm bản sửa đổi.")
             config = ctx.config()
             sections = bundle(session, period, unit)
             count, now = len(sections), ctx.clock()
             entries = [entry_from_form(form, p.indicators, p.headings, prefix(n, count)) for n, p in enumerate(sections)]
+            if closed:  # closed while the page was open: nothing stored, but what was typed is on screen
+                last = record.latest(session, period.key, unit.code)
+                return form_page(request, token, period, unit, entries, {}, last, status=409, sections=sections,
+                                 problem=f"Văn phòng đã khoá kỳ báo cáo {period.title} trong lúc trang này đang mở: báo "
+                                         "cáo chưa được ghi. Nội dung vừa nhập vẫn ở dưới đây; xin chép lại rồi liên hệ "
+                                         f"{config.plan.organisation.office_name}.")
             reports, errors = [], {}
             for n, part in enumerate(sections):  # each period's report on its own, errors where they were typed
                 report, found = validate(config, part.period, filled(part, entries[n], entries), unit)

@@ -275,14 +275,16 @@ def test_status_works_in_every_state_of_a_period_human_and_json(smtp_server, mak
     assert "Chưa nộp: 2 / 2 đơn vị" in text and {u["unit"] for u in data["units"]} == {"KL", "TTBVTV"}
 
 
-def test_request_says_when_its_first_notice_really_goes_as_plan_does(db_url):
+def test_a_request_tells_its_units_at_once_and_plan_shows_no_second_notice(db_url):
+    # Its notice step (10 working days before 20/12) is 07/12: a week of silence after the office
+    # asked, were the notice left to its day.
     with freeze_time("2026-12-01T20:15:00+07:00"):
         opened = run(["request", "--title", "Báo cáo nhanh", "--deadline", "20/12/2026"], db_url)
         planned = json.loads(run(["plan", "--from", "01/12/2026", "--to", "20/12/2026", "--json"], db_url).output)
     key = opened.output.split("báo cáo đột xuất ")[1].split(":")[0]
-    first = min(p["at"] for p in planned if p["period"] == key)
-    assert first == "2026-12-07T08:00:00+07:00"
-    assert "Thư thông báo đầu tiên dịch vụ gửi lúc 08:00 Thứ Hai 07/12/2026" in opened.output, opened.output
+    assert "Đã gửi thư thông báo tới 18 đơn vị (ghi vào " in opened.output, opened.output
+    assert [p["kind"] for p in planned if p["period"] == key and p["kind"] == "notice"] == []
+    assert min(p["at"] for p in planned if p["period"] == key) > "2026-12-07"  # the reminders, on their days
 
 
 def test_status_of_a_period_past_the_report_window_says_how_to_make_its_report(db_url):

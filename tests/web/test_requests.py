@@ -54,7 +54,7 @@ def test_a_request_asking_a_subset_opens_and_the_units_form_asks_only_that(web):
         assert 'name="dm__phuong_huong"' in page.text and " checked" not in page.text
         assert "Không chọn đơn vị nào: yêu cầu tất cả 18 đơn vị." in page.text
         opened = client.post("/vp/yeu-cau-moi", data=dict(SUBSET, csrf=csrf_of(page)))
-        assert opened.status_code == 303 and opened.headers["location"] == "/vp/ky/YC-20261218"
+        assert opened.status_code == 303 and opened.headers["location"] == "/vp/ky/YC-20261218?xong=mo-yeu-cau-lich"
         period_page = client.get("/vp/ky/YC-20261218")
         assert period_page.status_code == 200 and "Báo cáo rà soát thủ tục hành chính" in period_page.text
         assert "(BPMC)" in period_page.text and "(VPDKDD)" in period_page.text and "(KL)" not in period_page.text
@@ -80,8 +80,9 @@ def test_an_identical_second_click_opens_nothing_new(web):
         first = open_subset(web, client)
         again = open_subset(web, client)
         other = open_subset(web, client, dm__ton_tai="1")  # a different request, same deadline
-    assert first.headers["location"] == again.headers["location"] == "/vp/ky/YC-20261218"
-    assert other.headers["location"] == "/vp/ky/YC-20261218-2"
+    assert first.headers["location"] == "/vp/ky/YC-20261218?xong=mo-yeu-cau-lich"
+    assert again.headers["location"] == "/vp/ky/YC-20261218"  # the same request, nothing new to say
+    assert other.headers["location"] == "/vp/ky/YC-20261218-2?xong=mo-yeu-cau-lich"
     assert sorted(r.key for r in requests_stored(web)) == ["YC-20261218", "YC-20261218-2"]
 
 
@@ -245,3 +246,27 @@ def test_a_plans_opening_and_closing_word_a_request_by_its_own_title(title, word
     assert default.endswith(f"báo cáo kết quả {words} như sau:") and "kết quả kết quả" not in default
     quarter = next(p for p in config.periods if p.kind == "quarter")  # a recurring period keeps the plan's words
     assert "phong trào thi đua quý" in sections.sentence(config.part_of(quarter).report.opening, config, quarter)
+
+
+def test_units_are_told_of_a_request_when_it_is_opened_not_a_week_later(web, smtp_server):
+    import asyncio
+    import time
+
+    with httpx.Client(base_url=web.base) as client:
+        login(client)
+        opened = open_subset(web, client, han="2027-01-15")  # its notice day (10 working days before) is 30/12
+        assert opened.headers["location"] == "/vp/ky/YC-20270115?xong=mo-yeu-cau"
+        assert "thư thông báo kèm đường dẫn tới từng đơn vị đi ngay" in client.get(opened.headers["location"]).text
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(smtp_server.recorder.messages) < 2:
+        time.sleep(0.05)
+    mails = sorted(smtp_server.recorder.take(), key=lambda m: str(m["To"]))
+    assert [m["To"].addresses[0].addr_spec for m in mails] == ["bpmc.daumoi@example.org", "vpdkdd.daumoi@example.org"]
+    assert mails[0]["Subject"].startswith("[Yêu cầu báo cáo] Báo cáo rà soát thủ tục hành chính")
+    assert web.link("BPMC", "YC-20270115") in mails[0].get_body(("plain",)).get_content()
+    # on the notice step's own day the planner finds it sent: no second notice
+    while web.service._background:
+        time.sleep(0.05)
+    web.clock.now = datetime(2026, 12, 30, 8, 5, tzinfo=TZ)
+    asyncio.run(web.service.tick())
+    assert [m for m in smtp_server.recorder.take() if m["X-Baocao-Period"] == "YC-20270115"] == []
