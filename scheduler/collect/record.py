@@ -215,7 +215,8 @@ def record(session: Session, config: Config, period: Period, unit: Unit, report:
 
 def open_request(session: Session, config: Config, title: str, deadline: date, like: str,
                  units: list[str] | None, now: datetime, key: str | None = None,
-                 indicators: list[str] | None = None, headings: list[str] | None = None) -> PeriodRow:
+                 indicators: list[str] | None = None, headings: list[str] | None = None,
+                 data_from: date | None = None, data_to: date | None = None) -> PeriodRow:
     """An on-request report ("khi có yêu cầu"): a period of its own that the planner, the
     reminders and the form treat like any other. `indicators` and `headings`: what it asks, a
     subset of `like`'s (None: all of them). Caller commits."""
@@ -224,7 +225,8 @@ def open_request(session: Session, config: Config, title: str, deadline: date, l
         taken = set(session.exec(select(PeriodRow.key).where(col(PeriodRow.key).startswith(base))).all())
         key = base if base not in taken else next(f"{base}-{n}" for n in range(2, 1000) if f"{base}-{n}" not in taken)
     row = PeriodRow(key=key, obligation=like, title=title, start=now.date(), end=deadline, due=deadline,
-                    source="request", units=units, created_at=now, indicators=indicators, headings=headings)
+                    source="request", units=units, created_at=now, indicators=indicators, headings=headings,
+                    data_from=data_from, data_to=data_to)
     session.add(row)
     return row
 

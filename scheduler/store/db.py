@@ -215,7 +215,8 @@ def request_period(row: PeriodRow) -> Period:
     return Period(row.key, row.obligation, row.title, row.start, row.end, row.due,
                   frozenset(row.units) if row.units is not None else None,
                   indicators=frozenset(row.indicators) if row.indicators is not None else None,
-                  headings=frozenset(row.headings) if row.headings is not None else None)
+                  headings=frozenset(row.headings) if row.headings is not None else None,
+                  data_from=row.data_from, data_to=row.data_to)
 
 
 def request_periods(session: Session) -> list[Period]:

@@ -68,6 +68,9 @@ class PeriodRow(SQLModel, table=True):
     # A request's questions, a subset of its obligation's; None: all of them.
     indicators: list[str] | None = _json()
     headings: list[str] | None = _json()
+    # The days a request's figures cover ("Số liệu tính từ … đến …"); None: not said.
+    data_from: date | None = None
+    data_to: date | None = None
     created_at: datetime = _ts()
     closed_at: datetime | None = _ts(nullable=True)
 

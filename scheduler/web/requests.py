@@ -94,6 +94,8 @@ class Draft:
     units: list[str] | None  # None: every unit that owes `like`
     indicators: list[str]
     headings: list[str]
+    data_from: date | None = None
+    data_to: date | None = None
 
 
 def ticked(form: Mapping[str, str], prefix: str) -> set[str]:
@@ -116,6 +118,18 @@ def decide(config: Config, ob: Obligation, form: Mapping[str, str], today: date)
         errors["han"] = f"“{raw}” không phải ngày hợp lệ; ghi ngày/tháng/năm, ví dụ 18/12/2026."
     elif deadline <= today:
         errors["han"] = f"Hạn nộp phải sau hôm nay ({today:%d/%m/%Y})."
+    # The days the figures cover, optional but both or neither: "số hồ sơ" over which days?
+    span = {}
+    for field in ("tu_ngay", "den_ngay"):
+        text = form.get(field, "").strip()
+        span[field] = parse_deadline(text) if text else None
+        if text and span[field] is None:
+            errors[field] = f"“{text}” không phải ngày hợp lệ; ghi ngày/tháng/năm, ví dụ 30/11/2026."
+    if not errors.get("tu_ngay") and not errors.get("den_ngay"):
+        if (span["tu_ngay"] is None) != (span["den_ngay"] is None):
+            errors["den_ngay" if span["den_ngay"] is None else "tu_ngay"] = "Ghi cả ngày bắt đầu và ngày kết thúc, hoặc để trống cả hai."
+        elif span["tu_ngay"] is not None and span["tu_ngay"] > span["den_ngay"]:
+            errors["den_ngay"] = "Ngày kết thúc phải sau ngày bắt đầu."
     owing = owing_units(config, ob)
     groups, codes = ticked(form, "nhom__"), ticked(form, "dv__")
     # A group stands for its units as they are now; a unit added to it later is not asked.
@@ -131,7 +145,7 @@ def decide(config: Config, ob: Obligation, form: Mapping[str, str], today: date)
     if errors:
         return None, errors
     assert deadline is not None
-    return Draft(title, deadline, ob.id, units or None, indicators, headings), {}
+    return Draft(title, deadline, ob.id, units or None, indicators, headings, span["tu_ngay"], span["den_ngay"]), {}
 
 
 def choices(config: Config, ob: Obligation, form: Mapping[str, str]) -> dict:
@@ -199,6 +213,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         return gate.page(request, "office_request.html", status, errors=errors,
                          obligations=[{"id": o.id, "title": o.title} for o in config.plan.obligations],
                          like=ob.id, like_title=ob.title, title=form.get("ten", ""), deadline=form.get("han", ""),
+                         data_from=form.get("tu_ngay", ""), data_to=form.get("den_ngay", ""),
                          min_date=f"{today + timedelta(days=1):%Y-%m-%d}", **choices(config, ob, form))
 
     @r.get("/yeu-cau-moi", response_class=HTMLResponse)
@@ -221,7 +236,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         ob = obligations.get(form.get("nghia_vu", ""))
         if ob is None:  # a plan reloaded without it, or a crafted post: show the first one's lists
             ob = config.plan.obligations[0]
-            return show(request, config, ob, {k: v for k, v in form.items() if k in ("ten", "han")},
+            return show(request, config, ob, {k: v for k, v in form.items() if k in ("ten", "han", "tu_ngay", "den_ngay")},
                         {"nghia_vu": "Nghĩa vụ này không còn trong kế hoạch; chọn lại."}, 422)
         now = ctx.clock()
         draft, errors = decide(config, ob, form, to_local(now).date())
@@ -235,7 +250,8 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                     duplicate = True
                     break
                 row = record.open_request(session, config, draft.title, draft.deadline, draft.like, draft.units, now,
-                                          indicators=draft.indicators, headings=draft.headings)
+                                          indicators=draft.indicators, headings=draft.headings,
+                                          data_from=draft.data_from, data_to=draft.data_to)
                 gate.audit(session, request, "mo-yeu-cau", row.key, detail=draft.title)
                 told = record.announce(session, config, db.request_period(row), now, ctx.settings.mail_from)
                 key = row.key

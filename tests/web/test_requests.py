@@ -270,3 +270,19 @@ def test_units_are_told_of_a_request_when_it_is_opened_not_a_week_later(web, smt
     web.clock.now = datetime(2026, 12, 30, 8, 5, tzinfo=TZ)
     asyncio.run(web.service.tick())
     assert [m for m in smtp_server.recorder.take() if m["X-Baocao-Period"] == "YC-20270115"] == []
+
+
+def test_a_request_says_which_days_its_figures_cover(web):
+    with httpx.Client(base_url=web.base) as client:
+        login(client)
+        half = open_subset(web, client, tu_ngay="2026-11-01")
+        assert half.status_code == 422 and "Ghi cả ngày bắt đầu và ngày kết thúc, hoặc để trống cả hai." in half.text
+        assert 'value="2026-11-01"' in half.text  # kept as typed
+        backwards = open_subset(web, client, tu_ngay="2026-11-30", den_ngay="2026-11-01")
+        assert backwards.status_code == 422 and "Ngày kết thúc phải sau ngày bắt đầu." in backwards.text
+        assert requests_stored(web) == []
+        opened = open_subset(web, client, tu_ngay="2026-11-01", den_ngay="30/11/2026")
+        assert opened.status_code == 303
+    [row] = requests_stored(web)
+    form = httpx.get(web.base + web.link("BPMC", row.key)).text
+    assert "Số liệu tính từ 01/11/2026 đến 30/11/2026." in form

@@ -1,6 +1,6 @@
 """The office's console: an audit trail of what the office does; decisions on revisions (the
 unit head's approval or return, the office's return for correction); what a revision entered by
-the office came as (paper, công văn); the indicators and headings an on-request report asks; the
+the office came as (paper, công văn); the indicators and headings an on-request report asks, and the days its figures cover; the
 role a link opens for (the unit's form, or its head's approval page).
 
 Only additions: nothing existing is changed or dropped.
@@ -50,6 +50,8 @@ def upgrade() -> None:
     with op.batch_alter_table("period") as batch_op:
         batch_op.add_column(sa.Column("indicators", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("headings", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("data_from", sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column("data_to", sa.Date(), nullable=True))
     with op.batch_alter_table("link") as batch_op:
         batch_op.add_column(sa.Column("role", sa.String(length=10), nullable=False, server_default="unit"))
 
@@ -58,6 +60,8 @@ def downgrade() -> None:
     with op.batch_alter_table("link") as batch_op:
         batch_op.drop_column("role")
     with op.batch_alter_table("period") as batch_op:
+        batch_op.drop_column("data_to")
+        batch_op.drop_column("data_from")
         batch_op.drop_column("headings")
         batch_op.drop_column("indicators")
     with op.batch_alter_table("submission") as batch_op:
