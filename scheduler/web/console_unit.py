@@ -21,7 +21,7 @@ from scheduler.store.tables import Review, SendRow
 from scheduler.text import KIND_LABELS, parse_moment, short_datetime
 from scheduler.web.console import STATE_LABELS, unit_state
 from scheduler.web.context import FORM_BODY, Pages, WebContext
-from scheduler.web.gate import OfficeGate
+from scheduler.web.gate import LOGIN_LINK, NOT_OFFICE, OfficeGate
 from scheduler.web.security import Csrf
 
 CHANNELS = {"form": "qua đường dẫn", "file": "Văn phòng nhập từ tệp", "office": "Văn phòng nhập hộ"}
@@ -187,7 +187,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         return RedirectResponse(f"/vp/ky/{key}?xong=tra-lai&dv={code}", status_code=303)
 
     def entry_page(request: Request, period: Period, unit: Unit, entry, errors: dict, office: dict,
-                   status: int = 200) -> Response:
+                   status: int = 200, problem: str | None = None) -> Response:
         from scheduler.web import unit_form
 
         value, cookie = csrf.token_for(request, scope="vp")
@@ -195,9 +195,33 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             last = record.latest(session, period.key, unit.code)
         response = unit_form.render_form(ctx, pages, request, action=f"/vp/ky/{period.key}/don-vi/{unit.code}/nhap-ho",
                                          csrf_value=value, period=period, unit=unit, entries=[entry], errors=errors,
-                                         last=last, status=status, office=office)
+                                         last=last, status=status, office=office, problem=problem)
         csrf.set_cookie(response, cookie)
         return response
+
+    async def expired(request: Request, key: str, code: str) -> Response:
+        """A paper report typed for a quarter of an hour must not be lost to a session that ended
+        meanwhile: the page again, everything as typed, nothing stored, and how to go on (log in in
+        another tab, then press the button again: the page's token stays valid with its cookie)."""
+        from scheduler.web import unit_form
+        from scheduler.web.security import BodyTooLarge, read_form
+
+        try:
+            form = await read_form(request, FORM_BODY, unit_form.MAX_FIELDS)
+        except BodyTooLarge:
+            form = {}
+        with Session(ctx.engine) as session:
+            found = find(session, request, key, code)
+        if isinstance(found, Response) or not form:
+            return pages.error(request, 403, *NOT_OFFICE, link=LOGIN_LINK)
+        period, unit = found
+        config = ctx.config()
+        entry = unit_form.entry_from_form(form, config.indicators_for(period, unit), config.headings_for(period, unit))
+        office = {k: str(form.get(k, "")).strip() for k in ("received_at", "channel", "note")}
+        return entry_page(request, period, unit, entry, {}, office, status=403,
+                          problem="Phiên đăng nhập của Văn phòng đã hết (hoặc đã đăng xuất): báo cáo chưa được ghi. "
+                                  "Nội dung vừa nhập vẫn ở dưới đây. Mở trang đăng nhập (/vp/dang-nhap) ở một thẻ mới, "
+                                  "đăng nhập, rồi quay lại thẻ này bấm nút gửi lần nữa.")
 
     @r.get("/ky/{key}/don-vi/{code}/nhap-ho", response_class=HTMLResponse)
     async def entry_form(request: Request, key: str, code: str) -> Response:
@@ -220,6 +244,8 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
     async def enter(request: Request, key: str, code: str) -> Response:
         from scheduler.web import unit_form
 
+        if not gate.logged_in(request):
+            return await expired(request, key, code)
         form = await gate.form(request, FORM_BODY, unit_form.MAX_FIELDS)
         if isinstance(form, Response):
             return form
@@ -240,6 +266,13 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             elif received.date() < period.start:
                 errors["received_at"] = (f"Trước khi kỳ {period.title} bắt đầu ({period.start:%d/%m/%Y}); kiểm tra lại "
                                          "ngày/tháng (viết DD/MM/YYYY).")
+            newest = record.latest(session, key, code)
+            if received is not None and "received_at" not in errors and newest is not None \
+                    and received < newest.received_at:
+                errors["received_at"] = (f"Trước bản thứ {newest.revision} đã có (nhận lúc "
+                                         f"{short_datetime(to_local(newest.received_at))}): bản nhập hộ sẽ là bản mới "
+                                         "nhất nên phải nhận sau bản đó. Nếu văn bản giấy đến trước, bản đã có là bản "
+                                         "đơn vị gửi sau cùng; không cần nhập lại.")
             if office["channel"] not in unit_form.CHANNELS:
                 errors["channel"] = "Chọn hình thức Văn phòng nhận báo cáo."
             if len(office["note"]) > 200:

@@ -67,8 +67,10 @@ class Pages:
         response.headers["Cache-Control"] = "no-store"  # personal forms and figures
         return response
 
-    def error(self, request: Request, status: int, heading: str, message: str) -> HTMLResponse:
-        return self.render(request, "error.html", status, heading=heading, message=message)
+    def error(self, request: Request, status: int, heading: str, message: str,
+              link: tuple[str, str] | None = None) -> HTMLResponse:
+        """`link`: (address, words) of where to go from here, e.g. the office's login page."""
+        return self.render(request, "error.html", status, heading=heading, message=message, link=link)
 
 
 # What a request body may weigh: a unit's whole report (see unit_form.MAX_BODY), and for every

@@ -15,6 +15,7 @@ from scheduler.web.security import CSRF_FIELD, BodyTooLarge, Csrf, fingerprint, 
 NOT_OFFICE = ("Cần đăng nhập", "Thao tác này chỉ dành cho Văn phòng. Vui lòng đăng nhập trang Văn phòng rồi làm lại.")
 STALE = ("Phiên làm việc không hợp lệ", "Trang đã mở quá lâu hoặc không được gửi từ trang của Văn phòng. Vui lòng "
          "tải lại trang rồi làm lại; chưa có gì thay đổi.")
+LOGIN_LINK = ("/vp/dang-nhap", "Đăng nhập trang Văn phòng")
 TOO_LARGE = ("Nội dung gửi quá lớn", "Nội dung gửi lên quá lớn so với biểu mẫu này.")
 
 
@@ -50,7 +51,7 @@ class OfficeGate:
         """The posted fields of an office action, or the refusal to send instead: not the office's
         session (403, nothing read), a missing or wrong CSRF token (403), a body too large (413)."""
         if not self.logged_in(request):
-            return self.pages.error(request, 403, *NOT_OFFICE)
+            return self.pages.error(request, 403, *NOT_OFFICE, link=LOGIN_LINK)
         try:
             form = await read_form(request, max_body, max_fields)
         except BodyTooLarge:

@@ -169,3 +169,33 @@ def test_a_long_paper_report_is_taken_whole(web):
     with Session(web.service.engine) as session:
         [sub] = session.exec(select(Submission)).all()
     assert sub.narrative["so_hoa"] == long_text.strip() and sub.note == "Công văn, Số 12/KL"
+
+
+def test_a_paper_report_typed_while_the_session_ended_is_kept_on_screen(web):
+    from scheduler.store.tables import Submission
+
+    client, token = office(web)
+    with closing(client):
+        client.get("/vp/ky/2026-Q4/don-vi/TTRA/nhap-ho")
+        client.post("/vp/dang-xuat", data={"csrf": token})  # another tab logs out
+        form = valid_form(csrf=token, received_at="01/12/2026 08:00", channel="Bản giấy", note="Số 7/TTr")
+        kept = client.post("/vp/ky/2026-Q4/don-vi/TTRA/nhap-ho", data=form)
+        assert kept.status_code == 403 and "Phiên đăng nhập của Văn phòng đã hết" in kept.text
+        assert 'value="Số 7/TTr"' in kept.text and 'value="1250"' in kept.text and "Nội dung phuong_huong." in kept.text
+        with Session(web.service.engine) as session:
+            assert session.exec(select(Submission)).all() == []
+        login(client)  # in another tab; the page's own token still goes with its cookie
+        assert client.post("/vp/ky/2026-Q4/don-vi/TTRA/nhap-ho", data=form).status_code == 303
+    refused = httpx.post(f"{web.base}/vp/ky/2026-Q4/don-vi/KL/gui-lai", data={"csrf": token})
+    assert refused.status_code == 403 and 'href="/vp/dang-nhap"' in refused.text
+
+
+def test_a_paper_report_older_than_the_newest_revision_is_refused(web):
+    with httpx.Client(base_url=web.base) as unit:  # online, 02/12 09:00
+        _, csrf = open_form(unit, web.link("TTRA"))
+        assert unit.post(web.link("TTRA"), data=valid_form(csrf=csrf)).status_code == 303
+    client, token = office(web)
+    with closing(client):
+        form = valid_form(csrf=token, received_at="01/12/2026 15:30", channel="Bản giấy", note="")
+        older = client.post("/vp/ky/2026-Q4/don-vi/TTRA/nhap-ho", data=form)
+        assert older.status_code == 422 and "Trước bản thứ 1 đã có (nhận lúc 09:00 Thứ Tư 02/12/2026)" in older.text
