@@ -10,6 +10,7 @@ import click
 from sqlmodel import Session
 
 from scheduler.collect import record
+from scheduler.store import reviews
 from scheduler.store import db
 from scheduler.clock import TZ, local, to_local
 from scheduler.text import long_date, os_error, parse_moment, short_datetime
@@ -45,9 +46,12 @@ def register(cli: click.Group, app_type, date_type) -> None:
     @click.option("--period", "key", required=True, help="Kỳ báo cáo, ví dụ 2026-Q4.")
     @click.option("--received", "received", default=None,
                   help="Thời điểm Văn phòng nhận văn bản, nếu khác lúc nhập: 'DD/MM/YYYY HH:MM' (giờ Việt Nam).")
+    @click.option("--paper", is_flag=True, default=False,
+                  help="Gõ lại từ văn bản giấy hoặc công văn có chữ ký Thủ trưởng đơn vị: khi kế hoạch cần Thủ "
+                       "trưởng duyệt, bản này tính là đã duyệt (không gửi thư xin duyệt).")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.pass_obj
-    def submit_cmd(app, code: str, key: str, received: str | None, file: Path) -> None:
+    def submit_cmd(app, code: str, key: str, received: str | None, paper: bool, file: Path) -> None:
         """Nhập báo cáo của một đơn vị từ tệp YAML/JSON hoặc mẫu XLSX đã điền."""
         import asyncio
 
@@ -89,7 +93,8 @@ def register(cli: click.Group, app_type, date_type) -> None:
             now = app.clock()
             try:
                 recorded = record.record(session, config, period, unit, report, "file", now, received_at,
-                                             mail_from=app.settings.mail_from)
+                                         mail_from=app.settings.mail_from, signed=paper,
+                                         note="Văn bản giấy/công văn có chữ ký Thủ trưởng" if paper else None)
             except record.ClosedPeriod:
                 raise click.ClickException(f"kỳ {period.title} đã khoá, không nhận thêm báo cáo")
             session.commit()
@@ -102,6 +107,9 @@ def register(cli: click.Group, app_type, date_type) -> None:
                 return
             click.echo(f"Đã ghi báo cáo {period.title} của {unit.name}: bản thứ {sub.revision}, nhận lúc "
                        f"{short_datetime(to_local(sub.received_at))} ({'đúng hạn' if sub.on_time else 'sau hạn'}).")
+            if reviews.required(config, period) and not paper:
+                click.echo("Kế hoạch cần Thủ trưởng đơn vị duyệt: đã gửi thư xin duyệt; báo cáo chỉ tính là đã nộp khi "
+                           "Thủ trưởng duyệt (văn bản đã có chữ ký Thủ trưởng thì nhập với --paper).")
         result = asyncio.run(service.retry())  # the receipt to the unit's focal points
         if result.sent and app.settings.dry_run:
             click.echo(f"Đã ghi thư xác nhận vào {app.settings.outbox_dir} (chưa cấu hình SMTP, thư chưa gửi đi).")

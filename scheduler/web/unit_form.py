@@ -114,7 +114,9 @@ def previous_figures(ctx: WebContext, config: Config, period: Period, unit: Unit
     if before is None:
         return "", {}
     with Session(ctx.engine) as session:
-        sub = record.latest(session, before.key, unit.code)
+        # The newest revision that counted (approved, where the plan asks it), as the report used it.
+        counted = record.histories(session, before.key).get(unit.code)
+    sub = counted[-1] if counted else None
     return (before.title, dict(sub.figures or {})) if sub is not None else ("", {})
 
 

@@ -50,7 +50,7 @@ def test_the_office_enters_a_report_on_paper_in_the_units_own_form(web):
 def test_the_office_fields_in_error_are_outlined_and_linked_from_the_summary(web):
     page = office_page(web, {"received_at": "32/12/2026", "channel": "Bản giấy", "note": ""},
                        errors={"received_at": "“32/12/2026” không phải ngày giờ DD/MM/YYYY HH:MM"})
-    assert "Báo cáo chưa gửi được: có 1 chỗ cần sửa." in page
+    assert "Chưa ghi được báo cáo: có 1 chỗ cần sửa." in page
     assert 'href="#received_at">Thời điểm Văn phòng nhận</a>: “32/12/2026” không phải ngày giờ' in page
     assert re.search(r'id="received_at" name="received_at" value="32/12/2026"[^>]*aria-invalid="true"', page)
     assert 'id="received_at-loi">“32/12/2026” không phải ngày giờ DD/MM/YYYY HH:MM</p>' in page
