@@ -300,3 +300,24 @@ def test_the_key_is_checked_at_its_line_and_reaches_every_plan(tmp_path):
     prefix = plan_file.stem + "."
     assert {o.id: o.approval for o in config.plan.obligations} == {
         o.id: ("head" if o.id.startswith(prefix) else None) for o in config.plan.obligations}
+
+
+def test_the_consolidated_report_uses_only_approved_revisions(approving, smtp_server):
+    from scheduler.report import versions
+
+    web = approving
+    submit(web, "BPMC")
+    link = head_link(mails(smtp_server, "approval#1")["approval#1"])
+
+    def consolidated():
+        with Session(web.service.engine) as session:
+            result = versions.consolidation(session, web.service.config, web.service.config.period("2026-Q4"))
+        return [u.code for u in result.missing], result.sources
+
+    missing, sources = consolidated()
+    assert "BPMC" in missing and "BPMC" not in sources  # sent, not approved: not in the report's figures
+    with httpx.Client(base_url=web.base) as head:
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', head.get(link).text).group(1)
+        assert head.post(link, data={"csrf": csrf, "quyet_dinh": "duyet", "ban": "1"}).status_code in (200, 303)
+    missing, sources = consolidated()
+    assert "BPMC" not in missing and sources["BPMC"] == 1
