@@ -39,9 +39,9 @@ def mail(recorder, step: str, to: str, timeout: float = 15.0):
 SHOTS = os.environ.get("BAOCAO_SHOTS")  # a folder: the pages are also saved there as PNG, to look at
 
 
-def shot(page, name: str) -> None:
+def shot(page, name: str, full: bool = True) -> None:
     if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=True)
+        page.screenshot(path=os.path.join(SHOTS, f"{name}.png"), full_page=full)
 
 
 def row(page, code: str):
@@ -140,7 +140,7 @@ def test_the_office_runs_a_period_from_the_browser(web, smtp_server, tmp_path):
         mail(recorder, "report-v1", "@", timeout=30)
         shot(page, "period")
         page.set_viewport_size({"width": 390, "height": 844})
-        shot(page, "period-phone")
+        shot(page, "period-phone", full=False)
         page.set_viewport_size({"width": 1280, "height": 900})
 
         # 6. close the period after confirming, then reopen it
