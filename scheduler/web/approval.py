@@ -9,8 +9,6 @@ decision is one conditional insert (store/reviews.decide): a double click is one
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
@@ -24,9 +22,9 @@ from scheduler.policy.periods import Period
 from scheduler.store import reviews
 from scheduler.store.tables import Submission
 from scheduler.text import long_date, short_datetime
-from scheduler.web.context import NOT_FOUND, SMALL_BODY, Pages, WebContext
+from scheduler.web.context import SMALL_BODY, Pages, WebContext
 from scheduler.web.security import CSRF_FIELD, BodyTooLarge, Csrf, read_form
-from scheduler.web.unit_form import EXPIRED, SLOW_DOWN, heading
+from scheduler.web.unit_form import heading, resolve_link
 
 # The page's own body limit is app.SMALL_BODY (16 KB): a comment of this many characters fits
 # it even when every letter carries Vietnamese diacritics and is URL-encoded (9 bytes each).
@@ -43,24 +41,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
     r = APIRouter()
 
     async def resolve(request: Request, token: str):
-        """(period, unit, closed) for a head's token, or the error response to send instead;
-        bad tokens are throttled like the unit's form links (one counter per address)."""
-        address = request.client.host if request.client else "?"
-        with Session(ctx.engine) as session:
-            link = links.find(session, token, role="head")
-            found = None
-            if link is not None:
-                period = ctx.periods(session).get(link.period_key)
-                unit = ctx.config().unit(link.unit_code)
-                if link.revoked_at is not None or period is None or unit is None:
-                    return pages.error(request, 410, *EXPIRED)
-                found = period, unit, record.is_closed(session, period.key)
-        if found is not None:
-            return found
-        if ctx.throttle.blocked(address):
-            return pages.error(request, 429, *SLOW_DOWN)
-        await asyncio.sleep(ctx.throttle.fail(address))  # no database connection held meanwhile
-        return pages.error(request, 404, *NOT_FOUND)
+        return await resolve_link(ctx, pages, request, token, role="head")
 
     def page(request: Request, token: str, period: Period, unit: Unit, closed: bool, status: int = 200,
              error: str | None = None, comment: str = "") -> HTMLResponse:

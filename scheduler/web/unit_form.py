@@ -203,30 +203,35 @@ def render_form(ctx: WebContext, pages: Pages, request: Request, *, action: str,
     )
 
 
+async def resolve_link(ctx: WebContext, pages: Pages, request: Request, token: str, role: str):
+    """(period, unit, closed) for a link of `role` (the unit's form, the head's approval page), or
+    the error response to send instead. A valid link always opens, however many bad ones came from
+    the same address (behind a proxy that address may be everyone's); bad ones, of either role,
+    count on one throttle per address."""
+    address = request.client.host if request.client else "?"
+    with Session(ctx.engine) as session:
+        link = links.find(session, token, role=role)
+        found = None
+        if link is not None:
+            period = ctx.periods(session).get(link.period_key)
+            unit = ctx.config().unit(link.unit_code)
+            if link.revoked_at is not None or period is None or unit is None:
+                return pages.error(request, 410, *EXPIRED)
+            found = period, unit, record.is_closed(session, period.key)
+    if found is not None:
+        return found
+    if ctx.throttle.blocked(address):
+        return pages.error(request, 429, *SLOW_DOWN)
+    # Guessing gets slower and slower. No database connection is held while waiting.
+    await asyncio.sleep(ctx.throttle.fail(address))
+    return pages.error(request, 404, *NOT_FOUND)
+
+
 def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
     r = APIRouter()
 
     async def resolve(request: Request, token: str):
-        """(period, unit, closed) for a token, or the error response to send instead. A valid
-        link always opens, however many bad ones came from the same address (behind a proxy
-        that address may be everyone's)."""
-        address = request.client.host if request.client else "?"
-        with Session(ctx.engine) as session:
-            link = links.find(session, token)
-            found = None
-            if link is not None:
-                period = ctx.periods(session).get(link.period_key)
-                unit = ctx.config().unit(link.unit_code)
-                if link.revoked_at is not None or period is None or unit is None:
-                    return pages.error(request, 410, *EXPIRED)
-                found = period, unit, record.is_closed(session, period.key)
-        if found is not None:
-            return found
-        if ctx.throttle.blocked(address):
-            return pages.error(request, 429, *SLOW_DOWN)
-        # Guessing gets slower and slower. No database connection is held while waiting.
-        await asyncio.sleep(ctx.throttle.fail(address))
-        return pages.error(request, 404, *NOT_FOUND)
+        return await resolve_link(ctx, pages, request, token, role="unit")
 
     def bundle(session: Session, period: Period, unit: Unit) -> list[Part]:
         """The parts of the unit's form: every open period of the plans it owes that day, this
