@@ -87,6 +87,13 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             return pages.error(request, 404, "Không có đơn vị này trong kỳ", f"Kỳ “{key}” không có đơn vị “{code}”.")
         return period, unit
 
+    def find_open(session: Session, request: Request, key: str, code: str, refused: str) -> tuple[Period, Unit] | Response:
+        """Like find, for an action a closed period no longer takes: `refused` says which."""
+        found = find(session, request, key, code)
+        if not isinstance(found, Response) and record.is_closed(session, key):
+            return pages.error(request, 409, "Kỳ báo cáo đã khoá", f"Kỳ {found[0].title} đã khoá: {refused}")
+        return found
+
     @r.get("/ky/{key}/don-vi/{code}", response_class=HTMLResponse)
     async def unit_page(request: Request, key: str, code: str) -> Response:
         if not gate.logged_in(request):
@@ -132,12 +139,10 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         if isinstance(form, Response):
             return form
         with Session(ctx.engine) as session:
-            found = find(session, request, key, code)
+            found = find_open(session, request, key, code, "không gửi thư nhắc.")
             if isinstance(found, Response):
                 return found
             period, unit = found
-            if record.is_closed(session, key):
-                return pages.error(request, 409, "Kỳ báo cáo đã khoá", f"Kỳ {period.title} đã khoá: không gửi thư nhắc.")
             if (key, code) in db.reported_pairs(session):
                 return RedirectResponse(f"/vp/ky/{key}?xong=gui-lai-da-nop&dv={code}", status_code=303)
             now = ctx.clock()
@@ -156,13 +161,10 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             return form
         comment = str(form.get("comment", "")).strip()
         with Session(ctx.engine) as session:
-            found = find(session, request, key, code)
+            found = find_open(session, request, key, code, "không trả lại báo cáo được nữa; mở lại kỳ nếu cần.")
             if isinstance(found, Response):
                 return found
             period, unit = found
-            if record.is_closed(session, key):
-                return pages.error(request, 409, "Kỳ báo cáo đã khoá",
-                                   f"Kỳ {period.title} đã khoá: không trả lại báo cáo được nữa; mở lại kỳ nếu cần.")
             subs = record.revisions(session, key, code)
             revision = int(form["ban"]) if str(form.get("ban", "")).isdigit() else 0
             error = None
@@ -228,12 +230,10 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         if not gate.logged_in(request):
             return gate.to_login()
         with Session(ctx.engine) as session:
-            found = find(session, request, key, code)
+            found = find_open(session, request, key, code, "mở lại kỳ để nhập.")
             if isinstance(found, Response):
                 return found
             period, unit = found
-            if record.is_closed(session, key):
-                return pages.error(request, 409, "Kỳ báo cáo đã khoá", f"Kỳ {period.title} đã khoá; mở lại kỳ để nhập.")
             last = record.latest(session, key, code)
         # Pre-filled with the unit's last revision: paper usually corrects a figure or two.
         entry = as_entry(last.figures, last.narrative, last.submitted_by) if last else Entry()
