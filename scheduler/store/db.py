@@ -22,6 +22,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest migration. Checked against Alembic's own view by a test; lets every command skip
 # importing and running Alembic (a fifth of `baocao report`'s time) when the schema is current.
 SCHEMA_HEAD = "0007"
+BUSY_TIMEOUT_S = 30  # how long SQLite waits for another process's write lock, unless a caller says less
 NOT_STEPS = ("receipt", reviews.APPROVAL, reviews.RETURNED)  # ledger kinds that stand for no reminder step
 
 
@@ -37,7 +38,7 @@ def make_engine(url: str) -> Engine:
                 # Created private before SQLite opens it (its -wal and -shm files take the same
                 # mode): the store holds every unit's figures and the link tokens.
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
@@ -45,6 +46,14 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @sa.event.listens_for(engine, "checkout")
+        def _patience(dbapi_conn, _record, _proxy):  # pragma: no cover - trivial
+            # Every use starts with the service's own patience for the write lock: a web request
+            # that shortened it for itself (web.unit_form.patient) gave the connection back so.
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
             cur.close()
 
         return engine

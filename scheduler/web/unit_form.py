@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
 from scheduler.collect import record
@@ -80,6 +81,17 @@ def field_ids(indicators, headings, prefix: str = "") -> tuple[dict[str, str], d
 # reported beside its field, what was typed kept; only a body no form can produce is refused
 # (by its Content-Length before anything else, see app.BodyLimit, or while it is read).
 MAX_BODY = FORM_BODY
+# How long a unit's submission waits for the database's write lock before it is told to try again
+# (SQLite's own timeout, for the service's other work, is 30 s): shorter than a person's patience.
+WEB_PATIENCE_MS = 8000
+DB_BUSY = (OperationalError, InterfaceError)
+
+
+def patient(session: Session) -> None:
+    """This session's writes wait WEB_PATIENCE_MS for SQLite's lock, then fail (DB_BUSY). The
+    connection goes back to the pool with the setting: reset when it is next checked out (db.py)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql(f"PRAGMA busy_timeout = {WEB_PATIENCE_MS}")
 MAX_FIELDS = 300
 TOO_LARGE = ("Báo cáo gửi lên vượt quá giới hạn của hệ thống (4 MB). Vui lòng bấm nút Quay lại của trình duyệt "
              "(nội dung đã nhập vẫn còn), rút gọn phần thuyết minh rồi gửi lại, hoặc liên hệ Văn phòng.")
@@ -209,15 +221,22 @@ async def resolve_link(ctx: WebContext, pages: Pages, request: Request, token: s
     the same address (behind a proxy that address may be everyone's); bad ones, of either role,
     count on one throttle per address."""
     address = request.client.host if request.client else "?"
-    with Session(ctx.engine) as session:
-        link = links.find(session, token, role=role)
-        found = None
-        if link is not None:
+
+    def lookup():
+        with Session(ctx.engine) as session:
+            link = links.find(session, token, role=role)
+            if link is None:
+                return None
             period = ctx.periods(session).get(link.period_key)
             unit = ctx.config().unit(link.unit_code)
             if link.revoked_at is not None or period is None or unit is None:
-                return pages.error(request, 410, *EXPIRED)
-            found = period, unit, record.is_closed(session, period.key)
+                return "expired"
+            return period, unit, record.is_closed(session, period.key)
+
+    # In a thread: a database that is slow to answer must not hold up every other page.
+    found = await asyncio.to_thread(lookup)
+    if found == "expired":
+        return pages.error(request, 410, *EXPIRED)
     if found is not None:
         return found
     if ctx.throttle.blocked(address):
@@ -306,23 +325,11 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             entry.submitted_by = sender
         return form_page(request, token, period, unit, entries, {}, last, sections=sections)
 
-    @r.post("/f/{token}", response_class=HTMLResponse)
-    async def submit(request: Request, token: str) -> Response:
-        # The token is looked up before a byte of the body is read: an unauthenticated POST holds
-        # no memory, and a valid one is read within a bound (see read_form).
-        found = await resolve(request, token)
-        if isinstance(found, Response):
-            return found
-        period, unit, closed = found
-        try:
-            form = await read_form(request, MAX_BODY, MAX_FIELDS)
-        except BodyTooLarge:
-            return pages.error(request, 413, "Nội dung gửi quá lớn", TOO_LARGE)
+    def store(request: Request, token: str, period: Period, unit: Unit, closed: bool, form: dict):
+        """Validate and store a posted form (in a worker thread): the page to answer with, or
+        (created, revision) once stored."""
         with Session(ctx.engine) as session:
-            if not csrf.valid(request, form.get(CSRF_FIELD), scope=links.token_hash(token)):
-                return pages.error(request, 403, "Phiên làm việc không hợp lệ",
-                                   "Trang đã mở quá lâu hoặc không được gửi từ biểu mẫu của hệ thống. "
-                                   "Vui lòng mở lại đường dẫn và gửi lại.")
+            patient(session)
             config = ctx.config()
             sections = bundle(session, period, unit)
             count, now = len(sections), ctx.clock()
@@ -364,6 +371,44 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                 return pages.error(request, 409, "Kỳ báo cáo đã khoá",
                                    f"Kỳ báo cáo {period.title} đã khoá; không nhận thêm bản sửa đổi.")
             session.commit()
+        return created, revision
+
+    def busy(request: Request, token: str, period: Period, unit: Unit, form: dict) -> Response:
+        with Session(ctx.engine) as session:
+            sections = bundle(session, period, unit)
+            last = record.latest(session, period.key, unit.code)
+        count = len(sections)
+        entries = [entry_from_form(form, p.indicators, p.headings, prefix(n, count)) for n, p in enumerate(sections)]
+        return form_page(request, token, period, unit, entries, {}, last, status=503, sections=sections,
+                         problem="Hệ thống đang bận, báo cáo chưa được ghi. Nội dung vừa nhập vẫn ở dưới đây: "
+                                 "vui lòng đợi một lát rồi bấm “Gửi báo cáo” lần nữa.")
+
+    @r.post("/f/{token}", response_class=HTMLResponse)
+    async def submit(request: Request, token: str) -> Response:
+        # The token is looked up before a byte of the body is read: an unauthenticated POST holds
+        # no memory, and a valid one is read within a bound (see read_form).
+        found = await resolve(request, token)
+        if isinstance(found, Response):
+            return found
+        period, unit, closed = found
+        try:
+            form = await read_form(request, MAX_BODY, MAX_FIELDS)
+        except BodyTooLarge:
+            return pages.error(request, 413, "Nội dung gửi quá lớn", TOO_LARGE)
+        if not csrf.valid(request, form.get(CSRF_FIELD), scope=links.token_hash(token)):
+            return pages.error(request, 403, "Phiên làm việc không hợp lệ",
+                               "Trang đã mở quá lâu hoặc không được gửi từ biểu mẫu của hệ thống. "
+                               "Vui lòng mở lại đường dẫn và gửi lại.")
+        try:
+            # In a thread: storing waits for the database's write lock (another process, a tick, a
+            # backup), and the other pages must not wait with it.
+            outcome = await asyncio.to_thread(store, request, token, period, unit, closed, form)
+        except DB_BUSY:
+            # Nothing was stored (the transaction rolled back): the form again, as typed.
+            return await asyncio.to_thread(busy, request, token, period, unit, form)
+        if isinstance(outcome, Response):
+            return outcome
+        created, revision = outcome
         if created:
             ctx.after_submit()
         # A repeat (a double tap) lands on the very same confirmation: the report did arrive,

@@ -1,0 +1,54 @@
+"""A unit submitting while another process holds SQLite's write lock (a backup, a long tick, an
+admin's sqlite3 shell): the other pages keep answering at once, the unit is told in Vietnamese
+that nothing was stored, with everything it typed still on the page, and the same post is stored
+once the lock is gone."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+
+from tests.conftest import open_form, stored, valid_form
+
+HOLD = 15  # seconds the other process keeps the write lock: longer than the form's patience (8 s)
+
+
+def test_a_submission_during_another_process_write_lock_is_refused_kindly_and_the_rest_keeps_answering(web):
+    database = web.service.settings.database_url.removeprefix("sqlite:///")
+    with httpx.Client(base_url=web.base, timeout=60) as unit:
+        _, csrf = open_form(unit, web.link("KL"))
+        form = valid_form(csrf=csrf, h__so_hoa="Đã số hoá 930 hồ sơ, kèm <danh sách> chi tiết.")
+        holder = subprocess.Popen(
+            [sys.executable, "-c", "import sqlite3, sys, time\n"
+             "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+             "c.execute('BEGIN IMMEDIATE')\nprint('locked', flush=True)\n"
+             f"time.sleep({HOLD})\nc.execute('COMMIT')\n", database],
+            stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline().strip() == "locked"
+            answers: list = []
+            poster = threading.Thread(target=lambda: answers.append(unit.post(web.link("KL"), data=form)))
+            started = time.monotonic()
+            poster.start()
+            slowest = 0.0
+            while poster.is_alive():  # meanwhile the other pages answer at once
+                t0 = time.monotonic()
+                assert httpx.get(f"{web.base}/suc-khoe", timeout=5).status_code == 200
+                slowest = max(slowest, time.monotonic() - t0)
+                time.sleep(0.2)
+            [refused] = answers
+            assert slowest < 1.0, slowest
+            assert time.monotonic() - started < HOLD  # told before the lock is released, not after it
+            assert refused.status_code == 503
+            assert "Hệ thống đang bận, báo cáo chưa được ghi." in refused.text
+            assert "Đã số hoá 930 hồ sơ, kèm &lt;danh sách&gt; chi tiết." in refused.text and 'value="1250"' in refused.text
+            assert stored(web, "KL") == []
+        finally:
+            holder.wait(timeout=HOLD + 10)
+        again = unit.post(web.link("KL"), data=form)
+        assert again.status_code == 303
+        assert [s.revision for s in stored(web, "KL")] == [1]
