@@ -268,10 +268,11 @@ def confirm_clock_cmd(app: App, today: str) -> None:
                "Thư báo quá hạn đang giữ lại (nếu có) sẽ gửi ở lượt nhắc tới.")
 
 
-from scheduler.cli import office, overview  # noqa: E402  (they register their commands)
+from scheduler.cli import backup, office, overview  # noqa: E402  (they register their commands)
 
 office.register(cli, App, _Date)
 overview.register(cli, App, _Date)
+backup.register(cli)
 clitext.name_metavars(cli)
 
 
