@@ -27,6 +27,7 @@ from scheduler.store.tables import ReportRow, SendRow
 from scheduler.text import long_date, number, short_datetime
 from scheduler.web.context import Pages, WebContext
 from scheduler.web.gate import OfficeGate
+from scheduler.web.unit_form import patient
 from scheduler.web.security import Csrf
 
 STATE_LABELS = {"on_time": "Đúng hạn", "late": "Muộn", "missing": "Chưa nộp", "awaiting": "Chờ Thủ trưởng duyệt",
@@ -133,6 +134,9 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
     async def period_page(request: Request, key: str, xong: str = "", dv: str = "") -> Response:
         if not gate.logged_in(request):
             return gate.to_login()
+        return await gate.run(request, period_work, request, key, xong, dv)
+
+    def period_work(request: Request, key: str, xong: str, dv: str) -> Response:
         config, now = ctx.config(), ctx.clock()
         secret, base = ctx.settings.secret(), ctx.settings.public_url.rstrip("/")
         with Session(ctx.engine) as session:
@@ -235,8 +239,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                                "Kỳ đã khoá: số liệu không đổi nên không lập thêm bản; mở lại kỳ nếu cần lập lại.")
         if version == "recent":
             return back(key, "lap-lai-vua-lap")
-        ctx.after_submit()  # the new version's mail to the office
-        return back(key, "lap-lai")
+        return gate.deliver_after(back(key, "lap-lai"))  # the new version's mail to the office
 
     async def confirm(request: Request, key: str, action: str) -> Response:
         if not gate.logged_in(request):
@@ -252,7 +255,11 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         form = await gate.form(request)
         if isinstance(form, Response):
             return form
+        return await gate.run(request, close_work, request, key, action, form)
+
+    def close_work(request: Request, key: str, action: str, form: dict) -> Response:
         with Session(ctx.engine) as session:
+            patient(session)
             period = period_or_404(session, request, key)
             if isinstance(period, Response):
                 return period

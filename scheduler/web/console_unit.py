@@ -22,6 +22,7 @@ from scheduler.text import KIND_LABELS, parse_moment, short_datetime
 from scheduler.web.console import STATE_LABELS, unit_state
 from scheduler.web.context import FORM_BODY, Pages, WebContext
 from scheduler.web.gate import LOGIN_LINK, NOT_OFFICE, OfficeGate
+from scheduler.web.unit_form import patient
 from scheduler.web.security import Csrf
 
 CHANNELS = {"form": "qua đường dẫn", "file": "Văn phòng nhập từ tệp", "office": "Văn phòng nhập hộ"}
@@ -98,7 +99,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
     async def unit_page(request: Request, key: str, code: str) -> Response:
         if not gate.logged_in(request):
             return gate.to_login()
-        return render_unit(request, key, code)
+        return await gate.run(request, render_unit, request, key, code)
 
     def render_unit(request: Request, key: str, code: str, status: int = 200, error: str | None = None,
                     comment: str = "") -> Response:
@@ -138,7 +139,11 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         form = await gate.form(request)
         if isinstance(form, Response):
             return form
+        return await gate.run(request, resend_work, request, key, code)
+
+    def resend_work(request: Request, key: str, code: str) -> Response:
         with Session(ctx.engine) as session:
+            patient(session)
             found = find_open(session, request, key, code, "không gửi thư nhắc.")
             if isinstance(found, Response):
                 return found
@@ -151,16 +156,20 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                 return RedirectResponse(f"/vp/ky/{key}?xong=gui-lai-vua-gui&dv={code}", status_code=303)
             gate.audit(session, request, "gui-lai", key, code, detail=f"thư {KIND_LABELS.get(kind, kind).lower()}")
             session.commit()
-        ctx.after_submit()  # deliver now, not at the next periodic pass
-        return RedirectResponse(f"/vp/ky/{key}?xong=gui-lai&dv={code}", status_code=303)
+        # deliver now, not at the next periodic pass
+        return gate.deliver_after(RedirectResponse(f"/vp/ky/{key}?xong=gui-lai&dv={code}", status_code=303))
 
     @r.post("/ky/{key}/don-vi/{code}/tra-lai", response_class=HTMLResponse)
     async def send_back(request: Request, key: str, code: str) -> Response:
         form = await gate.form(request)
         if isinstance(form, Response):
             return form
+        return await gate.run(request, send_back_work, request, key, code, form)
+
+    def send_back_work(request: Request, key: str, code: str, form: dict) -> Response:
         comment = str(form.get("comment", "")).strip()
         with Session(ctx.engine) as session:
+            patient(session)
             found = find_open(session, request, key, code, "không trả lại báo cáo được nữa; mở lại kỳ nếu cần.")
             if isinstance(found, Response):
                 return found
@@ -185,8 +194,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                 session.commit()
         if error is not None:  # the page again, the comment as typed and the problem beside it
             return render_unit(request, key, code, 422, error, comment)
-        ctx.after_submit()
-        return RedirectResponse(f"/vp/ky/{key}?xong=tra-lai&dv={code}", status_code=303)
+        return gate.deliver_after(RedirectResponse(f"/vp/ky/{key}?xong=tra-lai&dv={code}", status_code=303))
 
     def entry_page(request: Request, period: Period, unit: Unit, entry, errors: dict, office: dict,
                    status: int = 200, problem: str | None = None) -> Response:
@@ -249,8 +257,14 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         form = await gate.form(request, FORM_BODY, unit_form.MAX_FIELDS)
         if isinstance(form, Response):
             return form
+        return await gate.run(request, enter_work, request, key, code, form)
+
+    def enter_work(request: Request, key: str, code: str, form: dict) -> Response:
+        from scheduler.web import unit_form
+
         config, now = ctx.config(), ctx.clock()
         with Session(ctx.engine) as session:
+            patient(session)
             found = find(session, request, key, code)
             if isinstance(found, Response):
                 return found
@@ -291,7 +305,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                            detail=f"bản {recorded.submission.revision}; {recorded.submission.note}; nhận lúc "
                                   f"{short_datetime(received)}")
             session.commit()
-        ctx.after_submit()  # the unit's receipt
-        return RedirectResponse(f"/vp/ky/{key}?xong=nhap-ho&dv={code}", status_code=303)
+        # the unit's receipt
+        return gate.deliver_after(RedirectResponse(f"/vp/ky/{key}?xong=nhap-ho&dv={code}", status_code=303))
 
     return r

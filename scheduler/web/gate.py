@@ -4,8 +4,13 @@ it does is written to the audit in the same transaction as the change itself."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.background import BackgroundTask
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
 from scheduler.store import audit
@@ -16,6 +21,10 @@ NOT_OFFICE = ("Cần đăng nhập", "Thao tác này chỉ dành cho Văn phòng
 STALE = ("Phiên làm việc không hợp lệ", "Trang đã mở quá lâu hoặc không được gửi từ trang của Văn phòng. Vui lòng "
          "tải lại trang rồi làm lại; chưa có gì thay đổi.")
 LOGIN_LINK = ("/vp/dang-nhap", "Đăng nhập trang Văn phòng")
+BUSY = ("Hệ thống đang bận", "Cơ sở dữ liệu đang bận, thao tác chưa được thực hiện và chưa có gì thay đổi. "
+        "Vui lòng đợi một lát rồi làm lại.")
+DB_BUSY = (OperationalError, InterfaceError)
+log = logging.getLogger("baocao.web")
 TOO_LARGE = ("Nội dung gửi quá lớn", "Nội dung gửi lên quá lớn so với biểu mẫu này.")
 
 
@@ -59,6 +68,25 @@ class OfficeGate:
         if not self.csrf.valid(request, form.get(CSRF_FIELD), scope="vp"):
             return self.pages.error(request, 403, *STALE)
         return form
+
+    async def run(self, request: Request, work, *args) -> Response:
+        """`work(*args)`, the database part of an office page or action, in a worker thread: a
+        database slow to answer, or locked by another process, holds up this page alone. Its
+        writes wait WEB_PATIENCE for the lock; then the office is told nothing changed."""
+        try:
+            return await asyncio.to_thread(work, *args)
+        except DB_BUSY:
+            log.warning("Cơ sở dữ liệu bận hoặc không trả lời khi Văn phòng mở %s", request.url.path)
+            return self.pages.error(request, 503, *BUSY)
+
+    def deliver_after(self, response: Response) -> Response:
+        """Send what the action queued (a resend, a return, a receipt) once the answer has gone,
+        on the event loop, whichever thread made the answer."""
+        async def deliver() -> None:
+            self.ctx.after_submit()
+
+        response.background = BackgroundTask(deliver)
+        return response
 
     def audit(self, session: Session, request: Request, action: str, period_key: str | None = None,
               unit_code: str | None = None, detail: str = "") -> None:

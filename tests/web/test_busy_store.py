@@ -12,9 +12,21 @@ import time
 
 import httpx
 
-from tests.conftest import open_form, stored, valid_form
+from tests.conftest import login, open_form, stored, valid_form
 
 HOLD = 15  # seconds the other process keeps the write lock: longer than the form's patience (8 s)
+
+
+def hold_write_lock(database: str) -> subprocess.Popen:
+    """Another process holding SQLite's write lock for HOLD seconds, started once it holds it."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sqlite3, sys, time\n"
+         "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+         "c.execute('BEGIN IMMEDIATE')\nprint('locked', flush=True)\n"
+         f"time.sleep({HOLD})\nc.execute('COMMIT')\n", database],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    return holder
 
 
 def test_a_submission_during_another_process_write_lock_is_refused_kindly_and_the_rest_keeps_answering(web):
@@ -22,14 +34,8 @@ def test_a_submission_during_another_process_write_lock_is_refused_kindly_and_th
     with httpx.Client(base_url=web.base, timeout=60) as unit:
         _, csrf = open_form(unit, web.link("KL"))
         form = valid_form(csrf=csrf, h__so_hoa="Đã số hoá 930 hồ sơ, kèm <danh sách> chi tiết.")
-        holder = subprocess.Popen(
-            [sys.executable, "-c", "import sqlite3, sys, time\n"
-             "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-             "c.execute('BEGIN IMMEDIATE')\nprint('locked', flush=True)\n"
-             f"time.sleep({HOLD})\nc.execute('COMMIT')\n", database],
-            stdout=subprocess.PIPE, text=True)
+        holder = hold_write_lock(database)
         try:
-            assert holder.stdout.readline().strip() == "locked"
             answers: list = []
             poster = threading.Thread(target=lambda: answers.append(unit.post(web.link("KL"), data=form)))
             started = time.monotonic()
@@ -52,3 +58,21 @@ def test_a_submission_during_another_process_write_lock_is_refused_kindly_and_th
         again = unit.post(web.link("KL"), data=form)
         assert again.status_code == 303
         assert [s.revision for s in stored(web, "KL")] == [1]
+
+
+def test_an_office_action_during_another_process_write_lock_changes_nothing_and_says_so(web):
+    database = web.service.settings.database_url.removeprefix("sqlite:///")
+    with httpx.Client(base_url=web.base, timeout=60) as office:
+        login(office)
+        page = office.get("/vp/ky/2026-Q4")
+        token = page.text.split('name="csrf" value="')[1].split('"')[0]
+        holder = hold_write_lock(database)
+        try:
+            started = time.monotonic()
+            assert office.get("/vp/ky/2026-Q4").status_code == 200  # reading goes on under the lock
+            refused = office.post("/vp/ky/2026-Q4/don-vi/KL/gui-lai", data={"csrf": token})
+            assert time.monotonic() - started < HOLD
+            assert refused.status_code == 503 and "thao tác chưa được thực hiện và chưa có gì thay đổi" in refused.text
+        finally:
+            holder.wait(timeout=HOLD + 10)
+        assert office.post("/vp/ky/2026-Q4/don-vi/KL/gui-lai", data={"csrf": token}).status_code == 303
