@@ -81,6 +81,9 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
     async def index(request: Request) -> Response:
         if not logged_in(request):
             return to_login()
+        return await gate.run(request, index_work, request)
+
+    def index_work(request: Request) -> Response:
         now = ctx.clock()
         with Session(ctx.engine) as session:
             items = []
