@@ -234,6 +234,10 @@ def _set_aside(target: Path) -> Path:
             mode = None
         else:
             raise click.ClickException(f"không mở được cơ sở dữ liệu hiện tại {target}: {exc}")
+    except sqlite3.DatabaseError:
+        # A damaged file ("not a database", "malformed") is what a restore is most often for:
+        # it is kept aside as it is, with its -wal, for whoever wants to look into it.
+        mode = "delete"
     if mode != "delete":
         raise click.ClickException(f"cơ sở dữ liệu {target} đang được một tiến trình khác mở (dịch vụ baocao đang "
                                    f"chạy?); chưa khôi phục gì: {STOP_FIRST}")

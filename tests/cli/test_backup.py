@@ -115,6 +115,19 @@ def test_restoring_over_the_service_database_keeps_the_one_it_replaces(busy_stor
     assert rows(f"sqlite:///{kept}") == changed  # the WAL was folded in: the kept file alone has everything
 
 
+def test_a_damaged_database_is_replaced_and_kept_aside(busy_store, tmp_path):
+    db_url, before = busy_store
+    backup = tmp_path / "sao-luu.db"
+    assert cli_run(["backup", "-o", str(backup)], db_url).exit_code == 0
+    database(db_url).write_bytes(b"\x00" * 4096)  # the disk lost it
+    restored = cli_run(["restore", str(backup)], db_url)
+    assert restored.exit_code == 0, restored.output
+    # Kept with whatever -wal and -shm it had: they belong to it, not to the restored file.
+    [kept] = [p for p in database(db_url).parent.iterdir() if ".truoc-khoi-phuc-" in p.name and p.name[-4] != "-"]
+    assert kept.read_bytes() == b"\x00" * 4096
+    assert rows(db_url) == before
+
+
 def test_backup_refuses_to_overwrite_a_file_unless_told_to(busy_store, tmp_path):
     db_url, _ = busy_store
     backup = tmp_path / "sao-luu.db"
