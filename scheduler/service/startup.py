@@ -63,3 +63,41 @@ def take_pending_hup() -> bool:
     global _hup_pending
     pending, _hup_pending = _hup_pending, False
     return pending
+
+
+# ---------------------------------------------------------------- what systemd is told (sd_notify)
+#
+# The protocol is one datagram per message to the socket systemd names in NOTIFY_SOCKET
+# (sd_notify(3)); a dozen lines here rather than the `sdnotify` package, unchanged since 2017 and
+# silent about the watchdog's interval. Without NOTIFY_SOCKET (started by hand, Type=exec, tests)
+# nothing is sent.
+
+
+def notify(message: str) -> bool:
+    """Send `message` ("READY=1", "WATCHDOG=1", "STATUS=…") to systemd; whether it went."""
+    import os
+    import socket
+
+    address = os.environ.get("NOTIFY_SOCKET", "")
+    if not address:
+        return False
+    if address.startswith("@"):  # an abstract socket
+        address = "\0" + address[1:]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+            sock.connect(address)
+            sock.sendall(message.encode("utf-8"))
+    except OSError:
+        return False  # systemd went away (or never listened): the service runs on regardless
+    return True
+
+
+def watchdog_interval() -> float | None:
+    """Seconds between WATCHDOG=1 pings when systemd watches this process (WatchdogSec=): half
+    its timeout, as sd_watchdog_enabled(3) advises; None when nobody watches."""
+    import os
+
+    usec, pid = os.environ.get("WATCHDOG_USEC", ""), os.environ.get("WATCHDOG_PID", "")
+    if not usec.isdigit() or int(usec) == 0 or (pid and pid != str(os.getpid())):
+        return None
+    return int(usec) / 1e6 / 2

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any, Callable
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from scheduler.clock import to_local
+from scheduler.store import leader
 from scheduler.web.context import FORM_BODY, NOT_FOUND, SMALL_BODY, Pages, WebContext
 from scheduler.web.security import Csrf
 
+log = logging.getLogger("baocao.web")
 DRAIN = 16 * 1024 * 1024  # beyond this, a refused body is not read to its end: the connection is closed
 
 
@@ -42,7 +47,9 @@ class BodyLimit:
         await self.app(scope, receive, send)
 
 
-def create_app(ctx: WebContext) -> FastAPI:
+def create_app(ctx: WebContext, health: Callable[[], dict] | None = None) -> FastAPI:
+    """`health`: what the running service says of itself on /healthz (its role, next tick, when
+    its config was loaded); the store's part is asked of the store by the route."""
     from scheduler.web import approval, console, console_unit, office, requests, unit_form
 
     app = FastAPI(title="baocao", docs_url=None, redoc_url=None, openapi_url=None)
@@ -90,7 +97,38 @@ def create_app(ctx: WebContext) -> FastAPI:
         return Response(status_code=204)  # no icon; without this every page logs a 404 for it
 
     @app.get("/suc-khoe", include_in_schema=False)
-    async def health() -> dict:
-        return {"ok": True}
+    async def alive() -> dict:
+        return {"ok": True}  # the process answers; /healthz says whether it can do its work
+
+    down: list[bool] = []  # non-empty while the last probe failed
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> JSONResponse:
+        body: dict[str, Any] = {"status": "ok", "database": {"reachable": True}}
+        try:
+            # In a thread, and bounded twice (the probe's own timeouts, then this wait): the event
+            # loop serving every form never waits on a database that hangs.
+            store = await asyncio.wait_for(asyncio.to_thread(leader.probe, ctx.settings.database_url),
+                                           leader.PROBE_TIMEOUT + 1)
+        except Exception as exc:  # noqa: BLE001 - whatever the database says, the answer is 503
+            if not down:  # once per outage: a load balancer asks every few seconds
+                log.warning("Kiểm tra sức khoẻ: không truy cập được cơ sở dữ liệu: %s", exc)
+            store = None
+            # The detail goes to the journal only: this page is public and the error may name hosts.
+            body["status"] = "lỗi"
+            body["database"] = {"reachable": False, "error": "không truy cập được cơ sở dữ liệu "
+                                "(chi tiết trong nhật ký của dịch vụ)"}
+        body |= (health() if health is not None else {"role": None, "next_tick": None, "config_loaded_at": None})
+        if store is not None:
+            last = store.pop("last_tick")
+            body["last_tick"] = to_local(last).isoformat(timespec="seconds") if last else None
+            body["ledger"] = store
+        else:
+            body["last_tick"], body["ledger"] = None, None
+        if down and store is not None:
+            log.info("Kiểm tra sức khoẻ: cơ sở dữ liệu đã truy cập được trở lại")
+        down[:] = [] if store is not None else [True]
+        return JSONResponse(body, status_code=200 if store is not None else 503,
+                            headers={"Cache-Control": "no-store"})
 
     return app
