@@ -22,6 +22,7 @@ from scheduler.text import KIND_LABELS, parse_moment, short_datetime
 from scheduler.web.console import STATE_LABELS, unit_state
 from scheduler.web.context import FORM_BODY, Pages, WebContext
 from scheduler.web.gate import LOGIN_LINK, NOT_OFFICE, OfficeGate
+from scheduler.web.form_page import CHANNELS as RECEIVED_BY
 from scheduler.web.unit_form import patient
 from scheduler.web.security import Csrf
 
@@ -287,7 +288,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                                          f"{short_datetime(to_local(newest.received_at))}): bản nhập hộ sẽ là bản mới "
                                          "nhất nên phải nhận sau bản đó. Nếu văn bản giấy đến trước, bản đã có là bản "
                                          "đơn vị gửi sau cùng; không cần nhập lại.")
-            if office["channel"] not in unit_form.CHANNELS:
+            if office["channel"] not in RECEIVED_BY:
                 errors["channel"] = "Chọn hình thức Văn phòng nhận báo cáo."
             if len(office["note"]) > 200:
                 errors["note"] = f"Dài {len(office['note'])} ký tự, tối đa 200."
