@@ -206,8 +206,8 @@ def test_a_database_locked_while_outcomes_are_recorded_repeats_nothing(smtp_serv
     path = db_url.removeprefix("sqlite:///")
     service.engine.dispose()  # the busy timeout is shortened for the test; the lock outlasts it six times
 
-    @sa.event.listens_for(service.engine, "connect")
-    def _short_busy_timeout(dbapi_conn, _record):
+    @sa.event.listens_for(service.engine, "checkout")  # after the engine's own, which restores 30 s
+    def _short_busy_timeout(dbapi_conn, _record, _proxy):
         dbapi_conn.execute("PRAGMA busy_timeout = 500")
 
     holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
