@@ -35,15 +35,37 @@ def config_dir(tmp_path: Path) -> Path:
     return target
 
 
+# BAOCAO_TEST_DATABASE=postgresql runs the whole suite with its store on PostgreSQL (127.0.0.1:5432),
+# as .ci/run's third pass does; tests about SQLite itself (its file, its write lock, its backup
+# API) are marked sqlite_only and skipped there.
+ON_POSTGRESQL = __import__("os").environ.get("BAOCAO_TEST_DATABASE") == "postgresql"
+sqlite_only = pytest.mark.skipif(ON_POSTGRESQL, reason="about SQLite itself (its file, its locks); not this pass's store")
+
+
 @pytest.fixture
-def db_url(tmp_path: Path, service_key) -> str:
+def db_url(tmp_path: Path, service_key):
     """A new, empty store, as the service's first start leaves it: only `run` creates one, and
-    every other command refuses a missing database (issue 10)."""
+    every other command refuses a missing database (issue 10). A SQLite file; with
+    BAOCAO_TEST_DATABASE=postgresql, a fresh PostgreSQL database dropped afterwards."""
     from scheduler.store.db import open_store
 
+    if ON_POSTGRESQL:
+        import uuid
+
+        import psycopg
+
+        name = f"baocao_s_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        open_store(url).dispose()
+        yield url
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        return
     url = f"sqlite:///{tmp_path / 'baocao.db'}"
     open_store(url).dispose()
-    return url
+    yield url
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from sqlmodel import Session, SQLModel
 
 from scheduler.clock import TZ
 from scheduler.store.db import SCHEMA_HEAD, make_engine
-from tests.conftest import cli_run, full, store_return, tick_at
+from tests.conftest import cli_run, full, sqlite_only, store_return, tick_at
 
 
 def rows(url: str) -> dict[str, list[tuple]]:
@@ -61,6 +61,7 @@ def database(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///"))
 
 
+@sqlite_only
 def test_a_backup_taken_during_a_write_restores_into_a_new_database_row_for_row(busy_store, tmp_path):
     db_url, before = busy_store
     writer = sqlite3.connect(database(db_url), isolation_level=None)
@@ -97,6 +98,7 @@ def test_a_backup_taken_during_a_write_restores_into_a_new_database_row_for_row(
     assert cli_run(["status", "--period", "2026-Q4"], new_url).exit_code == 0  # the service's commands use it
 
 
+@sqlite_only
 def test_restoring_over_the_service_database_keeps_the_one_it_replaces(busy_store, tmp_path):
     db_url, before = busy_store
     backup = tmp_path / "sao-luu.db"
@@ -115,6 +117,7 @@ def test_restoring_over_the_service_database_keeps_the_one_it_replaces(busy_stor
     assert rows(f"sqlite:///{kept}") == changed  # the WAL was folded in: the kept file alone has everything
 
 
+@sqlite_only
 def test_a_damaged_database_is_replaced_and_kept_aside(busy_store, tmp_path):
     db_url, before = busy_store
     backup = tmp_path / "sao-luu.db"
@@ -151,6 +154,7 @@ def test_backup_of_a_database_that_does_not_exist_says_where_it_looked(tmp_path,
     assert not (tmp_path / "nham-cho.db").exists() and not (tmp_path / "x.db").exists()
 
 
+@sqlite_only
 def test_restore_refuses_while_the_service_has_the_database_open(busy_store, make_service, tmp_path):
     db_url, before = busy_store
     backup = tmp_path / "sao-luu.db"
@@ -168,6 +172,7 @@ def test_restore_refuses_while_the_service_has_the_database_open(busy_store, mak
     assert rows(db_url) == before
 
 
+@sqlite_only
 def test_restore_refuses_while_another_process_is_writing(busy_store, tmp_path):
     db_url, before = busy_store
     backup = tmp_path / "sao-luu.db"
@@ -200,6 +205,7 @@ def test_restore_refuses_a_file_that_is_no_baocao_backup(tmp_path, service_key):
     assert absent.exit_code == 2 and "không tồn tại" in absent.output, absent.output
 
 
+@sqlite_only
 def test_restore_refuses_a_backup_newer_than_the_code(busy_store, tmp_path):
     db_url, before = busy_store
     backup = tmp_path / "sao-luu.db"
@@ -214,6 +220,7 @@ def test_restore_refuses_a_backup_newer_than_the_code(busy_store, tmp_path):
     assert rows(db_url) == before
 
 
+@sqlite_only
 def test_an_older_backup_is_restored_and_upgraded_by_the_next_run(busy_store, tmp_path, make_service):
     db_url, before = busy_store
     backup = tmp_path / "sao-luu.db"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SHIPPED_CONFIG
+from tests.conftest import ROOT, SHIPPED_CONFIG, sqlite_only
 
 # Every command that works on the store, with arguments that would succeed on a good one.
 STORE_COMMANDS = [
@@ -83,6 +83,7 @@ def test_remind_with_the_service_s_database_but_not_its_key_makes_no_key_and_sen
     assert not (tmp_path / "khoa-khac").exists() and not (tmp_path / "outbox").exists()
 
 
+@sqlite_only
 def test_a_store_left_by_older_code_is_upgraded_by_run_only(db_url, tmp_path):
     path = db_url.removeprefix("sqlite:///")
     with sqlite3.connect(path) as conn:
@@ -170,6 +171,7 @@ def test_every_command_fails_in_vietnamese_without_a_traceback(db_url, tmp_path,
     assert_refused(result, sub(expected))
 
 
+@sqlite_only
 def test_a_command_meeting_a_write_lock_held_past_the_busy_timeout_says_so(db_url, tmp_path):
     """Another process (a backup, an sqlite3 shell) holds the write lock for longer than the 30 s
     the command waits: the office reads what is happening, and nothing half-done is stored."""

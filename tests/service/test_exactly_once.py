@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import ROOT, MailRecorder, Process, SmtpServer
+from tests.conftest import MailRecorder, Process, ROOT, SmtpServer, sqlite_only
 
 MOMENT = "2026-12-02T08:00:30+07:00"  # reminder-3 of Q4 2026 for every unit (no digest that day)
 
@@ -230,6 +230,7 @@ def test_a_signal_a_tenth_of_a_second_after_start_is_handled_not_fatal(tmp_path,
             proc.kill()
 
 
+@sqlite_only
 def test_a_run_that_migrated_a_new_store_keeps_its_locks_while_other_commands_come_and_go(tmp_path, config_dir, db_url,
                                                                                           smtp_server):
     """`run` migrates a new SQLite store (as on every upgrade); `status` and `remind` open and

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from scheduler.collect import record
 from scheduler.clock import TZ
 from scheduler.store.tables import ReportRow, SendRow
-from tests.conftest import ROOT, edit, retry_at, templates_with, tick_at
+from tests.conftest import ROOT, edit, retry_at, sqlite_only, templates_with, tick_at
 
 
 def steps(messages) -> Counter:
@@ -199,6 +199,7 @@ def test_a_clock_that_ran_ahead_strands_no_retry(smtp_server, make_service):
 
 # ---------------------------------------------------------------- the database locked while recording
 
+@sqlite_only
 def test_a_database_locked_while_outcomes_are_recorded_repeats_nothing(smtp_server, make_service, db_url, caplog):
     """Another writer holds SQLite's write lock for several times the busy timeout while
     delivery is under way: the outcomes wait in memory and are written once the lock goes."""

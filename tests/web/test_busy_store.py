@@ -12,7 +12,7 @@ import time
 
 import httpx
 
-from tests.conftest import login, open_form, stored, valid_form
+from tests.conftest import login, open_form, sqlite_only, stored, valid_form
 
 HOLD = 15  # seconds the other process keeps the write lock: longer than the form's patience (8 s)
 
@@ -29,6 +29,7 @@ def hold_write_lock(database: str) -> subprocess.Popen:
     return holder
 
 
+@sqlite_only
 def test_a_submission_during_another_process_write_lock_is_refused_kindly_and_the_rest_keeps_answering(web):
     database = web.service.settings.database_url.removeprefix("sqlite:///")
     with httpx.Client(base_url=web.base, timeout=60) as unit:
@@ -60,6 +61,7 @@ def test_a_submission_during_another_process_write_lock_is_refused_kindly_and_th
         assert [s.revision for s in stored(web, "KL")] == [1]
 
 
+@sqlite_only
 def test_an_office_action_during_another_process_write_lock_changes_nothing_and_says_so(web):
     database = web.service.settings.database_url.removeprefix("sqlite:///")
     with httpx.Client(base_url=web.base, timeout=60) as office:
