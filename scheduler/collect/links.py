@@ -9,11 +9,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import secrets
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from scheduler.store.db import _insert
 from scheduler.store.tables import LinkRow
 
 ROLES = ("unit", "head")
@@ -39,7 +40,7 @@ def link_token(session: Session, secret: bytes, period_key: str, unit_code: str,
     assert role in ROLES, role
     row = session.exec(
         select(LinkRow).where(LinkRow.period_key == period_key, LinkRow.unit_code == unit_code,
-                              LinkRow.role == role, col(LinkRow.revoked_at).is_(None))
+                              LinkRow.role == role, col(LinkRow.revoked_at).is_(None)).order_by(col(LinkRow.id))
     ).first()
     if row is not None and row.token_hash != token_hash(_token(secret, row)):
         # Made under another secret key (the key was rotated): retire it and issue a new one,
@@ -48,11 +49,19 @@ def link_token(session: Session, secret: bytes, period_key: str, unit_code: str,
         session.add(row)
         row = None
     if row is None:
-        row = LinkRow(period_key=period_key, unit_code=unit_code, salt=secrets.token_hex(16), token_hash="",
+        # The salt is the link's generation (how many of the unit's links for the period and role
+        # were retired): two requests or processes making the unit's link at once (the office's
+        # page and the mail being composed) derive the same token, and the unique token hash keeps
+        # one row. The secret key is what makes a token unguessable, not the salt.
+        generation = session.exec(select(sa.func.count()).select_from(LinkRow).where(
+            LinkRow.period_key == period_key, LinkRow.unit_code == unit_code, LinkRow.role == role,
+            col(LinkRow.revoked_at).is_not(None))).one()
+        row = LinkRow(period_key=period_key, unit_code=unit_code, salt=f"g{generation}", token_hash="",
                       created_at=now, role=role)
         row.token_hash = token_hash(_token(secret, row))
-        session.add(row)
-        session.flush()
+        session.execute(_insert(session)(LinkRow).values(
+            period_key=row.period_key, unit_code=row.unit_code, salt=row.salt, token_hash=row.token_hash,
+            created_at=now, role=role).on_conflict_do_nothing(index_elements=["token_hash"]))
     return _token(secret, row)
 
 
