@@ -14,7 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from scheduler.store.db import _insert
+from scheduler.store import dialect
 from scheduler.store.tables import LinkRow
 
 ROLES = ("unit", "head")
@@ -59,7 +59,7 @@ def link_token(session: Session, secret: bytes, period_key: str, unit_code: str,
         row = LinkRow(period_key=period_key, unit_code=unit_code, salt=f"g{generation}", token_hash="",
                       created_at=now, role=role)
         row.token_hash = token_hash(_token(secret, row))
-        session.execute(_insert(session)(LinkRow).values(
+        session.execute(dialect.insert(session)(LinkRow).values(
             period_key=row.period_key, unit_code=row.unit_code, salt=row.salt, token_hash=row.token_hash,
             created_at=now, role=role).on_conflict_do_nothing(index_elements=["token_hash"]))
     return _token(secret, row)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from scheduler.collect import record
-from scheduler.store import ledger
+from scheduler.store import dialect, ledger
 from scheduler.policy.periods import Period
 from scheduler.clock import to_local
 from scheduler.config.model import Config
@@ -101,11 +101,7 @@ def make_version(session: Session, config: Config, period: Period, now: datetime
     version = (last.version if last else 0) + 1
     content = render(config, result, to_local(now).date(), template_dir, now)
     pdf = to_pdf(content)
-    # Imported here: the PostgreSQL dialect pulls in asyncio and asyncpg's module for every command.
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = dialect.insert(session)
     claimed = session.execute(
         insert(ReportRow).values(period_key=period.key, version=version, created_at=now, content=content, pdf=pdf,
                                  filename=f"bao-cao-{period.key}-ban-{version}.docx", sources=result.sources)

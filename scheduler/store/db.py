@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from scheduler.policy.periods import Period
 from scheduler.config.model import Config
 from scheduler.store import reviews
+from scheduler.store import dialect
 from scheduler.store.tables import PeriodRow, SendRow, StateRow, UnitRow
 from scheduler.policy.planner import Facts
 
@@ -279,13 +280,7 @@ def read_state(session: Session) -> dict[str, StateRow]:
 
 
 def _insert(session: Session):
-    """The dialect's INSERT, which has ON CONFLICT. Imported here: the PostgreSQL dialect pulls in
-    asyncio for every command."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+    return dialect.insert(session)
 
 
 def put_state(session: Session, key: str, now: datetime, at: datetime | None = None, value: str | None = None) -> None:

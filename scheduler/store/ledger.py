@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from scheduler.store import dialect
 from scheduler.store.sends import new_message_id
 from scheduler.store.tables import SendRow
 from scheduler.store.sends import Outcome
@@ -75,11 +76,7 @@ def claim(session: Session, owed: list[OwedSend], now: datetime, mail_from: str)
     """Write one pending row per owed send; returns how many were new. Caller commits."""
     if not owed:
         return 0
-    # Imported here: the PostgreSQL dialect pulls in asyncio and asyncpg's module for every command.
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = dialect.insert(session)
     created = 0
     for send in owed:
         stmt = insert(SendRow).values(

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from scheduler.config.model import Config, Unit
 from scheduler.policy.periods import Period
 from scheduler.policy.planner import OwedSend
-from scheduler.store import audit, ledger
+from scheduler.store import audit, dialect, ledger
 from scheduler.store.tables import Review, SendRow, Submission
 
 APPROVAL = "approval"  # ledger kind: the mail asking the head to approve revision `ref`
@@ -123,14 +123,6 @@ def asked(session: Session, period_key: str, unit_code: str, revision: int) -> b
     return session.execute(stmt).first() is not None
 
 
-def _insert(session: Session):
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
-
-
 def decide(session: Session, period: Period, unit: Unit, revision: int, role: str, decision: str, actor: str,
            now: datetime, comment: str | None = None, mail_from: str = "baocao@example.org",
            audit_action: str | None = None) -> bool:
@@ -139,7 +131,7 @@ def decide(session: Session, period: Period, unit: Unit, revision: int, role: st
     (step return#N: the head's and the office's return of one revision are one mail). The audit
     row is written in the same transaction. Caller commits."""
     assert role in ROLES and decision in DECISIONS, (role, decision)
-    stmt = (_insert(session)(Review).values(period_key=period.key, unit_code=unit.code, revision=revision, role=role,
+    stmt = (dialect.insert(session)(Review).values(period_key=period.key, unit_code=unit.code, revision=revision, role=role,
                                             decision=decision, actor=actor[:120], comment=comment or None, at=now)
             .on_conflict_do_nothing(index_elements=["period_key", "unit_code", "revision", "role"])
             .returning(Review.id))
@@ -160,7 +152,7 @@ def approved_on_paper(session: Session, period: Period, unit: Unit, revision: in
     """A revision the office typed from a paper report or công văn: the head's signature on it is
     the approval, so no mail asks for it again. Recorded as the office's approval, in the
     revision's own transaction (the entry's audit row is the office's, written by its caller)."""
-    session.execute(_insert(session)(Review).values(
+    session.execute(dialect.insert(session)(Review).values(
         period_key=period.key, unit_code=unit.code, revision=revision, role="office", decision="approved",
         actor=actor[:120], comment=PAPER, at=now).on_conflict_do_nothing(
         index_elements=["period_key", "unit_code", "revision", "role"]))

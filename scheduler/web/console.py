@@ -25,9 +25,8 @@ from scheduler.report.wording import percent
 from scheduler.store import audit, db
 from scheduler.store.tables import ReportRow, SendRow
 from scheduler.text import long_date, number, short_datetime
-from scheduler.web.context import Pages, WebContext
+from scheduler.web.context import Pages, WebContext, patient
 from scheduler.web.gate import OfficeGate
-from scheduler.web.unit_form import patient
 from scheduler.web.security import Csrf
 
 STATE_LABELS = {"on_time": "Đúng hạn", "late": "Muộn", "missing": "Chưa nộp", "awaiting": "Chờ Thủ trưởng duyệt",
@@ -252,10 +251,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         return gate.page(request, "office_confirm.html", period=period, action=action, missing=missing)
 
     async def close_or_reopen(request: Request, key: str, action: str) -> Response:
-        form = await gate.form(request)
-        if isinstance(form, Response):
-            return form
-        return await gate.run(request, close_work, request, key, action, form)
+        return await gate.act(request, close_work, request, key, action)
 
     def close_work(request: Request, key: str, action: str, form: dict) -> Response:
         with Session(ctx.engine) as session:

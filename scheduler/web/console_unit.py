@@ -20,10 +20,9 @@ from scheduler.store import db, ledger, reviews
 from scheduler.store.tables import Review, SendRow
 from scheduler.text import KIND_LABELS, parse_moment, short_datetime
 from scheduler.web.console import STATE_LABELS, unit_state
-from scheduler.web.context import FORM_BODY, Pages, WebContext
+from scheduler.web.context import FORM_BODY, Pages, WebContext, patient
 from scheduler.web.gate import LOGIN_LINK, NOT_OFFICE, OfficeGate
 from scheduler.web.form_page import CHANNELS as RECEIVED_BY
-from scheduler.web.unit_form import patient
 from scheduler.web.security import Csrf
 
 CHANNELS = {"form": "qua đường dẫn", "file": "Văn phòng nhập từ tệp", "office": "Văn phòng nhập hộ"}
@@ -137,12 +136,9 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
 
     @r.post("/ky/{key}/don-vi/{code}/gui-lai")
     async def resend_mail(request: Request, key: str, code: str) -> Response:
-        form = await gate.form(request)
-        if isinstance(form, Response):
-            return form
-        return await gate.run(request, resend_work, request, key, code)
+        return await gate.act(request, resend_work, request, key, code)
 
-    def resend_work(request: Request, key: str, code: str) -> Response:
+    def resend_work(request: Request, key: str, code: str, _form: dict) -> Response:
         with Session(ctx.engine) as session:
             patient(session)
             found = find_open(session, request, key, code, "không gửi thư nhắc.")
@@ -162,10 +158,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
 
     @r.post("/ky/{key}/don-vi/{code}/tra-lai", response_class=HTMLResponse)
     async def send_back(request: Request, key: str, code: str) -> Response:
-        form = await gate.form(request)
-        if isinstance(form, Response):
-            return form
-        return await gate.run(request, send_back_work, request, key, code, form)
+        return await gate.act(request, send_back_work, request, key, code)
 
     def send_back_work(request: Request, key: str, code: str, form: dict) -> Response:
         comment = str(form.get("comment", "")).strip()
@@ -255,10 +248,8 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
 
         if not gate.logged_in(request):
             return await expired(request, key, code)
-        form = await gate.form(request, FORM_BODY, unit_form.MAX_FIELDS)
-        if isinstance(form, Response):
-            return form
-        return await gate.run(request, enter_work, request, key, code, form)
+        return await gate.act(request, enter_work, request, key, code, max_body=FORM_BODY,
+                              max_fields=unit_form.MAX_FIELDS)
 
     def enter_work(request: Request, key: str, code: str, form: dict) -> Response:
         from scheduler.web import unit_form

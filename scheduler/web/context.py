@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
 from scheduler.clock import Clock
@@ -77,3 +78,16 @@ class Pages:
 # other form (login, logout) a few kilobytes.
 FORM_BODY = 4 * 1024 * 1024
 SMALL_BODY = 16 * 1024
+
+
+# How long a web request's write waits for the database's write lock before it is told to try again
+# (SQLite's own timeout, for the service's other work, is 30 s): shorter than a person's patience.
+WEB_PATIENCE_MS = 8000
+DB_BUSY = (OperationalError, InterfaceError)
+
+
+def patient(session: Session) -> None:
+    """This session's writes wait WEB_PATIENCE_MS for SQLite's lock, then fail (DB_BUSY). The
+    connection goes back to the pool with the setting: reset when it is next checked out (db.py)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql(f"PRAGMA busy_timeout = {WEB_PATIENCE_MS}")

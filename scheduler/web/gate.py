@@ -10,11 +10,10 @@ import logging
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
 from scheduler.store import audit
-from scheduler.web.context import SMALL_BODY, Pages, WebContext
+from scheduler.web.context import DB_BUSY, SMALL_BODY, Pages, WebContext
 from scheduler.web.security import CSRF_FIELD, BodyTooLarge, Csrf, fingerprint, read_form
 
 NOT_OFFICE = ("Cần đăng nhập", "Thao tác này chỉ dành cho Văn phòng. Vui lòng đăng nhập trang Văn phòng rồi làm lại.")
@@ -23,7 +22,6 @@ STALE = ("Phiên làm việc không hợp lệ", "Trang đã mở quá lâu ho�
 LOGIN_LINK = ("/vp/dang-nhap", "Đăng nhập trang Văn phòng")
 BUSY = ("Hệ thống đang bận", "Cơ sở dữ liệu đang bận, thao tác chưa được thực hiện và chưa có gì thay đổi. "
         "Vui lòng đợi một lát rồi làm lại.")
-DB_BUSY = (OperationalError, InterfaceError)
 log = logging.getLogger("baocao.web")
 TOO_LARGE = ("Nội dung gửi quá lớn", "Nội dung gửi lên quá lớn so với biểu mẫu này.")
 
@@ -78,6 +76,14 @@ class OfficeGate:
         except DB_BUSY:
             log.warning("Cơ sở dữ liệu bận hoặc không trả lời khi Văn phòng mở %s", request.url.path)
             return self.pages.error(request, 503, *BUSY)
+
+    async def act(self, request: Request, work, *args, max_body: int = SMALL_BODY, max_fields: int = 60) -> Response:
+        """An office action: the posted form (or its refusal, see form), then `work(*args, form)`
+        through run."""
+        form = await self.form(request, max_body, max_fields)
+        if isinstance(form, Response):
+            return form
+        return await self.run(request, work, *args, form)
 
     def deliver_after(self, response: Response) -> Response:
         """Send what the action queued (a resend, a return, a receipt) once the answer has gone,

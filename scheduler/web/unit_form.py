@@ -6,7 +6,6 @@ import asyncio
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
 from scheduler.collect import record
@@ -20,7 +19,7 @@ from scheduler.collect.asked import data_range
 from scheduler.collect.bundle import Part, error_key, filled, part_title, parts, prefix
 from scheduler.collect.validate import Entry, as_entry, shown, validate
 from scheduler.text import long_date, short_datetime
-from scheduler.web.context import FORM_BODY, NOT_FOUND, Pages, WebContext
+from scheduler.web.context import DB_BUSY, FORM_BODY, NOT_FOUND, Pages, WebContext, patient
 from scheduler.web.security import CSRF_FIELD, BodyTooLarge, Csrf, read_form
 # The page itself, shared with the office's nhập hộ (console_unit imports these from here too).
 from scheduler.web.form_page import SCRIPT, entry_from_form, heading, render_form
@@ -35,17 +34,6 @@ SLOW_DOWN = ("Thử quá nhiều lần", "Máy của bạn đã mở quá nhiề
 # reported beside its field, what was typed kept; only a body no form can produce is refused
 # (by its Content-Length before anything else, see app.BodyLimit, or while it is read).
 MAX_BODY = FORM_BODY
-# How long a unit's submission waits for the database's write lock before it is told to try again
-# (SQLite's own timeout, for the service's other work, is 30 s): shorter than a person's patience.
-WEB_PATIENCE_MS = 8000
-DB_BUSY = (OperationalError, InterfaceError)
-
-
-def patient(session: Session) -> None:
-    """This session's writes wait WEB_PATIENCE_MS for SQLite's lock, then fail (DB_BUSY). The
-    connection goes back to the pool with the setting: reset when it is next checked out (db.py)."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.connection().exec_driver_sql(f"PRAGMA busy_timeout = {WEB_PATIENCE_MS}")
 MAX_FIELDS = 300
 TOO_LARGE = ("Báo cáo gửi lên vượt quá giới hạn của hệ thống (4 MB). Vui lòng bấm nút Quay lại của trình duyệt "
              "(nội dung đã nhập vẫn còn), rút gọn phần thuyết minh rồi gửi lại, hoặc liên hệ Văn phòng.")
