@@ -92,6 +92,14 @@ def create_app(ctx: WebContext, health: Callable[[], dict] | None = None) -> Fas
             return pages.error(request, 405, "Thao tác không hợp lệ", "Trang này không nhận thao tác đó.")
         return pages.error(request, exc.status_code, "Có lỗi", str(exc.detail))
 
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        # Whatever went wrong (the database failing mid-login, a bug), the person sees Vietnamese
+        # and what to do; the journal gets the traceback.
+        logging.getLogger("baocao.web").error("Lỗi khi xử lý %s %s", request.method, request.url.path, exc_info=exc)
+        return pages.error(request, 500, "Có lỗi hệ thống", "Hệ thống gặp lỗi nên chưa làm được việc này. Vui lòng "
+                           "thử lại sau ít phút; nếu vẫn lỗi, báo người quản trị hệ thống.")
+
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> Response:
         return Response(status_code=204)  # no icon; without this every page logs a 404 for it
