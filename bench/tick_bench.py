@@ -1,0 +1,322 @@
+"""How fast one `baocao remind` tick delivers its notices, and how that grows with the units.
+
+Prints figures; asserts nothing (speed is measured here, never in unit tests).
+
+    .venv/bin/python bench/tick_bench.py [--sizes 150,500,1000,2000] [--units 1000] [--profile]
+
+A local aiosmtpd server runs in its own process with a minimal handler (it counts, keeps each
+message's Message-ID, recipients and size; it prints nothing). For every size, a fresh SQLite file
+and a fresh config (bench/common.make_config) are made, and `python -m scheduler remind` runs in a
+fresh process, mailing that server, with the clock pinned by `faketime` to 08:00 on the first
+notice day of 2026-Q4 (found with `baocao plan --json`), when every unit is owed a notice.
+
+(a) The tick for --units (1,000): the messages the server received, seconds of the whole command,
+    msg/s, and msg/s over the delivery itself (the server's first to last message); against two
+    baselines in the same run, the same number of messages of the same size (one message the tick
+    sent, taken once) to the same server with smtplib: a new connection per message, and one
+    connection for all. Goal: >= 500 msg/s and >= 2x the per-message baseline.
+    Exactly once: distinct Message-IDs, and one message per unit (its focal points' addresses).
+(b) The same tick for each of --sizes: seconds, ms per unit, and the growth exponent (the log-log
+    slope between the smallest and the largest size). Goal: linear (1.0), 2,000 units <= 5 s.
+(c) With --profile: the tick for --units in this process under cProfile (the same App path as
+    `remind`, the clock injected), the top 25 entries by cumulative time.
+
+BAOCAO_SMTP_CONNECTIONS and BAOCAO_LOG_LEVEL, if set, are passed on to the tick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing
+import os
+import re
+import secrets
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import PERIOD, ROOT, make_config, ratio  # noqa: E402
+
+TZ_NAME = "Asia/Ho_Chi_Minh"
+HOST = "127.0.0.1"
+_MESSAGE_ID = re.compile(rb"^message-id:\s*(<[^>\r\n]+>)", re.IGNORECASE | re.MULTILINE)
+
+
+# ---------------------------------------------------------------- the SMTP server (its own process)
+
+def _serve(port: int, control) -> None:
+    """Accept everything, as fast as aiosmtpd can; answer ("reset" | "stats") on the pipe."""
+    from aiosmtpd.controller import Controller
+
+    class Keeper:
+        def __init__(self):
+            self.reset()
+
+        def reset(self):
+            self.ids, self.rcpts, self.sizes, self.sample, self.first, self.last = [], [], [], None, None, None
+
+        async def handle_DATA(self, server, session, envelope):
+            data = envelope.original_content or envelope.content
+            head = data[:data.find(b"\r\n\r\n")]
+            found = _MESSAGE_ID.search(head)
+            self.ids.append(found.group(1).decode("ascii", "replace") if found else None)
+            self.rcpts.append(tuple(sorted(r.lower() for r in envelope.rcpt_tos)))
+            self.sizes.append(len(data))
+            if self.sample is None:
+                self.sample = (envelope.mail_from, bytes(data))
+            self.last = time.monotonic()
+            self.first = self.first or self.last
+            return "250 OK"
+
+    keeper = Keeper()
+    controller = Controller(keeper, hostname=HOST, port=port, enable_SMTPUTF8=True)
+    controller.start()
+    control.send("ready")
+    while True:
+        command = control.recv()
+        if command == "reset":
+            keeper.reset()
+            control.send("ok")
+        elif command == "stats":
+            span = (keeper.last - keeper.first) if keeper.first else 0.0
+            control.send({"ids": keeper.ids, "rcpts": keeper.rcpts, "sizes": keeper.sizes,
+                          "sample": keeper.sample, "span": span})
+        else:
+            controller.stop()
+            control.send("stopped")
+            return
+
+
+class Server:
+    def __init__(self):
+        with socket.socket() as s:
+            s.bind((HOST, 0))
+            self.port = s.getsockname()[1]
+        ctx = multiprocessing.get_context("spawn")
+        self._pipe, theirs = ctx.Pipe()
+        self.process = ctx.Process(target=_serve, args=(self.port, theirs), daemon=True)
+        self.process.start()
+        assert self._pipe.recv() == "ready"  # start-up handshake, not a measurement
+
+    def ask(self, command: str):
+        self._pipe.send(command)
+        return self._pipe.recv()
+
+    def stop(self) -> None:
+        self.ask("stop")
+        self.process.join(5)
+
+
+# ---------------------------------------------------------------- the tick in a fresh process
+
+def tick_env(tmp: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BAOCAO_") or k in
+           ("BAOCAO_SMTP_CONNECTIONS", "BAOCAO_LOG_LEVEL")}
+    key = tmp / "secret_key"  # as `run` leaves it: the tick reads the key file, as in production
+    key.write_text(secrets.token_urlsafe(48))
+    key.chmod(0o600)
+    env.update(TZ=TZ_NAME, BAOCAO_DATABASE_URL=f"sqlite:///{tmp}/baocao.db", BAOCAO_CONFIG_DIR=str(tmp / "config"),
+               BAOCAO_TEMPLATES_DIR=str(ROOT / "templates"), BAOCAO_OUTBOX_DIR=str(tmp / "outbox"),
+               BAOCAO_SECRET_KEY_FILE=str(key), BAOCAO_SMTP_HOST=HOST, BAOCAO_SMTP_PORT=str(port),
+               BAOCAO_SMTP_SECURITY="none", BAOCAO_MAIL_FROM="baocao@example.org")
+    return env
+
+
+def fresh_store(url: str) -> None:
+    """An empty store at the current schema, as `baocao run` creates it (remind needs one)."""
+    from scheduler.store import db
+
+    db.open_store(url).dispose()
+
+
+def faketime(at: datetime, *command: str) -> list[str]:
+    # '@': start at that instant and let the clock run (asyncio's timers need it to move).
+    return ["faketime", "-f", f"@{at:%Y-%m-%d %H:%M:%S}", *command]
+
+
+def first_notice(server: Server) -> datetime:
+    """08:00 on the first day of 2026-Q4's notices, as `baocao plan` previews it from 1 October."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        make_config(tmp_path / "config", 0)
+        env = tick_env(tmp_path, server.port)
+        fresh_store(env["BAOCAO_DATABASE_URL"])
+        out = subprocess.run(faketime(datetime(2026, 10, 1), sys.executable, "-m", "scheduler", "plan", "--from",
+                                      "2026-10-01", "--to", "2026-12-31", "--json"),
+                             env=env, check=True, capture_output=True, text=True).stdout
+    notices = [p["at"] for p in json.loads(out) if p["period"] == PERIOD and p["kind"] == "notice"]
+    return datetime.fromisoformat(min(notices)).replace(tzinfo=None)  # wall clock in TZ_NAME
+
+
+def expected_rcpts(config_dir: Path) -> list[tuple[str, ...]]:
+    """One notice per unit that owes the period, to its focal points."""
+    from scheduler.config.load import load_config
+
+    config = load_config(config_dir)
+    return [tuple(sorted(p.email.lower() for p in u.focal_points)) for u in config.units_for(config.period(PERIOD))]
+
+
+def run_tick(server: Server, units: int, at: datetime) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        make_config(tmp_path / "config", units)
+        env = tick_env(tmp_path, server.port)
+        fresh_store(env["BAOCAO_DATABASE_URL"])
+        wanted = expected_rcpts(tmp_path / "config")
+        server.ask("reset")
+        start = time.perf_counter()
+        done = subprocess.run(faketime(at, sys.executable, "-m", "scheduler", "remind"), env=env,
+                              capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+    stats = server.ask("stats")
+    got = Counter(stats["rcpts"])
+    want = Counter(wanted)
+    return dict(units=units, seconds=seconds, rc=done.returncode, said=(done.stdout.strip() or done.stderr.strip()),
+                messages=len(stats["ids"]), span=stats["span"], sample=stats["sample"], sizes=stats["sizes"],
+                distinct_ids=len({i for i in stats["ids"] if i}), no_id=stats["ids"].count(None),
+                owed=len(wanted), twice=sum(n - 1 for n in got.values() if n > 1),
+                missing=sum((want - got).values()), unexpected=sum((got - want).values()),
+                stderr_tail=done.stderr.strip().splitlines()[-3:] if done.returncode else [])
+
+
+def exactly_once(r: dict) -> str:
+    ok = (r["messages"] == r["owed"] == r["distinct_ids"] and not (r["twice"] or r["missing"] or r["unexpected"]))
+    return (f"{'exactly once' if ok else 'NOT exactly once'}: {r['messages']} messages, {r['distinct_ids']} distinct "
+            f"Message-IDs ({r['no_id']} without), {r['owed']} units owed; sent twice {r['twice']}, missing "
+            f"{r['missing']}, to unexpected recipients {r['unexpected']}")
+
+
+# ---------------------------------------------------------------- the baselines
+
+def baseline(server: Server, count: int, sample: tuple[str, bytes], one_connection: bool) -> tuple[float, int]:
+    """`count` copies of one message the tick sent (built once), each to its own recipient."""
+    sender, raw = sample
+    server.ask("reset")
+    start = time.perf_counter()
+    if one_connection:
+        with smtplib.SMTP(HOST, server.port) as smtp:
+            for n in range(count):
+                smtp.sendmail(sender, [f"dv{n}.daumoi@example.org"], raw)
+    else:
+        for n in range(count):
+            with smtplib.SMTP(HOST, server.port) as smtp:
+                smtp.sendmail(sender, [f"dv{n}.daumoi@example.org"], raw)
+    seconds = time.perf_counter() - start
+    return seconds, len(server.ask("stats")["ids"])
+
+
+# ---------------------------------------------------------------- (c) the profile
+
+def profile(server: Server, units: int, at: datetime) -> None:
+    import asyncio
+    import cProfile
+    import pstats
+
+    from scheduler.clock import TZ
+    from scheduler.cli.main import App
+    from scheduler.settings import Settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        make_config(tmp_path / "config", units)
+        env = tick_env(tmp_path, server.port)
+        fresh_store(env["BAOCAO_DATABASE_URL"])
+        values = {k[len("BAOCAO_"):].lower(): v for k, v in env.items() if k.startswith("BAOCAO_")}
+        now = at.replace(tzinfo=TZ)
+        start = time.monotonic()  # the injected clock runs on from `at`, as faketime's does
+        app = App(Settings(**values), lambda: now + timedelta(seconds=time.monotonic() - start))
+        server.ask("reset")
+        profiler = cProfile.Profile()
+        began = time.perf_counter()
+        profiler.enable()
+        report = asyncio.run(app.service().tick())
+        profiler.disable()
+        seconds = time.perf_counter() - began
+    print(f"\n(c) cProfile of the {units}-unit tick in this process: {seconds:.2f} s under the profiler, "
+          f"{len(server.ask('stats')['ids'])} messages; the tick says: {report}")
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(25)
+
+
+# ---------------------------------------------------------------- main
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="150,500,1000,2000", help="unit counts for (b), comma-separated")
+    parser.add_argument("--units", type=int, default=1000, help="the size measured against the baselines in (a)")
+    parser.add_argument("--profile", action="store_true", help="(c): cProfile the --units tick in this process")
+    args = parser.parse_args()
+    sizes = sorted({int(s) for s in args.sizes.split(",")} | {args.units})
+
+    server = Server()
+    try:
+        at = first_notice(server)
+        connections = os.environ.get("BAOCAO_SMTP_CONNECTIONS", "default")
+        print(f"clock pinned with faketime to {at:%d/%m/%Y %H:%M} ({TZ_NAME}): first notice day of {PERIOD}; "
+              f"aiosmtpd on {HOST}:{server.port} in its own process; BAOCAO_SMTP_CONNECTIONS={connections}")
+        print(f"load average at start (the machine is shared; figures move with it): {load()}")
+        results = {}
+        for units in sizes:
+            results[units] = r = run_tick(server, units, at)
+            print(f"  tick, {units:5d} units: {r['seconds']:6.2f} s, {r['messages']} messages (rc {r['rc']}); "
+                  f"says: {r['said'].splitlines()[-1] if r['said'] else ''}")
+            for line in r["stderr_tail"]:
+                print(f"      stderr: {line}")
+
+        a = results[args.units]
+        count = a["messages"]
+        print(f"\n(a) one `remind` tick, {args.units} units")
+        print(f"  {exactly_once(a)}")
+        if count and a["sample"]:
+            mean_size = sum(a["sizes"]) / len(a["sizes"])
+            per_message, got_per = baseline(server, count, a["sample"], one_connection=False)
+            one_conn, got_one = baseline(server, count, a["sample"], one_connection=True)
+            tick_rate, delivery_rate = count / a["seconds"], count / a["span"] if a["span"] else float("nan")
+            per_rate, one_rate = got_per / per_message, got_one / one_conn
+            print(f"  messages: mean {mean_size / 1024:.1f} KiB; the baselines send {count} copies of one of them "
+                  f"({len(a['sample'][1]) / 1024:.1f} KiB)")
+            print(f"  tick, whole command:           {a['seconds']:6.2f} s  {tick_rate:7.1f} msg/s")
+            print(f"  tick, delivery (server's first to last message): {a['span']:6.2f} s  {delivery_rate:7.1f} msg/s")
+            print(f"  smtplib, new connection each:  {per_message:6.2f} s  {per_rate:7.1f} msg/s ({got_per} received)")
+            print(f"  smtplib, one connection:       {one_conn:6.2f} s  {one_rate:7.1f} msg/s ({got_one} received)")
+            print(f"  tick msg/s (whole command) vs new connection each: {ratio(tick_rate, per_rate)}; "
+                  f"vs one connection: {ratio(tick_rate, one_rate)}")
+            print(f"  tick msg/s (delivery only) vs new connection each: {ratio(delivery_rate, per_rate)}; "
+                  f"vs one connection: {ratio(delivery_rate, one_rate)}")
+            print(f"  goal: >= 500 msg/s and >= 2× the per-message baseline; whole command {tick_rate:.0f} msg/s, "
+                  f"{tick_rate / per_rate:.2f}×")
+        else:
+            print("  the tick sent nothing: no baseline to compare with")
+
+        print("\n(b) the tick by size")
+        for units in sizes:
+            r = results[units]
+            print(f"  {units:5d} units: {r['seconds']:6.2f} s  {r['seconds'] / units * 1000:6.2f} ms per unit  "
+                  f"{exactly_once(r)}")
+        small, large = sizes[0], sizes[-1]
+        if large > small:
+            slope = math.log(results[large]["seconds"] / results[small]["seconds"]) / math.log(large / small)
+            print(f"  growth exponent {small} → {large} units: {slope:.2f} (1.00 is linear); "
+                  f"goal: linear, 2,000 units <= 5 s")
+
+        print(f"load average at the end: {load()}")
+        if args.profile:
+            profile(server, args.units, at)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
