@@ -9,12 +9,33 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, select
 
 from scheduler.store import db
-from scheduler.store.tables import PeriodRow
+from scheduler.store.tables import PeriodRow, Submission
 from scheduler.web.console import period_phase
 from scheduler.collect import exports
 from scheduler.web.context import SMALL_BODY, Pages, WebContext
 from scheduler.web.gate import OfficeGate
 from scheduler.web.security import CSRF_FIELD, BodyTooLarge, Csrf, Verifier, fingerprint, read_form
+
+def tally(owing: list[str], sent: set[str], counted: set[str]) -> tuple[int, int]:
+    """(reported, total) for one period, as its console counts them (exports.period_table): every
+    unit owing it, plus any that sent a revision though no longer owing it; reported when a
+    revision counts (approved, where the plan asks it)."""
+    codes = set(owing) | sent
+    return len(codes & counted), len(codes)
+
+
+def tallies(session: Session, config, periods) -> dict[str, tuple[int, int]]:
+    """tally() of every period from two queries over the whole store: the list of periods reads
+    no revision's figures and looks no unit up one by one, so it grows with units, not their square."""
+    sent: dict[str, set[str]] = {}
+    for key, code in session.exec(select(Submission.period_key, Submission.unit_code).distinct()).all():
+        sent.setdefault(key, set()).add(code)
+    counted: dict[str, set[str]] = {}
+    for key, code in db.reported_pairs(session):
+        counted.setdefault(key, set()).add(code)
+    return {p.key: tally([u.code for u in config.units_for(p)], sent.get(p.key, set()), counted.get(p.key, set()))
+            for p in periods}
+
 
 def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
     verifier = Verifier(concurrency=2)
@@ -89,12 +110,15 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             items = []
             first = db.read_state(session).get("first_tick")
             closed_at = dict(session.exec(select(PeriodRow.key, PeriodRow.closed_at)).all())
-            for period in sorted(ctx.periods(session).values(), key=lambda p: p.due, reverse=True):
-                rows = exports.period_table(session, ctx.config(), period)
+            config = ctx.config()
+            periods = sorted(ctx.periods(session).values(), key=lambda p: p.due, reverse=True)
+            counts = tallies(session, config, periods)
+            for period in periods:
+                reported, total = counts[period.key]
                 items.append({"key": period.key, "title": period.title, "due": f"{period.due:%d/%m/%Y}",
-                              "reported": sum(x.state != "missing" for x in rows), "total": len(rows),
+                              "reported": reported, "total": total,
                               "phase": period_phase(period, closed_at.get(period.key), now, first.at if first else None),
-                              "request": not ctx.config().is_recurring(period)})
+                              "request": not config.is_recurring(period)})
         return page(request, "office_index.html", periods=items)
 
     @r.get("/ky/{key}/so-lieu.{fmt}")
