@@ -22,19 +22,22 @@ Rules (DOMAIN.md, "Reminder policy"):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from functools import lru_cache
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from scheduler.policy.periods import Period
 from scheduler.clock import local, to_local
 from scheduler.config.model import UNIT_STEP_KINDS, Config, ReminderStep
+from scheduler.policy import timeline as _steps
+from scheduler.policy.timeline import Timeline, quiet, timeline
 
 if TYPE_CHECKING:
     from scheduler.policy.clockcheck import ClockFacts
 
+# The tick, the web and the collector take these from the planner.
+step_day, step_instant, CATCH_UP_WORKING_DAYS = _steps.step_day, _steps.step_instant, _steps.CATCH_UP_WORKING_DAYS
+
 OFFICE = "*"  # the audience of a digest in the send ledger; unit codes cannot contain "*"
-CATCH_UP_WORKING_DAYS = 5
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class Facts:
 
     def with_sent(self, sends: Iterable["OwedSend"]) -> "Facts":
         sends = list(sends)
+        if not sends:
+            return self  # most ticks of a preview send nothing: no copy of the whole ledger
         reached = dict(self.reached)
         for s in sends:
             key = (s.period.key, s.audience)
@@ -94,45 +99,31 @@ class OwedSend:
         }
 
 
-def step_day(config: Config, due: date, step: ReminderStep) -> date:
-    cal = config.calendar
-    if step.offset < 0:
-        return cal.working_day_before(due, -step.offset)
-    return cal.working_day_from(due, step.offset)
-
-
-def step_instant(config: Config, period: Period, step: ReminderStep) -> datetime:
-    """When `step` of `period` is sent: `send_at` on its working day, Asia/Ho_Chi_Minh."""
-    return _instant(config, period.due, step)
-
-
-@lru_cache(maxsize=4096)
-def _instant(config: Config, due: date, step: ReminderStep) -> datetime:
-    return local(step_day(config, due, step), config.plan.reminders.send_at)
-
-
 def _latest_owed(
-    config: Config, period: Period, steps: list[ReminderStep], audience: str, facts: Facts,
+    line: Timeline, period: Period, audience: str, facts: Facts,
     now: datetime, joined: datetime | None, carriers: tuple[str, ...] = (),
 ) -> tuple[ReminderStep, datetime] | None:
     """`carriers`: the keys of earlier periods of the unit's bundle, whose mails carried this
     period's steps: a step one of them sent counts as sent here (not sent again once the unit
     reports the first period alone)."""
-    keys = (period.key,) + carriers
-    timed = sorted(((step_instant(config, period, s), s) for s in steps), key=lambda t: t[0])
-    passed = [(at, s) for at, s in timed if at <= now and (joined is None or at >= joined)]
-    if not passed:
+    index = line.latest(now)
+    if index < 0:
         return None
-    at, step = passed[-1]
+    at, step = line.timed[index]
+    if joined is not None and at < joined:
+        return None  # every step up to now was planned before the unit appeared
+    keys = (period.key,) + carriers
     # A send planned for later than now can only have been made by a clock that ran ahead: once
     # the clock is put right it must not stand in for the steps now due (see `premature`).
-    if any(not premature(facts.sent.get((key, audience, s.id)), now) for t, s in timed if t >= at for key in keys):
+    sent = facts.sent
+    if sent and any(not premature(sent.get((key, audience, later)), now) for later in line.later[index] for key in keys):
         return None  # this step, or a later one, already went out
-    reached = max((r for key in keys if (r := facts.reached.get((key, audience))) is not None and r <= now),
-                  default=None)
-    if reached is not None and at <= reached <= now:
-        return None  # a step planned for this instant or later is in the ledger (policy since changed)
-    if (at, step) == timed[-1] and now.date() > config.calendar.working_day_from(at.date(), CATCH_UP_WORKING_DAYS + 1):
+    if facts.reached:
+        reached = max((r for key in keys if (r := facts.reached.get((key, audience))) is not None and r <= now),
+                      default=None)
+        if reached is not None and at <= reached <= now:
+            return None  # a step planned for this instant or later is in the ledger (policy since changed)
+    if line.final[index] and now.date() > line.ended:
         return None  # the period's reminders ended long ago; do not start a backlog
     return step, at
 
@@ -156,21 +147,25 @@ def owed_at(config: Config, periods: Iterable[Period], facts: Facts, now: dateti
     for period in periods:
         if period.key in facts.closed:
             continue
-        for unit in config.units_for(period):
-            if (period.key, unit.code) in facts.reported or _carried(config, period, unit, facts):
-                continue
-            bundle = [p.key for p in config.bundle(period, unit)]
-            carriers = tuple(bundle[:bundle.index(period.key)]) if period.key in bundle else ()
-            found = _latest_owed(config, period, config.unit_steps, unit.code, facts, now, facts.joined.get(unit.code),
-                                 carriers)
-            if found:
-                step, at = found
-                owed.append(OwedSend(
-                    at=at, kind=step.kind, step=step.id, period=period, unit=unit.code,
-                    to=tuple(p.email for p in unit.focal_points),
-                    cc=(unit.head.email,) if step.cc_head and unit.head.email not in {p.email for p in unit.focal_points} else (),
-                ))
-        found = _latest_owed(config, period, config.digest_steps, OFFICE, facts, now, None)
+        units = timeline(config, period, "unit")
+        if not quiet(units, now):  # most periods of a year, on most days: nothing to ask any unit
+            for unit in config.units_for(period):
+                if (period.key, unit.code) in facts.reported:
+                    continue
+                bundle = config.bundle(period, unit)
+                if _carried(period, bundle, unit, facts):
+                    continue
+                keys = [p.key for p in bundle]
+                carriers = tuple(keys[:keys.index(period.key)]) if period.key in keys else ()
+                found = _latest_owed(units, period, unit.code, facts, now, facts.joined.get(unit.code), carriers)
+                if found:
+                    step, at = found
+                    to = tuple(p.email for p in unit.focal_points)
+                    owed.append(OwedSend(
+                        at=at, kind=step.kind, step=step.id, period=period, unit=unit.code, to=to,
+                        cc=(unit.head.email,) if step.cc_head and unit.head.email not in to else (),
+                    ))
+        found = _latest_owed(timeline(config, period, "digest"), period, OFFICE, facts, now, None)
         if found:
             step, at = found
             owed.append(OwedSend(at=at, kind=step.kind, step=step.id, period=period, unit=None,
@@ -178,10 +173,11 @@ def owed_at(config: Config, periods: Iterable[Period], facts: Facts, now: dateti
     return sorted(owed, key=_order)
 
 
-def _carried(config: Config, period: Period, unit, facts: Facts) -> bool:
+def _carried(period: Period, bundle: list[Period], unit, facts: Facts) -> bool:
     """Whether another period due the same day carries this one's mail: the unit has not
-    reported an earlier period of its bundle, whose mail lists every period still owed."""
-    for other in config.bundle(period, unit):
+    reported an earlier period of its bundle (`config.bundle`), whose mail lists every period
+    still owed."""
+    for other in bundle:
         if other.key == period.key:
             return False
         if (other.key, unit.code) not in facts.reported and other.key not in facts.closed:
@@ -215,7 +211,8 @@ def decide(config: Config, periods: Iterable[Period], facts: Facts, clock: "Cloc
 
     owed = owed_at(config, periods, facts, now)
     held = clockcheck.held(owed, clock)
-    return Decision(tuple(s for s in owed if s not in held), tuple(held))
+    kept = {id(s) for s in held}  # held is a part of owed: by identity, not field by field
+    return Decision(tuple(s for s in owed if id(s) not in kept), tuple(held))
 
 
 def reports_due(config: Config, periods: Iterable[Period], closed: frozenset[str] | set[str],
