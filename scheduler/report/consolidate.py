@@ -145,23 +145,28 @@ def consolidate(config: Config, period: Period, returned: dict[str, Returned],
     """`previous`: the returns of the period before (same obligation, so the same indicators)."""
     indicators = indicators_for(config, period)
     owing = config.units_for(period)
-    codes = [u.code for u in owing] + [c for c in returned if c not in {u.code for u in owing}]
+    owing_codes = {u.code for u in owing}
+    codes = [u.code for u in owing] + [c for c in returned if c not in owing_codes]
+    # Looked up once, not per unit: at province scale (2,000 units) a scan per unit is quadratic.
+    by_code = {u.code: u for u in config.units}
+    group_names = {g.id: g.name for g in config.groups}
+    targets = [(ind, ind.target_for(period)) for ind in indicators]
     units: list[UnitResult] = []
     for code in codes:
-        unit = config.unit(code)
+        unit = by_code.get(code)
         got = returned.get(code)
         result = UnitResult(code, unit.name if unit else code,
                             "missing" if got is None else ("on_time" if got.on_time else "late"),
-                            got.revision if got else None, group=config.group_name(unit.group) if unit else None)
+                            got.revision if got else None, group=group_names.get(unit.group) if unit else None)
         if got is not None:
             achieved = []
-            for ind in indicators:
+            for ind, target in targets:
                 if ind.id not in got.figures:
                     continue
                 value = got.figures[ind.id]
                 ratio = Ratio(value["num"], value.get("den")) if value else None
                 result.ratios[ind.id] = ratio
-                target, measured = ind.target_for(period), value_of(ind, ratio)
+                measured = value_of(ind, ratio)
                 if target is not None and measured is not None:
                     result.assessed += 1
                     result.met += target.met(measured)
