@@ -25,6 +25,7 @@ from scheduler.clock import TZ
 from scheduler.text import document_month
 from scheduler.report import prose
 from scheduler.report.consolidate import previous_period
+from scheduler.report.stamp import StampingEnvironment
 from scheduler.report.wording import balanced_lines, date_line, measure_text, percent, period_phrase, trend_text
 
 
@@ -86,6 +87,11 @@ def chart(tpl: DocxTemplate, result: Consolidation) -> WordChart:
 
 
 def context(config: Config, result: Consolidation, today: date, tpl: DocxTemplate) -> dict:
+    with prose.remembering():
+        return _context(config, result, today, tpl)
+
+
+def _context(config: Config, result: Consolidation, today: date, tpl: DocxTemplate) -> dict:
     org = config.plan.organisation
     period = result.period
     part = config.part_of(period)
@@ -316,6 +322,8 @@ def fill(tpl: DocxTemplate, config: Config, result: Consolidation, today: date, 
                 org.issuing_body_name or org.issuing_body, made or datetime.combine(today, time(8), TZ))
     out = io.BytesIO()
     tpl.save(out)
+    if isinstance(env, StampingEnvironment):  # the long loops were rendered once: write them out
+        return env.expand(out.getvalue())
     return out.getvalue()
 
 

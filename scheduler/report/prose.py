@@ -14,7 +14,9 @@ changed here and nowhere else.
 
 from __future__ import annotations
 
+import contextvars
 import unicodedata
+from contextlib import contextmanager
 
 from scheduler.config.model import Indicator, Target
 from scheduler.policy.periods import ROMAN, Period
@@ -125,9 +127,33 @@ def _segments(text: str) -> list[str]:
     return out
 
 
+_REMEMBERED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("unit_paragraphs", default=None)
+
+
+@contextmanager
+def remembering():
+    """Within it, each unit's text is judged and joined once: the body's sections, their counts
+    and Phụ lục I each ask for it again (five times a text: at 2,000 units most of the report's
+    time). Per render, not for the process: the texts are not kept after the report."""
+    token = _REMEMBERED.set({})
+    try:
+        yield
+    finally:
+        _REMEMBERED.reset(token)
+
+
 def unit_paragraph(unit: str, text: str) -> str | None:
     """"- Phòng Kế hoạch - Tài chính: Tổ chức 3 hội nghị; Đăng 12 tin, bài." — one paragraph per
     unit; None when the text has nothing of substance."""
+    memo = _REMEMBERED.get()
+    if memo is None:
+        return _unit_paragraph(unit, text)
+    if (unit, text) not in memo:
+        memo[unit, text] = _unit_paragraph(unit, text)
+    return memo[unit, text]
+
+
+def _unit_paragraph(unit: str, text: str) -> str | None:
     segments = [s for s in _segments(text) if s.strip(" ;,.")]
     if not segments:
         return None
