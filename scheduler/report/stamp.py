@@ -182,7 +182,7 @@ class StampingEnvironment(Environment):
         if not isinstance(seq, (list, tuple)) or len(seq) < self.threshold:
             return seq
         if use.whole:
-            if not all(isinstance(x, _SCALARS) and _plain(x, self.token) for x in seq):
+            if not all(isinstance(x, _SCALARS) for x in seq) or not _plain(seq, self.token):
                 return seq
             proto = str(self._sentinel(len(self.stamps)))
         else:
@@ -216,7 +216,7 @@ class StampingEnvironment(Environment):
         with zipfile.ZipFile(io.BytesIO(docx)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
             for info in zin.infolist():
                 data = zin.read(info)
-                if mark not in data:
+                if mark not in data and not _BRACKETS_UTF8.search(data):
                     zout.writestr(info.filename, data)
                     continue
                 zout.compresslevel = level
@@ -262,30 +262,42 @@ class StampingEnvironment(Environment):
         yield "".join(chunk)
 
 
+_BRACKETS = re.compile("[\uf8f0-\uf8f3]")  # what sentinels and markers are wrapped in
+_BRACKETS_UTF8 = re.compile(b"\xef\xa3[\xb0-\xb3]")
+
+
 def _checked(text: str, token: str) -> str:
-    if token in text:  # a sentinel or marker outside its loop's region: Jinja's output was changed
+    # A sentinel or marker outside its loop's region, whole or in part: the template changed what
+    # the loop printed ({{ rows|upper }}, a truncate), so copies of the stand-in would not be it.
+    # (A unit's text holding one of these four private-use characters only costs the fast path.)
+    if token in text or _BRACKETS.search(text):
         raise Unstampable("a stamp's sentinel outside its loop")
     return text
 
 
-def _plain(value, token: str) -> bool:
-    return not isinstance(value, str) or not (_REWRITTEN.search(value) or token in value)
+def _plain(values, token: str) -> bool:
+    """No value holds what docxtpl or XML would rewrite, nor the token (looked for in one pass)."""
+    text = " ".join(v for v in values if isinstance(v, str))  # a space: no match, and no token, across values
+    return not _REWRITTEN.search(text) and token not in text
 
 
 def _uniform(seq, use: _Use, token: str) -> dict[str, int] | None:
     """Each looped-over field's length, the same in every item; None if the items are not
     dicts of plain values (and of lists of them) as the loop uses them."""
     lengths: dict[str, int] = {}
+    values: list = []
     for item in seq:
         if type(item) is not dict:
             return None
         for key in use.printed:
-            if key not in item or not isinstance(item[key], _SCALARS) or not _plain(item[key], token):
+            if key not in item or not isinstance(item[key], _SCALARS):
                 return None
+            values.append(item[key])
         for key in use.iterated:
-            values = item.get(key)
-            if not isinstance(values, (list, tuple)) or lengths.setdefault(key, len(values)) != len(values):
+            inner = item.get(key)
+            if not isinstance(inner, (list, tuple)) or lengths.setdefault(key, len(inner)) != len(inner):
                 return None
-            if not all(isinstance(v, _SCALARS) and _plain(v, token) for v in values):
+            if not all(isinstance(v, _SCALARS) for v in inner):
                 return None
-    return lengths
+            values += inner
+    return lengths if _plain(values, token) else None
