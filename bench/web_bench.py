@@ -205,10 +205,10 @@ request = function()
   if post_every > 0 and counter %% post_every == 0 then
     local i = math.random(#bodies)
     local body = bodies[i]:gsub("@@N@@", tostring(counter) .. "-" .. tostring(math.random(1e9)))
-    return wrk.format("POST", "/f/" .. paths[i], {["Content-Type"] = "application/x-www-form-urlencoded",
+    return wrk.format("POST", paths[i], {["Content-Type"] = "application/x-www-form-urlencoded",
       ["Cookie"] = "baocao_csrf=%(cookie)s"}, body)
   end
-  return wrk.format("GET", "/f/" .. paths[math.random(#paths)])
+  return wrk.format("GET", paths[math.random(#paths)])
 end
 local statuses = {}
 response = function(status, headers, body)
@@ -224,18 +224,19 @@ end
 """
 
 
-def wrk(port: int, path: str, seconds: int, workdir: Path, tokens=None, bodies=None, post_every=0) -> dict | None:
+def wrk(port: int, paths: list[str], seconds: int, workdir: Path, bodies=None, post_every=0) -> dict | None:
+    """wrk -c50 over `paths` (picked at random per request); with post_every N, every Nth request
+    is a POST of bodies[i] to paths[i]."""
     if WRK is None:
         return None
     script = workdir / f"wrk-{post_every}.lua"
-    paths, body_file = workdir / "paths.txt", workdir / "bodies.txt"
-    if tokens:
-        # Body line i is for token i: the POST's CSRF token is bound to its link.
-        paths.write_text("\n".join(tokens) + "\n")
-        body_file.write_text("\n".join(bodies or []) + "\n")
-    script.write_text(LUA % {"paths": paths, "bodies": body_file, "post_every": post_every, "cookie": CSRF_COOKIE})
+    path_file, body_file = workdir / f"paths-{post_every}.txt", workdir / "bodies.txt"
+    path_file.write_text("\n".join(paths) + "\n")
+    # Body line i is for path i: the POST's CSRF token is bound to its link.
+    body_file.write_text("\n".join(bodies or []) + "\n")
+    script.write_text(LUA % {"paths": path_file, "bodies": body_file, "post_every": post_every, "cookie": CSRF_COOKIE})
     cmd = [WRK, "-t2", "-c50", f"-d{seconds}s", "--timeout", "30s", "-s", str(script),
-           f"http://127.0.0.1:{port}{path}"]
+           f"http://127.0.0.1:{port}/"]
     out = subprocess.run(cmd, capture_output=True, text=True).stdout
     line = next((x for x in out.splitlines() if x.startswith("JSON ")), None)
     if line is None:
@@ -344,15 +345,15 @@ def part_a_b(only: set[str]) -> None:
             if WRK is None:
                 print("  wrk not found: apt-get install wrk  (skipping the closed-loop figures)")
             else:
-                health = wrk(svc.port, "/healthz", 10, svc.dir)
+                health = wrk(svc.port, ["/healthz"], 10, svc.dir)
                 show("GET /healthz (baseline)", health)
-                form = wrk(svc.port, "/", 10, svc.dir, tokens=svc.tokens)
+                form = wrk(svc.port, [f"/f/{t}" for t in svc.tokens], 10, svc.dir)
                 show("GET /f/<token>", form, health)
                 picked = svc.tokens[:200]
                 bodies = [post_body(svc.port, t) for t in picked]
                 pairs = [(t, b) for t, b in zip(picked, bodies) if b]
                 if pairs:
-                    mix = wrk(svc.port, "/", 10, svc.dir, tokens=[t for t, _ in pairs], bodies=[b for _, b in pairs],
+                    mix = wrk(svc.port, [f"/f/{t}" for t, _ in pairs], 10, svc.dir, bodies=[b for _, b in pairs],
                               post_every=10)
                     show("GET + 10% POST /f/<token>", mix, health)
                 else:

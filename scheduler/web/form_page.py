@@ -9,10 +9,9 @@ from pathlib import Path
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from scheduler.clock import to_local
-from scheduler.collect import record
 from scheduler.collect.asked import asked, data_range
 from scheduler.collect.bundle import Part, prefix
 from scheduler.collect.validate import Entry, headings_for, indicators_for
@@ -20,6 +19,7 @@ from scheduler.config.model import Config, Indicator, Unit
 from scheduler.policy.periods import Period
 from scheduler.report.consolidate import previous_period
 from scheduler.report.wording import amount, percent
+from scheduler.store import reviews
 from scheduler.store.tables import Submission
 from scheduler.text import long_date, number, remaining, report_subject, requirement, short_datetime
 from scheduler.web.context import Pages, WebContext
@@ -98,9 +98,10 @@ def previous_figures(ctx: WebContext, config: Config, period: Period, unit: Unit
     if before is None:
         return "", {}
     with Session(ctx.engine) as session:
-        # The newest revision that counted (approved, where the plan asks it), as the report used it.
-        counted = record.histories(session, before.key).get(unit.code)
-    sub = counted[-1] if counted else None
+        # The newest revision that counted (approved, where the plan asks it), as the report used
+        # it: the unit's own rows only, not every unit's revisions of that period.
+        sub = session.exec(select(Submission).where(Submission.period_key == before.key, Submission.unit_code == unit.code,
+                                                    reviews.counts()).order_by(col(Submission.revision).desc())).first()
     return (before.title, dict(sub.figures or {})) if sub is not None else ("", {})
 
 

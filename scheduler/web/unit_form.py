@@ -19,6 +19,7 @@ from scheduler.collect.asked import data_range
 from scheduler.collect.bundle import Part, error_key, filled, part_title, parts, prefix
 from scheduler.collect.validate import Entry, as_entry, shown, validate
 from scheduler.text import long_date, short_datetime
+from scheduler.web import formcache
 from scheduler.web.context import DB_BUSY, FORM_BODY, NOT_FOUND, Pages, WebContext, patient
 from scheduler.web.security import CSRF_FIELD, BodyTooLarge, Csrf, read_form
 # The page itself, shared with the office's nhập hộ (console_unit imports these from here too).
@@ -26,6 +27,7 @@ from scheduler.web.form_page import SCRIPT, entry_from_form, heading, render_for
 
 EXPIRED = ("Đường dẫn đã hết hiệu lực", "Đường dẫn này không còn dùng được. Vui lòng dùng đường dẫn trong thư "
            "mới nhất của Văn phòng, hoặc liên hệ Văn phòng để được cấp lại.")
+SLOT_BYTES = formcache.SLOT.encode()
 SLOW_DOWN = ("Thử quá nhiều lần", "Máy của bạn đã mở quá nhiều đường dẫn không đúng. Vui lòng thử lại sau ít phút.")
 
 
@@ -72,6 +74,7 @@ async def resolve_link(ctx: WebContext, pages: Pages, request: Request, token: s
 
 def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
     r = APIRouter()
+    cache = formcache.FormCache()
 
     async def resolve(request: Request, token: str):
         return await resolve_link(ctx, pages, request, token, role="unit")
@@ -132,7 +135,27 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         if isinstance(found, Response):
             return found
         period, unit, closed = found
+        # In a thread: the store's answers and, on a miss, the render (see formcache).
+        shown = await asyncio.to_thread(show_work, request, token, period, unit, closed)
+        if isinstance(shown, Response):
+            return shown
+        body, status = shown
+        csrf_value, new_cookie = csrf.token_for(request, scope=links.token_hash(token))
+        response = HTMLResponse(body.replace(SLOT_BYTES, csrf_value.encode()), status_code=status,
+                                headers={"Cache-Control": "no-store"})  # personal forms and figures
+        csrf.set_cookie(response, new_cookie)
+        return response
+
+    def show_work(request: Request, token: str, period: Period, unit: Unit, closed: bool):
+        """The open form's page as (body with formcache.SLOT, status), from the cache while its
+        version stands; or, for a closed period, the page to answer with."""
+        config, link = ctx.config(), links.token_hash(token)
+        keys = formcache.watched(config, period, unit)
         with Session(ctx.engine) as session:
+            if not closed:
+                stamp = (formcache.version(session, keys, unit.code), to_local(ctx.clock()).date())
+                if (hit := cache.get(config, link, stamp)) is not None:
+                    return hit
             last = record.latest(session, period.key, unit.code)
             sections = bundle(session, period, unit)
             latest = {p.period.key: record.latest(session, p.period.key, unit.code) for p in sections}
@@ -147,7 +170,13 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         sender = last.submitted_by if last else next((e.submitted_by for e in entries if e.submitted_by), "")
         for entry in entries:
             entry.submitted_by = sender
-        return form_page(request, token, period, unit, entries, {}, last, sections=sections)
+        page = render_form(ctx, pages, request, action=f"/f/{token}", csrf_value=formcache.SLOT, period=period,
+                           unit=unit, entries=entries, errors={}, last=last, sections=sections,
+                           banner=returned_banner(period, unit))
+        with Session(ctx.engine) as session:  # kept only if nothing changed while it was rendered
+            if formcache.version(session, keys, unit.code) == stamp[0]:
+                cache.put(config, link, stamp, bytes(page.body), page.status_code)
+        return bytes(page.body), page.status_code
 
     def store(request: Request, token: str, period: Period, unit: Unit, closed: bool, form: dict):
         """Validate and store a posted form (in a worker thread): the page to answer with, or
