@@ -133,6 +133,30 @@ def periods_in_window(
     return periods
 
 
+def _vietnam() -> type:
+    """The package's Vietnam class, loaded alone. `holidays.country_holidays("VN")` imports the
+    package's 250 countries first (holidays/countries/__init__.py): 8 MB held by the service and
+    tenths of a second in every command, for one country's rules. Should the package be laid out
+    otherwise one day, the usual way still works."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    name = "holidays.countries.vietnam"
+    if name in sys.modules:
+        return sys.modules[name].Vietnam
+    try:
+        spec = importlib.util.spec_from_file_location(name, Path(holidays.__file__).parent / "countries" / "vietnam.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return module.Vietnam
+    except Exception:  # noqa: BLE001 - any surprise: the package's own way
+        sys.modules.pop(name, None)
+        return type(holidays.country_holidays("VN"))
+
+
 class WorkingCalendar:
     """Vietnamese working days: Monday–Friday minus public holidays (the `holidays` package,
     which knows Tết by the lunar calendar), adjusted by the plan's decreed swaps. The
@@ -142,7 +166,7 @@ class WorkingCalendar:
     def __init__(self, extra_days_off: Iterable[date] = (), extra_working_days: Iterable[date] = ()):
         self.extra_days_off = frozenset(extra_days_off)
         self.extra_working_days = frozenset(extra_working_days)
-        self._vn = holidays.country_holidays("VN", language="vi")  # the language changes only the names
+        self._vn = _vietnam()(language="vi")  # the language changes only the names
 
     def is_working_day(self, d: date) -> bool:
         if d in self.extra_working_days:
