@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 import ssl
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -98,6 +99,11 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
+        if (plain := PLAIN_SQLITE.fullmatch(value)) is not None:
+            # The shape nearly every install has, read as SQLAlchemy's make_url reads it, without
+            # importing SQLAlchemy: every command checks its settings, most never open the store.
+            _sqlite_file_check(unquote(plain.group(1)))
+            return value
         from sqlalchemy.engine import make_url
         from sqlalchemy.exc import ArgumentError
 
@@ -118,13 +124,8 @@ class Settings(BaseSettings):
         except ImportError:
             raise ValueError(f"'{shown}': chưa cài trình điều khiển '{url.get_driver_name()}'; với PostgreSQL "
                              "dùng postgresql+psycopg://… (pip install -e '.[postgres]')") from None
-        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-            # The store creates the file (and its folder) on first open: say now if it cannot.
-            path = Path(url.database)
-            problem = creatable(path) if not path.exists() else (
-                None if os.access(path, os.R_OK | os.W_OK) else f"không có quyền đọc và ghi tệp {path}")
-            if problem:
-                raise ValueError(problem)
+        if url.get_backend_name() == "sqlite":
+            _sqlite_file_check(url.database)
         return value
 
     @field_validator("smtp_security", mode="before")
@@ -363,6 +364,21 @@ class Settings(BaseSettings):
     @property
     def port(self) -> int:
         return self.smtp_port or {"none": 25, "starttls": 587, "tls": 465}[self.smtp_security]
+
+
+# sqlite:///<file> with the default driver (the standard library's sqlite3) and no query: what
+# make_url parses into backend sqlite, database <file> (percent-escapes decoded).
+PLAIN_SQLITE = re.compile(r"sqlite:///([^?]*)")
+
+
+def _sqlite_file_check(database: str | None) -> None:
+    if database and database != ":memory:":
+        # The store creates the file (and its folder) on first open: say now if it cannot.
+        path = Path(database)
+        problem = creatable(path) if not path.exists() else (
+            None if os.access(path, os.R_OK | os.W_OK) else f"không có quyền đọc và ghi tệp {path}")
+        if problem:
+            raise ValueError(problem)
 
 
 def load_settings(**overrides) -> Settings:

@@ -12,13 +12,18 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import click
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import OperationalError
 
 from scheduler.clock import TZ
-from scheduler.store import db
 from scheduler.text import number, os_error
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
+# SQLAlchemy and the store load in the functions that use them (every command imports this module
+# to register backup and restore): `baocao check-config` does not pay for them.
 
 STOP_FIRST = "dừng dịch vụ trước (systemctl stop baocao, hoặc Ctrl+C ở cửa sổ đang chạy baocao run) rồi chạy lại lệnh"
 KEY_APART = ("Khoá ký đường dẫn ({key}) không nằm trong bản sao lưu: sao lưu riêng tệp đó (hoặc biến BAOCAO_SECRET_KEY); "
@@ -33,6 +38,8 @@ def register(cli: click.Group) -> None:
     @click.pass_obj
     def backup_cmd(app, output: Path, force: bool) -> None:
         """Sao lưu cơ sở dữ liệu, kể cả khi dịch vụ đang chạy (PostgreSQL: bằng pg_dump)."""
+        from sqlalchemy.engine import make_url
+
         url = make_url(app.settings.database_url)
         _check_output(output, force)
         if url.get_backend_name() == "sqlite":
@@ -48,6 +55,10 @@ def register(cli: click.Group) -> None:
     @click.pass_obj
     def restore_cmd(app, file: Path) -> None:
         """Khôi phục cơ sở dữ liệu của dịch vụ từ tệp sao lưu (dịch vụ phải đang dừng)."""
+        from sqlalchemy.engine import make_url
+
+        from scheduler.store import db
+
         url = make_url(app.settings.database_url)
         if url.get_backend_name() != "sqlite":
             raise click.ClickException(
@@ -92,6 +103,8 @@ def _check_output(output: Path, force: bool) -> None:
 
 
 def _target(url: URL) -> Path:
+    from scheduler.store import db
+
     if not url.database or url.database == ":memory:":
         raise click.ClickException(f"BAOCAO_DATABASE_URL={url} không trỏ tới tệp cơ sở dữ liệu nào. {db.POINT_AT_IT}")
     return Path(url.database).resolve()
@@ -99,6 +112,8 @@ def _target(url: URL) -> Path:
 
 def _sqlite_store(url: URL) -> Path:
     """The service's database file, which must hold a store (any version: an old one is worth a copy too)."""
+    from scheduler.store import db
+
     path = _target(url)
     if not path.is_file() or path.stat().st_size == 0:
         raise click.ClickException(f"chưa có cơ sở dữ liệu tại {path} (BAOCAO_DATABASE_URL={url}). {db.POINT_AT_IT}")
@@ -151,6 +166,10 @@ def _sqlite_copy(source: Path, output: Path, force: bool, rename: bool = True) -
 
     sqlite3's backup API copies in one step under one read transaction: in WAL mode it neither
     waits for nor blocks the service's writes, and sees only committed ones."""
+    from sqlalchemy.exc import OperationalError
+
+    from scheduler.store import db
+
     try:
         fd, name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")  # mode 0600
     except OSError as exc:
@@ -200,6 +219,8 @@ def _place(temp: Path, output: Path, force: bool) -> None:
 
 
 def _check_backup(file: Path) -> tuple[str, dict[str, int]]:
+    from scheduler.store import db
+
     revision = _revision(file)
     if revision is None:
         raise click.ClickException(f"{file.resolve()} không phải bản sao lưu của baocao (không có bảng alembic_version); "
@@ -251,6 +272,8 @@ def _set_aside(target: Path) -> Path:
 
 def _libpq(url: URL) -> str:
     """The URL as pg_dump reads it: libpq's scheme, no password (that goes in PGPASSWORD or ~/.pgpass)."""
+    from sqlalchemy.engine import URL
+
     bare = URL.create("postgresql", username=url.username, host=url.host, port=url.port, database=url.database,
                       query=url.query)  # url.set(password=None) would keep the password: None means "unchanged"
     return bare.render_as_string(hide_password=False)

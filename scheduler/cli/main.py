@@ -12,22 +12,28 @@ import logging
 from datetime import date
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import click
-from sqlmodel import Session
 
 from scheduler.cli import clitext
 
 clitext.install()  # before any command is declared: click translates some words at declaration
 
 
-from scheduler.store import db
-from scheduler.policy.periods import Period
 from scheduler.clock import TZ, Clock, system_clock
-from scheduler.config.load import load_config
-from scheduler.config.model import Config
-from scheduler.settings import Settings, SettingsError, load_settings
 from scheduler.text import long_date, short_datetime
-from scheduler.config.source import ConfigError
+
+if TYPE_CHECKING:
+    from scheduler.settings import Settings, SettingsError
+    from sqlmodel import Session
+
+    from scheduler.config.model import Config
+    from scheduler.policy.periods import Period
+
+# A command loads what it uses and nothing more: the config's models when it reads the YAML, the
+# store (SQLAlchemy) when it opens the database, the report's libraries (docx, Jinja) when it makes
+# or checks one. `baocao --help` and `check-config` start in a fraction of a second (issue 16).
 
 
 def parse_date(text: str) -> date | None:
@@ -65,6 +71,9 @@ class App:
     def config(self) -> Config:
         """Loaded and checked once per command."""
         if self._config is None:
+            from scheduler.config.load import load_config
+            from scheduler.config.source import ConfigError
+
             try:
                 self._config = load_config(self.settings.config_dir)
             except ConfigError as exc:
@@ -87,6 +96,10 @@ class App:
     def engine(self, create: bool = False):
         """The store, in step with the config (units and periods synced). Only `run` creates or
         upgrades it (create=True); every other command needs the service's existing store."""
+        from sqlmodel import Session
+
+        from scheduler.store import db
+
         try:
             engine = (db.open_store if create else db.open_existing)(self.settings.database_url)
         except db.StoreMissing as exc:
@@ -98,6 +111,8 @@ class App:
 
     def period(self, session: Session, key: str) -> Period:
         """A period of the plan or an on-request report, or the list of those there are."""
+        from scheduler.store import db
+
         periods = {p.key: p for p in db.all_periods(session, self.config())}
         found = periods.get(key) or {k.upper(): p for k, p in periods.items()}.get(key.strip().upper())  # 2026-q4
         if found is None:
@@ -106,6 +121,8 @@ class App:
 
     def secret(self, create: bool = False) -> None:
         """The link-signing key must exist before mail with links goes out; only `run` makes it."""
+        from scheduler.settings import SettingsError
+
         try:
             self.settings.secret(create=create)
         except SettingsError as exc:
@@ -144,6 +161,8 @@ def cli(ctx: click.Context, config_dir: Path | None) -> None:
         return
     if ctx.invoked_subcommand == "hash-password":
         return  # needs no settings, and is how a bad BAOCAO_OFFICE_PASSWORD_HASH gets fixed
+    from scheduler.settings import SettingsError, load_settings
+
     try:
         # Checked here, before any command opens the database: a bad value found later, while
         # mail is being composed, would fail every send of the round for good (issue 9).
@@ -164,6 +183,8 @@ def print_settings_error(exc: SettingsError) -> None:
 @click.pass_obj
 def check_config(app: App) -> None:
     """Kiểm tra plan.yaml, units.yaml và mẫu báo cáo DOCX; in tóm tắt hoặc mọi lỗi kèm tệp, dòng, trường."""
+    from scheduler.config.load import load_config
+    from scheduler.config.source import ConfigError
     from scheduler.report.render import check_template
 
     try:
@@ -249,7 +270,10 @@ def remind_cmd(app: App) -> None:
 @click.pass_obj
 def confirm_clock_cmd(app: App, today: str) -> None:
     """Xác nhận ngày hôm nay đúng với đồng hồ máy, để lần chạy đầu tiên gửi các thư báo quá hạn đang giữ lại."""
+    from sqlmodel import Session
+
     from scheduler.policy import clockcheck
+    from scheduler.store import db
 
     given = parse_date(today)
     if given is None:
@@ -297,6 +321,8 @@ def main(args: list[str] | None = None) -> None:
     except SystemExit:
         raise
     except Exception as exc:  # noqa: BLE001 - the last resort: no traceback for a person
+        from scheduler.store import db
+
         if message := db.database_problem(exc):
             click.echo(f"Lỗi: {message}", err=True)
             raise SystemExit(1)

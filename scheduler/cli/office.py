@@ -7,11 +7,9 @@ from datetime import date
 from pathlib import Path
 
 import click
-from sqlmodel import Session
 
-from scheduler.collect import record
-from scheduler.store import reviews
-from scheduler.store import db
+# The store, the collector and their libraries load in the commands that use them: `baocao
+# check-config` or `--help` does not pay for SQLAlchemy (see tests/cli/test_imports.py).
 from scheduler.clock import TZ, local, to_local
 from scheduler.text import long_date, os_error, parse_moment, short_datetime
 
@@ -26,6 +24,8 @@ def register(cli: click.Group, app_type, date_type) -> None:
     @click.pass_obj
     def template_cmd(app, key: str, output: Path, code: str | None) -> None:
         """Ghi mẫu XLSX để đơn vị điền số liệu, thuyết minh (gửi lại bằng `baocao submit`)."""
+        from sqlmodel import Session
+
         from scheduler.collect import workbook
 
         config = app.config()
@@ -53,6 +53,11 @@ def register(cli: click.Group, app_type, date_type) -> None:
     @click.pass_obj
     def submit_cmd(app, code: str, key: str, received: str | None, paper: bool, file: Path) -> None:
         """Nhập báo cáo của một đơn vị từ tệp YAML/JSON hoặc mẫu XLSX đã điền."""
+        from sqlmodel import Session
+        
+        from scheduler.collect import record
+        from scheduler.store import reviews
+
         import asyncio
 
         from scheduler.collect import workbook
@@ -126,6 +131,8 @@ def register(cli: click.Group, app_type, date_type) -> None:
     @click.pass_obj
     def export_cmd(app, key: str, fmt: str, output: Path | None) -> None:
         """Xuất số liệu một kỳ (bản gần nhất của mỗi đơn vị) ra XLSX hoặc CSV."""
+        from sqlmodel import Session
+
         from scheduler.collect import exports
 
         config = app.config()
@@ -154,6 +161,11 @@ def register(cli: click.Group, app_type, date_type) -> None:
     def request_cmd(app, title: str, deadline: date, units: str | None, like: str | None, indicators: str | None,
                     headings: str | None) -> None:
         """Mở một báo cáo đột xuất ("khi có yêu cầu"): nhắc hạn và biểu mẫu như một kỳ báo cáo."""
+        from sqlmodel import Session
+        
+        from scheduler.collect import record
+        from scheduler.store import db
+
         config = app.config()
         like = like or config.plan.obligations[0].id
         if like not in {o.id for o in config.plan.obligations}:
@@ -199,6 +211,10 @@ def register(cli: click.Group, app_type, date_type) -> None:
     @click.pass_obj
     def close_cmd(app, key: str) -> None:
         """Khoá một kỳ: không nhận thêm bản sửa đổi, không nhắc nữa; đường dẫn chỉ còn xem."""
+        from sqlmodel import Session
+        
+        from scheduler.collect import record
+
         with Session(app.engine()) as session:
             period = app.period(session, key)
             key = period.key  # as stored (the office may type 2026-q4)
@@ -216,7 +232,7 @@ def register(cli: click.Group, app_type, date_type) -> None:
     def report_cmd(app, key: str, output: Path | None, version: int | None) -> None:
         """Lập báo cáo tổng hợp DOCX (thể thức Nghị định 30/2020/NĐ-CP) của một kỳ từ số liệu hiện có, kèm bản PDF
         khi máy có LibreOffice."""
-        from sqlmodel import select
+        from sqlmodel import Session, select
 
         from scheduler.report import versions
         from scheduler.store.tables import ReportRow

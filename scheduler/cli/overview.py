@@ -8,12 +8,8 @@ import json
 from datetime import date, timedelta
 
 import click
-from sqlmodel import Session, col, select
 
 from scheduler.clock import TZ, local
-from scheduler.policy import planner
-from scheduler.store import db
-from scheduler.store.tables import SendRow
 from scheduler.text import KIND_LABELS, SEND_STATUS_LABELS, STATE_LABELS, long_date, short_datetime
 
 def register(cli: click.Group, App: type, _Date: type) -> None:
@@ -28,6 +24,7 @@ def register(cli: click.Group, App: type, _Date: type) -> None:
         gửi Văn phòng: tính đúng như dịch vụ tính ở mỗi lượt nhắc (lúc khởi động, 08:00 hằng ngày),
         từ trạng thái hiện tại của cơ sở dữ liệu, giả định dịch vụ chạy liên tục từ bây giờ và từ nay
         không đơn vị nào nộp thêm."""
+        from scheduler.policy import planner  # noqa: F401 - the annotations below name it
         from scheduler.service.preview import preview
 
         if end < start:
@@ -97,9 +94,12 @@ def register(cli: click.Group, App: type, _Date: type) -> None:
     @click.pass_obj
     def status_cmd(app: App, period_key: str, as_json: bool) -> None:
         """Tình hình một kỳ: đơn vị nào đã nộp (đúng hạn / muộn), chưa nộp, và các thư đã gửi."""
-        from scheduler.collect.record import standings
+        from sqlmodel import Session, col, select
 
-        from scheduler.store.tables import ReportRow
+        from scheduler.policy import planner
+        from scheduler.collect.record import standings
+        from scheduler.store import db
+        from scheduler.store.tables import ReportRow, SendRow
         from scheduler.service.preview import preview
         from scheduler.service.tick import REPORT_ERROR
 
