@@ -170,3 +170,25 @@ def test_schema_head_constant_matches_the_migrations(db_url):
     assert ScriptDirectory.from_config(cfg).get_current_head() == db.SCHEMA_HEAD
     engine = db.open_store(db_url)
     assert db.schema_is_current(engine)
+
+
+def test_a_reloaded_config_is_planned_from_its_own_send_at_and_calendar(shipped_config, config_dir):
+    """Step instants are worked out once per loaded config (policy/timeline): a config read again
+    after an edit is a new config, and nothing of the old one's schedule carries over."""
+    from scheduler.config.load import load_config
+    from scheduler.policy.planner import step_instant
+    from tests.conftest import edit
+
+    q4 = shipped_config.period("2026-Q4")
+    notice = next(s for s in shipped_config.unit_steps if s.kind == "notice")
+    assert step_instant(shipped_config, q4, notice) == at("20/11/2026 08:00")
+    assert {s.at for s in owed_at(shipped_config, shipped_config.periods, Facts(), at("20/11/2026 08:00"))} \
+        == {at("20/11/2026 08:00")}
+    edit(config_dir / "plan.yaml", 'send_at: "08:00"', 'send_at: "09:30"')
+    edit(config_dir / "plan.yaml", "extra_days_off:\n", "extra_days_off:\n    - 2026-11-20\n")
+    changed = load_config(config_dir)
+    moved = step_instant(changed, changed.period("2026-Q4"), next(s for s in changed.unit_steps if s.kind == "notice"))
+    assert moved == at("19/11/2026 09:30")  # the day before the new day off, at the new hour
+    assert owed_at(changed, changed.periods, Facts(), at("19/11/2026 09:00")) == []
+    assert {s.at for s in owed_at(changed, changed.periods, Facts(), at("19/11/2026 09:30"))} == {moved}
+    assert step_instant(shipped_config, q4, notice) == at("20/11/2026 08:00")  # the old config's own
