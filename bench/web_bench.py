@@ -396,7 +396,10 @@ def part_c() -> None:
 
 def first_notice_day(svc: Service) -> str | None:
     """The first instant `baocao plan` says notices of PERIOD go out."""
-    out = subprocess.run([str(ROOT / ".venv/bin/baocao"), "plan", "--from", "2026-10-01", "--to", "2026-12-31", "--json"],
+    # Asked as of 1 October (under faketime): the plan starts from now, and a notice day already
+    # past would only show as the step a late start catches up.
+    out = subprocess.run([FAKETIME, "-f", "@2026-10-01 00:00:00", str(ROOT / ".venv/bin/baocao"), "plan", "--from",
+                          "2026-10-01", "--to", "2026-12-31", "--json"],
                          env=svc.env, cwd=svc.dir, capture_output=True, text=True)
     try:
         sends = json.loads(out.stdout)
