@@ -18,6 +18,7 @@ from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.resolver import VersionedResolver
 
 
 class _Constructor(SafeConstructor):
@@ -26,6 +27,16 @@ class _Constructor(SafeConstructor):
 
 
 _Constructor.add_constructor("tag:yaml.org,2002:timestamp", SafeConstructor.construct_yaml_str)
+
+
+class _Resolver(VersionedResolver):
+    """A file's YAML version, looked up once: ruamel's look-up per scalar took a quarter of the load."""
+
+    @property
+    def processing_version(self) -> Any:
+        if "_version" not in self.__dict__:
+            self._version = VersionedResolver.processing_version.fget(self)  # type: ignore[attr-defined]
+        return self._version
 
 
 def _syntax_message(exc: MarkedYAMLError, text: str) -> tuple[int | None, str]:
@@ -369,7 +380,7 @@ def load_yaml(path: Path, display_name: str | None = None,
     # "safe" composes in C (libyaml, through ruamel.yaml.clib) yet resolves scalars by YAML 1.2
     # rules; ruamel's pure-Python round-trip scanner took ten times as long, on every command.
     yaml = YAML(typ="safe")
-    yaml.Constructor = _Constructor
+    yaml.Constructor, yaml.Resolver = _Constructor, _Resolver
     yaml.allow_duplicate_keys = True  # we report them all ourselves, below
     try:
         _check_depth(yaml, text)  # libyaml's events: a third of the time composing takes
@@ -378,7 +389,7 @@ def load_yaml(path: Path, display_name: str | None = None,
             _check_tree(root)
         # Built from the same node tree: parsing the text a second time cost as much again.
         data = yaml.constructor.construct_document(root) if root is not None else None
-        plain = nfc(_plain(data))
+        plain = _plain(data)
     except _Shape as exc:
         return None, [ConfigIssue(name, exc.line, "", exc.message)]
     except MarkedYAMLError as exc:
@@ -396,17 +407,14 @@ def load_yaml(path: Path, display_name: str | None = None,
 
 
 def _plain(value: Any) -> Any:
-    """ruamel's round-trip containers and scalar subclasses as plain Python values."""
+    """ruamel's containers and scalars as plain Python values, strings (keys too) in NFC (`nfc`)."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", str(value))
     if isinstance(value, dict):
         return {_plain(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
-    if isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    if isinstance(value, str):
-        return str(value)
+    for kind in (bool, int, float):  # bool first: it is an int too
+        if isinstance(value, kind):
+            return kind(value)
     return value
