@@ -38,6 +38,12 @@ class Outgoing:
     message: EmailMessage
     name: str  # a readable file name stem, for the outbox
     recipients: list[str] | None = None  # envelope recipients when not everyone in the headers
+    # The message's SMTP bytes (compose.wire), made in a worker thread so that the event loop,
+    # which also serves the web, does not flatten messages; with the envelope they are sent as
+    # they are. None: the transport flattens the message itself.
+    data: bytes | None = None
+    envelope: list[str] | None = None  # every envelope recipient, when data is given
+    sender: str | None = None
 
 
 class Connection(Protocol):
@@ -68,7 +74,7 @@ class OutboxTransport:
             tmp = final.with_suffix(f".{os.getpid()}.eml.tmp")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as fh:
-                fh.write(item.message.as_bytes(policy=SMTP_POLICY))
+                fh.write(item.data if item.data is not None else item.message.as_bytes(policy=SMTP_POLICY))
             os.replace(tmp, final)  # a reader never sees half a message
         except OSError as exc:  # a full disk or a read-only folder: the admin fixes it, the mail waits
             return Outcome("transient", f"không ghi được thư vào {self.directory}: {os_error(exc)}")
@@ -80,6 +86,17 @@ class OutboxTransport:
 
 def _refused(errors: dict) -> str:
     return "; ".join(f"{addr}: {resp.code} {resp.message}" for addr, resp in errors.items())
+
+
+def _as_bytes(client: aiosmtplib.SMTP, item: Outgoing) -> bool:
+    """Whether the prepared bytes can go as they are: 8bit bodies need a server that takes them
+    (else send_message re-encodes the message for 7 bits), and non-ASCII addresses need SMTPUTF8,
+    which send_message negotiates."""
+    if item.data is None or not item.envelope or not item.sender:
+        return False
+    if not all(a.isascii() for a in (item.sender, *item.envelope)):
+        return False
+    return client.supports_extension("8BITMIME") or item.data.isascii()
 
 
 class SmtpTransport:
@@ -108,6 +125,11 @@ class SmtpTransport:
             client = self._client()
             try:
                 await client.connect()
+                if client.is_ehlo_or_helo_needed:
+                    try:
+                        await client.ehlo()  # its extensions (8BITMIME) decide how each message goes
+                    except aiosmtplib.SMTPHeloError:
+                        pass  # a HELO-only server: send_message says HELO itself
                 return client, None
             except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
                 last = f"không kết nối được máy chủ SMTP {self.settings.smtp_host}:{self.settings.port}: {exc}"
@@ -119,7 +141,12 @@ class SmtpTransport:
     async def _send_one(self, client: aiosmtplib.SMTP, item: Outgoing) -> Outcome:
         """Send one message; connection-level errors propagate so the caller can reconnect."""
         try:
-            refused, _ = await client.send_message(item.message, recipients=item.recipients)
+            if _as_bytes(client, item):
+                # What send_message would do, without flattening the message again on the loop.
+                options = ["BODY=8BITMIME"] if client.supports_extension("8BITMIME") else []
+                refused, _ = await client.sendmail(item.sender, item.envelope, item.data, mail_options=options)
+            else:
+                refused, _ = await client.send_message(item.message, recipients=item.recipients)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             permanent = all(e.code >= 500 for e in exc.recipients)
             text = "; ".join(f"{e.recipient}: {e.code} {e.message}" for e in exc.recipients)

@@ -119,3 +119,33 @@ def test_names_with_line_breaks_are_refused_in_units_yaml(config_dir):
     with pytest.raises(ConfigError) as exc:
         load_config(config_dir)
     assert [i.message for i in exc.value.issues] == ["có ký tự điều khiển (xuống dòng, tab…); viết trên một dòng"]
+
+
+def test_the_bytes_sent_are_what_the_email_package_would_write(shipped_config):
+    """compose.wire writes the SMTP bytes itself (the email package's generator costs more than
+    composing): they must be the generator's, byte for byte, for every shape of message."""
+    from email.policy import SMTP
+
+    from scheduler.mail.compose import wire
+
+    composer = Composer(ROOT / "templates", shipped_config, "baocao@example.org")
+    period, unit = shipped_config.period("2026-Q4"), shipped_config.unit("BPMC")
+    long_text = "Kết quả " * 200  # one line longer than SMTP allows: quoted-printable
+    figures = {i.id: {"num": 3, "den": 4} for i in shipped_config.plan.indicators if i.kind == "ratio"}
+    messages = [
+        composer.unit_mail("notice", period, unit, ["bpmc.daumoi@example.org"], [], NOW, "<n@example.org>",
+                           "notice-10", "https://baocao.example.org/f/abc"),
+        composer.unit_mail("overdue", period, unit, ["bpmc.daumoi@example.org", "bpmc.tiepnhan@example.org"],
+                           ["bpmc.truongdonvi@example.org"], NOW, "<o@example.org>", "overdue+1"),
+        composer.receipt(period, unit, ["bpmc.daumoi@example.org"], 2, NOW, True, figures,
+                         {h.id: long_text for h in shipped_config.plan.headings}, NOW, "<r@example.org>"),
+        composer.report(period, 1, "bao-cao.docx", b"PK\x03\x04 not really a docx", NOW,
+                        {"reported": 1, "total": 19, "on_time": 1, "late": 0, "missing": 18}, [],
+                        ["vanphong@example.org"], NOW, "<v@example.org>"),
+    ]
+    for msg in messages:
+        assert wire(msg) == msg.as_bytes(policy=SMTP)
+    again = email.message_from_bytes(wire(messages[2]), policy=default_policy)
+    assert again["Content-Type"].content_type == "multipart/alternative"
+    assert long_text.strip() in again.get_body(("plain",)).get_content()
+    assert again.get_body(("plain",))["Content-Transfer-Encoding"] == "quoted-printable"
