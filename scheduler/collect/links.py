@@ -37,32 +37,52 @@ def link_token(session: Session, secret: bytes, period_key: str, unit_code: str,
                role: str = "unit") -> str:
     """The current token of the unit's link for the period and `role`, creating the link on first
     use. Caller commits."""
+    return link_tokens(session, secret, period_key, [unit_code], now, role)[unit_code]
+
+
+def link_tokens(session: Session, secret: bytes, period_key: str, unit_codes: list[str], now: datetime,
+                role: str = "unit") -> dict[str, str]:
+    """link_token() for many units of one period at once (a tick mails hundreds): one query for
+    the links they have, one for the generations of those that need a new one, one INSERT for
+    the new ones. Caller commits."""
     assert role in ROLES, role
-    row = session.exec(
-        select(LinkRow).where(LinkRow.period_key == period_key, LinkRow.unit_code == unit_code,
+    wanted = set(unit_codes)
+    current: dict[str, LinkRow] = {}
+    for row in session.exec(
+        select(LinkRow).where(LinkRow.period_key == period_key, col(LinkRow.unit_code).in_(wanted),
                               LinkRow.role == role, col(LinkRow.revoked_at).is_(None)).order_by(col(LinkRow.id))
-    ).first()
-    if row is not None and row.token_hash != token_hash(_token(secret, row)):
-        # Made under another secret key (the key was rotated): retire it and issue a new one,
-        # or every mail from now on would carry a link that opens nothing.
-        row.revoked_at = now
-        session.add(row)
-        row = None
-    if row is None:
+    ):
+        current.setdefault(row.unit_code, row)  # the oldest live one, as the form finds it
+    for code, row in list(current.items()):
+        if row.token_hash != token_hash(_token(secret, row)):
+            # Made under another secret key (the key was rotated): retire it and issue a new one,
+            # or every mail from now on would carry a link that opens nothing.
+            row.revoked_at = now
+            session.add(row)
+            del current[code]
+    missing = wanted - current.keys()
+    if missing:
+        session.flush()  # the retired ones count in their unit's generation
         # The salt is the link's generation (how many of the unit's links for the period and role
         # were retired): two requests or processes making the unit's link at once (the office's
         # page and the mail being composed) derive the same token, and the unique token hash keeps
         # one row. The secret key is what makes a token unguessable, not the salt.
-        generation = session.exec(select(sa.func.count()).select_from(LinkRow).where(
-            LinkRow.period_key == period_key, LinkRow.unit_code == unit_code, LinkRow.role == role,
-            col(LinkRow.revoked_at).is_not(None))).one()
-        row = LinkRow(period_key=period_key, unit_code=unit_code, salt=f"g{generation}", token_hash="",
-                      created_at=now, role=role)
-        row.token_hash = token_hash(_token(secret, row))
-        session.execute(dialect.insert(session)(LinkRow).values(
-            period_key=row.period_key, unit_code=row.unit_code, salt=row.salt, token_hash=row.token_hash,
-            created_at=now, role=role).on_conflict_do_nothing(index_elements=["token_hash"]))
-    return _token(secret, row)
+        retired = dict(session.exec(
+            select(LinkRow.unit_code, sa.func.count()).where(
+                LinkRow.period_key == period_key, col(LinkRow.unit_code).in_(missing), LinkRow.role == role,
+                col(LinkRow.revoked_at).is_not(None)).group_by(LinkRow.unit_code)).all())
+        made = []
+        for code in sorted(missing):
+            row = LinkRow(period_key=period_key, unit_code=code, salt=f"g{retired.get(code, 0)}", token_hash="",
+                          created_at=now, role=role)
+            row.token_hash = token_hash(_token(secret, row))
+            current[code] = row
+            made.append(dict(period_key=period_key, unit_code=code, salt=row.salt, token_hash=row.token_hash,
+                             created_at=now, role=role))
+        for start in range(0, len(made), 100):
+            session.execute(dialect.insert(session)(LinkRow).values(made[start:start + 100])
+                            .on_conflict_do_nothing(index_elements=["token_hash"]))
+    return {code: _token(secret, current[code]) for code in unit_codes}
 
 
 def find(session: Session, token: str, role: str = "unit") -> LinkRow | None:

@@ -28,15 +28,24 @@ def is_closed(session: Session, period_key: str) -> bool:
     return bool(row and row.closed_at)
 
 
-def open_bundle(session: Session, config: Config, period: Period, unit: Unit) -> list[Period]:
+def open_bundle(session: Session, config: Config, period: Period, unit: Unit,
+                known: tuple[frozenset[str], frozenset[str]] | None = None) -> list[Period]:
     """The periods of `unit`'s one-day form for `period` (Config.bundle) that still take reports:
     `period` itself, and every other one stored and not closed. The form asks them, the
-    reminder lists those not yet reported."""
+    reminder lists those not yet reported. `known`: (stored, closed) period keys, when the
+    caller has read them already."""
     due = []
     for other in config.bundle(period, unit):
-        row = session.get(PeriodRow, other.key)
-        if other.key == period.key or (row is not None and row.closed_at is None):
-            due.append(other)
+        if other.key != period.key:
+            if known is not None:  # what a delivery pass has read once for all its messages
+                stored, closed = known
+                if other.key not in stored or other.key in closed:
+                    continue
+            else:
+                row = session.get(PeriodRow, other.key)
+                if row is None or row.closed_at is not None:
+                    continue
+        due.append(other)
     return due if any(p.key == period.key for p in due) else [period]
 
 

@@ -4,6 +4,7 @@ correction, the office's digest, or a report version with what changed."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
@@ -25,8 +26,17 @@ def _revision(session: Session, period: Period, unit: Unit, revision: int | None
                                                  Submission.revision == revision)).one()
 
 
+@dataclass(frozen=True)
+class Known:
+    """What a delivery pass has read once for all the messages of a chunk."""
+
+    stored: frozenset[str]  # keys of the periods in the store
+    closed: frozenset[str]  # … and of those the office closed
+    submitted: frozenset[tuple[str, str]]  # (period key, unit code) with at least one revision
+
+
 def message(session: Session, composer: Composer, config: Config, row: ledger.Taken, period: Period, now: datetime,
-            link_for: Callable[..., str]):
+            link_for: Callable[..., str], known: Known | None = None):
     """The message a taken ledger row stands for, composed from what the store holds now.
     `link_for(session, period_key, unit_code, now, role="unit")`: the address a link opens."""
     to, cc = list(row.to_addrs), list(row.cc_addrs)
@@ -69,10 +79,12 @@ def message(session: Session, composer: Composer, config: Config, row: ledger.Ta
         return composer.receipt(period, unit, to, sub.revision, sub.received_at, sub.on_time, sub.figures or {},
                                 sub.narrative or {}, now, row.message_id, link, sub.channel, also, **extra)
     # One mail per unit and deadline: what the unit still owes that day under other plans too.
-    also = [p for p in record.open_bundle(session, config, period, unit) if p.key != period.key
-            and not reviews.reported(session, p.key, unit.code)]
+    bundle = record.open_bundle(session, config, period, unit, (known.stored, known.closed) if known else None)
+    also = [p for p in bundle if p.key != period.key and not reviews.reported(session, p.key, unit.code)]
     # A report sent but not approved yet: the reminder says it waits for the head.
-    waiting = reviews.awaiting(session, period.key, unit.code)
+    waiting = None
+    if known is None or (period.key, unit.code) in known.submitted:
+        waiting = reviews.awaiting(session, period.key, unit.code)
     extra = {"awaiting": (waiting.revision, waiting.received_at)} if waiting is not None else {}
     return composer.unit_mail(row.kind, period, unit, to, cc, now, row.message_id, row.step, link, also, **extra)
 

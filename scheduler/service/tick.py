@@ -2,8 +2,8 @@
 
 One tick: read the clock once, check it against the store, sync the config into the store, ask
 the planner what is owed, claim those sends in the ledger in one transaction, then deliver every
-waiting row — each taken by one conditional UPDATE and its outcome recorded as soon as SMTP has
-answered for it. Reports are built after the day's mail has gone, one period at a time: a broken
+waiting row (service/delivery: taken in chunks by one conditional UPDATE each, each outcome
+recorded as soon as SMTP has answered for it). Reports are built after the day's mail has gone, one period at a time: a broken
 Word template must never hold back a reminder.
 """
 
@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from scheduler.policy import clockcheck
 from scheduler.store import ledger
@@ -25,41 +22,23 @@ from scheduler.collect import links
 from scheduler.policy import planner
 from scheduler.report import versions
 from scheduler.store import db
-from scheduler.policy.periods import Period
 from scheduler.clock import TZ, Clock, to_local
 from scheduler.config.load import load_config
 from scheduler.config.model import Config
-from scheduler.mail.compose import BadAddress, Composer
-from scheduler.mail.transport import Connection, Outgoing, Transport, make_transport
-from scheduler.store.sends import Outcome
-from scheduler.store import reviews
-from scheduler.store.tables import PeriodRow, SendRow
-from scheduler.policy.planner import OFFICE, sending_hours
+from scheduler.mail.transport import Transport, make_transport
+from scheduler.policy.planner import sending_hours
 from scheduler.settings import Settings
-from scheduler.service import messages
-from scheduler.service.journal import TickReport, describe_send, duration, guarded, when
+from scheduler.service import delivery
+from scheduler.service.journal import TickReport, duration, guarded, when
 from scheduler.service.preview import stored_clock_facts
 from scheduler.config.source import ConfigError
 
 log = logging.getLogger("baocao.service")
 
-# A database that is locked (SQLite) or restarting (PostgreSQL) is waited for, this long at most,
-# before a delivery pass gives up taking rows; nothing was taken meanwhile, so nothing is lost.
-DB_PATIENCE = 60.0
-_DB_DOWN = (OperationalError, InterfaceError)
+_DB_DOWN = delivery.DB_DOWN
 REPORT_ERROR = "report-error:"  # service_state key prefix: the newest failure to make a period's report
 
 REPORT_WINDOW = planner.REPORT_WINDOW  # how long after the deadline reports are made (see planner)
-
-
-@dataclass(frozen=True)
-class _View:
-    """What one delivery pass reads once to decide whether a taken row is still owed."""
-
-    periods: dict[str, Period]
-    closed: frozenset[str]
-    reported: frozenset[tuple[str, str]]
-    newest: dict[tuple[str, str, str], datetime]
 
 
 class Service:
@@ -237,174 +216,12 @@ class Service:
 
     # -- delivery ---------------------------------------------------------------------------
 
-    def _due(self) -> list[int]:
-        now = self.clock()
-        with Session(self.engine) as session:
-            given_up = ledger.give_up_exhausted(session, now)
-            if given_up:
-                log.error("Bỏ %d thư: tiến trình gửi đã dừng giữa chừng %d lần với mỗi thư", given_up,
-                          ledger.MAX_ATTEMPTS)
-            return ledger.due(session, now)
-
-    def _view(self) -> _View:
-        now = self.clock()
-        with Session(self.engine) as session:
-            periods = {p.key: p for p in db.all_periods(session, self.config)}
-            closed = db.closed_periods(session)
-            reported = frozenset(db.reported_pairs(session))
-            rows = session.exec(select(SendRow.period_key, SendRow.audience, SendRow.kind, SendRow.scheduled_at)
-                                .where(~SendRow.step.contains("~"))).all()  # see ledger.void_premature
-        return _View(periods, closed, reported, planner.newest_steps(rows, now))
-
     async def _deliver(self) -> TickReport:
         """Every waiting row whose time has come, through a few SMTP connections at once."""
-        report = TickReport()
-        ids = await asyncio.to_thread(self._due)
-        if not ids:
-            return report
-        view = await asyncio.to_thread(self._view)
-        composer = Composer(self.settings.templates_dir, self.config, self.settings.mail_from)
-        pending = iter(ids)  # shared by the workers: each id is tried by one of them
-
-        async def worker() -> None:
-            connection = self.transport.connection()
-            try:
-                for row_id in pending:
-                    try:
-                        taken = await self._db(self._take, row_id, what="nhận thư để gửi", patience=DB_PATIENCE)
-                    except _DB_DOWN as exc:
-                        log.error("Cơ sở dữ liệu không trả lời, dừng lượt gửi này (thư còn lại gửi ở lượt sau): %s", exc)
-                        return
-                    if taken is not None:  # None: another deliverer has it, or it is no longer waiting
-                        await self._deliver_one(taken, connection, composer, view, report)
-            finally:
-                await connection.close()
-
-        await asyncio.gather(*(worker() for _ in range(min(self.settings.smtp_connections, len(ids)))))
-        return report
-
-    def _take(self, row_id: int) -> ledger.Taken | None:
-        with Session(self.engine) as session:
-            return ledger.take(session, row_id, self.clock(), self.lease)
-
-    async def _db(self, fn, *args, what: str, patience: float):
-        """`fn(*args)` in a worker thread, waited for while the database is locked or restarting."""
-        started, delay = time.monotonic(), 0.5
-        while True:
-            try:
-                return await asyncio.to_thread(fn, *args)
-            except _DB_DOWN as exc:
-                if time.monotonic() - started > patience:
-                    raise
-                log.warning("Cơ sở dữ liệu đang bận hoặc không kết nối được (%s), thử lại sau %.1f giây: %s", what,
-                            delay, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-
-    async def _deliver_one(self, taken: ledger.Taken, connection: Connection, composer: Composer, view: _View,
-                           report: TickReport) -> None:
-        keeper = asyncio.create_task(self._keep_lease(taken))
-        try:
-            outcome = await self._attempt(taken, connection, composer, view)
-            await self._settle(taken, outcome, report)
-        finally:
-            keeper.cancel()
-
-    async def _keep_lease(self, taken: ledger.Taken) -> None:
-        """While this process holds a row, push its lease forward: a slow server or a busy
-        database must not let another deliverer think this one died and send the message again."""
-        interval = self.lease.total_seconds() / 3
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await asyncio.to_thread(self._extend, taken)
-            except _DB_DOWN as exc:
-                log.warning("Chưa gia hạn được quyền gửi %s: %s", describe_send(taken), exc)
-
-    def _extend(self, taken: ledger.Taken) -> None:
-        with Session(self.engine) as session:
-            ledger.extend(session, taken, self.clock() + self.lease)
-
-    def _fresh(self, taken: ledger.Taken) -> tuple[frozenset, frozenset]:
-        """Whether the unit has reported (a revision that counts: approved, when the plan asks the
-        head's approval) and the period was closed, read after the take: a unit that reports
-        during a long pass must not get its reminder anyway."""
-        with Session(self.engine) as session:
-            reported = frozenset()
-            if taken.audience != OFFICE and reviews.reported(session, taken.period_key, taken.audience):
-                reported = frozenset({(taken.period_key, taken.audience)})
-            row = session.get(PeriodRow, taken.period_key)
-            closed = frozenset({taken.period_key}) if row is not None and row.closed_at is not None else frozenset()
-        return reported, closed
-
-    async def _attempt(self, taken: ledger.Taken, connection: Connection, composer: Composer, view: _View) -> Outcome:
-        """What became of one taken row: not owed any more, not composable, or SMTP's answer."""
-        try:
-            reported, closed = await self._db(self._fresh, taken, what="đọc tình hình đơn vị", patience=DB_PATIENCE)
-        except _DB_DOWN as exc:
-            return Outcome("transient", f"không đọc được cơ sở dữ liệu: {exc}")
-        waiting = planner.Waiting(taken.period_key, taken.audience, taken.kind, taken.scheduled_at, taken.created_at,
-                                  partial=bool(taken.retry_rcpts))
-        verdict = planner.no_longer_owed(self.config, waiting, frozenset(view.periods), view.closed | closed,
-                                         view.reported | reported, view.newest, self.clock(), ledger.GIVE_UP_AFTER)
-        if verdict is not None:
-            return Outcome(*verdict)
-        try:
-            message = await self._db(self._compose, composer, taken, view.periods[taken.period_key],
-                                     what="soạn thư", patience=DB_PATIENCE)
-        except BadAddress as exc:  # the row's own data: retrying cannot help
-            return Outcome("permanent", f"không soạn được thư: {exc}")
-        except Exception as exc:  # noqa: BLE001 - a template being edited, a setting, the database: fixable, so retried
-            log.error("Không soạn được %s (sẽ thử lại; cần kiểm tra): %s: %s", describe_send(taken),
-                      type(exc).__name__, exc)
-            return Outcome("transient", f"không soạn được thư: {exc}")
-        item = Outgoing(taken.id, message, f"{taken.period_key}_{taken.audience}_{taken.step}",
-                        recipients=list(taken.retry_rcpts) or None)
-        try:
-            return await connection.send(item)
-        except Exception as exc:  # noqa: BLE001 - the transport promises not to raise; if it does, the row still settles
-            log.error("Lỗi không mong đợi khi gửi %s: %s: %s", describe_send(taken), type(exc).__name__, exc)
-            return Outcome("transient", f"lỗi khi gửi: {exc}")
-
-    def _record(self, taken: ledger.Taken, outcome: Outcome) -> str | None:
-        with Session(self.engine) as session:
-            status = ledger.record(session, taken, outcome, self.clock())
-            session.commit()
-            return status
-
-    async def _settle(self, taken: ledger.Taken, outcome: Outcome, report: TickReport) -> None:
-        """Record the outcome now, durably, before the next message goes. The database may be
-        locked or restarting: the outcome is kept and written as soon as it can be."""
-        # Never given up: the outcome is known, and recording it late is safe (the take's count
-        # fences it), whereas dropping it would send the message again once the lease ran out.
-        status = await self._db(self._record, taken, outcome, what="ghi kết quả gửi", patience=float("inf"))
-        what = describe_send(taken)
-        if status is None:
-            log.warning("Kết quả gửi %s không được ghi lại: thư không còn do tiến trình này giữ (đã ghi ở lần thử "
-                        "trước, hoặc tiến trình khác đã nhận lại sau khi hết hạn giữ)", what)
-        elif status == "sent":
-            report.sent += 1
-            log.info("Đã gửi %s (%s)%s", what, taken.message_id, f" — {outcome.error}" if outcome.error else "")
-        elif status == "cancelled":
-            report.cancelled += 1
-            log.info("Huỷ %s: %s", what, outcome.error)
-        elif status == "failed":
-            report.failed += 1
-            log.error("Không gửi được %s: %s", what, outcome.error)
-        else:
-            report.waiting += 1
-            log.warning("Chưa gửi được %s, sẽ thử lại: %s", what, outcome.error)
+        return await delivery.Pass(self).run()
 
     def link(self, session: Session, period_key: str, unit_code: str, now: datetime, role: str = "unit") -> str:
         """The unit's own form address for the period, or (role "head") its head's approval page
         (created on first use; caller commits)."""
         token = links.link_token(session, self.settings.secret(), period_key, unit_code, now, role=role)
         return f"{self.settings.public_url.rstrip('/')}{links.PATHS[role]}{token}"
-
-    def _compose(self, composer: Composer, row: ledger.Taken, period: Period):
-        """The message for a taken row; a link created for it is committed."""
-        now = self.clock()
-        with Session(self.engine) as session:
-            message = messages.message(session, composer, self.config, row, period, now, self.link)
-            session.commit()
-        return message

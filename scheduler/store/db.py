@@ -186,24 +186,28 @@ def sync_config(session: Session, config: Config, now: datetime) -> None:
     appears later joins from its first step after `now`. Units removed from the file are
     kept (their history stays) but made inactive.
     """
-    rows = {u.code: u for u in session.exec(select(UnitRow)).all()}
+    # Plain rows, not ORM objects: a province's thousand units are read at every tick.
+    units = UnitRow.__table__
+    rows = {code: (name, active) for code, name, active in
+            session.execute(sa.select(units.c.code, units.c.name, units.c.active)).all()}
     first_sync = not rows
     # New rows are inserted with ON CONFLICT DO NOTHING: several processes starting together on
     # a new store all sync, and the ones that lose the race must not fail.
     insert = _insert(session)
+    new = []
     for unit in config.units:
         row = rows.pop(unit.code, None)
         if row is None:
-            session.execute(insert(UnitRow).values(code=unit.code, name=unit.name, active=unit.active,
-                                                   joined_at=None if first_sync else now, updated_at=now)
-                            .on_conflict_do_nothing(index_elements=["code"]))
-        elif (row.name, row.active) != (unit.name, unit.active):
-            row.name, row.active, row.updated_at = unit.name, unit.active, now
-            session.add(row)
-    for gone in rows.values():
-        if gone.active:
-            gone.active, gone.updated_at = False, now
-            session.add(gone)
+            new.append(dict(code=unit.code, name=unit.name, active=unit.active,
+                            joined_at=None if first_sync else now, updated_at=now))
+        elif row != (unit.name, unit.active):
+            session.execute(sa.update(units).where(units.c.code == unit.code)
+                            .values(name=unit.name, active=unit.active, updated_at=now))
+    for start in range(0, len(new), 100):
+        session.execute(insert(units).values(new[start:start + 100]).on_conflict_do_nothing(index_elements=["code"]))
+    gone = [code for code, (_, active) in rows.items() if active]
+    if gone:
+        session.execute(sa.update(units).where(units.c.code.in_(gone)).values(active=False, updated_at=now))
     stored = {p.key: p for p in session.exec(select(PeriodRow).where(PeriodRow.source == "plan")).all()}
     for period in config.periods:
         row = stored.get(period.key)

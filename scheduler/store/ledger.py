@@ -72,20 +72,29 @@ def lease_for(smtp_timeout: float, smtp_attempts: int, smtp_retry_base: float) -
     return min(MAX_LEASE, timedelta(seconds=seconds))
 
 
+# Rows per multi-row statement: well under SQLite's bound-parameter limit (32,766 since 3.32;
+# 999 before) with a dozen columns, and few enough round trips for a province's tick.
+CHUNK = 60
+
+
+def _chunks(items: list, size: int = CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
 def claim(session: Session, owed: list[OwedSend], now: datetime, mail_from: str) -> int:
-    """Write one pending row per owed send; returns how many were new. Caller commits."""
-    if not owed:
-        return 0
+    """Write one pending row per owed send; returns how many were new. Caller commits.
+    One INSERT … ON CONFLICT DO NOTHING per chunk of rows: a send already claimed stays as it is."""
     insert = dialect.insert(session)
     created = 0
-    for send in owed:
-        stmt = insert(SendRow).values(
+    for chunk in _chunks(owed):
+        stmt = insert(_send).values([dict(
             period_key=send.period.key, audience=send.audience, step=send.step, kind=send.kind,
             scheduled_at=send.at, created_at=now, status="pending", attempts=0,
             message_id=new_message_id(mail_from), to_addrs=list(send.to), cc_addrs=list(send.cc), ref=send.ref,
-        ).on_conflict_do_nothing(index_elements=["period_key", "audience", "step"]).returning(SendRow.id)
-        # rowcount is -1 on PostgreSQL with RETURNING; a returned id is the honest count.
-        created += session.execute(stmt).first() is not None
+        ) for send in chunk]).on_conflict_do_nothing(index_elements=["period_key", "audience", "step"]).returning(_send.c.id)
+        # rowcount is -1 on PostgreSQL with RETURNING; the returned ids are the honest count.
+        created += len(session.execute(stmt).all())
     return created
 
 
@@ -116,17 +125,7 @@ def give_up_exhausted(session: Session, now: datetime) -> int:
     return count
 
 
-def take(session: Session, row_id: int, now: datetime, lease: timedelta) -> Taken | None:
-    """Take one row for delivery with a single conditional UPDATE, or None when it is not (or no
-    longer) takeable: another deliverer has it, it was sent, its retry time has not come. Commits."""
-    stmt = (sa.update(_send)
-            .where(_send.c.id == row_id, _takeable(now), _send.c.attempts < MAX_ATTEMPTS)
-            .values(status="sending", attempts=_send.c.attempts + 1, next_attempt_at=now + lease)
-            .returning(_send))
-    row = session.execute(stmt).mappings().first()
-    session.commit()
-    if row is None:
-        return None
+def _taken(row) -> Taken:
     return Taken(id=row["id"], period_key=row["period_key"], audience=row["audience"], step=row["step"],
                  kind=row["kind"], scheduled_at=row["scheduled_at"], created_at=row["created_at"],
                  attempts=row["attempts"], message_id=row["message_id"], to_addrs=tuple(row["to_addrs"] or ()),
@@ -134,15 +133,46 @@ def take(session: Session, row_id: int, now: datetime, lease: timedelta) -> Take
                  sent_at=row["sent_at"], ref=row["ref"])
 
 
+def take_many(session: Session, row_ids: list[int], now: datetime, lease: timedelta) -> list[Taken]:
+    """Take rows for delivery with one conditional UPDATE per chunk: each row whose id is named
+    and that is still takeable becomes this deliverer's; the others (another deliverer has
+    them, sent, not due) are left alone. The condition is fixed and re-checked by the database
+    row by row, so two processes taking the same ids never both get one. Oldest step first. Commits."""
+    found = []
+    for chunk in _chunks(row_ids):
+        stmt = (sa.update(_send)
+                .where(_send.c.id.in_(chunk), _takeable(now), _send.c.attempts < MAX_ATTEMPTS)
+                .values(status="sending", attempts=_send.c.attempts + 1, next_attempt_at=now + lease)
+                .returning(_send))
+        found += [_taken(row) for row in session.connection().execute(stmt).mappings().all()]
+        session.commit()  # each chunk's rows are held (and their lease runs) from here
+    return sorted(found, key=lambda t: (t.scheduled_at, t.id))
+
+
+def take(session: Session, row_id: int, now: datetime, lease: timedelta) -> Taken | None:
+    """Take one row (see take_many), or None when it is not (or no longer) takeable. Commits."""
+    taken = take_many(session, [row_id], now, lease)
+    return taken[0] if taken else None
+
+
+def _fenced(taken: Taken):
+    return sa.and_(_send.c.id == taken.id, _send.c.status == "sending", _send.c.attempts == taken.attempts)
+
+
 def extend(session: Session, taken: Taken, until: datetime) -> bool:
     """Keep holding a row still being delivered (a slow server, a busy database): its lease is
     pushed to `until`, fenced like the outcome. Commits."""
-    stmt = (sa.update(_send)
-            .where(_send.c.id == taken.id, _send.c.status == "sending", _send.c.attempts == taken.attempts)
-            .values(next_attempt_at=until))
-    held = session.execute(stmt).rowcount == 1
+    return bool(extend_many(session, [taken], until))
+
+
+def extend_many(session: Session, held: list[Taken], until: datetime) -> int:
+    """extend() for every row this deliverer holds, in one transaction; returns how many are
+    still its own. Commits."""
+    count = 0
+    for taken in held:
+        count += session.execute(sa.update(_send).where(_fenced(taken)).values(next_attempt_at=until)).rowcount
     session.commit()
-    return held
+    return count
 
 
 def void_premature(session: Session, now: datetime, note: str) -> int:
@@ -191,8 +221,16 @@ def record(session: Session, taken: Taken, outcome: Outcome, now: datetime) -> s
     """Store what delivery did, fenced by the take: returns the row's new status, or None when
     the row is no longer this deliverer's (its lease ran out and someone else took it).
     Caller commits — at once: the outcome must be durable before the next message goes."""
-    values = outcome_values(taken, outcome, now)
-    stmt = (sa.update(_send)
-            .where(_send.c.id == taken.id, _send.c.status == "sending", _send.c.attempts == taken.attempts)
-            .values(**values))
-    return values["status"] if session.execute(stmt).rowcount == 1 else None
+    return record_many(session, [(taken, outcome)], now)[0]
+
+
+def record_many(session: Session, outcomes: list[tuple[Taken, Outcome]], now: datetime) -> list[str | None]:
+    """record() for several outcomes in one transaction (the deliverer's group commit: the
+    outcomes SMTP gave while the previous commit was being written). Caller commits at once."""
+    statuses = []
+    connection = session.connection()  # core statements: no ORM bookkeeping per row
+    for taken, outcome in outcomes:
+        values = outcome_values(taken, outcome, now)
+        done = connection.execute(sa.update(_send).where(_fenced(taken)).values(**values)).rowcount == 1
+        statuses.append(values["status"] if done else None)
+    return statuses

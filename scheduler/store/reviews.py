@@ -72,6 +72,16 @@ def reported_pairs(session: Session) -> set[tuple[str, str]]:
     return {(p, u) for p, u in session.execute(stmt).all()}
 
 
+def reported_among(session: Session, pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Those of `pairs` (period key, unit code) whose unit has a revision that counts: one query
+    for a delivery batch instead of one per message."""
+    if not pairs:
+        return set()
+    stmt = sa.select(_sub.c.period_key, _sub.c.unit_code).where(
+        _sub.c.period_key.in_({p for p, _ in pairs}), _sub.c.unit_code.in_({u for _, u in pairs}), counts()).distinct()
+    return {(p, u) for p, u in session.execute(stmt).all()} & pairs
+
+
 def reported(session: Session, period_key: str, unit_code: str) -> bool:
     stmt = (sa.select(_sub.c.id).where(_sub.c.period_key == period_key, _sub.c.unit_code == unit_code, counts())
             .limit(1))

@@ -109,7 +109,9 @@ def stop(children) -> None:
 
 def test_two_runs_and_two_reminds_at_once_deliver_each_message_exactly_once(tmp_path, config_dir, any_db_url,
                                                                               slow_smtp):
-    many_units(config_dir, 120)
+    # Enough units that the delivery outlasts the later processes' start: each takes rows a chunk
+    # at a time (service/delivery), and the race must be real (checked at the end).
+    many_units(config_dir, 240)
     env = child_env(tmp_path, config_dir, any_db_url, slow_smtp.port)
     # The two services race to create the store; the reminds (a cron job, the admin) join as soon
     # as it exists: only `run` creates a store, and the others refuse a missing one (issue 10).
@@ -118,10 +120,10 @@ def test_two_runs_and_two_reminds_at_once_deliver_each_message_exactly_once(tmp_
         wait_until(lambda: _store_ready(any_db_url), timeout=60, what="the store", children=children)
         children[1:1] = [Process([MOMENT, "remind"], env)]
         children.append(Process([MOMENT, "remind"], env))
-        # 120 reminders, everyone settled, nothing left waiting
-        wait_until(lambda: len(slow_smtp.recorder.messages) >= 120 and all(
-            r["status"] == "sent" for r in ledger_rows(any_db_url)) and len(ledger_rows(any_db_url)) == 120,
-            timeout=120, what="all 120 sends", children=children)
+        # 240 reminders, everyone settled, nothing left waiting
+        wait_until(lambda: len(slow_smtp.recorder.messages) >= 240 and all(
+            r["status"] == "sent" for r in ledger_rows(any_db_url)) and len(ledger_rows(any_db_url)) == 240,
+            timeout=240, what="all 240 sends", children=children)
         time.sleep(2)  # a duplicate would arrive now
         reminds = [c for c in children if c.proc.args[-1] == "remind"]
         for child in reminds:
@@ -132,11 +134,11 @@ def test_two_runs_and_two_reminds_at_once_deliver_each_message_exactly_once(tmp_
         assert not any("Traceback" in line for line in child.lines), "\n".join(child.lines)
     received = Counter(m["Message-ID"] for m in slow_smtp.recorder.messages)
     rows = ledger_rows(any_db_url)
-    assert len(rows) == 120
+    assert len(rows) == 240
     assert set(received) == {r["message_id"] for r in rows}
     assert [mid for mid, n in received.items() if n > 1] == []  # nobody got a message twice
     focal = Counter(a for _, rcpts in slow_smtp.recorder.envelopes for a in rcpts if a.endswith(".daumoi@example.org"))
-    assert len(focal) == 120 and set(focal.values()) == {1}
+    assert len(focal) == 240 and set(focal.values()) == {1}
     # The race was real: more than one process delivered part of the batch.
     delivering = [c for c in children if any(line.startswith("INFO baocao.service: Đã gửi") for line in c.lines)]
     assert len(delivering) >= 2, [c.lines[-5:] for c in children]
@@ -167,8 +169,9 @@ def test_a_run_killed_mid_batch_resends_after_the_lease_only_what_was_in_flight(
         received_before = Counter(m["Message-ID"] for m in smtp.recorder.messages)
         assert len(at_kill) == 100  # every send was claimed before delivery began
         connections = Settings().smtp_connections
-        assert len(in_flight) <= connections  # one message per connection at most
-        assert 40 - connections <= len(sent_before) < 100
+        # "sending": taken by the killed run, a chunk at a time (service/delivery); most of them
+        # never reached the server. Only those SMTP had accepted can arrive twice (below).
+        assert 40 - 2 * connections <= len(sent_before) < 100
         assert sent_before <= set(received_before)
 
         # Restarted once the lease has run out (the clock of the new process says so).
@@ -189,7 +192,9 @@ def test_a_run_killed_mid_batch_resends_after_the_lease_only_what_was_in_flight(
     rows = ledger_rows(db_url)
     assert set(received) == {r["message_id"] for r in rows}  # none lost
     repeated = {mid for mid, n in received.items() if n > 1}
-    assert repeated <= in_flight  # only messages in flight at the kill went twice, with their Message-ID
+    assert repeated <= in_flight  # only messages in flight at the kill went twice, with their Message-ID:
+    # one per connection, and those whose outcome waited in the group commit being written
+    assert len(repeated) <= 2 * connections
     assert all(received[mid] == 1 for mid in sent_before)  # nothing recorded as sent went again
     assert len(received) == 100 and sum(received.values()) <= 100 + len(in_flight)
 

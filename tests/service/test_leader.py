@@ -48,9 +48,11 @@ def test_two_runs_on_postgresql_one_ticks_and_the_other_takes_over_a_leader_kill
         time.sleep(0.5)  # the server finishes what it had been given
         at_kill = ledger_rows(pg_url)
         assert len(at_kill) == 100  # every send was claimed before delivery began
+        # "sending": taken by the dead leader, a chunk at a time (service/delivery); most of them
+        # never reached the server and wait for their lease like the one that did.
         in_flight = {r["message_id"] for r in at_kill if r["status"] == "sending"}
         sent_before = {r["message_id"] for r in at_kill if r["status"] == "sent"}
-        assert len(in_flight) <= 1 and 29 <= len(sent_before) < 100
+        assert 28 <= len(sent_before) < 100
 
         wait_until(lambda: follower.saw(LEADS), timeout=60, what="the follower to take over", children=[follower])
         assert time.monotonic() - killed_at < 60
@@ -65,7 +67,8 @@ def test_two_runs_on_postgresql_one_ticks_and_the_other_takes_over_a_leader_kill
     rows = ledger_rows(pg_url)
     assert set(received) == {r["message_id"] for r in rows} and len(received) == 100  # every one arrived
     repeated = {mid for mid, n in received.items() if n > 1}
-    assert repeated <= in_flight  # only the message whose acceptance the dead leader never recorded
+    assert repeated <= in_flight  # only a message whose acceptance the dead leader never recorded:
+    assert len(repeated) <= 2  # the one on its connection, and one waiting in the outcomes' group commit
     assert all(received[mid] == 1 for mid in sent_before)
     assert any(re.search(r"Lượt nhắc 02/12/2026", line) for line in follower.lines)  # the new leader ticks
 
