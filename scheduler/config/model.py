@@ -250,16 +250,18 @@ class Config:
 
     def is_recurring(self, period: Period) -> bool:
         """A period of a quarterly/yearly… obligation, as opposed to a one-off request."""
-        # Asked for every unit of every period at every tick (through `bundle`): a set, not a
-        # scan of the periods comparing each field by field.
-        if period not in self._recurring:
-            return False
-        ob = self.obligation_of(period)
-        return ob is not None and ob.period != "once"
+        # Asked for every unit of every period at every tick (through `bundle`): worked out once
+        # per period, not by a scan of the periods comparing each field by field.
+        found = self._recurring.get(period)
+        if found is None:
+            ob = self.obligation_of(period)
+            found = self._recurring[period] = (ob is not None and ob.period != "once"
+                                               and period in frozenset(self.periods))
+        return found
 
     @cached_property
-    def _recurring(self) -> frozenset[Period]:
-        return frozenset(self.periods)
+    def _recurring(self) -> dict[Period, bool]:
+        return {}
 
     def units_for(self, period: Period) -> list[Unit]:
         """Active units that owe a report for `period`."""

@@ -102,8 +102,8 @@ class OwedSend:
 def _latest_owed(
     line: Timeline, period: Period, audience: str, facts: Facts,
     now: datetime, joined: datetime | None, carriers: tuple[str, ...] = (),
-) -> tuple[ReminderStep, datetime] | None:
-    """`carriers`: the keys of earlier periods of the unit's bundle, whose mails carried this
+) -> tuple[ReminderStep, datetime, str] | None:
+    """(the step, its instant, its id) or None. `carriers`: the keys of earlier periods of the unit's bundle, whose mails carried this
     period's steps: a step one of them sent counts as sent here (not sent again once the unit
     reports the first period alone)."""
     index = line.latest(now)
@@ -125,7 +125,7 @@ def _latest_owed(
             return None  # a step planned for this instant or later is in the ledger (policy since changed)
     if line.final[index] and now.date() > line.ended:
         return None  # the period's reminders ended long ago; do not start a backlog
-    return step, at
+    return step, at, line.ids[index]
 
 
 def premature(planned: datetime | None, now: datetime) -> bool:
@@ -159,16 +159,16 @@ def owed_at(config: Config, periods: Iterable[Period], facts: Facts, now: dateti
                 carriers = tuple(keys[:keys.index(period.key)]) if period.key in keys else ()
                 found = _latest_owed(units, period, unit.code, facts, now, facts.joined.get(unit.code), carriers)
                 if found:
-                    step, at = found
+                    step, at, step_id = found
                     to = tuple(p.email for p in unit.focal_points)
                     owed.append(OwedSend(
-                        at=at, kind=step.kind, step=step.id, period=period, unit=unit.code, to=to,
+                        at=at, kind=step.kind, step=step_id, period=period, unit=unit.code, to=to,
                         cc=(unit.head.email,) if step.cc_head and unit.head.email not in to else (),
                     ))
         found = _latest_owed(timeline(config, period, "digest"), period, OFFICE, facts, now, None)
         if found:
-            step, at = found
-            owed.append(OwedSend(at=at, kind=step.kind, step=step.id, period=period, unit=None,
+            step, at, step_id = found
+            owed.append(OwedSend(at=at, kind=step.kind, step=step_id, period=period, unit=None,
                                  to=tuple(config.plan.organisation.office_emails)))
     return sorted(owed, key=_order)
 
