@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-import secrets
+import random
 import unicodedata
 from datetime import datetime
 from email.header import Header
@@ -374,8 +374,9 @@ def _write(part: Message, out: list[bytes]) -> bool:
 
 
 def _boundary() -> str:
-    # The email package's own shape; random, so that no text of ours contains it.
-    return "=" * 15 + secrets.token_hex(10) + "=="
+    # The email package's own shape, and its own source of randomness (no secret: only a text of
+    # ours must never contain it).
+    return "=" * 15 + f"{random.getrandbits(80):020x}" + "=="
 
 
 def _text_part(subtype: str, text: str) -> MIMEPart:
