@@ -146,12 +146,17 @@ class Pass:
         recorder = asyncio.create_task(self._record_all())
         keeper = asyncio.create_task(self._keep_leases())
         try:
-            await asyncio.gather(produce(), *(send() for _ in range(workers)))
+            # Every stage runs to its end, even when one fails: a message sent must have its
+            # outcome recorded, or it would go again once its lease ran out.
+            results = await asyncio.gather(produce(), *(send() for _ in range(workers)), return_exceptions=True)
         finally:
             self.closing = True
             self.arrived.set()
             await recorder
             keeper.cancel()
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
         return self.report
 
     def _due(self) -> list[int]:
