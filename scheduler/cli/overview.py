@@ -101,7 +101,7 @@ def register(cli: click.Group, App: type, _Date: type) -> None:
         from scheduler.store import db
         from scheduler.store.tables import ReportRow, SendRow
         from scheduler.service.preview import preview
-        from scheduler.service.tick import REPORT_ERROR
+        from scheduler.store.db import REPORT_ERROR
 
         config = app.config()
         now = app.clock()

@@ -23,8 +23,6 @@ from scheduler.config.model import Config
 from scheduler.report.consolidate import Consolidation, Returned, consolidate, previous_period
 from scheduler.store.tables import ReportRow, Submission
 from scheduler.policy.planner import OwedSend
-from scheduler.report.pdf import to_pdf
-from scheduler.report.render import render
 
 
 def latest_returns(session: Session, period_key: str) -> dict[str, Returned]:
@@ -99,6 +97,9 @@ def make_version(session: Session, config: Config, period: Period, now: datetime
         if digests(prints, last.sources or {}) == digests(prints, result.sources):
             return None
     version = (last.version if last else 0) + 1
+    from scheduler.report.pdf import to_pdf  # here: `status` and `plan` read versions, never render one
+    from scheduler.report.render import render
+
     content = render(config, result, to_local(now).date(), template_dir, now)
     pdf = to_pdf(content)
     insert = dialect.insert(session)

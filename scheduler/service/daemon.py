@@ -74,9 +74,21 @@ class _WebServer:
                                 access_log=False, proxy_headers=settings.forwarded_allow_ips is not None,
                                 forwarded_allow_ips=settings.forwarded_allow_ips, lifespan="off")
 
+        wake = self._wake = asyncio.Event()
+
         class Server(uvicorn.Server):
             def capture_signals(self):  # type: ignore[override]
                 return contextlib.nullcontext()
+
+            async def main_loop(self) -> None:  # type: ignore[override]
+                # uvicorn's own loop wakes ten times a second to refresh its Date header: most
+                # of an idle service's CPU. Once a second is enough for the header (on_tick
+                # refreshes it when the counter is a multiple of ten); stop() wakes it at once.
+                counter = 0
+                while not await self.on_tick(counter):
+                    counter = (counter + 10) % 864000
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(wake.wait(), 1.0)
 
         self.server = Server(config)
         self.task: asyncio.Task | None = None
@@ -91,6 +103,7 @@ class _WebServer:
 
     async def stop(self) -> None:
         self.server.should_exit = True
+        self._wake.set()
         if self.task is not None:
             await self.task
 
@@ -159,6 +172,20 @@ def _health(service: Service, leadership: Leadership, scheduler: AsyncIOSchedule
     return state
 
 
+def release_memory() -> None:
+    """Give back to the system what a tick or a trial render used: Python frees its objects to
+    the C allocator, which keeps the pages unless asked (glibc's malloc_trim). An idle service
+    holds what it needs between ticks, not what its busiest moment needed."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the pages stay with the process, nothing breaks
+        pass
+
+
 async def _watchdog(interval: float) -> None:
     """Pinged from the event loop itself: a loop stuck in a synchronous call stops the pings, and
     systemd restarts the service (WatchdogSec=)."""
@@ -190,7 +217,10 @@ async def serve(service: Service) -> None:
 
     async def tick() -> None:
         if leadership.leading:  # a follower's jobs keep their times but do nothing
-            await service.tick()
+            try:
+                await service.tick()
+            finally:
+                release_memory()
     tick.__name__ = "tick"
 
     scheduler.add_job(guarded(tick), CronTrigger(hour=send_at.hour, minute=send_at.minute, timezone=TZ),
@@ -206,6 +236,7 @@ async def serve(service: Service) -> None:
         # MONOTONIC_USEC: systemd (253+) matches a reload's READY=1 to its start by it.
         startup.notify(f"RELOADING=1\nMONOTONIC_USEC={time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000}")
         if service.reload():
+            release_memory()
             loaded[0] = service.clock()
             new = service.config.plan.reminders.send_at
             scheduler.reschedule_job("tick", trigger=CronTrigger(hour=new.hour, minute=new.minute, timezone=TZ))
@@ -219,6 +250,7 @@ async def serve(service: Service) -> None:
         on_hup()
     service.sync()  # the web form may be used before the first tick has run
     service.check_template()
+    release_memory()  # the template's trial render with every unit: a province's is 150 MB
     _check_port(service.settings.http_host, service.settings.http_port)
     web = _WebServer(service, _health(service, leadership, scheduler, loaded))
     await web.start()

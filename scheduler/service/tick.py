@@ -36,7 +36,7 @@ from scheduler.config.source import ConfigError
 log = logging.getLogger("baocao.service")
 
 _DB_DOWN = delivery.DB_DOWN
-REPORT_ERROR = "report-error:"  # service_state key prefix: the newest failure to make a period's report
+REPORT_ERROR = db.REPORT_ERROR
 
 REPORT_WINDOW = planner.REPORT_WINDOW  # how long after the deadline reports are made (see planner)
 

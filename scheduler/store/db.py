@@ -249,6 +249,9 @@ def reported_pairs(session: Session) -> set[tuple[str, str]]:
     return reviews.reported_pairs(session)
 
 
+REPORT_ERROR = "report-error:"  # service_state key prefix: the newest failure to make a period's report
+
+
 def closed_periods(session: Session) -> frozenset[str]:
     """Keys of the periods the office has closed."""
     return frozenset(session.exec(select(PeriodRow.key).where(PeriodRow.closed_at.is_not(None))).all())  # type: ignore[union-attr]

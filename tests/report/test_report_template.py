@@ -169,7 +169,9 @@ CHILD = textwrap.dedent("""
 
     url, barrier, me, config_dir, docx = sys.argv[1:]
     barrier = Path(barrier)
-    real_render = versions.render
+    from scheduler.report import render as rendering  # make_version imports render from it when it renders
+
+    real_render = rendering.render
 
     def render_then_wait(*args, **kwargs):
         content = real_render(*args, **kwargs)
@@ -182,7 +184,7 @@ CHILD = textwrap.dedent("""
             time.sleep(0.005)
         return content
 
-    versions.render = render_then_wait
+    rendering.render = render_then_wait
     config = load_config(config_dir)
     engine = db.make_engine(url)
     with Session(engine) as session:
