@@ -228,8 +228,10 @@ def register(cli: click.Group, app_type, date_type) -> None:
                   help="Tệp DOCX sẽ ghi (mặc định: bao-cao-KỲ.docx); bản PDF, nếu có, ghi cạnh nó, cùng tên.")
     @click.option("--version", "version", type=int, default=None, metavar="N",
                   help="Lấy bản đã lưu số N (bản dịch vụ đã gửi Văn phòng) thay vì lập từ số liệu hiện tại.")
+    @click.option("--no-pdf", "no_pdf", is_flag=True,
+                  help="Chỉ ghi bản DOCX, không chuyển sang PDF (LibreOffice mất nhiều phút với hàng nghìn đơn vị).")
     @click.pass_obj
-    def report_cmd(app, key: str, output: Path | None, version: int | None) -> None:
+    def report_cmd(app, key: str, output: Path | None, version: int | None, no_pdf: bool = False) -> None:
         """Lập báo cáo tổng hợp DOCX (thể thức Nghị định 30/2020/NĐ-CP) của một kỳ từ số liệu hiện có, kèm bản PDF
         khi máy có LibreOffice."""
         from sqlmodel import Session, select
@@ -261,7 +263,9 @@ def register(cli: click.Group, app_type, date_type) -> None:
                     raise click.ClickException(f"không lập được báo cáo: {exc}")
                 note = (f"{len(result.on_time) + len(result.late)}/{len(result.units)} đơn vị có số liệu, "
                         f"{len(result.missing)} đơn vị chưa báo cáo")
-        if version is None or pdf is None:
+        if no_pdf:
+            pdf = None
+        elif version is None or pdf is None:
             # Once the session is closed: the conversion takes seconds and needs nothing of the
             # store. A stored version made without LibreOffice gets its PDF now if it is installed
             # since. Without it, to_pdf says so on stderr and the DOCX is written alone.

@@ -154,3 +154,9 @@ def test_baocao_report_writes_the_pdf_beside_the_docx_fresh_or_stored(make_servi
         stored = versions.latest_version(session, "2026-Q4")
     assert (tmp_path / "v1.pdf").read_bytes() == stored.pdf  # the very PDF the office was sent
     assert (tmp_path / "v1.docx").read_bytes() == stored.content
+
+    result = CliRunner().invoke(cli, ["report", "--period", "2026-Q4", "--no-pdf", "-o", str(tmp_path / "only.docx")],
+                                obj=app)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "only.docx").exists() and not (tmp_path / "only.pdf").exists()
+    assert "PDF" not in result.output
