@@ -303,9 +303,8 @@ clitext.name_metavars(cli)
 def main(args: list[str] | None = None) -> None:
     """The entry point. Whatever escapes a command ends as a Vietnamese line and exit code 1 (130 after Ctrl+C);
     the traceback goes to a file for whoever reports the bug, never to the person's screen."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # loaded: Ctrl+C is caught below
+    # Ctrl+C is startup._on_interrupt's for the whole command (it ends the process at once); a
+    # KeyboardInterrupt still arrives from a program that imported the CLI and kept its signals.
     try:
         code = cli(args, prog_name="baocao", standalone_mode=False)  # an int only from click's own exits (--help)
         if isinstance(code, int) and code:

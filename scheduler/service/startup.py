@@ -8,6 +8,7 @@ start-up cleanly. Imported first by the command module, before anything slow."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -32,10 +33,16 @@ def _on_stop(signum, frame) -> None:
 
 
 def _on_interrupt(signum, frame) -> None:
-    # Ctrl+C while the modules load: Python would print a KeyboardInterrupt traceback from
-    # whichever import it hit. cli.main() puts the usual handler back once they are loaded.
+    # Ctrl+C: a command loads its modules as it goes (issue 16), so the interrupt can land in an
+    # import, in a weakref callback (where Python prints the exception and carries on) or in
+    # pydantic's compiled core (where any exception becomes a PanicException). An exception
+    # cannot be trusted to end the command there: leave at once instead. Nothing is lost that
+    # a kill would not lose: the store's transactions roll back and the ledger resends, with its
+    # Message-ID, a message whose acceptance was not recorded. `run` hands SIGINT to its event
+    # loop (a clean stop) as soon as it serves.
     sys.stderr.write("Đã huỷ.\n")
-    raise SystemExit(130)
+    sys.stderr.flush()
+    os._exit(130)  # as a shell reports a command stopped by Ctrl+C
 
 
 def _is_baocao(argv: list[str]) -> bool:
@@ -75,7 +82,6 @@ def take_pending_hup() -> bool:
 
 def notify(message: str) -> bool:
     """Send `message` ("READY=1", "WATCHDOG=1", "STATUS=…") to systemd; whether it went."""
-    import os
     import socket
 
     address = os.environ.get("NOTIFY_SOCKET", "")
@@ -95,7 +101,6 @@ def notify(message: str) -> bool:
 def watchdog_interval() -> float | None:
     """Seconds between WATCHDOG=1 pings when systemd watches this process (WatchdogSec=): half
     its timeout, as sd_watchdog_enabled(3) advises; None when nobody watches."""
-    import os
 
     usec, pid = os.environ.get("WATCHDOG_USEC", ""), os.environ.get("WATCHDOG_PID", "")
     if not usec.isdigit() or int(usec) == 0 or (pid and pid != str(os.getpid())):
