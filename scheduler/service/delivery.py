@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, select
 
@@ -41,7 +40,7 @@ from scheduler.service import messages
 from scheduler.service.journal import TickReport, describe_send
 from scheduler.store import db, ledger, reviews
 from scheduler.store.sends import Outcome
-from scheduler.store.tables import SendRow, Submission
+from scheduler.store.tables import SendRow
 
 if TYPE_CHECKING:
     from scheduler.service.tick import Service
@@ -56,7 +55,6 @@ DB_DOWN = (OperationalError, InterfaceError)
 # that a second deliverer on the store takes its share, and that a process killed mid-pass leaves
 # little waiting for its lease.
 CHUNK = 25
-_sub = Submission.__table__
 
 
 @dataclass(frozen=True)
@@ -197,11 +195,8 @@ class Pass:
                 closed = db.closed_periods(session)
                 units = {t.audience for t in taken if t.audience != OFFICE}
                 keys = {t.period_key for t in taken}
-                submitted = session.execute(
-                    sa.select(_sub.c.period_key, _sub.c.unit_code).distinct()
-                    .where(_sub.c.period_key.in_(keys), _sub.c.unit_code.in_(units))).all() if units else []
                 known = messages.Known(frozenset(view.periods), view.closed | closed,
-                                       frozenset((p, u) for p, u in submitted))
+                                       db.submitted_among(session, keys, units))
                 tokens: dict[tuple[str, str], str] = {}
                 by_period: dict[str, list[str]] = {}
                 for t in taken:  # the units' form links of the chunk, made in one statement per period

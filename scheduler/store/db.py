@@ -16,7 +16,7 @@ from scheduler.policy.periods import Period
 from scheduler.config.model import Config
 from scheduler.store import reviews
 from scheduler.store import dialect
-from scheduler.store.tables import PeriodRow, SendRow, StateRow, UnitRow
+from scheduler.store.tables import PeriodRow, SendRow, StateRow, Submission, UnitRow
 from scheduler.policy.planner import Facts
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -247,6 +247,17 @@ def reported_pairs(session: Session) -> set[tuple[str, str]]:
     """(period key, unit code) for every unit that has reported a period: sent a revision that
     counts (one its head approved, when the plan asks approval; see reviews)."""
     return reviews.reported_pairs(session)
+
+
+def submitted_among(session: Session, period_keys: set[str], unit_codes: set[str]) -> frozenset[tuple[str, str]]:
+    """(period key, unit code) of those units that have sent at least one revision of those
+    periods, counted or not: one query for a delivery chunk."""
+    if not unit_codes:
+        return frozenset()
+    sub = Submission.__table__
+    rows = session.execute(sa.select(sub.c.period_key, sub.c.unit_code).distinct()
+                           .where(sub.c.period_key.in_(period_keys), sub.c.unit_code.in_(unit_codes))).all()
+    return frozenset((p, u) for p, u in rows)
 
 
 REPORT_ERROR = "report-error:"  # service_state key prefix: the newest failure to make a period's report
