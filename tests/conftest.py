@@ -435,7 +435,8 @@ class Process:
         self.proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "run_frozen.py"), *args], cwd=ROOT,
                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self):
         for line in self.proc.stdout:
@@ -452,6 +453,8 @@ class Process:
         raise AssertionError(f"timed out waiting for {what}; output:\n" + "\n".join(self.lines))
 
     def saw(self, text: str) -> bool:
+        if self.proc.poll() is not None:
+            self._reader.join(timeout=5)  # once it has exited, every line it wrote counts
         return any(text in line for line in self.lines)
 
 

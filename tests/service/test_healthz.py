@@ -84,8 +84,11 @@ def test_healthz_on_sqlite_is_503_while_the_file_is_gone_and_200_once_it_is_back
         (tmp_path / "moved.sqlite").rename(db_file)
         status, body = healthz(port)
         assert status == 200 and body["database"] == {"reachable": True}
-        assert child.saw("Kiểm tra sức khoẻ: không truy cập được cơ sở dữ liệu")
-        assert child.saw("cơ sở dữ liệu đã truy cập được trở lại")
+        # The journal lines come through a pipe and a reader thread: they may trail the answer.
+        child.wait_for(lambda: child.saw("Kiểm tra sức khoẻ: không truy cập được cơ sở dữ liệu"), timeout=5,
+                       what="the outage in the journal")
+        child.wait_for(lambda: child.saw("cơ sở dữ liệu đã truy cập được trở lại"), timeout=5,
+                       what="the recovery in the journal")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/suc-khoe", timeout=5) as response:
             assert json.loads(response.read()) == {"ok": True}
     finally:
