@@ -437,6 +437,7 @@ class Process:
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        self._drained = False
 
     def _read(self):
         for line in self.proc.stdout:
@@ -453,8 +454,11 @@ class Process:
         raise AssertionError(f"timed out waiting for {what}; output:\n" + "\n".join(self.lines))
 
     def saw(self, text: str) -> bool:
-        if self.proc.poll() is not None:
-            self._reader.join(timeout=5)  # once it has exited, every line it wrote counts
+        if not self._drained and self.proc.poll() is not None:
+            # Once it has exited, every line it wrote counts. Waited for once and bounded: a
+            # process it started may still hold the pipe open.
+            self._reader.join(timeout=5)
+            self._drained = True
         return any(text in line for line in self.lines)
 
 
