@@ -21,6 +21,14 @@ if __name__ == "__main__":
     import scheduler.web  # noqa: F401
     from scheduler.cli.main import main
 
-    moment, args = sys.argv[1], sys.argv[2:]
+    import os
+    import time
+    from datetime import datetime, timedelta
+
+    # `run` starts its web process with this same command line: it must share the parent's
+    # timeline, not start the clock again from the moment given.
+    origin = float(os.environ.setdefault("BAOCAO_TEST_FROZEN_ORIGIN", repr(time.time())))
+    moment = datetime.fromisoformat(sys.argv[1]) + timedelta(seconds=time.time() - origin)
+    args = sys.argv[2:]
     with freeze_time(moment, tick=True, real_asyncio=True):
         main(args)

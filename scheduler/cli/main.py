@@ -239,9 +239,14 @@ def run_cmd(app: App) -> None:
     """Chạy dịch vụ: nhắc hạn lúc khởi động và hằng ngày, gửi lại thư lỗi; dừng bằng Ctrl+C hoặc SIGTERM."""
     import asyncio
 
-    from scheduler.service.daemon import StartError, serve
+    from scheduler.service import webproc
+    from scheduler.service.daemon import serve
+    from scheduler.service.webproc import StartError
 
     setup_logging(app.settings.log_level)
+    if webproc.is_child():  # the web process of a `run` (service/webproc), started by it
+        webproc.child_main(app.settings, app.clock)
+        return
     try:
         asyncio.run(serve(app.service(create=True)))
     except StartError as exc:

@@ -1,6 +1,7 @@
 """`baocao run`: the daemon around the tick. APScheduler ticks at the configured hour and every
 few minutes; SIGHUP reloads the YAML, SIGTERM stops after the running tick's ledger writes;
-the web form and the office's pages are served in the same event loop.
+the web form and the office's pages are served by a process of their own (service/webproc), on
+a socket bound here, so that a tick never makes a unit wait.
 
 Several `run` may share one store: all serve the web, and only the one holding the store's
 leader lock (store.leader) ticks. The others try to take the lock every FOLLOWER_RETRY seconds,
@@ -9,20 +10,20 @@ so one of them takes over within a minute of the leader's death."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
 import time
+from typing import Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from scheduler.text import os_error
 from scheduler.service import startup
 from scheduler.clock import TZ
 from scheduler.service.journal import guarded
+from scheduler.service.webproc import WebProcess, bind
 from scheduler.service.tick import Service
 from scheduler.clock import to_local
 from scheduler.store.leader import LeaderLock, describe
@@ -31,81 +32,6 @@ log = logging.getLogger("baocao.service")
 
 LEADER_CHECK = 60.0  # seconds between the leader's checks that its lock's session is alive
 FOLLOWER_RETRY = 15.0  # seconds between a follower's attempts to take the lock
-
-
-class StartError(Exception):
-    """The service cannot start, for a reason the admin can fix (said in Vietnamese)."""
-
-
-def _check_port(host: str, port: int) -> None:
-    """uvicorn answers a busy port with an English traceback and exit 3: say it ourselves first."""
-    import socket
-
-    if port == 0:
-        return
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise StartError(f"không mở được cổng {host}:{port} cho biểu mẫu và trang Văn phòng "
-                             f"({os_error(exc)}): có thể baocao (hoặc chương trình khác) đang chạy trên cổng "
-                             "này; dừng nó, hoặc đặt BAOCAO_HTTP_PORT khác") from None
-
-
-class _WebServer:
-    """uvicorn in our event loop, without its own signal handling (ours stops both)."""
-
-    def __init__(self, service: Service, health):
-        import uvicorn
-
-        from scheduler.web import WebContext, create_app
-
-        settings = service.settings
-        # A follower delivers its own submissions' receipts at once (deliver_soon runs a delivery
-        # pass, which takes any waiting row): a unit must not wait for the leader's next periodic
-        # tick to see its confirmation. That is safe from any number of processes, because a row
-        # is taken by one conditional UPDATE (ledger.take); the leader lock keeps one planner, not
-        # one deliverer.
-        ctx = WebContext(settings, service.clock, service.engine, lambda: service.config,
-                         after_submit=service.deliver_soon)
-        config = uvicorn.Config(create_app(ctx, health=health), host=settings.http_host, port=settings.http_port, log_config=None,
-                                access_log=False, proxy_headers=settings.forwarded_allow_ips is not None,
-                                forwarded_allow_ips=settings.forwarded_allow_ips, lifespan="off")
-
-        wake = self._wake = asyncio.Event()
-
-        class Server(uvicorn.Server):
-            def capture_signals(self):  # type: ignore[override]
-                return contextlib.nullcontext()
-
-            async def main_loop(self) -> None:  # type: ignore[override]
-                # uvicorn's own loop wakes ten times a second to refresh its Date header: most
-                # of an idle service's CPU. Once a second is enough for the header (on_tick
-                # refreshes it when the counter is a multiple of ten); stop() wakes it at once.
-                counter = 0
-                while not await self.on_tick(counter):
-                    counter = (counter + 10) % 864000
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(wake.wait(), 1.0)
-
-        self.server = Server(config)
-        self.task: asyncio.Task | None = None
-
-    async def start(self) -> None:
-        self.task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
-            if self.task.done():
-                self.task.result()  # e.g. the port is taken: fail loudly at start-up
-                raise RuntimeError("máy chủ web dừng ngay khi khởi động")
-            await asyncio.sleep(0.05)
-
-    async def stop(self) -> None:
-        self.server.should_exit = True
-        self._wake.set()
-        if self.task is not None:
-            await self.task
 
 
 class Leadership:
@@ -118,6 +44,7 @@ class Leadership:
         self.where = describe(service.settings.database_url)
         self.leading = False
         self.on_lead = on_lead  # called when this process becomes the leader after start-up
+        self.on_change: Callable[[], None] = lambda: None  # the role changed (the web process is told)
         self._told_follower = False
 
     async def attempt(self) -> bool:
@@ -132,6 +59,7 @@ class Leadership:
             log.info("Tiến trình này (pid %d) chạy lịch nhắc và gửi thư nhắc cho cơ sở dữ liệu %s",
                      os.getpid(), self.where)
             startup.notify("STATUS=Chạy lịch nhắc và phục vụ biểu mẫu")
+            self.on_change()
         elif not self._told_follower:
             holder = await asyncio.to_thread(self.lock.holder)
             log.info("Tiến trình khác (%s) đang chạy lịch nhắc cho cơ sở dữ liệu %s: tiến trình này (pid %d) chỉ "
@@ -152,6 +80,7 @@ class Leadership:
             await asyncio.sleep(LEADER_CHECK)
             if not await asyncio.to_thread(self.lock.check):
                 self.leading = False
+                self.on_change()
                 log.error("Mất quyền chạy lịch nhắc: kết nối giữ khoá tới cơ sở dữ liệu %s đã bị ngắt. Ngừng lịch "
                           "nhắc ngay; thử nhận lại sau mỗi %d giây", self.where, FOLLOWER_RETRY)
 
@@ -214,6 +143,7 @@ async def serve(service: Service) -> None:
         task.add_done_callback(tasks.discard)
 
     leadership = Leadership(service, on_lead=lambda: spawn(guarded(service.tick)()))
+    web: WebProcess | None = None
 
     async def tick() -> None:
         if leadership.leading:  # a follower's jobs keep their times but do nothing
@@ -221,6 +151,8 @@ async def serve(service: Service) -> None:
                 await service.tick()
             finally:
                 release_memory()
+                if web is not None:
+                    web.push()  # its next run time has moved on
     tick.__name__ = "tick"
 
     scheduler.add_job(guarded(tick), CronTrigger(hour=send_at.hour, minute=send_at.minute, timezone=TZ),
@@ -240,6 +172,9 @@ async def serve(service: Service) -> None:
             loaded[0] = service.clock()
             new = service.config.plan.reminders.send_at
             scheduler.reschedule_job("tick", trigger=CronTrigger(hour=new.hour, minute=new.minute, timezone=TZ))
+            if web is not None:  # else it is started with this config
+                spawn(web.new_config())
+                web.push()
         startup.notify("READY=1")
 
     loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -251,12 +186,12 @@ async def serve(service: Service) -> None:
     service.sync()  # the web form may be used before the first tick has run
     service.check_template()
     release_memory()  # the template's trial render with every unit: a province's is 150 MB
-    _check_port(service.settings.http_host, service.settings.http_port)
-    web = _WebServer(service, _health(service, leadership, scheduler, loaded))
+    sock = bind(service.settings.http_host, service.settings.http_port)
+    web = WebProcess(sock, lambda: service.config, _health(service, leadership, scheduler, loaded))
+    leadership.on_change = web.push
     await web.start()
-    sockets = [s.getsockname() for server in web.server.servers for s in server.sockets]
-    log.info("Biểu mẫu báo cáo và trang Văn phòng: %s (nghe tại %s)", service.settings.public_url,
-             ", ".join(f"{host}:{port}" for host, port, *_ in sockets))
+    host, port, *_ = sock.getsockname()
+    log.info("Biểu mẫu báo cáo và trang Văn phòng: %s (nghe tại %s:%s)", service.settings.public_url, host, port)
     if warning := service.settings.link_warning():
         log.warning("%s", warning)
     scheduler.start()

@@ -1,0 +1,266 @@
+"""The web form and the office's pages, served by a process of their own.
+
+A tick composing a thousand mails holds the interpreter for seconds, and a unit's GET waited its
+turn (issue 16: up to 18 s, still 0.8 s once the tick was made lighter). So `baocao run` binds
+the port itself and starts one web process on it: the same command line again (the console
+script, `python -m scheduler`, or a test's pinned clock), told by BAOCAO_WEB_CHILD which
+inherited descriptors are the listening socket and its link to the parent. The parent keeps the
+scheduler, the leader lock and systemd's notifications; the web process never ticks. It
+delivers its own submissions' receipts at once, as a follower does (a row is taken by one
+conditional UPDATE, whoever takes it).
+
+Over the link the parent sends the config (at start and after each SIGHUP that loaded one, so
+both processes always run the same config and it is validated once) and what /healthz says of
+the scheduler: its role, next tick and when the config was loaded. The web process leaves when
+the link closes, so a parent killed with SIGKILL does not leave it serving; a web process that
+dies is started again on the same socket (connections wait in its backlog meanwhile).
+
+One web process, not one per core: the login and link throttles and the form cache live in its
+memory and stay exact only while one process holds them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from multiprocessing.connection import Connection
+from typing import Any, Callable
+
+from scheduler.text import os_error
+
+log = logging.getLogger("baocao.service")
+
+CHILD_ENV = "BAOCAO_WEB_CHILD"
+START_TIMEOUT = 120.0  # seconds for the web process to import, read its config and listen
+RESTART_DELAYS = (1.0, 5.0, 30.0)  # after an unexpected death, growing while it keeps dying at once
+
+
+class StartError(Exception):
+    """The service cannot start, for a reason the admin can fix (said in Vietnamese)."""
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that a busy port is said in Vietnamese (uvicorn would
+    print an English traceback) and survives the web process's restarts."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)  # uvicorn's own backlog
+    except OSError as exc:
+        sock.close()
+        raise StartError(f"không mở được cổng {host}:{port} cho biểu mẫu và trang Văn phòng "
+                         f"({os_error(exc)}): có thể baocao (hoặc chương trình khác) đang chạy trên cổng "
+                         "này; dừng nó, hoặc đặt BAOCAO_HTTP_PORT khác") from None
+    return sock
+
+
+class WebProcess:
+    """The parent's side: start the web process, keep it running, tell it what changes."""
+
+    def __init__(self, sock: socket.socket, config: Callable[[], Any], state: Callable[[], dict]):
+        self.sock = sock
+        self.config = config
+        self.state = state
+        self.proc: subprocess.Popen | None = None
+        self._conn: Connection | None = None
+        self._send_lock = threading.Lock()
+        self._stopping = False
+        self._watcher: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        await self._launch()
+        self._watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    async def _launch(self) -> None:
+        ours, theirs = socket.socketpair()
+        conn = Connection(ours.detach())
+        their_fd = theirs.detach()
+        env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
+        env[CHILD_ENV] = f"{self.sock.fileno()},{their_fd}"
+        try:
+            # The same command line: the console script, `python -m scheduler`, a test's pinned clock.
+            self.proc = subprocess.Popen([sys.executable, *sys.orig_argv[1:]], env=env, stdin=subprocess.DEVNULL,
+                                         pass_fds=(self.sock.fileno(), their_fd))
+        finally:
+            os.close(their_fd)
+        self._conn = conn
+        try:
+            await asyncio.to_thread(self._send, ("config", self.config()))
+            self.push()
+            ready = await asyncio.wait_for(asyncio.to_thread(conn.recv), START_TIMEOUT)
+        except (OSError, EOFError, asyncio.TimeoutError):
+            ready = None
+        if ready != ("ready",):
+            code = self.proc.poll()
+            if code is None:
+                self.proc.kill()
+                code = await asyncio.to_thread(self.proc.wait)
+            raise StartError(f"tiến trình phục vụ biểu mẫu không khởi động được (mã thoát {code}); xem các dòng "
+                             "nhật ký ngay trên")
+
+    def _send(self, message: tuple) -> None:
+        with self._send_lock:
+            if self._conn is not None:
+                self._conn.send(message)
+
+    def push(self) -> None:
+        """Tell the web process what /healthz says of the scheduler now (small: sent at once)."""
+        with contextlib.suppress(OSError):  # it has just died: the watcher starts it again
+            self._send(("state", self.state()))
+
+    async def new_config(self) -> None:
+        """After a SIGHUP that loaded a config: the web process serves it from now on."""
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(self._send, ("config", self.config()))
+
+    async def _watch(self) -> None:
+        failures = 0
+        while True:
+            assert self.proc is not None
+            code = await asyncio.to_thread(self.proc.wait)
+            if self._stopping:
+                return
+            delay = RESTART_DELAYS[min(failures, len(RESTART_DELAYS) - 1)]
+            log.error("Tiến trình phục vụ biểu mẫu (pid %d) dừng bất ngờ (mã thoát %s): khởi động lại sau %g giây",
+                      self.proc.pid, code, delay)
+            await asyncio.sleep(delay)
+            try:
+                await self._launch()
+                failures = 0
+                log.info("Đã khởi động lại tiến trình phục vụ biểu mẫu (pid %d)", self.proc.pid)
+            except StartError as exc:
+                failures += 1
+                log.error("%s", exc)
+
+    async def stop(self) -> None:
+        """SIGTERM, and wait: requests being answered are finished, receipts being sent go out."""
+        self._stopping = True
+        if self._watcher is not None:
+            self._watcher.cancel()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                await asyncio.to_thread(self.proc.wait, 60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                await asyncio.to_thread(self.proc.wait)
+        if self._conn is not None:
+            self._conn.close()
+        self.sock.close()
+
+
+# ----------------------------------------------------------------------------- the web process
+
+
+def is_child() -> bool:
+    return CHILD_ENV in os.environ
+
+
+class _WebServer:
+    """uvicorn on the inherited socket, without its own signal handling (ours stops it)."""
+
+    def __init__(self, service, health, sock: socket.socket):
+        import uvicorn
+
+        from scheduler.web import WebContext, create_app
+
+        settings = service.settings
+        ctx = WebContext(settings, service.clock, service.engine, lambda: service.config,
+                         after_submit=service.deliver_soon)
+        config = uvicorn.Config(create_app(ctx, health=health), log_config=None, access_log=False,
+                                proxy_headers=settings.forwarded_allow_ips is not None,
+                                forwarded_allow_ips=settings.forwarded_allow_ips, lifespan="off")
+        wake = self._wake = asyncio.Event()
+
+        class Server(uvicorn.Server):
+            def capture_signals(self):  # type: ignore[override]
+                return contextlib.nullcontext()
+
+            async def main_loop(self) -> None:  # type: ignore[override]
+                # uvicorn's own loop wakes ten times a second to refresh its Date header: most
+                # of an idle service's CPU. Once a second is enough for the header (on_tick
+                # refreshes it when the counter is a multiple of ten); stop() wakes it at once.
+                counter = 0
+                while not await self.on_tick(counter):
+                    counter = (counter + 10) % 864000
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(wake.wait(), 1.0)
+
+        self.server = Server(config)
+        self.sock = sock
+        self.task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self.server.serve(sockets=[self.sock]))
+        while not self.server.started:
+            if self.task.done():
+                self.task.result()
+                raise RuntimeError("máy chủ web dừng ngay khi khởi động")
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        self._wake.set()
+        if self.task is not None:
+            await self.task
+
+
+def child_main(settings, clock) -> None:
+    """The web process's life: the config from the parent, the store, uvicorn until told to stop."""
+    from scheduler.service.tick import Service
+    from scheduler.store import db
+
+    sock_fd, conn_fd = (int(part) for part in os.environ.pop(CHILD_ENV).split(","))
+    conn = Connection(conn_fd)
+    sock = socket.socket(fileno=sock_fd)  # family and type read from the descriptor
+    try:
+        kind, config = conn.recv()
+    except (EOFError, OSError):
+        return  # the parent went away before we started
+    assert kind == "config"
+    service = Service(settings, clock, config, db.open_existing(settings.database_url))
+    asyncio.run(_serve(service, sock, conn))
+
+
+async def _serve(service, sock: socket.socket, conn: Connection) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    state: list[dict] = [{"role": None, "next_tick": None, "config_loaded_at": None}]
+
+    def apply(message: tuple) -> None:
+        kind, value = message
+        if kind == "state":
+            state[0] = value
+        elif kind == "config":
+            service.config = value  # a new object: the form cache empties itself
+
+    def read() -> None:
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):  # the parent is gone (stopped, or killed): stop serving
+                loop.call_soon_threadsafe(stop.set)
+                return
+            loop.call_soon_threadsafe(apply, message)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: None)  # the parent reloads, then sends the config
+    threading.Thread(target=read, name="parent-link", daemon=True).start()
+    web = _WebServer(service, lambda: dict(state[0]), sock)
+    await web.start()
+    with contextlib.suppress(OSError):
+        conn.send(("ready",))
+    await stop.wait()
+    await web.stop()
+    async with service.lock:  # a receipt being sent is recorded first
+        pass
+    service.engine.dispose()
