@@ -139,7 +139,10 @@ class LeaderLock:
                         row = conn.execute(sa.text(
                             "SELECT a.application_name, a.client_addr FROM pg_locks l JOIN pg_stat_activity a "
                             "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND "
-                            "l.classid = :hi AND l.objid = :lo AND l.objsubid = 1"),
+                            "l.classid = :hi AND l.objid = :lo AND l.objsubid = 1 AND "
+                            # an advisory lock is the database's: another store on the server
+                            # (another office, a test database) holds its own under the same key
+                            "l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
                             {"hi": LEADER_KEY >> 32, "lo": LEADER_KEY & 0xFFFFFFFF}).first()
                 finally:
                     engine.dispose()
