@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     mail_from: str = "baocao@example.org"
 
     retry_minutes: int = Field(default=5, ge=1)  # how often the full tick re-runs (retries, catch-up)
+    # How long the web process may leave the parent's pings unanswered before it is restarted
+    # (service/webproc): systemd's watchdog sees only the parent's loop.
+    web_hang_seconds: float = Field(default=120.0, gt=0, allow_inf_nan=False)
     log_level: str = "INFO"
 
     http_host: str = "127.0.0.1"

@@ -187,7 +187,8 @@ async def serve(service: Service) -> None:
     service.check_template()
     release_memory()  # the template's trial render with every unit: a province's is 150 MB
     sock = bind(service.settings.http_host, service.settings.http_port)
-    web = WebProcess(sock, lambda: service.config, _health(service, leadership, scheduler, loaded))
+    web = WebProcess(sock, lambda: service.config, _health(service, leadership, scheduler, loaded),
+                     hang_after=service.settings.web_hang_seconds)
     leadership.on_change = web.push
     await web.start()
     host, port, *_ = sock.getsockname()

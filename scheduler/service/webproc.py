@@ -13,7 +13,9 @@ Over the link the parent sends the config (at start and after each SIGHUP that l
 both processes always run the same config and it is validated once) and what /healthz says of
 the scheduler: its role, next tick and when the config was loaded. The web process leaves when
 the link closes, so a parent killed with SIGKILL does not leave it serving; a web process that
-dies is started again on the same socket (connections wait in its backlog meanwhile).
+dies is started again on the same socket (connections wait in its backlog meanwhile). systemd's
+watchdog sees only the parent's loop, so the parent pings the web process's loop every few
+seconds and kills one that has not answered for BAOCAO_WEB_HANG_SECONDS, to be started again.
 
 One web process, not one per core: the login and link throttles and the form cache live in its
 memory and stay exact only while one process holds them."""
@@ -29,6 +31,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from multiprocessing.connection import Connection
 from typing import Any, Callable
 
@@ -39,6 +42,7 @@ log = logging.getLogger("baocao.service")
 CHILD_ENV = "BAOCAO_WEB_CHILD"
 START_TIMEOUT = 120.0  # seconds for the web process to import, read its config and listen
 RESTART_DELAYS = (1.0, 5.0, 30.0)  # after an unexpected death, growing while it keeps dying at once
+PING_EVERY = 5.0  # seconds between the parent's pings of the web process's loop
 
 
 class StartError(Exception):
@@ -65,8 +69,11 @@ def bind(host: str, port: int) -> socket.socket:
 class WebProcess:
     """The parent's side: start the web process, keep it running, tell it what changes."""
 
-    def __init__(self, sock: socket.socket, config: Callable[[], Any], state: Callable[[], dict]):
+    def __init__(self, sock: socket.socket, config: Callable[[], Any], state: Callable[[], dict],
+                 hang_after: float = 120.0):
         self.sock = sock
+        self.hang_after = hang_after
+        self._answered = time.monotonic()  # the web process's last answer to a ping (or its start)
         self.config = config
         self.state = state
         self.proc: subprocess.Popen | None = None
@@ -74,10 +81,13 @@ class WebProcess:
         self._send_lock = threading.Lock()
         self._stopping = False
         self._watcher: asyncio.Task | None = None
+        self._pinger: asyncio.Task | None = None
 
     async def start(self) -> None:
         await self._launch()
-        self._watcher = asyncio.get_running_loop().create_task(self._watch())
+        loop = asyncio.get_running_loop()
+        self._watcher = loop.create_task(self._watch())
+        self._pinger = loop.create_task(self._ping())
 
     async def _launch(self) -> None:
         ours, theirs = socket.socketpair()
@@ -91,7 +101,10 @@ class WebProcess:
                                          pass_fds=(self.sock.fileno(), their_fd))
         finally:
             os.close(their_fd)
-        self._conn = conn
+        with self._send_lock:
+            old, self._conn = self._conn, conn
+        if old is not None:
+            old.close()  # the link of a web process that died: its reader thread ends
         try:
             await asyncio.to_thread(self._send, ("config", self.config()))
             self.push()
@@ -105,6 +118,37 @@ class WebProcess:
                 code = await asyncio.to_thread(self.proc.wait)
             raise StartError(f"tiến trình phục vụ biểu mẫu không khởi động được (mã thoát {code}); xem các dòng "
                              "nhật ký ngay trên")
+        self._answered = time.monotonic()
+        threading.Thread(target=self._listen, args=(conn,), name="web-link", daemon=True).start()
+
+    def _listen(self, conn: Connection) -> None:
+        """The web process's answers to pings, read until its link closes (it died, or a new one
+        replaced it)."""
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                return
+            if message == ("pong",) and conn is self._conn:
+                self._answered = time.monotonic()
+
+    async def _ping(self) -> None:
+        """A web process whose loop is stuck still holds the port and answers nobody: kill it, and
+        the watcher starts another."""
+        while True:
+            await asyncio.sleep(PING_EVERY)
+            proc = self.proc
+            if proc is None or proc.poll() is not None:
+                continue  # the watcher is starting one again
+            silent = time.monotonic() - self._answered
+            if silent > self.hang_after:
+                log.error("Tiến trình phục vụ biểu mẫu (pid %d) không trả lời đã %d giây: dừng nó để khởi động lại",
+                          proc.pid, silent)
+                proc.kill()
+                self._answered = time.monotonic()  # until the new one has started
+                continue
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(self._send, ("ping",))
 
     def _send(self, message: tuple) -> None:
         with self._send_lock:
@@ -143,8 +187,9 @@ class WebProcess:
     async def stop(self) -> None:
         """SIGTERM, and wait: requests being answered are finished, receipts being sent go out."""
         self._stopping = True
-        if self._watcher is not None:
-            self._watcher.cancel()
+        for task in (self._watcher, self._pinger):
+            if task is not None:
+                task.cancel()
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -236,7 +281,12 @@ async def _serve(service, sock: socket.socket, conn: Connection) -> None:
     state: list[dict] = [{"role": None, "next_tick": None, "config_loaded_at": None}]
 
     def apply(message: tuple) -> None:
-        kind, value = message
+        kind, *rest = message
+        if kind == "ping":  # answered from this loop: its answer says the loop turns
+            with contextlib.suppress(OSError):
+                conn.send(("pong",))
+            return
+        value = rest[0]
         if kind == "state":
             state[0] = value
         elif kind == "config":

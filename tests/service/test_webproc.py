@@ -1,0 +1,97 @@
+"""The web process of `baocao run` (service/webproc): real processes, signals and a real port.
+It is started again when it dies or hangs, and never outlives its parent."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+from tests.conftest import Process
+from tests.service.test_exactly_once import MOMENT, child_env, stop, wait_until
+from tests.service.test_healthz import healthz, listening_port
+
+
+def web_child(parent: Process) -> int:
+    """The pid of the parent's one child process: its web process."""
+    def children() -> list[int]:
+        found = []
+        for task in Path(f"/proc/{parent.proc.pid}/task").iterdir():
+            found += [int(pid) for pid in (task / "children").read_text().split()]
+        return found
+    wait_until(lambda: len(children()) == 1, timeout=30, what="one web process", children=[parent])
+    return children()[0]
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_web_process_that_dies_or_hangs_is_started_again_and_the_form_answers(tmp_path, config_dir, smtp_server):
+    env = child_env(tmp_path, config_dir, f"sqlite:///{tmp_path / 'db.sqlite'}", smtp_server.port,
+                    BAOCAO_WEB_HANG_SECONDS="3")
+    run = Process([MOMENT, "run"], env)
+    try:
+        port = listening_port(run)
+        assert healthz(port)[0] == 200
+        first = web_child(run)
+
+        os.kill(first, signal.SIGKILL)
+        run.wait_for(lambda: run.saw(f"Tiến trình phục vụ biểu mẫu (pid {first}) dừng bất ngờ"), what="the death")
+        run.wait_for(lambda: run.saw("Đã khởi động lại tiến trình phục vụ biểu mẫu"), what="the restart")
+        second = web_child(run)
+        assert second != first
+        status, body = healthz(port)  # the same port: the socket is the parent's
+        assert status == 200 and body["role"] == "leader"
+
+        # A loop that no longer turns (here: stopped) holds the port and answers nobody.
+        os.kill(second, signal.SIGSTOP)
+        run.wait_for(lambda: run.saw(f"Tiến trình phục vụ biểu mẫu (pid {second}) không trả lời"), timeout=30,
+                     what="the hang noticed")
+        run.wait_for(lambda: sum("Đã khởi động lại" in line for line in run.lines) == 2, timeout=30,
+                     what="the second restart")
+        assert not alive(second)
+        assert healthz(port)[0] == 200
+        assert run.proc.poll() is None
+
+        third = web_child(run)
+        stop([run])
+        assert run.proc.returncode == 0 and run.saw("Đã dừng.")
+        wait_until(lambda: not alive(third), timeout=10, what="the web process to stop with its parent")
+        assert not any("Traceback" in line for line in run.lines)
+    finally:
+        stop([run])
+
+
+def test_a_parent_killed_with_sigkill_leaves_no_web_process_serving(tmp_path, config_dir, smtp_server):
+    env = child_env(tmp_path, config_dir, f"sqlite:///{tmp_path / 'db.sqlite'}", smtp_server.port)
+    run = Process([MOMENT, "run"], env)
+    try:
+        port = listening_port(run)
+        web = web_child(run)
+        assert healthz(port)[0] == 200
+        run.proc.send_signal(signal.SIGKILL)
+        run.proc.wait(timeout=10)
+        # The link closes with the parent: the web process stops serving and leaves.
+        wait_until(lambda: not alive(web), timeout=15, what="the orphaned web process to leave")
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0  # nothing listens any more
+        # A new run takes the store and the port over as after any crash.
+        again = Process([MOMENT, "run"], dict(env, BAOCAO_HTTP_PORT=str(port)))
+        try:
+            assert listening_port(again) == port
+            deadline = time.monotonic() + 10
+            while healthz(port)[0] != 200 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert healthz(port)[0] == 200
+        finally:
+            stop([again])
+        assert again.proc.returncode == 0
+    finally:
+        stop([run])
