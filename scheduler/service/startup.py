@@ -58,6 +58,12 @@ def install(argv: list[str]) -> None:
     A program that only imports the CLI keeps its own signals."""
     if not _is_baocao(argv):
         return
+    if "BAOCAO_WEB_CHILD" in os.environ:  # the web process of a `run` (service/webproc)
+        # Its parent says when it stops, by closing their link: a terminal's Ctrl+C and
+        # systemd's stop signal both processes, and its parent must not mistake it for a crash.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
+        return
     signal.signal(signal.SIGINT, _on_interrupt)
     if "run" not in argv[1:]:
         return

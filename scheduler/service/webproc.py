@@ -104,7 +104,7 @@ class WebProcess:
         with self._send_lock:
             old, self._conn = self._conn, conn
         if old is not None:
-            old.close()  # the link of a web process that died: its reader thread ends
+            _hang_up(old)  # the link of a web process that died: its reader thread ends
         try:
             await asyncio.to_thread(self._send, ("config", self.config()))
             self.push()
@@ -185,21 +185,32 @@ class WebProcess:
                 log.error("%s", exc)
 
     async def stop(self) -> None:
-        """SIGTERM, and wait: requests being answered are finished, receipts being sent go out."""
+        """Close the link, and wait: requests being answered are finished, receipts being sent go
+        out. (Not a signal: systemd's stop and a terminal's Ctrl+C signal both processes at once,
+        and the web process must not look, to the watcher, as if it had died on its own.)"""
         self._stopping = True
         for task in (self._watcher, self._pinger):
             if task is not None:
                 task.cancel()
+        if self._conn is not None:
+            _hang_up(self._conn)
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
             try:
                 await asyncio.to_thread(self.proc.wait, 60)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 await asyncio.to_thread(self.proc.wait)
-        if self._conn is not None:
-            self._conn.close()
         self.sock.close()
+
+
+def _hang_up(conn: Connection) -> None:
+    """End a link for both sides: the other process reads EOF and our reader thread wakes (a bare
+    close() of a descriptor another thread is reading wakes neither)."""
+    with contextlib.suppress(OSError):
+        end = socket.socket(fileno=os.dup(conn.fileno()))
+        end.shutdown(socket.SHUT_RDWR)
+        end.close()
+    conn.close()
 
 
 # ----------------------------------------------------------------------------- the web process
@@ -301,9 +312,11 @@ async def _serve(service, sock: socket.socket, conn: Connection) -> None:
                 return
             loop.call_soon_threadsafe(apply, message)
 
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, lambda: None)  # the parent reloads, then sends the config
+    # The parent says when to stop, by closing the link: systemd's stop and a terminal's Ctrl+C
+    # reach both processes, and the parent must see its web process leave because it asked.
+    # (SIGKILL still works; a parent killed that way closes the link too.)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # SIGHUP: the parent reloads, then sends the config
+        loop.add_signal_handler(signum, lambda: None)
     threading.Thread(target=read, name="parent-link", daemon=True).start()
     web = _WebServer(service, lambda: dict(state[0]), sock)
     await web.start()

@@ -60,9 +60,17 @@ def test_a_web_process_that_dies_or_hangs_is_started_again_and_the_form_answers(
         assert healthz(port)[0] == 200
         assert run.proc.poll() is None
 
+        # systemd's stop signals every process of the unit at once (KillMode=control-group), as
+        # a terminal's Ctrl+C does its process group: a clean stop, not a crash and a restart.
         third = web_child(run)
-        stop([run])
+        before = len(run.lines)
+        os.kill(third, signal.SIGTERM)  # the web process's signal first: it waits for its parent
+        time.sleep(1)
+        assert alive(third) and healthz(port)[0] == 200
+        run.proc.send_signal(signal.SIGTERM)
+        run.proc.wait(timeout=30)
         assert run.proc.returncode == 0 and run.saw("Đã dừng.")
+        assert not any("dừng bất ngờ" in line or "khởi động lại" in line for line in run.lines[before:])
         wait_until(lambda: not alive(third), timeout=10, what="the web process to stop with its parent")
         assert not any("Traceback" in line for line in run.lines)
     finally:
