@@ -27,6 +27,7 @@ BAOCAO_SMTP_CONNECTIONS and BAOCAO_LOG_LEVEL, if set, are passed on to the tick.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import multiprocessing
@@ -105,7 +106,11 @@ class Server:
         self._pipe, theirs = ctx.Pipe()
         self.process = ctx.Process(target=_serve, args=(self.port, theirs), daemon=True)
         self.process.start()
-        assert self._pipe.recv() == "ready"  # start-up handshake, not a measurement
+        theirs.close()  # the server's end is its own now: if it dies, recv() says so instead of waiting
+        try:
+            assert self._pipe.recv() == "ready"  # start-up handshake, not a measurement
+        except EOFError:
+            raise SystemExit("the bench's SMTP server did not start (see above)") from None
 
     def ask(self, command: str):
         self._pipe.send(command)
@@ -289,6 +294,9 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=1000, help="the size measured against the baselines in (a)")
     parser.add_argument("--profile", action="store_true", help="(c): cProfile the --units tick in this process")
     args = parser.parse_args()
+    if importlib.util.find_spec("aiosmtpd") is None:  # the bench's SMTP server
+        raise SystemExit("bench/tick_bench.py needs aiosmtpd, which the tests' set-up installs: "
+                         ".venv/bin/pip install -e '.[test]'")
     sizes = sorted({int(s) for s in args.sizes.split(",")} | {args.units})
 
     server = Server()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import html.parser
 import json
 import math
@@ -99,7 +100,10 @@ class Service:
             cmd = [FAKETIME, "-f", f"@{self.at}"] + cmd
         self.log = open(self.dir / "service.log", "wb")
         started = time.monotonic()
-        self.proc = subprocess.Popen(cmd, env=self.env, cwd=self.dir, stdout=self.log, stderr=subprocess.STDOUT)
+        # A session of its own: faketime forks the service and its web process, and a signal to
+        # faketime's pid alone would leave both running.
+        self.proc = subprocess.Popen(cmd, env=self.env, cwd=self.dir, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         while not self._answers("/suc-khoe"):
             if self.proc.poll() is not None:
                 raise SystemExit(f"baocao run exited: see {self.dir / 'service.log'}")
@@ -116,21 +120,42 @@ class Service:
         except OSError:
             return False
 
+    def _group(self) -> list[int]:
+        """The service's processes (its web process too), without faketime's wrapper."""
+        wrapper = self.proc.pid if self.at and FAKETIME else None
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) == wrapper:
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[2]) == self.proc.pid and fields[0] != "Z":  # in its process group, alive
+                pids.append(int(entry.name))
+        return pids
+
     def rss_mb(self) -> float:
-        try:
-            pids = [self.proc.pid] + [int(p) for p in subprocess.run(
-                ["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout.split()]
-            return sum(int(Path(f"/proc/{p}/status").read_text().split("VmRSS:")[1].split()[0]) for p in pids) / 1024
-        except (OSError, IndexError):
-            return float("nan")
+        total = 0
+        for pid in self._group():
+            try:
+                total += int(Path(f"/proc/{pid}/status").read_text().split("VmRSS:")[1].split()[0])
+            except (OSError, IndexError):
+                pass
+        return total / 1024 if total else float("nan")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        if self.proc is not None:
+            import signal
+
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 60
+            while self._group() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
