@@ -96,7 +96,7 @@ def main() -> None:
     for name, (whole, (imports, packages)) in results.items():
         print(f"`baocao {name}`, fresh process: {ms(whole)}")
         print(f"  beyond the interpreter's start: {(whole[0] - bare[0]) * 1000:7.1f} ms median "
-              f"({ratio(whole[0], bare[0])})")
+              f"(the whole command {ratio(whole[0], bare[0])})")
         print(f"  importing (-X importtime, beyond python -c pass): {(imports - bare_imports) * 1000:7.1f} ms")
         heaviest = sorted(((t, p) for p, t in packages.items() if p != "encodings"), reverse=True)[:8]
         print("  heaviest packages: " + ", ".join(f"{p} {t * 1000:.0f} ms" for t, p in heaviest))

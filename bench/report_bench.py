@@ -37,7 +37,7 @@ from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import PERIOD, ROOT, fill_store, make_config, ratio, timed  # noqa: E402
+from common import PERIOD, ROOT, fill_store, make_config, timed  # noqa: E402
 
 # Runs the command given as its arguments; prints its wall time, CPU time (s) and peak RSS (KB).
 _CHILD = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
@@ -139,10 +139,10 @@ def one_size(units: int, repeat: int, pdf: bool, pdf_max: int) -> dict:
     print(f"  the command says: {said.stdout.strip()}")
     print(f"  `baocao report`, DOCX only, fresh process: {ms(whole['wall'])}; CPU {ms(whole['cpu'])}")
     print(f"    bare interpreter (python -c pass):      {ms(bare['wall'])}; CPU {ms(bare['cpu'])}")
-    print(f"    beyond the interpreter's start:         {ms(beyond)}  ({ratio(beyond[0], base[0])})")
-    print(f"      in CPU time:                          {ms(beyond_cpu)}  ({ratio(beyond_cpu[0], base[0])})")
+    print(f"    beyond the interpreter's start:         {ms(beyond)}  ({beyond[0] / base[0]:.2f}× the add_row baseline's time)")
+    print(f"      in CPU time:                          {ms(beyond_cpu)}  ({beyond_cpu[0] / base[0]:.2f}× the add_row baseline's time)")
     print(f"    peak RSS:                               {whole['peak'] / 1024:8.1f} MB")
-    print(f"  DOCX rendering, warm process:             {ms(warm)}  ({ratio(warm[0], base[0])}; "
+    print(f"  DOCX rendering, warm process:             {ms(warm)}  ({warm[0] / base[0]:.2f}× the add_row baseline's time; "
           f"{len(content) // 1024} KB)")
     print(f"  baseline, python-docx add_row, warm:      {ms(base)}")
     print(f"    the baseline takes {base[0] / beyond[0]:.1f}× the command's time beyond the interpreter, "

@@ -31,7 +31,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from multiprocessing.connection import Connection
 from typing import Any, Callable
 
@@ -73,7 +72,10 @@ class WebProcess:
                  hang_after: float = 120.0):
         self.sock = sock
         self.hang_after = hang_after
-        self._answered = time.monotonic()  # the web process's last answer to a ping (or its start)
+        # Pings sent since the web process last answered. Counted, not timed: the loop's sleeps
+        # are the one clock both this task and the reader thread agree on (a test's frozen clock
+        # fakes time.monotonic for some callers and not others).
+        self._unanswered = 0
         self.config = config
         self.state = state
         self.proc: subprocess.Popen | None = None
@@ -118,7 +120,7 @@ class WebProcess:
                 code = await asyncio.to_thread(self.proc.wait)
             raise StartError(f"tiến trình phục vụ biểu mẫu không khởi động được (mã thoát {code}); xem các dòng "
                              "nhật ký ngay trên")
-        self._answered = time.monotonic()
+        self._unanswered = 0
         threading.Thread(target=self._listen, args=(conn,), name="web-link", daemon=True).start()
 
     def _listen(self, conn: Connection) -> None:
@@ -130,7 +132,7 @@ class WebProcess:
             except (EOFError, OSError):
                 return
             if message == ("pong",) and conn is self._conn:
-                self._answered = time.monotonic()
+                self._unanswered = 0
 
     async def _ping(self) -> None:
         """A web process whose loop is stuck still holds the port and answers nobody: kill it, and
@@ -140,13 +142,14 @@ class WebProcess:
             proc = self.proc
             if proc is None or proc.poll() is not None:
                 continue  # the watcher is starting one again
-            silent = time.monotonic() - self._answered
-            if silent > self.hang_after:
+            silent = self._unanswered * PING_EVERY
+            if silent >= self.hang_after:
                 log.error("Tiến trình phục vụ biểu mẫu (pid %d) không trả lời đã %d giây: dừng nó để khởi động lại",
                           proc.pid, silent)
                 proc.kill()
-                self._answered = time.monotonic()  # until the new one has started
+                self._unanswered = 0  # until the new one has started
                 continue
+            self._unanswered += 1  # before sending: the answer may come back before the send returns
             with contextlib.suppress(OSError):
                 await asyncio.to_thread(self._send, ("ping",))
 

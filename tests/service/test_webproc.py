@@ -41,6 +41,9 @@ def test_a_web_process_that_dies_or_hangs_is_started_again_and_the_form_answers(
         port = listening_port(run)
         assert healthz(port)[0] == 200
         first = web_child(run)
+        # Answering its pings, it lives on well past the limit (pings go every 5 s).
+        time.sleep(12)
+        assert not run.saw("không trả lời") and web_child(run) == first
 
         os.kill(first, signal.SIGKILL)
         run.wait_for(lambda: run.saw(f"Tiến trình phục vụ biểu mẫu (pid {first}) dừng bất ngờ"), what="the death")

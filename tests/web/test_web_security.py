@@ -57,8 +57,15 @@ class Service:
         self.child = None
 
     def rss_kib(self) -> int:
-        status = open(f"/proc/{self.child.proc.pid}/status").read()
-        return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+        """The service's memory: `run` and the web process it started (which reads the requests)."""
+        from pathlib import Path
+
+        pids = [self.child.proc.pid]
+        for task in Path(f"/proc/{pids[0]}/task").iterdir():
+            pids += [int(pid) for pid in (task / "children").read_text().split()]
+        assert len(pids) == 2, pids  # the web process is running
+        return sum(int(re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text()).group(1))
+                   for pid in pids)
 
     def no_traceback(self) -> None:
         lines = self.outputs + (self.child.lines if self.child else [])
