@@ -385,9 +385,11 @@ def part_a_b(only: set[str]) -> None:
                     print("  no valid POST body could be made: mix skipped")
                 print("  goal: form GET ≥ 0.80× /healthz")
         if "b" in only:
+            base = asyncio.run(paced(svc.port, ["/suc-khoe"], rate=50, clients=50, seconds=10))
+            show_paced("paced /suc-khoe (baseline), 10 s", base)
             r = asyncio.run(paced(svc.port, [f"/f/{t}" for t in svc.tokens], rate=50, clients=50, seconds=20))
             show_paced("paced 50 req/s, 50 clients, 20 s", r)
-            print("  goal: p99 ≤ 50 ms")
+            print(f"  p99 {ratio(r['p99'], base['p99'])} (/suc-khoe, the same pacing); goal: p99 ≤ 50 ms")
     finally:
         svc.stop()
 
