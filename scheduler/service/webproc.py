@@ -28,6 +28,7 @@ import logging
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -42,6 +43,7 @@ CHILD_ENV = "BAOCAO_WEB_CHILD"
 START_TIMEOUT = 120.0  # seconds for the web process to import, read its config and listen
 RESTART_DELAYS = (1.0, 5.0, 30.0)  # after an unexpected death, growing while it keeps dying at once
 PING_EVERY = 5.0  # seconds between the parent's pings of the web process's loop
+SEND_TIMEOUT = 10  # seconds a send to the web process may wait for it to read (SO_SNDTIMEO)
 
 
 class StartError(Exception):
@@ -120,6 +122,14 @@ class WebProcess:
                 code = await asyncio.to_thread(self.proc.wait)
             raise StartError(f"tiến trình phục vụ biểu mẫu không khởi động được (mã thoát {code}); xem các dòng "
                              "nhật ký ngay trên")
+        # Once it serves, a hung web process stops reading: when the socket's buffer is full (a
+        # province's config is larger than it), a send would wait for ever, holding the lock
+        # that the pings and the loop's state pushes need. Bounded, it fails and the web process
+        # is replaced. (Not before: the first config waits while the web process imports.)
+        with contextlib.suppress(OSError):
+            link = socket.socket(fileno=os.dup(conn.fileno()))
+            link.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", SEND_TIMEOUT, 0))
+            link.close()
         self._unanswered = 0
         threading.Thread(target=self._listen, args=(conn,), name="web-link", daemon=True).start()
 
@@ -155,8 +165,19 @@ class WebProcess:
 
     def _send(self, message: tuple) -> None:
         with self._send_lock:
-            if self._conn is not None:
+            if self._conn is None:
+                return
+            try:
                 self._conn.send(message)
+            except OSError:
+                # It did not read for SEND_TIMEOUT (or it died): the link may now hold half a
+                # message, which only a new web process can recover from.
+                proc = self.proc
+                if proc is not None and proc.poll() is None:
+                    log.error("Tiến trình phục vụ biểu mẫu (pid %d) không nhận dữ liệu đã %d giây: dừng nó để "
+                              "khởi động lại", proc.pid, SEND_TIMEOUT)
+                    proc.kill()
+                raise
 
     def push(self) -> None:
         """Tell the web process what /healthz says of the scheduler now (small: sent at once)."""

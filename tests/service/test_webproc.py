@@ -3,6 +3,7 @@ It is started again when it dies or hangs, and never outlives its parent."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -10,7 +11,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import Process
-from tests.service.test_exactly_once import MOMENT, child_env, stop, wait_until
+from tests.service.test_exactly_once import MOMENT, child_env, many_units, stop, wait_until
 from tests.service.test_healthz import healthz, listening_port
 
 
@@ -106,3 +107,32 @@ def test_a_parent_killed_with_sigkill_leaves_no_web_process_serving(tmp_path, co
         assert again.proc.returncode == 0
     finally:
         stop([run])
+
+
+def test_a_reload_while_the_web_process_hangs_replaces_it_instead_of_stalling_run(tmp_path, config_dir, smtp_server):
+    """A province's config is larger than the link's buffers: sent to a web process that no
+    longer reads, it must not hold `run` (and the pings that would replace it) for ever."""
+    many_units(config_dir, 999)
+    env = child_env(tmp_path, config_dir, f"sqlite:///{tmp_path / 'db.sqlite'}", smtp_server.port,
+                    BAOCAO_WEB_HANG_SECONDS="600")  # the pings alone would wait ten minutes
+    run = Process([MOMENT, "run"], env)
+    try:
+        port = listening_port(run)
+        run.wait_for(lambda: run.saw("Lượt nhắc 02/12/2026"), timeout=120, what="the first tick")
+        hung = web_child(run)
+        os.kill(hung, signal.SIGSTOP)
+        for _ in range(3):  # each reload sends the whole config again
+            run.proc.send_signal(signal.SIGHUP)
+            time.sleep(2)
+        run.wait_for(lambda: run.saw(f"Tiến trình phục vụ biểu mẫu (pid {hung}) không nhận dữ liệu"), timeout=60,
+                     what="the stuck send given up")
+        run.wait_for(lambda: run.saw("Đã khởi động lại tiến trình phục vụ biểu mẫu"), timeout=60, what="the restart")
+        assert not alive(hung)
+        wait_until(lambda: healthz(port)[0] == 200, timeout=30, what="the form again", children=[run])
+        stop([run])
+        assert run.proc.returncode == 0 and run.saw("Đã dừng.")
+        assert not any("Traceback" in line for line in run.lines)
+    finally:
+        stop([run])
+        with contextlib.suppress(NameError, ProcessLookupError):
+            os.kill(hung, signal.SIGKILL)  # a failed test must not leave it stopped for ever
