@@ -428,6 +428,14 @@ def templates_with(tmp_path: Path, old: str, new: str, part: str = "word/documen
 
 
 # (was in tests/service/test_service_process.py)
+def children_of(pid: int) -> list[int]:
+    """The pids a process has started and that still run (for `run`: its web process)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
 class Process:
     """A child `baocao` whose stdout is collected line by line as it runs."""
 

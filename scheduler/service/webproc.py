@@ -126,10 +126,8 @@ class WebProcess:
         # province's config is larger than it), a send would wait for ever, holding the lock
         # that the pings and the loop's state pushes need. Bounded, it fails and the web process
         # is replaced. (Not before: the first config waits while the web process imports.)
-        with contextlib.suppress(OSError):
-            link = socket.socket(fileno=os.dup(conn.fileno()))
+        with contextlib.suppress(OSError), _socket_of(conn) as link:
             link.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", SEND_TIMEOUT, 0))
-            link.close()
         self._unanswered = 0
         threading.Thread(target=self._listen, args=(conn,), name="web-link", daemon=True).start()
 
@@ -230,11 +228,15 @@ class WebProcess:
 def _hang_up(conn: Connection) -> None:
     """End a link for both sides: the other process reads EOF and our reader thread wakes (a bare
     close() of a descriptor another thread is reading wakes neither)."""
-    with contextlib.suppress(OSError):
-        end = socket.socket(fileno=os.dup(conn.fileno()))
+    with contextlib.suppress(OSError), _socket_of(conn) as end:
         end.shutdown(socket.SHUT_RDWR)
-        end.close()
     conn.close()
+
+
+def _socket_of(conn: Connection) -> socket.socket:
+    """The link's socket, for what Connection does not offer (options, shutdown): a second
+    descriptor of it, closed after use; the socket itself lives on in conn."""
+    return socket.socket(fileno=os.dup(conn.fileno()))
 
 
 # ----------------------------------------------------------------------------- the web process

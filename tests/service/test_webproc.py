@@ -10,20 +10,16 @@ import socket
 import time
 from pathlib import Path
 
-from tests.conftest import Process
+from tests.conftest import Process, children_of
 from tests.service.test_exactly_once import MOMENT, child_env, many_units, stop, wait_until
 from tests.service.test_healthz import healthz, listening_port
 
 
 def web_child(parent: Process) -> int:
     """The pid of the parent's one child process: its web process."""
-    def children() -> list[int]:
-        found = []
-        for task in Path(f"/proc/{parent.proc.pid}/task").iterdir():
-            found += [int(pid) for pid in (task / "children").read_text().split()]
-        return found
-    wait_until(lambda: len(children()) == 1, timeout=30, what="one web process", children=[parent])
-    return children()[0]
+    wait_until(lambda: len(children_of(parent.proc.pid)) == 1, timeout=30, what="one web process",
+               children=[parent])
+    return children_of(parent.proc.pid)[0]
 
 
 def alive(pid: int) -> bool:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from scheduler.web.security import Throttle, hash_password
-from tests.conftest import OFFICE_PASSWORD, ROOT, free_port, login, Process
+from tests.conftest import OFFICE_PASSWORD, ROOT, children_of, free_port, login, Process
 
 MOMENT = "2026-12-02T09:00:00+07:00"
 
@@ -60,9 +60,7 @@ class Service:
         """The service's memory: `run` and the web process it started (which reads the requests)."""
         from pathlib import Path
 
-        pids = [self.child.proc.pid]
-        for task in Path(f"/proc/{pids[0]}/task").iterdir():
-            pids += [int(pid) for pid in (task / "children").read_text().split()]
+        pids = [self.child.proc.pid, *children_of(self.child.proc.pid)]
         assert len(pids) == 2, pids  # the web process is running
         return sum(int(re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text()).group(1))
                    for pid in pids)
