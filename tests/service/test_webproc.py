@@ -132,3 +132,36 @@ def test_a_reload_while_the_web_process_hangs_replaces_it_instead_of_stalling_ru
         stop([run])
         with contextlib.suppress(NameError, ProcessLookupError):
             os.kill(hung, signal.SIGKILL)  # a failed test must not leave it stopped for ever
+
+
+def nice_values(pid: int) -> dict[int, int]:
+    """Each thread's nice value, by thread id (field 19 of /proc/…/stat)."""
+    found = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found[int(task.name)] = int((task / "stat").read_text().rsplit(")", 1)[1].split()[16])
+    return found
+
+
+def test_the_ticks_work_stands_back_for_the_web_process_also_once_it_is_restarted(tmp_path, config_dir, smtp_server):
+    # On two cores, composing 1,000 notices at the same priority as the web process made a unit's
+    # form wait up to 200 ms (bench/web_bench.py --only d beside a busy core; 80 ms once niced).
+    env = child_env(tmp_path, config_dir, f"sqlite:///{tmp_path / 'db.sqlite'}", smtp_server.port)
+    run = Process([MOMENT, "run"], env)
+    try:
+        run.wait_for(lambda: run.saw("Lượt nhắc 02/12/2026"), timeout=60, what="the start-up tick")
+        assert smtp_server.recorder.messages, "the tick sent nothing: its worker threads were not used"
+        parent = nice_values(run.proc.pid)
+        assert parent.pop(run.proc.pid) == 0  # the event loop: pings, watchdog, the web process's start
+        # The planning, composing and recording threads (the link to the web process has one at 0).
+        assert list(parent.values()).count(10) >= 2, parent
+        first = web_child(run)
+        assert set(nice_values(first).values()) == {0}
+
+        os.kill(first, signal.SIGKILL)
+        run.wait_for(lambda: run.saw("Đã khởi động lại tiến trình phục vụ biểu mẫu"), what="the restart")
+        second = web_child(run)
+        assert second != first and set(nice_values(second).values()) == {0}
+        assert healthz(listening_port(run))[0] == 200
+    finally:
+        stop([run])
