@@ -257,7 +257,9 @@ class _WebServer:
         settings = service.settings
         ctx = WebContext(settings, service.clock, service.engine, lambda: service.config,
                          after_submit=service.deliver_soon)
-        config = uvicorn.Config(create_app(ctx, health=health), log_config=None, access_log=False,
+        app = create_app(ctx, health=health)
+        app.state.warm()  # the first unit after a (re)start does not wait for the templates' compiling
+        config = uvicorn.Config(app, log_config=None, access_log=False,
                                 proxy_headers=settings.forwarded_allow_ips is not None,
                                 forwarded_allow_ips=settings.forwarded_allow_ips, lifespan="off")
         wake = self._wake = asyncio.Event()

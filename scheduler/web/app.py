@@ -58,6 +58,7 @@ def create_app(ctx: WebContext, health: Callable[[], dict] | None = None) -> Fas
     app.add_middleware(SessionMiddleware, secret_key=secret.decode(), session_cookie="baocao_vp",
                        max_age=8 * 3600, same_site="lax", https_only=secure)
     pages = Pages(ctx)
+    app.state.warm = pages.warm  # by the web process before it says it is ready
     csrf = Csrf(secret, secure)
     app.include_router(unit_form.router(ctx, pages, csrf))
     app.include_router(office.router(ctx, pages, csrf))

