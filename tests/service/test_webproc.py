@@ -165,3 +165,28 @@ def test_the_ticks_work_stands_back_for_the_web_process_also_once_it_is_restarte
         assert healthz(listening_port(run))[0] == 200
     finally:
         stop([run])
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self  # a cycle: only the collector frees it, never a reference count
+
+
+def test_the_web_process_frees_the_old_config_on_a_reload_though_it_keeps_configs_out_of_full_collections():
+    import gc
+    import weakref
+    from types import SimpleNamespace
+
+    from scheduler.service.webproc import take_config
+
+    service = SimpleNamespace(config=None)
+    old = _Node()
+    gone = weakref.ref(old)
+    take_config(service, old)
+    try:
+        assert gc.get_freeze_count() > 0  # the running config: no full pass walks it
+        del old
+        take_config(service, _Node())  # without unfreezing first, the old one would stay for ever
+        assert gone() is None and isinstance(service.config, _Node)
+    finally:
+        gc.unfreeze()
