@@ -5,7 +5,7 @@ send, the report versions, what is held)."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import click
 
@@ -46,12 +46,17 @@ def register(cli: click.Group, App: type, _Date: type) -> None:
         since = f"{start:%d/%m/%Y}" if start >= today else f"bây giờ ({short_datetime(now.astimezone(TZ))})"
         header = ("Thời điểm", "Loại", "Kỳ", "Đơn vị")
 
-        def cells(p: planner.Planned) -> tuple[str, ...]:
-            return (short_datetime(p.at.astimezone(TZ)), KIND_LABELS[p.send.kind], p.send.period.key, p.send.unit or "VP")
+        worded: dict[datetime, str] = {}  # a province's sends share a few instants: each worded once
 
+        def when(at: datetime) -> str:
+            if at not in worded:
+                worded[at] = short_datetime(at.astimezone(TZ))
+            return worded[at]
+
+        table = {id(p): (when(p.at), KIND_LABELS[p.send.kind], p.send.period.key, p.send.unit or "VP") for p in planned}
         # Column widths from the data (an on-request key such as YC-20261220-2 is longer than 2026-Q4),
         # never narrower than the usual layout.
-        widths = [max([least, len(title)] + [len(cells(p)[i]) for p in planned])
+        widths = [max([least, len(title)] + [len(cells[i]) for cells in table.values()])
                   for i, (title, least) in enumerate(zip(header, (26, 16, 9, 8)))]
 
         def line(values, rest: str) -> str:
@@ -60,14 +65,13 @@ def register(cli: click.Group, App: type, _Date: type) -> None:
         def row(p: planner.Planned) -> str:
             to = ", ".join(p.send.to) + (f" (CC: {', '.join(p.send.cc)})" if p.send.cc else "")
             if p.caught_up:
-                to += f" — gửi bù, lẽ ra gửi {short_datetime(p.send.at.astimezone(TZ))}"
-            return line(cells(p), to)
+                to += f" — gửi bù, lẽ ra gửi {when(p.send.at)}"
+            return line(table[id(p)], to)
 
         if sends:
             click.echo(f"{len(sends)} thư sẽ gửi từ {since} đến {end:%d/%m/%Y}:")
             click.echo(line(header, "Gửi tới"))
-            for p in sends:
-                click.echo(row(p))
+            click.echo("\n".join(row(p) for p in sends))  # one write: a province's year is 20,000 lines
             if any(p.at == now for p in sends):
                 click.echo(f"Thư ghi lúc {now.astimezone(TZ):%H:%M} hôm nay đã đến lúc gửi: dịch vụ đang chạy gửi ở lượt kiểm "
                            f"tra tới (mỗi {app.settings.retry_minutes} phút), hoặc khi khởi động, hoặc khi chạy "
