@@ -235,11 +235,26 @@ class Config:
                 )
         return tuple(sorted(found, key=lambda p: (p.due, p.key)))
 
+    @cached_property
+    def _period_by_key(self) -> dict[str, Period]:
+        found: dict[str, Period] = {}
+        for p in self.periods:
+            found.setdefault(p.key, p)  # the first, as a scan would find it
+        return found
+
+    @cached_property
+    def _unit_by_code(self) -> dict[str, Unit]:
+        found: dict[str, Unit] = {}
+        for u in self.units:
+            found.setdefault(u.code, u)
+        return found
+
+    # Looked up per message and per form: a scan of a province's units for each was quadratic.
     def period(self, key: str) -> Period | None:
-        return next((p for p in self.periods if p.key == key), None)
+        return self._period_by_key.get(key)
 
     def unit(self, code: str) -> Unit | None:
-        return next((u for u in self.units if u.code == code), None)
+        return self._unit_by_code.get(code)
 
     def obligation(self, obligation_id: str) -> Obligation:
         return next(o for o in self.plan.obligations if o.id == obligation_id)
