@@ -84,18 +84,20 @@ def _chunks(items: list, size: int = CHUNK):
 
 def claim(session: Session, owed: list[OwedSend], now: datetime, mail_from: str) -> int:
     """Write one pending row per owed send; returns how many were new. Caller commits.
-    One INSERT … ON CONFLICT DO NOTHING per chunk of rows: a send already claimed stays as it is."""
-    insert = dialect.insert(session)
-    created = 0
-    for chunk in _chunks(owed):
-        stmt = insert(_send).values([dict(
-            period_key=send.period.key, audience=send.audience, step=send.step, kind=send.kind,
-            scheduled_at=send.at, created_at=now, status="pending", attempts=0,
-            message_id=new_message_id(mail_from), to_addrs=list(send.to), cc_addrs=list(send.cc), ref=send.ref,
-        ) for send in chunk]).on_conflict_do_nothing(index_elements=["period_key", "audience", "step"]).returning(_send.c.id)
-        # rowcount is -1 on PostgreSQL with RETURNING; the returned ids are the honest count.
-        created += len(session.execute(stmt).all())
-    return created
+    INSERT … ON CONFLICT DO NOTHING: a send already claimed stays as it is. One statement for
+    every row (SQLAlchemy's "insertmanyvalues" sends it as multi-row INSERTs, compiled once: a
+    VALUES list built per chunk was compiled per chunk, 7% of a province's tick)."""
+    if not owed:
+        return 0
+    stmt = (dialect.insert(session)(_send).on_conflict_do_nothing(index_elements=["period_key", "audience", "step"])
+            .returning(_send.c.id))
+    rows = [dict(
+        period_key=send.period.key, audience=send.audience, step=send.step, kind=send.kind,
+        scheduled_at=send.at, created_at=now, status="pending", attempts=0,
+        message_id=new_message_id(mail_from), to_addrs=list(send.to), cc_addrs=list(send.cc), ref=send.ref,
+    ) for send in owed]
+    # rowcount is -1 on PostgreSQL with RETURNING; the returned ids are the honest count.
+    return len(session.execute(stmt, rows).all())
 
 
 def _takeable(now: datetime):
