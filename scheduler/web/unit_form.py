@@ -85,11 +85,13 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         config = ctx.config()
         return parts(config, record.open_bundle(session, config, period, unit), unit)
 
-    def returned_banner(period: Period, unit: Unit) -> str | None:
-        """What the unit must know first when its newest revision was sent back: by whom, and why."""
+    def returned_banner(period: Period, unit: Unit, newest: Submission | None) -> str | None:
+        """What the unit must know first when its newest revision (`newest`, as the caller read
+        it) was sent back: by whom, and why."""
+        if newest is None:
+            return None
         with Session(ctx.engine) as session:
-            newest = record.latest(session, period.key, unit.code)
-            decided = reviews.reviews_of(session, period.key, unit.code, newest.revision) if newest else {}
+            decided = reviews.reviews_of(session, period.key, unit.code, newest.revision)
         back = next((r for r in decided.values() if r.decision == "returned"), None)
         if back is None:
             return None
@@ -104,7 +106,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
         csrf_value, new_cookie = csrf.token_for(request, scope=links.token_hash(token))
         response = render_form(ctx, pages, request, action=f"/f/{token}", csrf_value=csrf_value, period=period,
                                unit=unit, entries=entries, errors=errors, last=last, status=status, sections=sections,
-                               banner=returned_banner(period, unit), problem=problem)
+                               banner=returned_banner(period, unit, last), problem=problem)
         csrf.set_cookie(response, new_cookie)
         return response
 
@@ -158,7 +160,8 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
                     return hit
             last = record.latest(session, period.key, unit.code)
             sections = bundle(session, period, unit)
-            latest = {p.period.key: record.latest(session, p.period.key, unit.code) for p in sections}
+            latest = {p.period.key: last if p.period.key == period.key else record.latest(session, p.period.key, unit.code)
+                      for p in sections}
         if closed:
             if last is None:
                 return pages.error(request, 410, "Kỳ báo cáo đã khoá",
@@ -172,7 +175,7 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             entry.submitted_by = sender
         page = render_form(ctx, pages, request, action=f"/f/{token}", csrf_value=formcache.SLOT, period=period,
                            unit=unit, entries=entries, errors={}, last=last, sections=sections,
-                           banner=returned_banner(period, unit))
+                           banner=returned_banner(period, unit, last))
         with Session(ctx.engine) as session:  # kept only if nothing changed while it was rendered
             if formcache.version(session, keys, unit.code) == stamp[0]:
                 cache.put(config, link, stamp, bytes(page.body), page.status_code)
