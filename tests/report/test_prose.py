@@ -105,6 +105,18 @@ def test_a_shortcoming_that_starts_with_khong_co_is_kept(text):
     assert prose.substantive(text)
 
 
+# Long texts are judged by their head first (text.substantive's fast path): the same answers.
+@pytest.mark.parametrize("text, says", [
+    ("Đơn vị không phát sinh khó khăn, vướng mắc, tồn tại, hạn chế và đề xuất, kiến nghị gì thêm.", False),
+    ("Không phát sinh.................................................................", False),
+    ("Đơn vị đã triển khai đầy đủ các nhiệm vụ được giao, số hoá 100% hồ sơ tiếp nhận trong kỳ.", True),
+    ("Không có khó khăn vướng mắc về nội dung, nhưng thiếu máy quét chuyên dụng ở bộ phận một cửa.", True),
+    ("Không có khó khăn, vướng mắc, tồn tại, hạn chế, đề xuất, kiến nghị, nội dung khác; máy quét hỏng", True),
+])
+def test_a_long_text_is_judged_as_a_short_one_would_be(text, says):
+    assert len(text) > 48 and prose.substantive(text) is says
+
+
 def test_an_overshot_equal_target_is_not_a_shortfall():
     overdue = Indicator(id="qua_han", name="Hồ sơ quá hạn", numerator="Số hồ sơ quá hạn", denominator="Tổng số hồ sơ",
                         target="= 0%")
