@@ -26,6 +26,7 @@ from scheduler.text import document_month
 from scheduler.report import prose
 from scheduler.report.consolidate import previous_period
 from scheduler.report.stamp import StampingEnvironment
+from scheduler.report.errors import TemplateError  # noqa: F401 - where the renderer's callers have taken it from
 from scheduler.report.wording import balanced_lines, date_line, measure_text, percent, period_phrase, trend_text
 
 
@@ -295,17 +296,6 @@ def _fit_property(text: str, limit: int = 255) -> str:
     if len(text) <= limit:
         return text
     return text[:limit - 1].rsplit(" ", 1)[0] + "…"
-
-
-class TemplateError(Exception):
-    """A fault in the office's Word template (a mistyped placeholder, a broken tag, a file that
-    is not a DOCX). str() is the Vietnamese message an admin reads: the file, and the tag to
-    retype. `problems` holds each fault on its own, for a log line or a list."""
-
-    def __init__(self, template: Path, problems: list[str]):
-        self.template = template
-        self.problems = list(problems)
-        super().__init__(f"mẫu báo cáo {template}: " + "; ".join(self.problems))
 
 
 def jinja_env(undefined: type[Undefined] = StrictUndefined) -> Environment:

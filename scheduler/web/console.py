@@ -19,7 +19,7 @@ from scheduler.collect import links, record
 from scheduler.policy.periods import Period
 from scheduler.report import versions
 from scheduler.report.consolidate import IndicatorResult
-from scheduler.report.docx import TemplateError
+from scheduler.report.errors import TemplateError
 from scheduler.report.prose import target_words, verdict
 from scheduler.report.wording import percent
 from scheduler.store import audit, db

@@ -11,7 +11,6 @@ from sqlmodel import Session, select
 from scheduler.store import db
 from scheduler.store.tables import PeriodRow, Submission
 from scheduler.web.console import period_phase
-from scheduler.collect import exports
 from scheduler.web.context import SMALL_BODY, Pages, WebContext
 from scheduler.web.gate import OfficeGate
 from scheduler.web.security import CSRF_FIELD, BodyTooLarge, Csrf, Verifier, fingerprint, read_form
@@ -127,6 +126,8 @@ def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
             return to_login()
         if fmt not in ("xlsx", "csv"):
             return pages.error(request, 404, "Không có định dạng này", "Chỉ có XLSX hoặc CSV.")
+        from scheduler.collect import exports  # openpyxl: in the web process only once asked for
+
         config = ctx.config()
         with Session(ctx.engine) as session:
             period = ctx.periods(session).get(key)
