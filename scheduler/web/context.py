@@ -67,7 +67,9 @@ class Pages:
         for name in env.list_templates(filter_func=lambda name: name.endswith(".html")):
             try:
                 env.get_template(name)
-            except TemplateError:  # an edited page that does not compile fails when asked for, as before
+            # An edited page that does not compile, or saved in another encoding, or unreadable,
+            # fails where it is shown, as before: never the whole web process at its start.
+            except (TemplateError, UnicodeError, OSError):
                 pass
 
     def render(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
