@@ -260,6 +260,7 @@ class _WebServer:
                          after_submit=service.deliver_soon)
         app = create_app(ctx, health=health)
         app.state.warm()  # the first unit after a (re)start does not wait for the templates' compiling
+        self.forget_pages = app.state.forget_pages
         config = uvicorn.Config(app, log_config=None, access_log=False,
                                 proxy_headers=settings.forwarded_allow_ips is not None,
                                 forwarded_allow_ips=settings.forwarded_allow_ips, lifespan="off")
@@ -323,18 +324,27 @@ def _freeze() -> None:
     gc.freeze()
 
 
-def take_config(service, config) -> None:
-    """A reloaded config in the web process: the old one is collected (a full pass, once per
-    reload), the new one frozen in its place."""
-    service.config = config  # a new object: the form cache empties itself
+SETTLE = 10.0  # seconds a reload leaves the requests begun under the old config to finish
+
+
+def take_config(service, config, forget: Callable[[], None]) -> None:
+    """A reloaded config in the web process. The old one must become garbage to be freed: the
+    form cache (`forget`) lets go of it, and the collector may take it once unfrozen. The
+    caller freezes again (`_freeze`) once the requests begun under it are done."""
+    service.config = config
+    forget()
     gc.unfreeze()
-    _freeze()
 
 
 async def _serve(service, sock: socket.socket, conn: Connection) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     state: list[dict] = [{"role": None, "next_tick": None, "config_loaded_at": None}]
+    settling: list[asyncio.TimerHandle | None] = [None]
+    # Before the link is read: a reload's config is applied to this server. Its pages compile
+    # now, and what lives as long as the config is frozen before the first request is served.
+    web = _WebServer(service, lambda: dict(state[0]), sock)
+    _freeze()
 
     def apply(message: tuple) -> None:
         kind, *rest = message
@@ -346,7 +356,10 @@ async def _serve(service, sock: socket.socket, conn: Connection) -> None:
         if kind == "state":
             state[0] = value
         elif kind == "config":
-            take_config(service, value)
+            take_config(service, value, web.forget_pages)
+            if settling[0] is not None:
+                settling[0].cancel()
+            settling[0] = loop.call_later(SETTLE, _freeze)
 
     def read() -> None:
         while True:
@@ -363,9 +376,7 @@ async def _serve(service, sock: socket.socket, conn: Connection) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # SIGHUP: the parent reloads, then sends the config
         loop.add_signal_handler(signum, lambda: None)
     threading.Thread(target=read, name="parent-link", daemon=True).start()
-    web = _WebServer(service, lambda: dict(state[0]), sock)
     await web.start()
-    _freeze()
     with contextlib.suppress(OSError):
         conn.send(("ready",))
     await stop.wait()

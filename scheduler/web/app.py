@@ -50,7 +50,7 @@ class BodyLimit:
 def create_app(ctx: WebContext, health: Callable[[], dict] | None = None) -> FastAPI:
     """`health`: what the running service says of itself on /healthz (its role, next tick, when
     its config was loaded); the store's part is asked of the store by the route."""
-    from scheduler.web import approval, console, console_unit, office, requests, unit_form
+    from scheduler.web import approval, console, console_unit, formcache, office, requests, unit_form
 
     app = FastAPI(title="baocao", docs_url=None, redoc_url=None, openapi_url=None)
     secret = ctx.settings.secret()
@@ -60,7 +60,9 @@ def create_app(ctx: WebContext, health: Callable[[], dict] | None = None) -> Fas
     pages = Pages(ctx)
     app.state.warm = pages.warm  # by the web process before it says it is ready
     csrf = Csrf(secret, secure)
-    app.include_router(unit_form.router(ctx, pages, csrf))
+    form_pages = formcache.FormCache()
+    app.state.forget_pages = form_pages.clear  # by the web process on a reload: the old config's pages go
+    app.include_router(unit_form.router(ctx, pages, csrf, form_pages))
     app.include_router(office.router(ctx, pages, csrf))
     app.include_router(console.router(ctx, pages, csrf))
     app.include_router(console_unit.router(ctx, pages, csrf))

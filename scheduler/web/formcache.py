@@ -74,6 +74,12 @@ class FormCache:
             self._pages.clear()
             self._size, self._config = 0, config
 
+    def clear(self) -> None:
+        """Every page dropped, and the config they were rendered under let go of."""
+        with self._lock:
+            self._pages.clear()
+            self._size, self._config = 0, None
+
     def get(self, config: Config, link: str, stamp: Hashable) -> tuple[bytes, int] | None:
         """(body with SLOT, status) rendered under `stamp`, or None."""
         with self._lock:

@@ -72,9 +72,9 @@ async def resolve_link(ctx: WebContext, pages: Pages, request: Request, token: s
     return pages.error(request, 404, *NOT_FOUND)
 
 
-def router(ctx: WebContext, pages: Pages, csrf: Csrf) -> APIRouter:
+def router(ctx: WebContext, pages: Pages, csrf: Csrf, cache: formcache.FormCache | None = None) -> APIRouter:
     r = APIRouter()
-    cache = formcache.FormCache()
+    cache = cache if cache is not None else formcache.FormCache()
 
     async def resolve(request: Request, token: str):
         return await resolve_link(ctx, pages, request, token, role="unit")

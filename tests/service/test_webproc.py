@@ -177,16 +177,19 @@ def test_the_web_process_frees_the_old_config_on_a_reload_though_it_keeps_config
     import weakref
     from types import SimpleNamespace
 
-    from scheduler.service.webproc import take_config
+    from scheduler.service.webproc import _freeze, take_config
 
     service = SimpleNamespace(config=None)
     old = _Node()
     gone = weakref.ref(old)
-    take_config(service, old)
+    pages = [old]  # what the form cache holds: the config its pages were rendered under
+    take_config(service, old, forget=lambda: None)
+    _freeze()
     try:
         assert gc.get_freeze_count() > 0  # the running config: no full pass walks it
         del old
-        take_config(service, _Node())  # without unfreezing first, the old one would stay for ever
-        assert gone() is None and isinstance(service.config, _Node)
+        take_config(service, _Node(), forget=pages.clear)
+        _freeze()  # as the web process does once the requests begun under the old config are done
+        assert gone() is None and isinstance(service.config, _Node)  # frozen still, it would stay for ever
     finally:
         gc.unfreeze()
