@@ -44,8 +44,8 @@ def _behind_the_web() -> None:
     composed. The event loop's thread keeps its priority: it spawns the web process (which
     inherits the spawning thread's nice value, and could not lower it again) and answers its
     pings and systemd's watchdog."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, 0, WORK_NICE)
+    try:  # relative to the service's own (systemd's Nice=, say): never a raise, which needs privilege
+        os.setpriority(os.PRIO_PROCESS, 0, min(19, os.getpriority(os.PRIO_PROCESS, 0) + WORK_NICE))
     except OSError:  # not permitted here: the same work, at the same priority
         pass
 

@@ -205,6 +205,10 @@ class Pass:
                 for key, codes in by_period.items():
                     for code, token in links.link_tokens(session, secret, key, codes, now).items():
                         tokens[(key, code)] = token
+                # Stored now, before composing: the write lock is not held while 25 mails are
+                # rendered in a thread that stands back for the web process (a form's POST waits
+                # for that lock). The links go before any mail that carries them.
+                session.commit()
 
                 def link_for(session: Session, period_key: str, unit_code: str, now: datetime, role: str = "unit") -> str:
                     token = tokens.get((period_key, unit_code)) if role == "unit" else None
@@ -219,8 +223,8 @@ class Pass:
                         outcome, item = self._compose(session, composer, t, view.periods[t.period_key], now, link_for,
                                                       known)
                     ready.append((t, outcome, item))
-                # The links the messages carry are stored before any of them goes: a mail must
-                # never carry a link that opens nothing.
+                # Any other link a message made (a head's approval page) is stored before any of
+                # them goes too: a mail must never carry a link that opens nothing.
                 session.commit()
             except SQLAlchemyError as exc:
                 # The rows are taken (committed above): each gets its outcome, so none waits for
