@@ -240,13 +240,13 @@ def run_cmd(app: App) -> None:
     import asyncio
 
     from scheduler.service import webproc
-    from scheduler.service.daemon import serve
-    from scheduler.service.webproc import StartError
 
     setup_logging(app.settings.log_level)
     if webproc.is_child():  # the web process of a `run` (service/webproc), started by it
         webproc.child_main(app.settings, app.clock)
         return
+    from scheduler.service.daemon import serve  # APScheduler: the scheduling process's alone
+    from scheduler.service.webproc import StartError
     try:
         asyncio.run(serve(app.service(create=True)))
     except StartError as exc:

@@ -43,6 +43,7 @@ WEB_PROBE = """
 import json, sys
 from pathlib import Path
 import sqlalchemy as sa
+import scheduler.cli.main, scheduler.service.webproc, scheduler.service.tick  # the web process's own path
 from scheduler.config.load import load_config
 from scheduler.settings import load_settings
 from scheduler.web import WebContext, create_app
