@@ -147,6 +147,11 @@ def substantive(text: str) -> bool:
         words = _bare(text[:_HEAD]).split()[:-1]
         if words and (words[0] not in _NOTHING_STARTS or any(w not in _NOTHING_WORDS for w in words)):
             return True
+    return _read_in_full(text)
+
+
+def _read_in_full(text: str) -> bool:
+    """substantive() without its shortcut (`text` without its list marker)."""
     bare = _bare(text)
     if not bare or bare in NOTHING_SAID:
         return False

@@ -72,8 +72,8 @@ def lease_for(smtp_timeout: float, smtp_attempts: int, smtp_retry_base: float) -
     return min(MAX_LEASE, timedelta(seconds=seconds))
 
 
-# Rows per multi-row statement: well under SQLite's bound-parameter limit (32,766 since 3.32;
-# 999 before) with a dozen columns, and few enough round trips for a province's tick.
+# Rows per conditional UPDATE … WHERE id IN (…) of take_many: well under SQLite's bound-parameter
+# limit (32,766 since 3.32; 999 before), and few enough round trips for a province's tick.
 CHUNK = 60
 
 

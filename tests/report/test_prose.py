@@ -117,6 +117,33 @@ def test_a_long_text_is_judged_as_a_short_one_would_be(text, says):
     assert len(text) > 48 and prose.substantive(text) is says
 
 
+def test_the_shortcut_for_long_texts_gives_the_full_readings_answer_on_generated_texts():
+    import random
+    import unicodedata
+
+    from scheduler.text import MARKER, _read_in_full
+
+    rng = random.Random(16)
+    # The words texts that say nothing are made of, beside words that say something; Vietnamese
+    # as typed (NFC), decomposed (NFD, as some keyboards send it) and in capitals.
+    words = ["Không", "có", "khó", "khăn", "vướng", "mắc", "Đơn", "vị", "phát", "sinh", "chưa", "kiến", "nghị", "đề",
+             "xuất", "gì", "và", "N/A", "KPS", "nội", "dung", "tồn", "tại", "hạn", "chế", "ý", "thêm", "khác", "mô",
+             "hình", "máy", "quét", "triển", "khai", "số", "12", "Đã", "hồ_sơ", "UBND"]
+    glue = [" ", " ", ", ", ". ", "; ", "...", " - ", "!!!!!!!!!!!!!!!!!!!!!!!!!!!!", "  "]
+    long_nothing = 0
+    generic = ["khó", "khăn", "vướng", "mắc", "tồn", "tại", "hạn", "chế", "đề", "xuất", "kiến", "nghị", "gì", "và", "thêm"]
+    for _ in range(20000):
+        pool = words if rng.random() < 0.5 else generic + generic + ["máy", "quét", "12"]  # denials, some broken
+        text = "".join(rng.choice(pool) + rng.choice(glue) for _ in range(rng.randint(1, 25)))
+        opening = rng.choice(["", "Không có ", "Không phát sinh ", "Đơn vị không có ", "Chưa phát sinh ", "Đơn vị "])
+        text = rng.choice(["", "- ", "1. ", "a) ", "• "]) + opening + text
+        text = rng.choice([text, text.upper(), unicodedata.normalize("NFD", text)])
+        full = _read_in_full(MARKER.sub("", text.strip()))
+        assert prose.substantive(text) is full, text
+        long_nothing += len(text) > 48 and not full
+    assert long_nothing > 100  # long texts that say nothing were among them: the shortcut was put to the test
+
+
 def test_an_overshot_equal_target_is_not_a_shortfall():
     overdue = Indicator(id="qua_han", name="Hồ sơ quá hạn", numerator="Số hồ sơ quá hạn", denominator="Tổng số hồ sơ",
                         target="= 0%")
