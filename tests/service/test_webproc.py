@@ -193,3 +193,19 @@ def test_the_web_process_frees_the_old_config_on_a_reload_though_it_keeps_config
         assert gone() is None and isinstance(service.config, _Node)  # frozen still, it would stay for ever
     finally:
         gc.unfreeze()
+
+
+def test_warming_the_forms_statements_on_a_store_that_cannot_be_opened_is_no_fault(tmp_path):
+    # It runs in the web process once it serves; the first request then says, in Vietnamese,
+    # that the database cannot be reached (tests/web/test_busy_store.py).
+    from types import SimpleNamespace
+
+    import sqlalchemy as sa
+
+    from scheduler.config.load import load_config
+    from scheduler.service.webproc import _warm_store
+    from tests.conftest import SHIPPED_CONFIG
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'missing' / 'baocao.db'}")
+    _warm_store(SimpleNamespace(config=load_config(SHIPPED_CONFIG), engine=engine))  # returns, raises nothing
+    assert not (tmp_path / "missing").exists()
