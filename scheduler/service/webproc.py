@@ -260,7 +260,7 @@ class _WebServer:
                          after_submit=service.deliver_soon)
         app = create_app(ctx, health=health)
         app.state.warm()  # the first unit after a (re)start does not wait for the templates' compiling
-        self.forget_pages = app.state.forget_pages
+        self.forget_pages, self.warm_store = app.state.forget_pages, app.state.warm_store
         config = uvicorn.Config(app, log_config=None, access_log=False,
                                 proxy_headers=settings.forwarded_allow_ips is not None,
                                 forwarded_allow_ips=settings.forwarded_allow_ips, lifespan="off")
@@ -314,31 +314,6 @@ def child_main(settings, clock) -> None:
     assert kind == "config"
     service = Service(settings, clock, config, db.open_existing(settings.database_url))
     asyncio.run(_serve(service, sock, conn))
-
-
-def _warm_store(service) -> None:
-    """A connection opened and the form's statements compiled (read with one unit's keys), so
-    that the first unit after a (re)start does not pay for them: 75-121 ms beside a busy core.
-    In a thread of its own, once the web process serves: a database that does not answer (a
-    PostgreSQL host unreachable) must not hold up its start, nor its stop."""
-    from sqlmodel import Session
-
-    from scheduler.collect import links, record
-    from scheduler.store import db
-    from scheduler.web import formcache
-
-    config = service.config
-    try:
-        with Session(service.engine) as session:
-            periods = db.all_periods(session, config)
-            links.find(session, "0" * 43)
-            if periods and config.units:
-                period, unit = periods[0], config.units[0]
-                record.is_closed(session, period.key)
-                formcache.version(session, formcache.watched(config, period, unit), unit.code)
-                record.latest(session, period.key, unit.code)
-    except Exception:  # noqa: BLE001 - a store not answering yet: the first request says so, in Vietnamese
-        log.debug("Chưa làm nóng được truy vấn biểu mẫu", exc_info=True)
 
 
 def _freeze() -> None:
@@ -404,7 +379,9 @@ async def _serve(service, sock: socket.socket, conn: Connection) -> None:
     await web.start()
     with contextlib.suppress(OSError):
         conn.send(("ready",))
-    threading.Thread(target=_warm_store, args=(service,), name="warm-store", daemon=True).start()
+    # Its own thread, once serving: a database that does not answer (a PostgreSQL host
+    # unreachable) must hold up neither the start nor the stop.
+    threading.Thread(target=web.warm_store, name="warm-store", daemon=True).start()
     await stop.wait()
     await web.stop()
     async with service.lock:  # a receipt being sent is recorded first

@@ -62,6 +62,7 @@ def create_app(ctx: WebContext, health: Callable[[], dict] | None = None) -> Fas
     csrf = Csrf(secret, secure)
     form_pages = formcache.FormCache()
     app.state.forget_pages = form_pages.clear  # by the web process on a reload: the old config's pages go
+    app.state.warm_store = lambda: unit_form.warm_store(ctx)  # by the web process once it serves
     app.include_router(unit_form.router(ctx, pages, csrf, form_pages))
     app.include_router(office.router(ctx, pages, csrf))
     app.include_router(console.router(ctx, pages, csrf))

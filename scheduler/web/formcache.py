@@ -69,7 +69,7 @@ class FormCache:
         self._config: Config | None = None
         self._lock = threading.Lock()  # pages are read and stored from worker threads
 
-    def _same_config(self, config: Config) -> None:
+    def _same_config(self, config: Config | None) -> None:
         if config is not self._config:
             self._pages.clear()
             self._size, self._config = 0, config
@@ -77,8 +77,7 @@ class FormCache:
     def clear(self) -> None:
         """Every page dropped, and the config they were rendered under let go of."""
         with self._lock:
-            self._pages.clear()
-            self._size, self._config = 0, None
+            self._same_config(None)
 
     def get(self, config: Config, link: str, stamp: Hashable) -> tuple[bytes, int] | None:
         """(body with SLOT, status) rendered under `stamp`, or None."""

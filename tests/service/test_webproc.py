@@ -203,9 +203,10 @@ def test_warming_the_forms_statements_on_a_store_that_cannot_be_opened_is_no_fau
     import sqlalchemy as sa
 
     from scheduler.config.load import load_config
-    from scheduler.service.webproc import _warm_store
+    from scheduler.web.unit_form import warm_store
     from tests.conftest import SHIPPED_CONFIG
 
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'missing' / 'baocao.db'}")
-    _warm_store(SimpleNamespace(config=load_config(SHIPPED_CONFIG), engine=engine))  # returns, raises nothing
+    config = load_config(SHIPPED_CONFIG)
+    warm_store(SimpleNamespace(config=lambda: config, engine=engine))  # returns, raises nothing
     assert not (tmp_path / "missing").exists()
