@@ -12,6 +12,7 @@ worth of SMTP timeouts) runs out and goes with the Message-ID it was given at cl
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -157,8 +158,25 @@ def take(session: Session, row_id: int, now: datetime, lease: timedelta) -> Take
     return taken[0] if taken else None
 
 
-def _fenced(taken: Taken):
-    return sa.and_(_send.c.id == taken.id, _send.c.status == "sending", _send.c.attempts == taken.attempts)
+def _fenced(held: list[Taken]):
+    """The rows of `held` still this deliverer's: sending, under the take it made (another
+    deliverer that took a row after its lease ran out counted one more attempt)."""
+    return sa.and_(_send.c.status == "sending",
+                   sa.tuple_(_send.c.id, _send.c.attempts).in_([(t.id, t.attempts) for t in held]))
+
+
+@functools.cache
+def _recording(columns: tuple[str, ...]) -> sa.Update:
+    """The fenced UPDATE writing `columns`, built once: building it per batch cost four times
+    what SQLite took to run it."""
+    fenced = sa.and_(_send.c.status == "sending",
+                     sa.tuple_(_send.c.id, _send.c.attempts).in_(sa.bindparam("fence", expanding=True)))
+    return (sa.update(_send).where(fenced).values({name: sa.bindparam(f"v_{name}") for name in columns})
+            .returning(_send.c.id))
+
+
+# Rows fenced by one statement: far below any driver's limit on parameters (SQLite: 32,766).
+FENCES = 500
 
 
 def extend(session: Session, taken: Taken, until: datetime) -> bool:
@@ -171,8 +189,9 @@ def extend_many(session: Session, held: list[Taken], until: datetime) -> int:
     """extend() for every row this deliverer holds, in one transaction; returns how many are
     still its own. Commits."""
     count = 0
-    for taken in held:
-        count += session.execute(sa.update(_send).where(_fenced(taken)).values(next_attempt_at=until)).rowcount
+    for start in range(0, len(held), FENCES):
+        fenced = _fenced(held[start:start + FENCES])
+        count += session.execute(sa.update(_send).where(fenced).values(next_attempt_at=until)).rowcount
     session.commit()
     return count
 
@@ -219,20 +238,24 @@ def outcome_values(taken: Taken, outcome: Outcome, now: datetime) -> dict:
     return values
 
 
-def record(session: Session, taken: Taken, outcome: Outcome, now: datetime) -> str | None:
-    """Store what delivery did, fenced by the take: returns the row's new status, or None when
-    the row is no longer this deliverer's (its lease ran out and someone else took it).
-    Caller commits — at once: the outcome must be durable before the next message goes."""
-    return record_many(session, [(taken, outcome)], now)[0]
-
-
-def record_many(session: Session, outcomes: list[tuple[Taken, Outcome]], now: datetime) -> list[str | None]:
-    """record() for several outcomes in one transaction (the deliverer's group commit: the
-    outcomes SMTP gave while the previous commit was being written). Caller commits at once."""
-    statuses = []
-    connection = session.connection()  # core statements: no ORM bookkeeping per row
-    for taken, outcome in outcomes:
-        values = outcome_values(taken, outcome, now)
-        done = connection.execute(sa.update(_send).where(_fenced(taken)).values(**values)).rowcount == 1
-        statuses.append(values["status"] if done else None)
-    return statuses
+def record_many(connection: sa.Connection, outcomes: list[tuple[Taken, Outcome]], now: datetime) -> list[str | None]:
+    """Store what delivery did, fenced by each take: each row's new status, or None when the row
+    is no longer this deliverer's (its lease ran out and someone else took it). Several outcomes
+    in one transaction: the deliverer's group commit, the outcomes SMTP gave while the previous
+    one was being written. Core statements on a connection, no ORM bookkeeping. Caller commits —
+    at once: an outcome must be durable before the next message goes."""
+    values = [outcome_values(taken, outcome, now) for taken, outcome in outcomes]
+    # Outcomes that write the same columns go in one statement (nearly every "sent" of a group
+    # commit: an UPDATE per message was a sixth of a delivery pass's time); RETURNING says which
+    # rows the fence let through.
+    alike: dict[str, tuple[dict, list[Taken]]] = {}
+    for (taken, _), row in zip(outcomes, values):
+        alike.setdefault(repr(sorted(row.items())), (row, []))[1].append(taken)
+    done: set[int] = set()
+    for row, held in alike.values():
+        statement = _recording(tuple(row))
+        written = {f"v_{name}": value for name, value in row.items()}
+        for start in range(0, len(held), FENCES):
+            fence = [(t.id, t.attempts) for t in held[start:start + FENCES]]
+            done.update(connection.execute(statement, {"fence": fence, **written}).scalars())
+    return [row["status"] if taken.id in done else None for (taken, _), row in zip(outcomes, values)]
