@@ -331,11 +331,28 @@ def read_template(path: Path) -> bytes:
         raise TemplateError(path, [f"không đọc được tệp (mã lỗi hệ thống {exc.errno})"]) from None
 
 
-def load(path: Path, data: bytes) -> DocxTemplate:
+class _Template(DocxTemplate):
+    """docxtpl's template, whose clean-up of each part's XML (patch_xml: some thirty regular
+    expressions over the whole part) may be shared by the templates of one check: check-config
+    cleans the same parts for its syntax check, its names and each test render."""
+
+    patched: dict[str, str] | None = None
+
+    def patch_xml(self, src_xml: str) -> str:
+        if self.patched is None:
+            return super().patch_xml(src_xml)
+        if src_xml not in self.patched:
+            self.patched[src_xml] = super().patch_xml(src_xml)
+        return self.patched[src_xml]
+
+
+def load(path: Path, data: bytes, patched: dict[str, str] | None = None) -> DocxTemplate:
+    """The template in `data`; `patched`, a dict shared by the templates of one check (see _Template)."""
     from docx.opc.exceptions import PackageNotFoundError
     from lxml.etree import XMLSyntaxError
 
-    tpl = DocxTemplate(io.BytesIO(data))
+    tpl = _Template(io.BytesIO(data))
+    tpl.patched = patched
     try:
         tpl.init_docx()
     # A .doc, an .xlsx or a half-copied file renamed .docx: python-docx says so in many ways.
