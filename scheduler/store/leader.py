@@ -18,6 +18,7 @@ planner, so a lost or doubled leadership costs a duplicate tick at most, never a
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 from pathlib import Path
@@ -176,9 +177,12 @@ class LeaderLock:
             self._engine = None
 
 
+@functools.lru_cache(maxsize=4)
 def _probe_engine(url: str) -> Engine:
-    """A connection of its own for every probe, with short timeouts: the pool's connections wait
-    30 s for a SQLite lock, and a fresh connection is what finds a database dropped or unreadable."""
+    """A connection of its own for every probe (NullPool), with short timeouts: the pool's
+    connections wait 30 s for a SQLite lock, and a fresh connection is what finds a database
+    dropped or unreadable. The engine itself is made once: a load balancer asks every few
+    seconds, and each new engine set up its dialect again."""
     path = _sqlite_path(url)
     if path is not None:
         # Read-only: a probe must never create an empty database where the real one went missing.
@@ -194,13 +198,9 @@ def probe(url: str) -> dict:
     """The store as a health check sees it: reachable, the ledger's backlog and failures, and the
     newest tick any instance recorded. Raises whatever the database raised when it cannot answer."""
     send, state = SendRow.__table__, StateRow.__table__
-    engine = _probe_engine(url)
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-            counts = dict(conn.execute(sa.select(send.c.status, sa.func.count()).group_by(send.c.status)).all())
-            newest = conn.execute(sa.select(state.c.at).where(state.c.key == clockcheck.NEWEST_TICK)).scalar()
-    finally:
-        engine.dispose()
+    with _probe_engine(url).connect() as conn:  # a new connection, closed after (NullPool)
+        conn.execute(sa.text("SELECT 1"))
+        counts = dict(conn.execute(sa.select(send.c.status, sa.func.count()).group_by(send.c.status)).all())
+        newest = conn.execute(sa.select(state.c.at).where(state.c.key == clockcheck.NEWEST_TICK)).scalar()
     return {"pending": counts.get("pending", 0), "sending": counts.get("sending", 0),
             "failed": counts.get("failed", 0), "last_tick": newest}
