@@ -43,7 +43,10 @@ log = logging.getLogger("baocao.service")
 CHILD_ENV = "BAOCAO_WEB_CHILD"
 START_TIMEOUT = 120.0  # seconds for the web process to import, read its config and listen
 RESTART_DELAYS = (1.0, 5.0, 30.0)  # after an unexpected death, growing while it keeps dying at once
-PING_EVERY = 5.0  # seconds between the parent's pings of the web process's loop
+# Seconds between the parent's pings of the web process's loop: four to a hang
+# (BAOCAO_WEB_HANG_SECONDS, 120 s by default), at most this far apart: each ping wakes both
+# idle processes, and a wake from idle costs a VM's CPU some milliseconds.
+PING_EVERY = 30.0
 SEND_TIMEOUT = 10  # seconds a send to the web process may wait for it to read (SO_SNDTIMEO)
 
 
@@ -87,6 +90,7 @@ class WebProcess:
         self._stopping = False
         self._watcher: asyncio.Task | None = None
         self._pinger: asyncio.Task | None = None
+        self._serving = False
 
     async def start(self) -> None:
         await self._launch()
@@ -95,6 +99,7 @@ class WebProcess:
         self._pinger = loop.create_task(self._ping())
 
     async def _launch(self) -> None:
+        self._serving = False  # no pings until it says it is ready: starting is not hanging
         ours, theirs = socket.socketpair()
         conn = Connection(ours.detach())
         their_fd = theirs.detach()
@@ -129,7 +134,7 @@ class WebProcess:
         # is replaced. (Not before: the first config waits while the web process imports.)
         with contextlib.suppress(OSError), _socket_of(conn) as link:
             link.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", SEND_TIMEOUT, 0))
-        self._unanswered = 0
+        self._unanswered, self._serving = 0, True
         threading.Thread(target=self._listen, args=(conn,), name="web-link", daemon=True).start()
 
     def _listen(self, conn: Connection) -> None:
@@ -146,12 +151,13 @@ class WebProcess:
     async def _ping(self) -> None:
         """A web process whose loop is stuck still holds the port and answers nobody: kill it, and
         the watcher starts another."""
+        every = max(0.5, min(PING_EVERY, self.hang_after / 4))
         while True:
-            await asyncio.sleep(PING_EVERY)
+            await asyncio.sleep(every)
             proc = self.proc
-            if proc is None or proc.poll() is not None:
+            if proc is None or proc.poll() is not None or not self._serving:
                 continue  # the watcher is starting one again
-            silent = self._unanswered * PING_EVERY
+            silent = self._unanswered * every
             if silent >= self.hang_after:
                 log.error("Tiến trình phục vụ biểu mẫu (pid %d) không trả lời đã %d giây: dừng nó để khởi động lại",
                           proc.pid, silent)
@@ -254,6 +260,7 @@ class _WebServer:
         import uvicorn
 
         from scheduler.web import WebContext, create_app
+        from scheduler.web.dated import Dated
 
         settings = service.settings
         ctx = WebContext(settings, service.clock, service.engine, lambda: service.config,
@@ -261,7 +268,7 @@ class _WebServer:
         app = create_app(ctx, health=health)
         app.state.warm()  # the first unit after a (re)start does not wait for the templates' compiling
         self.forget_pages, self.warm_store = app.state.forget_pages, app.state.warm_store
-        config = uvicorn.Config(app, log_config=None, access_log=False,
+        config = uvicorn.Config(Dated(app), date_header=False, log_config=None, access_log=False,
                                 proxy_headers=settings.forwarded_allow_ips is not None,
                                 forwarded_allow_ips=settings.forwarded_allow_ips, lifespan="off")
         wake = self._wake = asyncio.Event()
@@ -271,14 +278,11 @@ class _WebServer:
                 return contextlib.nullcontext()
 
             async def main_loop(self) -> None:  # type: ignore[override]
-                # uvicorn's own loop wakes ten times a second to refresh its Date header: most
-                # of an idle service's CPU. Once a second is enough for the header (on_tick
-                # refreshes it when the counter is a multiple of ten); stop() wakes it at once.
-                counter = 0
-                while not await self.on_tick(counter):
-                    counter = (counter + 10) % 864000
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(wake.wait(), 1.0)
+                # uvicorn's own loop wakes ten times a second to refresh its Date header and see
+                # whether to stop: most of an idle service's CPU. The header is written as each
+                # response starts (Dated), and stop() wakes this loop: it sleeps until then.
+                while not await self.on_tick(1):  # not a multiple of ten: no header of its own
+                    await wake.wait()
 
         self.server = Server(config)
         self.sock = sock

@@ -4,10 +4,12 @@ It is started again when it dies or hangs, and never outlives its parent."""
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import signal
 import socket
 import time
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from tests.conftest import Process, children_of
@@ -37,8 +39,15 @@ def test_a_web_process_that_dies_or_hangs_is_started_again_and_the_form_answers(
     try:
         port = listening_port(run)
         assert healthz(port)[0] == 200
+        # Every answer is dated, an error page too, once (the loop no longer wakes to date them).
+        answer = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        answer.request("GET", "/khong-co-trang-nay")
+        response = answer.getresponse()
+        dates = response.headers.get_all("Date")
+        assert response.status == 404 and len(dates) == 1 and parsedate_to_datetime(dates[0]).tzname() == "UTC"
+        answer.close()
         first = web_child(run)
-        # Answering its pings, it lives on well past the limit (pings go every 5 s).
+        # Answering its pings (a quarter of the limit apart), it lives on well past the limit.
         time.sleep(12)
         assert not run.saw("không trả lời") and web_child(run) == first
 
