@@ -8,7 +8,6 @@ report every duplicated key at once and can point each validation error at its l
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -16,9 +15,10 @@ from typing import Any, Iterable
 from ruamel.yaml import YAML
 from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError
-from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
+
+from scheduler.config.yamltree import SAFE_TO_COMPOSE, Shape, check_depth, may_nest_past, nfc, to_plain
 
 
 class _Constructor(SafeConstructor):
@@ -117,129 +117,6 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
-# Deeper than this is no config an admin writes, and libyaml composes by C recursion (a file
-# 200 000 levels deep overflows the stack), our conversions by Python recursion.
-MAX_DEPTH = 50
-# What aliases may expand to: a few anchors can stand for a billion values.
-MAX_VALUES = 100_000
-
-
-class _Shape(Exception):
-    def __init__(self, line: int | None, message: str):
-        self.line, self.message = line, message
-
-
-def _check_depth(yaml: YAML, text: str) -> None:
-    """Count the nesting in libyaml's event stream (a loop, no recursion) before composing."""
-    depth = 0
-    for event in yaml.parse(text):
-        if isinstance(event, CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise _Shape(event.start_mark.line + 1, _too_deep())
-        elif isinstance(event, CollectionEndEvent):
-            depth -= 1
-
-
-# libyaml's composer recursed 20,000 levels on an 8 MB stack here; a thread's may be 2 MB.
-SAFE_TO_COMPOSE = 2_000
-
-
-def _may_nest_past(text: str, limit: int) -> bool:
-    """Whether the text could nest deeper than `limit`: a block collection inside another starts
-    at a later column (so on a line at least that long), a flow one after a '[' or a '{'. Most
-    files are far below, and need not be read for their events before composing."""
-    widest = max(map(len, text.splitlines()), default=0)
-    return widest + text.count("[") + text.count("{") >= limit
-
-
-def _too_deep() -> str:
-    return (f"các khối lồng nhau quá sâu (hơn {MAX_DEPTH} cấp) từ dòng này; tệp chỉ cần vài cấp: kiểm tra các "
-            "dấu [ và { chưa đóng, và thụt lề")
-
-
-_MAP, _SEQ, _STR = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:str"
-_MERGE = "tag:yaml.org,2002:merge"
-# What the resolver gives a plain scalar; anything else (!!binary, a tag of one's own) is left to
-# ruamel's constructor, which knows it or says why not.
-_SCALARS = frozenset({_STR, "tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int",
-                      "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp"})
-
-
-def _to_plain(root: Node, constructor: SafeConstructor) -> tuple[Any, bool]:
-    """The node tree as plain Python values (`_plain`), and whether a mapping repeats a key.
-
-    One walk (a loop, post-order, each node once) that also checks what aliases may make of the
-    tree: no cycle, nothing deeper than MAX_DEPTH (counted from the root, as the event stream
-    counts it, so the line is the first one past the limit), no more than MAX_VALUES values once
-    expanded. It replaced three walks (the checks, ruamel's constructor, the conversion) that took
-    a third of loading a province's units.yaml."""
-    done: dict[int, tuple[Any, int, int]] = {}  # id → (value, height in collections, values)
-    active: set[int] = set()
-    repeated = False
-    stack: list[tuple[Node, int, bool, int]] = [(root, 1, False, 0)]  # node, level, children done, holder's line
-    while stack:
-        node, level, children_done, held_at = stack.pop()
-        key = id(node)
-        if not children_done:
-            if key in done:  # an alias met again: what it stands for now hangs `level` deep
-                if level - 1 + done[key][1] > MAX_DEPTH:
-                    raise _Shape(held_at + 1, _too_deep())  # where the alias is used
-                continue
-            if isinstance(node, ScalarNode):
-                done[key] = (_scalar(node, constructor), 0, 1)
-                continue
-            if level > MAX_DEPTH:
-                raise _Shape(node.start_mark.line + 1, _too_deep())
-            active.add(key)
-            stack.append((node, level, True, held_at))
-            line = node.start_mark.line
-            # Pushed in reverse, popped in the file's order: a node is first reached where it is first written.
-            for kid in reversed(_kids(node)):
-                if id(kid) in active:
-                    raise _Shape(kid.start_mark.line + 1, "một bí danh (*…) trỏ về chính khối chứa nó (lồng vô hạn); "
-                                                          "viết thẳng các giá trị")
-                stack.append((kid, level + 1, False, line))
-            continue
-        active.discard(key)
-        kids = [done[id(k)] for k in _kids(node)]
-        height = 1 + max((k[1] for k in kids), default=0)
-        values = 1 + sum(k[2] for k in kids)
-        if values > MAX_VALUES:
-            raise _Shape(node.start_mark.line + 1, f"các bí danh (*…) ở đây nhân lên thành hơn "
-                         f"{MAX_VALUES:,} giá trị".replace(",", ".") + "; viết thẳng các giá trị, không dùng bí danh")
-        tag = node.tag
-        if tag == _SEQ:
-            value: Any = [k[0] for k in kids]
-        elif tag == _MAP and all(isinstance(k, ScalarNode) and k.tag != _MERGE for k, _ in node.value):
-            value, names = {}, set()
-            for (key_node, _), (name, _h, _n), (item, _h, _n) in zip(node.value, kids[::2], kids[1::2]):
-                # As _duplicate_keys compares them: `1` and `"1"` are the same line to the admin.
-                written = name if isinstance(name, str) else nfc(key_node.value)
-                repeated = repeated or written in names
-                names.add(written)
-                value.setdefault(name, item)  # the first one stands, as in ruamel
-        else:  # a merge key, a complex key, !!set, !!omap: ruamel's own rules
-            value = _plain(constructor.construct_document(node))
-        done[key] = (value, height, values)
-    return done[id(root)][0], repeated
-
-
-def _kids(node: Node) -> list[Node]:
-    return [n for pair in node.value for n in pair] if isinstance(node, MappingNode) else list(node.value)
-
-
-def _scalar(node: ScalarNode, constructor: SafeConstructor) -> Any:
-    tag = node.tag
-    if tag == _STR:
-        return unicodedata.normalize("NFC", node.value)
-    if tag == _MERGE:
-        return None  # the mapping holding `<<` is built by ruamel's rules
-    if tag in _SCALARS:
-        return _plain(constructor.yaml_constructors[tag](constructor, node))
-    return _plain(constructor.construct_document(node))
-
-
 Loc = tuple[str | int, ...]
 
 
@@ -285,18 +162,6 @@ def _usable(value: Any) -> bool:
 def _shorten(text: str, width: int = 40) -> str:
     text = text.strip()
     return text if len(text) <= width else text[:width - 1].rstrip() + "…"
-
-
-def nfc(value: Any) -> Any:
-    """Plain Python containers with every string (keys too) normalised to NFC: text pasted
-    from Word or typed on a Mac may arrive decomposed and would then never compare equal."""
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", str(value))
-    if isinstance(value, dict):
-        return {nfc(k): nfc(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [nfc(v) for v in value]
-    return value
 
 
 @dataclass
@@ -442,12 +307,12 @@ def load_yaml(path: Path, display_name: str | None = None,
     yaml.Constructor, yaml.Resolver = _Constructor, _Resolver
     yaml.allow_duplicate_keys = True  # we report them all ourselves, below
     try:
-        if _may_nest_past(text, SAFE_TO_COMPOSE):
-            _check_depth(yaml, text)  # libyaml's events: a third of the time composing takes
+        if may_nest_past(text, SAFE_TO_COMPOSE):
+            check_depth(yaml, text)  # libyaml's events: a third of the time composing takes
         root = yaml.compose(text)
         # Built from the same node tree: parsing the text a second time cost as much again.
-        plain, repeated = _to_plain(root, yaml.constructor) if root is not None else (None, False)
-    except _Shape as exc:
+        plain, repeated = to_plain(root, yaml.constructor) if root is not None else (None, False)
+    except Shape as exc:
         return None, [ConfigIssue(name, exc.line, "", exc.message)]
     except MarkedYAMLError as exc:
         line, message = _syntax_message(exc, text)
@@ -461,17 +326,3 @@ def load_yaml(path: Path, display_name: str | None = None,
         return None, [ConfigIssue(name, None, "", "tệp rỗng")]
     doc = YamlDocument(name, plain, root, dict(naming or {}))
     return doc, _duplicate_keys(doc) if repeated else []
-
-
-def _plain(value: Any) -> Any:
-    """ruamel's containers and scalars as plain Python values, strings (keys too) in NFC (`nfc`)."""
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", str(value))
-    if isinstance(value, dict):
-        return {_plain(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    for kind in (bool, int, float):  # bool first: it is an int too
-        if isinstance(value, kind):
-            return kind(value)
-    return value

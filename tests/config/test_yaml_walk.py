@@ -8,7 +8,7 @@ import pytest
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
-from scheduler.config import source
+from scheduler.config import source, yamltree
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXTS = [
@@ -26,12 +26,12 @@ def ruamels(text: str):
     yaml.Constructor, yaml.Resolver = source._Constructor, source._Resolver
     yaml.allow_duplicate_keys = True
     root = yaml.compose(text)
-    ours, repeated = source._to_plain(root, yaml.constructor)
+    ours, repeated = yamltree.to_plain(root, yaml.constructor)
     yaml = YAML(typ="safe")
     yaml.Constructor, yaml.Resolver = source._Constructor, source._Resolver
     yaml.allow_duplicate_keys = True
     root = yaml.compose(text)
-    return ours, repeated, source._plain(yaml.constructor.construct_document(root))
+    return ours, repeated, yamltree.plain(yaml.constructor.construct_document(root))
 
 
 def edits(rng: random.Random, count: int):
@@ -59,7 +59,7 @@ def test_edited_files_read_alike_or_fail_alike():
     for text in edits(random.Random(7), 400):
         try:
             ours, repeated, theirs = ruamels(text)
-        except (MarkedYAMLError, source._Shape, ValueError, TypeError):
+        except (MarkedYAMLError, yamltree.Shape, ValueError, TypeError):
             continue  # load_yaml reports these; which one comes first is its business
         if not repeated:  # with a repeated key the file is refused whatever its data says
             assert ours == theirs
