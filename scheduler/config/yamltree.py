@@ -40,16 +40,18 @@ def check_depth(yaml: YAML, text: str) -> None:
             depth -= 1
 
 
-# libyaml's composer recursed 20,000 levels on an 8 MB stack here; a thread's may be 2 MB.
+# libyaml's composer recursed 20,000 levels on an 8 MB stack here (a thread's stack is as large:
+# glibc takes the process's limit) and about 4,000 on 2 MB.
 SAFE_TO_COMPOSE = 2_000
 
 
 def may_nest_past(text: str, limit: int) -> bool:
     """Whether the text could nest deeper than `limit`: a block collection inside another starts
-    at a later column (so on a line at least that long), a flow one after a '[' or a '{'. Most
-    files are far below, and need not be read for their events before composing."""
+    at a later column (so on a line at least that long), a flow one after a '[' or a '{' — two
+    levels for '[a: …' (a list, and the one-pair mapping in it). Most files are far below, and
+    need not be read for their events before composing."""
     widest = max(map(len, text.splitlines()), default=0)
-    return widest + text.count("[") + text.count("{") >= limit
+    return widest + 2 * (text.count("[") + text.count("{")) >= limit
 
 
 def _too_deep() -> str:
@@ -58,9 +60,8 @@ def _too_deep() -> str:
 
 
 _MAP, _SEQ, _STR = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:str"
-_MERGE = "tag:yaml.org,2002:merge"
-# What the resolver gives a plain scalar; anything else (!!binary, a tag of one's own) is left to
-# ruamel's constructor, which knows it or says why not.
+# What the resolver gives a plain scalar; anything else (!!binary, `<<`, `=`, a tag of one's own)
+# is left to ruamel's constructor, which knows it or says why not.
 _SCALARS = frozenset({_STR, "tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int",
                       "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp"})
 
@@ -94,14 +95,14 @@ def to_plain(root: Node, constructor: SafeConstructor) -> tuple[Any, bool]:
             stack.append((node, level, True, held_at))
             line = node.start_mark.line
             # Pushed in reverse, popped in the file's order: a node is first reached where it is first written.
-            for kid in reversed(_kids(node)):
+            for kid in reversed(_kids(node, keys=False)):
                 if id(kid) in active:
                     raise Shape(kid.start_mark.line + 1, "một bí danh (*…) trỏ về chính khối chứa nó (lồng vô hạn); "
                                                           "viết thẳng các giá trị")
                 stack.append((kid, level + 1, False, line))
             continue
         active.discard(key)
-        kids = [done[id(k)] for k in _kids(node)]
+        kids = [done.get(id(k), _LEFT) for k in _kids(node)]
         height = 1 + max((k[1] for k in kids), default=0)
         values = 1 + sum(k[2] for k in kids)
         if values > MAX_VALUES:
@@ -110,7 +111,7 @@ def to_plain(root: Node, constructor: SafeConstructor) -> tuple[Any, bool]:
         tag = node.tag
         if tag == _SEQ:
             value: Any = [k[0] for k in kids]
-        elif tag == _MAP and all(isinstance(k, ScalarNode) and k.tag != _MERGE for k, _ in node.value):
+        elif tag == _MAP and all(_plain_key(k) for k, _ in node.value):
             value, names = {}, set()
             for (key_node, _), (name, _h, _n), (item, _h, _n) in zip(node.value, kids[::2], kids[1::2]):
                 # As _duplicate_keys compares them: `1` and `"1"` are the same line to the admin.
@@ -118,22 +119,35 @@ def to_plain(root: Node, constructor: SafeConstructor) -> tuple[Any, bool]:
                 repeated = repeated or written in names
                 names.add(written)
                 value.setdefault(name, item)  # the first one stands, as in ruamel
-        else:  # a merge key, a complex key, !!set, !!omap: ruamel's own rules
+        else:  # a merge key (<<), a complex key, !!set, !!omap: ruamel's own rules
             value = plain(constructor.construct_document(node))
+            # Which keys it repeats is _duplicate_keys's to say (a key a merge brings in that the
+            # mapping sets again is one): it reads the tree as ruamel left it.
+            repeated = repeated or isinstance(node, MappingNode)
         done[key] = (value, height, values)
     return done[id(root)][0], repeated
 
 
-def _kids(node: Node) -> list[Node]:
-    return [n for pair in node.value for n in pair] if isinstance(node, MappingNode) else list(node.value)
+_LEFT = (None, 0, 1)  # a key the walk leaves to ruamel's constructor (see _kids)
+
+
+def _plain_key(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.tag in _SCALARS
+
+
+def _kids(node: Node, keys: bool = True) -> list[Node]:
+    """The nodes inside `node`. Without `keys`, a mapping's tagged scalar keys (`<<`, `=`) are left
+    out: only ruamel's constructor reads them, as part of their mapping."""
+    if not isinstance(node, MappingNode):
+        return list(node.value)
+    return [n for k, v in node.value for n in ((k, v) if keys or not isinstance(k, ScalarNode) or _plain_key(k)
+                                               else (v,))]
 
 
 def _scalar(node: ScalarNode, constructor: SafeConstructor) -> Any:
     tag = node.tag
     if tag == _STR:
         return unicodedata.normalize("NFC", node.value)
-    if tag == _MERGE:
-        return None  # the mapping holding `<<` is built by ruamel's rules
     if tag in _SCALARS:
         return plain(constructor.yaml_constructors[tag](constructor, node))
     return plain(constructor.construct_document(node))

@@ -152,9 +152,11 @@ class Pass:
         finally:
             self.closing = True
             self.arrived.set()
-            await recorder
-            keeper.cancel()
-            await asyncio.to_thread(self._stop_recording)
+            try:
+                await recorder
+            finally:  # even when recording failed: the leases' keeper and the connection go too
+                keeper.cancel()
+                await asyncio.to_thread(self._stop_recording)
         for result in results:
             if isinstance(result, BaseException):
                 raise result
