@@ -153,20 +153,10 @@ def _scalar(node: ScalarNode, constructor: SafeConstructor) -> Any:
     return plain(constructor.construct_document(node))
 
 
-def nfc(value: Any) -> Any:
-    """Plain Python containers with every string (keys too) normalised to NFC: text pasted
-    from Word or typed on a Mac may arrive decomposed and would then never compare equal."""
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", str(value))
-    if isinstance(value, dict):
-        return {nfc(k): nfc(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [nfc(v) for v in value]
-    return value
-
-
 def plain(value: Any) -> Any:
-    """ruamel's containers and scalars as plain Python values, strings (keys too) in NFC (`nfc`)."""
+    """ruamel's containers and scalars as plain Python values, every string (keys too) in NFC:
+    text pasted from Word or typed on a Mac may arrive decomposed and would then never compare
+    equal."""
     if isinstance(value, str):
         return unicodedata.normalize("NFC", str(value))
     if isinstance(value, dict):
@@ -177,3 +167,6 @@ def plain(value: Any) -> Any:
         if isinstance(value, kind):
             return kind(value)
     return value
+
+
+nfc = plain  # what source.py compares a key as written with
