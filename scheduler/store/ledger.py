@@ -158,20 +158,21 @@ def take(session: Session, row_id: int, now: datetime, lease: timedelta) -> Take
     return taken[0] if taken else None
 
 
-def _fenced(held: list[Taken]):
-    """The rows of `held` still this deliverer's: sending, under the take it made (another
-    deliverer that took a row after its lease ran out counted one more attempt)."""
-    return sa.and_(_send.c.status == "sending",
-                   sa.tuple_(_send.c.id, _send.c.attempts).in_([(t.id, t.attempts) for t in held]))
+# The rows still this deliverer's: sending, under the take it made (another deliverer that took a
+# row after its lease ran out counted one more attempt). "fence": [(id, attempts), …] of its takes.
+_FENCED = sa.and_(_send.c.status == "sending",
+                  sa.tuple_(_send.c.id, _send.c.attempts).in_(sa.bindparam("fence", expanding=True)))
+
+
+def _fence(held: list[Taken]) -> list[tuple[int, int]]:
+    return [(t.id, t.attempts) for t in held]
 
 
 @functools.cache
 def _recording(columns: tuple[str, ...]) -> sa.Update:
     """The fenced UPDATE writing `columns`, built once: building it per batch cost four times
     what SQLite took to run it."""
-    fenced = sa.and_(_send.c.status == "sending",
-                     sa.tuple_(_send.c.id, _send.c.attempts).in_(sa.bindparam("fence", expanding=True)))
-    return (sa.update(_send).where(fenced).values({name: sa.bindparam(f"v_{name}") for name in columns})
+    return (sa.update(_send).where(_FENCED).values({name: sa.bindparam(f"v_{name}") for name in columns})
             .returning(_send.c.id))
 
 
@@ -190,8 +191,8 @@ def extend_many(session: Session, held: list[Taken], until: datetime) -> int:
     still its own. Commits."""
     count = 0
     for start in range(0, len(held), FENCES):
-        fenced = _fenced(held[start:start + FENCES])
-        count += session.execute(sa.update(_send).where(fenced).values(next_attempt_at=until)).rowcount
+        count += session.execute(sa.update(_send).where(_FENCED).values(next_attempt_at=until),
+                                 {"fence": _fence(held[start:start + FENCES])}).rowcount
     session.commit()
     return count
 
@@ -256,6 +257,6 @@ def record_many(connection: sa.Connection, outcomes: list[tuple[Taken, Outcome]]
         statement = _recording(tuple(row))
         written = {f"v_{name}": value for name, value in row.items()}
         for start in range(0, len(held), FENCES):
-            fence = [(t.id, t.attempts) for t in held[start:start + FENCES]]
+            fence = _fence(held[start:start + FENCES])
             done.update(connection.execute(statement, {"fence": fence, **written}).scalars())
     return [row["status"] if taken.id in done else None for (taken, _), row in zip(outcomes, values)]
